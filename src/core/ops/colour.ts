@@ -1,0 +1,127 @@
+// Colour and tone: grayscale, sepia, negate, normalize, tint, brightness, contrast, saturation, hue, gamma, threshold.
+import { z } from "zod";
+import { colorSchema, defineOperation, notImplemented, opSchema } from "./define.js";
+
+const factor = z.number().min(0).max(10);
+const pct = (f: number) => `${Math.round(f * 100)}%`;
+
+export const grayscale = defineOperation({
+  name: "grayscale",
+  family: "colour",
+  summary: "Convert to shades of grey.",
+  schema: opSchema("grayscale", {}),
+  describe: () => "Convert to greyscale",
+  words: ["grayscale", "greyscale", "gray", "grey", "monochrome", "mono", "black and white", "b&w", "bw", "desaturate"],
+  keepsAnimation: true,
+  apply: notImplemented,
+});
+
+export const sepia = defineOperation({
+  name: "sepia",
+  family: "colour",
+  summary: "Warm brown old-photo tone.",
+  schema: opSchema("sepia", {}),
+  describe: () => "Apply a sepia tone",
+  words: ["sepia", "vintage", "old", "antique"],
+  keepsAnimation: true,
+  apply: notImplemented,
+});
+
+export const negate = defineOperation({
+  name: "negate",
+  family: "colour",
+  summary: "Invert the colours (a photographic negative).",
+  schema: opSchema("negate", {}),
+  describe: () => "Invert colours",
+  words: ["negate", "invert", "negative", "inverse"],
+  keepsAnimation: true,
+  apply: notImplemented,
+});
+
+export const normalize = defineOperation({
+  name: "normalize",
+  family: "colour",
+  summary: "Stretch the contrast so the darkest pixels become black and the lightest white.",
+  schema: opSchema("normalize", {}),
+  describe: () => "Normalize (auto-level) contrast",
+  words: ["normalize", "normalise", "auto-level", "autolevel", "auto-contrast", "enhance", "fix", "levels"],
+  keepsAnimation: true,
+  apply: notImplemented,
+});
+
+export const tint = defineOperation({
+  name: "tint",
+  family: "colour",
+  summary: "Tint the image with a colour, keeping its lightness.",
+  schema: opSchema("tint", { color: colorSchema }),
+  describe: (o) => `Tint ${o.color}`,
+  words: ["tint", "colorize", "colourise", "colourize", "wash"],
+  keepsAnimation: true,
+  apply: notImplemented,
+});
+
+export const brightness = defineOperation({
+  name: "brightness",
+  family: "colour",
+  summary: "Multiply brightness (1 = unchanged, 1.2 = 20% brighter, 0.8 = darker).",
+  schema: opSchema("brightness", { factor }),
+  describe: (o) => `Brightness ${pct(o.factor)}`,
+  words: ["brightness", "brighten", "brighter", "lighten", "lighter", "darken", "darker", "dim", "exposure"],
+  keepsAnimation: true,
+  apply: notImplemented,
+});
+
+export const contrast = defineOperation({
+  name: "contrast",
+  family: "colour",
+  summary: "Scale contrast around mid-grey (1 = unchanged, above 1 = more).",
+  schema: opSchema("contrast", { factor }),
+  describe: (o) => `Contrast ${pct(o.factor)}`,
+  words: ["contrast", "punchy", "flat", "flatter"],
+  keepsAnimation: true,
+  apply: notImplemented,
+});
+
+export const saturation = defineOperation({
+  name: "saturation",
+  family: "colour",
+  summary: "Scale colour saturation (1 = unchanged, 0 = grey, 2 = vivid).",
+  schema: opSchema("saturation", { factor }),
+  describe: (o) => `Saturation ${pct(o.factor)}`,
+  words: ["saturation", "saturate", "vivid", "vibrant", "colorful", "colourful", "muted", "desaturated"],
+  keepsAnimation: true,
+  apply: notImplemented,
+});
+
+export const hue = defineOperation({
+  name: "hue",
+  family: "colour",
+  summary: "Rotate the hue by degrees.",
+  schema: opSchema("hue", { degrees: z.number().min(-360).max(360) }),
+  describe: (o) => `Shift hue by ${o.degrees}°`,
+  words: ["hue", "shift"],
+  keepsAnimation: true,
+  apply: notImplemented,
+});
+
+export const gamma = defineOperation({
+  name: "gamma",
+  family: "colour",
+  summary: "Gamma correction (1.0-3.0; 2.2 is typical).",
+  schema: opSchema("gamma", { value: z.number().min(1).max(3) }),
+  describe: (o) => `Gamma ${o.value}`,
+  words: ["gamma"],
+  keepsAnimation: true,
+  apply: notImplemented,
+});
+
+export const threshold = defineOperation({
+  name: "threshold",
+  family: "colour",
+  summary: "Pure black and white: pixels above the value (0-255) become white, the rest black.",
+  schema: opSchema("threshold", { value: z.number().int().min(0).max(255).default(128) }),
+  describe: (o) => `Threshold at ${o.value}`,
+  words: ["threshold", "binarize", "binarise", "posterize"],
+  keepsAnimation: true,
+  apply: notImplemented,
+});

@@ -1,0 +1,150 @@
+// The interfaces the service needs from its runtime. Local adapters (SQLite, filesystem,
+// worker threads, prom-client) and AWS adapters (DynamoDB, S3, Lambda, CloudWatch EMF)
+// implement them; the service and the HTTP app see only these.
+import type { Readable } from "node:stream";
+import type { ErrorCode } from "./core/errors.js";
+import type { Plan } from "./core/operations.js";
+
+export type SessionStatus = "queued" | "running" | "completed" | "partial" | "failed";
+export type ImageStatus = "queued" | "fetching" | "processing" | "storing" | "done" | "failed";
+
+export interface ImageResult {
+  /** Object key: {userId}/{sessionId}/{imageId}.{ext} */
+  key: string;
+  width: number;
+  height: number;
+  format: string;
+  bytes: number;
+  /** Frames, when the result is animated. */
+  pages?: number;
+}
+
+export interface SessionImage {
+  id: string;
+  name: string;
+  sourceUrl: string;
+  status: ImageStatus;
+  /** 0..100 */
+  percent: number;
+  error?: { code: ErrorCode; message: string };
+  result?: ImageResult;
+  /** Source facts, once fetched: for the page's before/after. */
+  source?: { width: number; height: number; format: string; bytes: number };
+  /** Delivery attempts so far (bounded retries). */
+  attempts: number;
+  /** The session version at which this image last changed (progress event ids derive from it). */
+  version: number;
+}
+
+export interface SessionOptions {
+  outputFormat?: "jpeg" | "png" | "webp" | "avif" | "gif" | "tiff";
+  quality?: number;
+  maxWidth?: number;
+  maxHeight?: number;
+  preserveMetadata?: boolean;
+}
+
+export interface Session {
+  sessionId: string;
+  userId: string;
+  /** epoch ms */
+  createdAt: number;
+  /** epoch ms */
+  updatedAt: number;
+  status: SessionStatus;
+  command?: string;
+  plan: Plan;
+  options?: SessionOptions;
+  images: SessionImage[];
+  /** epoch seconds; the session and its files are gone after this. */
+  ttl: number;
+  /** Monotonic: bumped by every change, used for optimistic concurrency and event ids. */
+  version: number;
+  idempotencyKey?: string;
+}
+
+export interface Page<T> {
+  items: T[];
+  /** Opaque; pass back to get the next page. Absent on the last page. */
+  nextCursor?: string;
+}
+
+export interface SessionStore {
+  /** Create; fails with CONFLICT if the id exists. */
+  create(session: Session): Promise<void>;
+  /** Undefined when missing or expired (ttl in the past). */
+  get(sessionId: string): Promise<Session | undefined>;
+  /** A user's sessions, newest first. */
+  listByUser(userId: string, opts: { limit: number; cursor?: string }): Promise<Page<Session>>;
+  /**
+   * Apply a change to one image atomically (conditional on version, retried on conflict, so two
+   * writers never lose each other's progress); recomputes the session status; returns the new session.
+   */
+  updateImage(
+    sessionId: string,
+    imageId: string,
+    patch: Partial<Omit<SessionImage, "id" | "version">>,
+  ): Promise<Session>;
+  delete(sessionId: string): Promise<void>;
+  /** A previous session created by this user with this Idempotency-Key, if any. */
+  findByIdempotencyKey(userId: string, key: string): Promise<Session | undefined>;
+  /** Sessions whose ttl (epoch s) is before `nowSec`, for the sweeper. */
+  listExpired(nowSec: number, limit: number): Promise<Session[]>;
+  /** Sessions not yet finished (queued or running), for recovery after a crash. */
+  listUnfinished(limit: number): Promise<Session[]>;
+  close?(): Promise<void>;
+}
+
+export interface StoredObject {
+  body: Readable;
+  contentType: string;
+  bytes: number;
+}
+
+export interface ObjectStore {
+  put(key: string, body: Buffer, contentType: string): Promise<void>;
+  /** Streamed put with a byte cap enforced while streaming; returns the bytes written. */
+  putStream(key: string, body: Readable, contentType: string, maxBytes: number): Promise<number>;
+  get(key: string): Promise<StoredObject | undefined>;
+  getBuffer(key: string): Promise<Buffer | undefined>;
+  exists(key: string): Promise<boolean>;
+  delete(key: string): Promise<void>;
+  /** Delete every object whose key starts with prefix. */
+  deletePrefix(prefix: string): Promise<void>;
+  /** Keys under a prefix (for the sweeper's orphan check). */
+  list(prefix: string): Promise<string[]>;
+  /** A URL anyone holding it can GET until it expires (HMAC-signed locally, presigned on S3). */
+  signedGetUrl(key: string, expiresInSec: number): Promise<string>;
+  /** A URL a client can PUT an upload to directly, where the store supports it (S3). */
+  signedPutUrl?(key: string, contentType: string, expiresInSec: number): Promise<string>;
+}
+
+export interface Job {
+  sessionId: string;
+  imageId: string;
+  userId: string;
+  /** 1-based delivery attempt. */
+  attempt: number;
+}
+
+export type JobHandler = (job: Job) => Promise<void>;
+
+export interface JobRunner {
+  /** Queue jobs; returns once they are accepted (not done). */
+  enqueue(jobs: Job[]): Promise<void>;
+  /** Jobs waiting plus running, for the queue-depth metric. */
+  depth(): number;
+  /** Stop taking jobs; wait for running ones up to the deadline, then hand back the rest. */
+  stop(deadlineMs: number): Promise<void>;
+}
+
+export type Labels = Record<string, string | number>;
+
+export interface Metrics {
+  increment(name: string, labels?: Labels, value?: number): void;
+  observe(name: string, value: number, labels?: Labels): void;
+  gauge(name: string, value: number, labels?: Labels): void;
+  /** Exposition text for GET /metrics (Prometheus); undefined where metrics leave another way (EMF). */
+  render?(): Promise<string>;
+  contentType?: string;
+}
