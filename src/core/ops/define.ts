@@ -1,4 +1,5 @@
 // The shape of one catalog entry: its schema is the single source of truth for what is accepted.
+import type { Sharp } from "sharp";
 import { z } from "zod";
 import { isColor } from "../color.js";
 import type { Limits } from "../limits.js";
@@ -26,27 +27,25 @@ export const colorSchema = z
   .refine(isColor, { message: "not a colour: use a name (white, red, ...) or hex (#ff8800)" });
 export const positionSchema = z.enum(POSITIONS);
 
-/** The image as it passes between steps. Each step gets the previous step's output. */
-export interface ImageState {
-  /** Encoded or raw pixels, as the pipeline chooses; see pipeline.ts. */
-  data: Buffer;
-  /** Set when `data` holds raw pixels. */
-  raw?: { width: number; height: number; channels: 1 | 2 | 3 | 4 };
+/** What a step knows about the image it receives (per frame for animations). */
+export interface ImageMeta {
   width: number;
-  /** Height of one frame (page) for animated images. */
+  /** Height of one frame (page); equals the full height for still images. */
   height: number;
   /** Frames: 1 for still images. */
   pages: number;
-  /** Per-frame delays in ms, for animations. */
-  delay?: number[];
-  loop?: number;
-  /** The format the result is written in unless a `format` step says otherwise. */
+  channels: number;
+  hasAlpha: boolean;
+  /** The source format (jpeg, png, webp, gif, tiff, avif/heif, svg, ...). */
+  sourceFormat: string;
+}
+
+/** How the result will be written; `format`/`metadata` steps change it, the pipeline applies it last. */
+export interface OutputSettings {
   format: OutputFormat;
   quality?: number;
   lossless?: boolean;
   keepMetadata: boolean;
-  /** Whether the source had an ICC profile / EXIF worth keeping when keepMetadata is set. */
-  hasProfile?: boolean;
 }
 
 export interface ApplyContext {
@@ -56,7 +55,19 @@ export interface ApplyContext {
   signal?: AbortSignal;
 }
 
-export type Apply<T> = (image: ImageState, op: T, ctx: ApplyContext) => Promise<ImageState>;
+export interface StepContext extends ApplyContext {
+  /** The image entering this step (after the previous step). */
+  meta: ImageMeta;
+}
+
+/**
+ * A pixel step: gets a sharp instance reading the previous step's output and returns the chain
+ * to run (one resize/rotate per chain: the pipeline materialises between steps where needed).
+ */
+export type Apply<T> = (image: Sharp, op: T, ctx: StepContext) => Sharp | Promise<Sharp>;
+
+/** An output step: changes how the result is written, not its pixels. */
+export type ApplyOutput<T> = (settings: OutputSettings, op: T) => OutputSettings;
 
 export type Family = "geometry" | "colour" | "filter" | "overlay" | "output" | "effect";
 
@@ -74,7 +85,9 @@ export interface OperationDef<Name extends string = string, S extends z.ZodType 
   keepsAnimation: boolean;
   /** Runs through ImageMagick (loaded lazily). */
   magick?: boolean;
-  apply: Apply<z.infer<S>>;
+  /** Pixel steps have apply; output steps (format, metadata) have output. */
+  apply?: Apply<z.infer<S>>;
+  output?: ApplyOutput<z.infer<S>>;
 }
 
 /** Build the strict `{op: name, ...params}` schema for one operation. */
@@ -88,6 +101,7 @@ export function defineOperation<Name extends string, S extends z.ZodType>(
   return def;
 }
 
-export const notImplemented: Apply<unknown> = async () => {
-  throw new Error("not implemented yet");
+// Placeholder while the implementation lands; a plan using it fails with a clear error.
+export const notImplemented: Apply<unknown> = () => {
+  throw new Error("operation not implemented yet");
 };

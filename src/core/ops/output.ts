@@ -1,6 +1,6 @@
 // How the result is written: format, quality, metadata.
 import { z } from "zod";
-import { defineOperation, notImplemented, OUTPUT_FORMATS, opSchema } from "./define.js";
+import { defineOperation, OUTPUT_FORMATS, opSchema } from "./define.js";
 
 const formatName = z.preprocess(
   (v) =>
@@ -37,7 +37,12 @@ export const format = defineOperation({
     "tiff",
   ],
   keepsAnimation: true,
-  apply: notImplemented,
+  output: (settings, o) => ({
+    ...settings,
+    format: o.format,
+    quality: o.quality ?? settings.quality,
+    lossless: o.lossless,
+  }),
 });
 
 export const metadata = defineOperation({
@@ -48,5 +53,5 @@ export const metadata = defineOperation({
   describe: (o) => (o.keep ? "Keep metadata" : "Strip metadata"),
   words: ["metadata", "exif", "strip", "keep", "remove", "privacy", "gps"],
   keepsAnimation: true,
-  apply: notImplemented,
+  output: (settings, o) => ({ ...settings, keepMetadata: o.keep }),
 });
