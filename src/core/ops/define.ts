@@ -83,6 +83,14 @@ export interface OperationDef<Name extends string = string, S extends z.ZodType 
   words: readonly string[];
   /** Whether frames of an animation survive this operation. */
   keepsAnimation: boolean;
+  /**
+   * How an animation reaches apply: "each" (default) = the pipeline calls apply once per frame
+   * (meta.pages is 1); "whole" = apply gets the whole strip of frames (meta.pages > 1, sharp's
+   * page-aware resize/extract/extend/flop handle it).
+   */
+  frames?: "each" | "whole";
+  /** Predicted output size (one frame) so limits fail before the step runs; undefined = unknown. */
+  outputSize?(meta: ImageMeta, op: z.infer<S>): { width: number; height: number } | undefined;
   /** Runs through ImageMagick (loaded lazily). */
   magick?: boolean;
   /** Pixel steps have apply; output steps (format, metadata) have output. */
@@ -101,7 +109,13 @@ export function defineOperation<Name extends string, S extends z.ZodType>(
   return def;
 }
 
-// Placeholder while the implementation lands; a plan using it fails with a clear error.
+// Placeholder while the implementation lands; a plan using it fails with a clear error
+// (the pipeline checks for it before decoding anything).
 export const notImplemented: Apply<unknown> = () => {
   throw new Error("operation not implemented yet");
 };
+
+/** Whether a catalog entry still has the placeholder instead of an implementation. */
+export function isNotImplemented(def: { apply?: unknown; output?: unknown }): boolean {
+  return def.apply === notImplemented || (def.apply === undefined && def.output === undefined);
+}
