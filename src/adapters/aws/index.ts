@@ -1,0 +1,50 @@
+// The AWS adapters, composed from the configuration.
+import type { Config } from "../../config.js";
+import { ImageEditError } from "../../core/errors.js";
+import type { JobRunner, Metrics, ObjectStore, SessionStore } from "../../ports.js";
+import { type AwsClientSettings, awsSettings, dynamoDocumentClient, lambdaClient, s3Client } from "./clients.js";
+import { EmfMetrics } from "./emf-metrics.js";
+import { LambdaJobRunner } from "./job-runner.js";
+import { S3ObjectStore } from "./object-store.js";
+import { DynamoSessionStore } from "./session-store.js";
+
+export { type AwsClientSettings, awsSettings, dynamoDocumentClient, lambdaClient, s3Client } from "./clients.js";
+export { EmfMetrics, unitFor } from "./emf-metrics.js";
+export { type JobEvent, LambdaJobRunner } from "./job-runner.js";
+export { S3ObjectStore } from "./object-store.js";
+export { DynamoSessionStore, sessionStatusOf, USER_INDEX } from "./session-store.js";
+
+export interface AwsAdapters {
+  sessions: SessionStore;
+  objects: ObjectStore;
+  /** Absent when no processor function is configured (the processor itself needs none). */
+  jobs?: JobRunner;
+  metrics: Metrics;
+}
+
+export function createAwsAdapters(
+  config: Config,
+  opts: { functionLabel?: string; credentials?: AwsClientSettings["credentials"] } = {},
+): AwsAdapters {
+  if (!config.table || !config.bucket) {
+    throw new ImageEditError(
+      "INTERNAL",
+      "AWS mode needs DYNAMODB_TABLE (or IMAGE_EDIT_SESSIONS_TABLE) and S3_BUCKET (or GENERATED_IMAGES_BUCKET)",
+    );
+  }
+  const s = awsSettings(config);
+  const withCreds = (x: AwsClientSettings) => (opts.credentials ? { ...x, credentials: opts.credentials } : x);
+  return {
+    sessions: new DynamoSessionStore({ client: dynamoDocumentClient(withCreds(s.dynamodb)), table: config.table }),
+    objects: new S3ObjectStore({ client: s3Client(withCreds(s.s3)), bucket: config.bucket }),
+    jobs: config.IMAGE_PROCESSOR_FUNCTION_ARN
+      ? new LambdaJobRunner({
+          client: lambdaClient(withCreds(s.lambda)),
+          functionName: config.IMAGE_PROCESSOR_FUNCTION_ARN,
+        })
+      : undefined,
+    metrics: new EmfMetrics({
+      dimensions: { service: "imgedit", function: opts.functionLabel ?? "api" },
+    }),
+  };
+}
