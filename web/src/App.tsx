@@ -1,0 +1,428 @@
+import { useCallback, useEffect, useReducer, useRef, useState } from "react";
+import {
+  api,
+  type EditOperation,
+  fetchBlob,
+  getToken,
+  setSession,
+  setUnauthorizedHandler,
+  storedUser,
+  type UploadAnswer,
+  type User,
+  uploadFile,
+} from "./api";
+import { AddImages } from "./components/AddImages";
+import { CommandBox } from "./components/CommandBox";
+import { HistoryPanel } from "./components/HistoryPanel";
+import { ImageCard } from "./components/ImageCard";
+import { SignIn } from "./components/SignIn";
+import { Toolbar } from "./components/Toolbar";
+import { downloadAll, downloadOne } from "./download";
+import { nameFromUrl, resultFileName } from "./format";
+import { loadCommandHistory, rememberCommand } from "./history";
+import type { QuickEdit } from "./quick-edits";
+import { type Item, initialState, isReady, newKey, reducer } from "./state";
+import { followSession, progressUrlFor } from "./stream";
+
+const UPLOAD_PARALLEL = 3;
+
+/** Runs tasks with at most `n` in flight. */
+async function pool<T>(items: T[], n: number, f: (t: T) => Promise<void>): Promise<void> {
+  const queue = [...items];
+  await Promise.all(
+    Array.from({ length: Math.min(n, queue.length) }, async () => {
+      for (let t = queue.shift(); t !== undefined; t = queue.shift()) await f(t);
+    }),
+  );
+}
+
+export function App() {
+  const [user, setUser] = useState<User | null>(() => (getToken() ? storedUser() : null));
+  const [notice, setNotice] = useState<string | undefined>();
+
+  useEffect(() => {
+    setUnauthorizedHandler(() => {
+      setSession(null);
+      setUser(null);
+      setNotice("Your sign-in has expired. Please sign in again.");
+    });
+    return () => setUnauthorizedHandler(undefined);
+  }, []);
+
+  if (!user)
+    return (
+      <SignIn
+        notice={notice}
+        onSignedIn={(s) => {
+          setSession(s);
+          setNotice(undefined);
+          setUser(s.user);
+        }}
+      />
+    );
+  return (
+    <Editor
+      user={user}
+      onSignOut={() => {
+        setSession(null);
+        setUser(null);
+      }}
+    />
+  );
+}
+
+function Editor({ user, onSignOut }: { user: User; onSignOut(): void }) {
+  const [state, dispatch] = useReducer(reducer, initialState);
+  const [command, setCommand] = useState("");
+  const [history, setHistory] = useState(loadCommandHistory);
+  const [announce, setAnnounce] = useState("");
+  const [error, setError] = useState<string | null>(null);
+  const [historyKey, setHistoryKey] = useState(0);
+  const stopFollowing = useRef<(() => void) | undefined>(undefined);
+  const { ws } = state;
+
+  useEffect(() => () => stopFollowing.current?.(), []);
+
+  const selectedReady = ws.items.filter((i) => ws.selected.includes(i.key) && isReady(i));
+  const withResults = ws.items.filter((i) => i.run?.result);
+  const canRun = selectedReady.length > 0 && !ws.running;
+
+  // ---- adding images ----------------------------------------------------------------------
+  const addFiles = useCallback((files: File[]) => {
+    const added = files.map((file) => ({
+      file,
+      item: {
+        key: newKey(),
+        name: file.name,
+        previewUrl: URL.createObjectURL(file),
+        bytes: file.size,
+        upload: { percent: 0 },
+      } satisfies Item,
+    }));
+    dispatch({ type: "add", items: added.map((a) => a.item) });
+    setAnnounce(`Uploading ${files.length} image${files.length === 1 ? "" : "s"}`);
+    void pool(added, UPLOAD_PARALLEL, async ({ file, item }) => {
+      let last = -1;
+      try {
+        const up = await uploadFile(file, (p) => {
+          if (p === last) return;
+          last = p;
+          dispatch({ type: "update", key: item.key, patch: { upload: { percent: p } } });
+        });
+        dispatch({ type: "update", key: item.key, patch: uploaded(up) });
+      } catch (e) {
+        dispatch({
+          type: "update",
+          key: item.key,
+          patch: { upload: { percent: Math.max(0, last), error: (e as Error).message } },
+        });
+      }
+    }).then(() => setAnnounce("Uploads finished"));
+  }, []);
+
+  const addUrls = useCallback((urls: string[]) => {
+    dispatch({
+      type: "add",
+      items: urls.map((url) => ({ key: newKey(), name: nameFromUrl(url), url, previewUrl: url })),
+    });
+  }, []);
+
+  // ---- running an edit ---------------------------------------------------------------------
+  const follow = useCallback((sessionId: string, progressUrl: string) => {
+    stopFollowing.current?.();
+    stopFollowing.current = followSession(sessionId, progressUrl, {
+      progress: (e) => dispatch({ type: "progress", sessionId, ...e }),
+      image: (e) =>
+        dispatch({
+          type: "image",
+          sessionId,
+          imageId: e.imageId,
+          result: { url: e.url, width: e.width, height: e.height, format: e.format, bytes: e.bytes },
+        }),
+      complete: (e) => {
+        dispatch({ type: "complete", sessionId, images: e.images });
+        const failed = e.images?.filter((i) => i.status === "failed").length ?? 0;
+        const total = e.images?.length ?? 0;
+        setAnnounce(`Finished: ${total - failed} of ${total} done${failed ? `, ${failed} failed` : ""}`);
+        setHistoryKey((k) => k + 1);
+      },
+      session: (s) => dispatch({ type: "session", session: s, replace: false }),
+    });
+  }, []);
+
+  const start = async (operation: EditOperation, label: string) => {
+    if (!canRun) return;
+    setError(null);
+    const targets = selectedReady;
+    try {
+      const r = await api.start(
+        targets.map((i) => ({ id: i.key, url: i.url!, name: i.name })),
+        operation,
+      );
+      dispatch({ type: "started", sessionId: r.sessionId, label, steps: r.steps, keys: targets.map((i) => i.key) });
+      setAnnounce(`Editing ${targets.length} image${targets.length === 1 ? "" : "s"}`);
+      setHistoryKey((k) => k + 1);
+      follow(r.sessionId, r.progressUrl);
+    } catch (e) {
+      setError((e as Error).message);
+    }
+  };
+
+  const runCommand = (text: string) => {
+    setHistory((h) => rememberCommand(h, text));
+    void start({ type: "command", command: text }, text);
+  };
+
+  const runQuick = (q: QuickEdit) => {
+    setHistory((h) => rememberCommand(h, q.command));
+    void start({ type: "operations", operations: q.operations }, q.command);
+  };
+
+  // ---- results -----------------------------------------------------------------------------
+  const keepEditing = async () => {
+    if (ws.running || withResults.length === 0) return;
+    // Results become the new inputs: each is read back and uploaded, so the next edit starts from
+    // exactly these bytes whatever the storage (local files or S3) and however long URLs live.
+    const next: Item[] = ws.items.map((i) => {
+      const r = i.run?.result;
+      if (!r) return { ...i, key: newKey(), run: undefined };
+      return {
+        key: newKey(),
+        name: resultFileName(i.name, r.format),
+        previewUrl: r.url,
+        width: r.width,
+        height: r.height,
+        bytes: r.bytes,
+        format: r.format,
+        upload: { percent: 0 },
+      };
+    });
+    dispatch({ type: "keepEditing", items: next });
+    setAnnounce("Results are now the images to edit");
+    await pool(
+      next.filter((i) => i.upload),
+      UPLOAD_PARALLEL,
+      async (item) => {
+        try {
+          const blob = await fetchBlob(item.previewUrl!);
+          const preview = URL.createObjectURL(blob);
+          const up = await uploadFile(new File([blob], item.name, { type: blob.type }), (p) =>
+            dispatch({ type: "update", key: item.key, patch: { upload: { percent: p } } }),
+          );
+          dispatch({ type: "update", key: item.key, patch: { ...uploaded(up), previewUrl: preview } });
+        } catch (e) {
+          dispatch({ type: "update", key: item.key, patch: { upload: { percent: 0, error: (e as Error).message } } });
+        }
+      },
+    );
+  };
+
+  const reopen = async (sessionId: string) => {
+    setError(null);
+    try {
+      const s = await api.session(sessionId);
+      stopFollowing.current?.();
+      dispatch({ type: "session", session: s, replace: true });
+      if (s.command) setCommand(s.command);
+      setAnnounce(`Opened session: ${s.command ?? "structured edit"}`);
+      const done = s.status === "completed" || s.status === "partial" || s.status === "failed";
+      const url = progressUrlFor(s);
+      if (!done && url) follow(s.sessionId, url);
+    } catch (e) {
+      setError((e as Error).message);
+    }
+  };
+
+  const saveAll = async () => {
+    try {
+      const n = await downloadAll(ws.items, `imgedit-${ws.sessionId ?? "results"}.zip`);
+      setAnnounce(`Downloading ${n} results as a zip`);
+    } catch (e) {
+      setError((e as Error).message);
+    }
+  };
+
+  // ---- undo / redo -------------------------------------------------------------------------
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (!(e.ctrlKey || e.metaKey) || e.altKey) return;
+      const t = e.target as HTMLElement | null;
+      // In text fields, Ctrl+Z belongs to the text.
+      if (t && (t.tagName === "TEXTAREA" || (t.tagName === "INPUT" && (t as HTMLInputElement).type === "text"))) return;
+      const key = e.key.toLowerCase();
+      if (key === "z" && !e.shiftKey) {
+        e.preventDefault();
+        dispatch({ type: "undo" });
+      } else if ((key === "z" && e.shiftKey) || key === "y") {
+        e.preventDefault();
+        dispatch({ type: "redo" });
+      }
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, []);
+
+  const canUndo = state.past.length > 0 && !ws.running;
+  const canRedo = state.future.length > 0 && !ws.running;
+  const runLabel = ws.running
+    ? "Running…"
+    : `Run on ${selectedReady.length || "no"} image${selectedReady.length === 1 ? "" : "s"}`;
+
+  return (
+    <div className="app">
+      <header className="topbar">
+        <div className="brand">
+          <span className="logo" aria-hidden="true">
+            ◆
+          </span>{" "}
+          imgedit
+        </div>
+        <div className="topbar-actions">
+          <button
+            type="button"
+            className="btn small ghost"
+            onClick={() => dispatch({ type: "undo" })}
+            disabled={!canUndo}
+            aria-keyshortcuts="Control+Z"
+            title="Undo (Ctrl+Z)"
+          >
+            ↶ Undo
+          </button>
+          <button
+            type="button"
+            className="btn small ghost"
+            onClick={() => dispatch({ type: "redo" })}
+            disabled={!canRedo}
+            aria-keyshortcuts="Control+Shift+Z"
+            title="Redo (Ctrl+Shift+Z)"
+          >
+            ↷ Redo
+          </button>
+          <span className="user muted" title="Signed in">
+            {user.name ?? user.id}
+          </span>
+          <button type="button" className="btn small ghost" onClick={onSignOut}>
+            Sign out
+          </button>
+        </div>
+      </header>
+
+      <div className="sr-only" aria-live="polite" aria-atomic="true" data-testid="announcer">
+        {announce}
+      </div>
+
+      <div className="layout">
+        <div className="area-add">
+          <AddImages onFiles={addFiles} onUrls={addUrls} />
+        </div>
+
+        <main className="area-main">
+          <CommandBox
+            value={command}
+            onChange={setCommand}
+            onRun={runCommand}
+            history={history}
+            canRun={canRun}
+            runLabel={runLabel}
+          />
+          <Toolbar onEdit={runQuick} disabled={!canRun} />
+          {error && (
+            <div className="banner" role="alert">
+              <span>{error}</span>
+              <button type="button" className="btn small ghost" onClick={() => setError(null)}>
+                Dismiss
+              </button>
+            </div>
+          )}
+
+          <section className="results" aria-labelledby="results-title">
+            <div className="results-head">
+              <h2 id="results-title">
+                {ws.label ? (
+                  <>
+                    <span className="muted">Last edit:</span> {ws.label}
+                  </>
+                ) : (
+                  "Your images"
+                )}
+              </h2>
+              {ws.steps && ws.steps.length > 0 && (
+                <p className="muted small steps-inline" data-testid="run-steps">
+                  {ws.steps.join(" → ")}
+                </p>
+              )}
+              <div className="selection-bar">
+                <span className="muted small" data-testid="selection-count">
+                  {ws.selected.length} of {ws.items.length} selected
+                </span>
+                <button
+                  type="button"
+                  className="btn small ghost"
+                  onClick={() => dispatch({ type: "select", keys: ws.items.map((i) => i.key) })}
+                  disabled={ws.items.length === 0}
+                >
+                  Select all
+                </button>
+                <button
+                  type="button"
+                  className="btn small ghost"
+                  onClick={() => dispatch({ type: "select", keys: [] })}
+                  disabled={ws.selected.length === 0}
+                >
+                  Select none
+                </button>
+                <span className="spacer" />
+                <button type="button" className="btn small" onClick={saveAll} disabled={withResults.length === 0}>
+                  Download all (.zip)
+                </button>
+                <button
+                  type="button"
+                  className="btn small primary"
+                  onClick={keepEditing}
+                  disabled={ws.running || withResults.length === 0}
+                >
+                  Keep editing
+                </button>
+              </div>
+            </div>
+            {ws.items.length === 0 ? (
+              <div className="empty">
+                <p>No images yet.</p>
+                <p className="muted small">Drop some on the left, choose files, or add URLs. Then say what to do.</p>
+              </div>
+            ) : (
+              <div className="grid" data-testid="grid">
+                {ws.items.map((item) => (
+                  <ImageCard
+                    key={item.key}
+                    item={item}
+                    selected={ws.selected.includes(item.key)}
+                    busy={ws.running}
+                    onToggle={() => dispatch({ type: "toggle", key: item.key })}
+                    onRemove={() => dispatch({ type: "remove", keys: [item.key] })}
+                    onDownload={() => downloadOne(item).catch((e) => setError((e as Error).message))}
+                  />
+                ))}
+              </div>
+            )}
+          </section>
+        </main>
+
+        <div className="area-history">
+          <HistoryPanel onOpen={reopen} refreshKey={historyKey} currentId={ws.sessionId} />
+        </div>
+      </div>
+    </div>
+  );
+}
+
+function uploaded(up: UploadAnswer): Partial<Item> {
+  return {
+    url: up.url,
+    width: up.width,
+    height: up.height,
+    bytes: up.bytes,
+    format: up.format,
+    upload: undefined,
+  };
+}

@@ -1,0 +1,113 @@
+import { type DragEvent, type FormEvent, useId, useRef, useState } from "react";
+
+interface Props {
+  onFiles(files: File[]): void;
+  onUrls(urls: string[]): void;
+}
+
+const isImage = (f: File) =>
+  f.type.startsWith("image/") || /\.(jpe?g|png|webp|avif|gif|tiff?|heic|heif|svg)$/i.test(f.name);
+
+/** Drop zone + file picker (several files) + pasted image URLs. */
+export function AddImages({ onFiles, onUrls }: Props) {
+  const [over, setOver] = useState(false);
+  const [urls, setUrls] = useState("");
+  const [urlError, setUrlError] = useState<string | null>(null);
+  const input = useRef<HTMLInputElement>(null);
+  const urlId = useId();
+
+  const take = (list: FileList | null) => {
+    const files = Array.from(list ?? []).filter(isImage);
+    if (files.length) onFiles(files);
+  };
+
+  const onDrop = (e: DragEvent) => {
+    e.preventDefault();
+    setOver(false);
+    take(e.dataTransfer.files);
+    const text = e.dataTransfer.getData("text/uri-list") || "";
+    const dropped = text.split(/\s+/).filter((u) => /^https?:\/\//i.test(u));
+    if (dropped.length && !e.dataTransfer.files.length) onUrls(dropped);
+  };
+
+  const addUrls = (e: FormEvent) => {
+    e.preventDefault();
+    const parts = urls.split(/[\s,]+/).filter(Boolean);
+    const bad = parts.filter((u) => {
+      try {
+        return !/^https?:$/.test(new URL(u).protocol);
+      } catch {
+        return true;
+      }
+    });
+    if (bad.length) {
+      setUrlError(`Not an http(s) URL: ${bad.join(", ")}`);
+      return;
+    }
+    setUrlError(null);
+    if (parts.length) onUrls(parts);
+    setUrls("");
+  };
+
+  return (
+    <section className="panel add-images" aria-labelledby="add-title">
+      <h2 id="add-title">Images</h2>
+      {/* biome-ignore lint/a11y/noStaticElementInteractions: the drop target; the button inside is the keyboard path */}
+      <div
+        className={`dropzone${over ? " over" : ""}`}
+        onDragOver={(e) => {
+          e.preventDefault();
+          setOver(true);
+        }}
+        onDragLeave={() => setOver(false)}
+        onDrop={onDrop}
+        data-testid="dropzone"
+      >
+        <p>
+          <strong>Drop images here</strong>
+          <span className="muted"> or </span>
+        </p>
+        <button type="button" className="btn" onClick={() => input.current?.click()}>
+          Choose files…
+        </button>
+        <input
+          ref={input}
+          type="file"
+          accept="image/*"
+          multiple
+          hidden
+          aria-label="Choose image files"
+          data-testid="file-input"
+          onChange={(e) => {
+            take(e.target.files);
+            e.target.value = "";
+          }}
+        />
+        <p className="hint muted">JPEG, PNG, WebP, AVIF, GIF, TIFF · up to 25 MB each</p>
+      </div>
+      <form className="url-form" onSubmit={addUrls}>
+        <label htmlFor={urlId}>Or add image URLs</label>
+        <div className="row">
+          <input
+            id={urlId}
+            type="text"
+            inputMode="url"
+            placeholder="https://example.com/photo.jpg"
+            value={urls}
+            onChange={(e) => setUrls(e.target.value)}
+            aria-invalid={urlError ? true : undefined}
+            aria-describedby={urlError ? `${urlId}-err` : undefined}
+          />
+          <button type="submit" className="btn" disabled={!urls.trim()}>
+            Add
+          </button>
+        </div>
+        {urlError && (
+          <p id={`${urlId}-err`} className="error-text">
+            {urlError}
+          </p>
+        )}
+      </form>
+    </section>
+  );
+}

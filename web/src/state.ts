@@ -1,0 +1,226 @@
+// The editor's state: a workspace of images (inputs plus their latest run), and undo/redo over
+// "keep editing" steps (each step makes the results the new inputs). Pure reducer, no I/O.
+import type { ImageStatus, ResultView, SessionView, SourceView } from "./api";
+
+export interface Run {
+  status: ImageStatus;
+  percent: number;
+  error?: { code: string; message: string };
+  result?: ResultView;
+}
+
+export interface Item {
+  /** Local key; also the image id sent to the service (unique within a session). */
+  key: string;
+  name: string;
+  /** What the service fetches: `upload:<id>`, an https URL, ... Absent while uploading. */
+  url?: string;
+  /** What the page shows for the input. */
+  previewUrl?: string;
+  width?: number;
+  height?: number;
+  bytes?: number;
+  format?: string;
+  upload?: { percent: number; error?: string };
+  run?: Run;
+}
+
+export interface Workspace {
+  items: Item[];
+  selected: string[];
+  sessionId?: string;
+  /** The edit that produced the current runs, for display. */
+  label?: string;
+  steps?: string[];
+  running: boolean;
+}
+
+export interface State {
+  ws: Workspace;
+  past: Workspace[];
+  future: Workspace[];
+}
+
+export const initialState: State = { ws: { items: [], selected: [], running: false }, past: [], future: [] };
+
+export type Action =
+  | { type: "add"; items: Item[] }
+  | { type: "update"; key: string; patch: Partial<Item> }
+  | { type: "remove"; keys: string[] }
+  | { type: "select"; keys: string[] }
+  | { type: "toggle"; key: string }
+  | { type: "started"; sessionId: string; label: string; steps?: string[]; keys: string[] }
+  | { type: "progress"; sessionId: string; imageId: string; status: ImageStatus; percent: number; error?: Run["error"] }
+  | { type: "image"; sessionId: string; imageId: string; result: ResultView }
+  | { type: "complete"; sessionId: string; images?: { id: string; status: ImageStatus; error?: Run["error"] }[] }
+  | { type: "session"; session: SessionView; replace: boolean }
+  | { type: "keepEditing"; items: Item[] }
+  | { type: "undo" }
+  | { type: "redo" };
+
+let counter = 0;
+/** Short unique ids: safe as service image ids and as React keys. */
+export function newKey(prefix = "img"): string {
+  counter += 1;
+  return `${prefix}${Date.now().toString(36)}${counter.toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+}
+
+const mapItem = (ws: Workspace, key: string, f: (i: Item) => Item): Workspace => ({
+  ...ws,
+  items: ws.items.map((i) => (i.key === key ? f(i) : i)),
+});
+
+const sameSession = (ws: Workspace, sessionId: string) => ws.sessionId === sessionId;
+
+/** A session from the service as a workspace: its images with their sources and results. */
+export function workspaceFromSession(s: SessionView): Workspace {
+  const items = s.images.map(
+    (img): Item => ({
+      key: img.id,
+      name: img.name,
+      url: img.sourceUrl,
+      previewUrl: img.previewUrl ?? (/^https?:/i.test(img.sourceUrl) ? img.sourceUrl : undefined),
+      ...sourceFacts(img.source),
+      run: { status: img.status, percent: img.percent, error: img.error, result: img.result },
+    }),
+  );
+  const done = s.status === "completed" || s.status === "partial" || s.status === "failed";
+  return {
+    items,
+    selected: items.map((i) => i.key),
+    sessionId: s.sessionId,
+    label: s.command ?? "structured edit",
+    steps: s.steps,
+    running: !done,
+  };
+}
+
+function sourceFacts(src: SourceView | undefined): Partial<Item> {
+  return src ? { width: src.width, height: src.height, bytes: src.bytes, format: src.format } : {};
+}
+
+function reduceWs(ws: Workspace, a: Action): Workspace {
+  switch (a.type) {
+    case "add":
+      return { ...ws, items: [...ws.items, ...a.items], selected: [...ws.selected, ...a.items.map((i) => i.key)] };
+    case "update":
+      return mapItem(ws, a.key, (i) => ({ ...i, ...a.patch }));
+    case "remove":
+      return {
+        ...ws,
+        items: ws.items.filter((i) => !a.keys.includes(i.key)),
+        selected: ws.selected.filter((k) => !a.keys.includes(k)),
+      };
+    case "select":
+      return { ...ws, selected: a.keys.filter((k) => ws.items.some((i) => i.key === k)) };
+    case "toggle":
+      return {
+        ...ws,
+        selected: ws.selected.includes(a.key) ? ws.selected.filter((k) => k !== a.key) : [...ws.selected, a.key],
+      };
+    case "started": {
+      // Images not in this run keep their earlier result; the ones in it start afresh.
+      const next = {
+        ...ws,
+        sessionId: a.sessionId,
+        label: a.label,
+        steps: a.steps,
+        running: true,
+      };
+      return {
+        ...next,
+        items: ws.items.map((i) => (a.keys.includes(i.key) ? { ...i, run: { status: "queued", percent: 0 } } : i)),
+      };
+    }
+    case "progress":
+      if (!sameSession(ws, a.sessionId)) return ws;
+      return mapItem(ws, a.imageId, (i) => ({
+        ...i,
+        run: {
+          ...i.run,
+          status: a.status,
+          // Progress never goes backwards on screen (events may be replayed after a reconnect).
+          percent: a.status === "failed" ? (i.run?.percent ?? 0) : Math.max(a.percent, i.run?.percent ?? 0),
+          error: a.error ?? (a.status === "failed" ? i.run?.error : undefined),
+        },
+      }));
+    case "image":
+      if (!sameSession(ws, a.sessionId)) return ws;
+      return mapItem(ws, a.imageId, (i) => ({
+        ...i,
+        run: { ...i.run, status: "done", percent: 100, result: a.result },
+      }));
+    case "complete": {
+      if (!sameSession(ws, a.sessionId)) return ws;
+      let next: Workspace = { ...ws, running: false };
+      for (const img of a.images ?? []) {
+        next = mapItem(next, img.id, (i) => ({
+          ...i,
+          run: { ...i.run, percent: i.run?.percent ?? 0, status: img.status, error: img.error ?? i.run?.error },
+        }));
+      }
+      return next;
+    }
+    case "session": {
+      if (!sameSession(ws, a.session.sessionId)) return ws;
+      // Merge what the server knows (source facts, signed result URLs) into the live cards.
+      const fresh = workspaceFromSession(a.session);
+      return {
+        ...ws,
+        running: fresh.running,
+        steps: ws.steps ?? fresh.steps,
+        items: ws.items.map((i) => {
+          const f = fresh.items.find((x) => x.key === i.key);
+          if (!f) return i;
+          return {
+            ...i,
+            width: i.width ?? f.width,
+            height: i.height ?? f.height,
+            bytes: i.bytes ?? f.bytes,
+            format: i.format ?? f.format,
+            run: f.run,
+          };
+        }),
+      };
+    }
+    default:
+      return ws;
+  }
+}
+
+export function reducer(state: State, a: Action): State {
+  switch (a.type) {
+    case "keepEditing":
+      return {
+        past: [...state.past, state.ws],
+        future: [],
+        ws: { items: a.items, selected: a.items.map((i) => i.key), running: false },
+      };
+    case "undo": {
+      const prev = state.past.at(-1);
+      if (!prev || state.ws.running) return state;
+      return { past: state.past.slice(0, -1), future: [state.ws, ...state.future], ws: prev };
+    }
+    case "redo": {
+      const next = state.future[0];
+      if (!next || state.ws.running) return state;
+      return { past: [...state.past, state.ws], future: state.future.slice(1), ws: next };
+    }
+    case "session":
+      if (a.replace) {
+        // Reopening a past session is a step too: undo goes back to what was on screen.
+        const keep = state.ws.items.length > 0;
+        return {
+          past: keep ? [...state.past, state.ws] : state.past,
+          future: [],
+          ws: workspaceFromSession(a.session),
+        };
+      }
+      return { ...state, ws: reduceWs(state.ws, a) };
+    default:
+      return { ...state, ws: reduceWs(state.ws, a) };
+  }
+}
+
+/** An input the service can read: uploaded (or a URL) and not still uploading. */
+export const isReady = (i: Item) => Boolean(i.url) && !i.upload;
