@@ -1,9 +1,42 @@
 // Colour and tone: grayscale, sepia, negate, normalize, tint, brightness, contrast, saturation, hue, gamma, threshold.
+
+import type { Matrix3x3, Sharp } from "sharp";
 import { z } from "zod";
-import { colorSchema, defineOperation, notImplemented, opSchema } from "./define.js";
+import { parseColor } from "../color.js";
+import { colorSchema, defineOperation, opSchema, type StepContext } from "./define.js";
+import { band, fromRaw, toRaw } from "./raster.js";
 
 const factor = z.number().min(0).max(10);
 const pct = (f: number) => `${Math.round(f * 100)}%`;
+
+// The classic sepia matrix (Microsoft's), applied to R, G, B; alpha passes through.
+const SEPIA: Matrix3x3 = [
+  [0.393, 0.769, 0.189],
+  [0.349, 0.686, 0.168],
+  [0.272, 0.534, 0.131],
+];
+
+function rgb(color: string): { r: number; g: number; b: number } {
+  const c = parseColor(color);
+  if (!c) throw new Error(`not a colour: ${color}`); // the schema already refused it
+  return { r: c.r, g: c.g, b: c.b };
+}
+
+/** Grey (1-2 band) images have no chroma to tint: work in sRGB. */
+function srgb(image: Sharp, ctx: StepContext): Sharp {
+  return ctx.meta.channels <= 2 ? image.pipelineColourspace("srgb") : image;
+}
+
+// sharp's threshold works on the greyscale luminance and drops alpha; put the alpha band back.
+async function applyThreshold(image: Sharp, o: { value: number }, ctx: StepContext): Promise<Sharp> {
+  if (!ctx.meta.hasAlpha) return image.threshold(o.value);
+  const raw = await toRaw(image);
+  const alpha = await band(raw, (raw.channels - 1) as 1 | 3);
+  const bw = await toRaw(fromRaw(raw).removeAlpha().threshold(o.value));
+  return fromRaw(bw, ctx.meta.pages).joinChannel(alpha.data, {
+    raw: { width: alpha.width, height: alpha.height, channels: 1 },
+  });
+}
 
 export const grayscale = defineOperation({
   name: "grayscale",
@@ -13,7 +46,7 @@ export const grayscale = defineOperation({
   describe: () => "Convert to greyscale",
   words: ["grayscale", "greyscale", "gray", "grey", "monochrome", "mono", "black and white", "b&w", "bw", "desaturate"],
   keepsAnimation: true,
-  apply: notImplemented,
+  apply: (image) => image.modulate({ saturation: 0 }),
 });
 
 export const sepia = defineOperation({
@@ -24,7 +57,7 @@ export const sepia = defineOperation({
   describe: () => "Apply a sepia tone",
   words: ["sepia", "vintage", "old", "antique"],
   keepsAnimation: true,
-  apply: notImplemented,
+  apply: (image) => image.recomb(SEPIA),
 });
 
 export const negate = defineOperation({
@@ -35,7 +68,7 @@ export const negate = defineOperation({
   describe: () => "Invert colours",
   words: ["negate", "invert", "negative", "inverse"],
   keepsAnimation: true,
-  apply: notImplemented,
+  apply: (image) => image.negate({ alpha: false }),
 });
 
 export const normalize = defineOperation({
@@ -46,7 +79,7 @@ export const normalize = defineOperation({
   describe: () => "Normalize (auto-level) contrast",
   words: ["normalize", "normalise", "auto-level", "autolevel", "auto-contrast", "enhance", "fix", "levels"],
   keepsAnimation: true,
-  apply: notImplemented,
+  apply: (image) => image.normalise(),
 });
 
 export const tint = defineOperation({
@@ -57,7 +90,7 @@ export const tint = defineOperation({
   describe: (o) => `Tint ${o.color}`,
   words: ["tint", "colorize", "colourise", "colourize", "wash"],
   keepsAnimation: true,
-  apply: notImplemented,
+  apply: (image, o, ctx) => srgb(image, ctx).tint(rgb(o.color)),
 });
 
 export const brightness = defineOperation({
@@ -68,7 +101,7 @@ export const brightness = defineOperation({
   describe: (o) => `Brightness ${pct(o.factor)}`,
   words: ["brightness", "brighten", "brighter", "lighten", "lighter", "darken", "darker", "dim", "exposure"],
   keepsAnimation: true,
-  apply: notImplemented,
+  apply: (image, o) => image.modulate({ brightness: o.factor }),
 });
 
 export const contrast = defineOperation({
@@ -79,7 +112,7 @@ export const contrast = defineOperation({
   describe: (o) => `Contrast ${pct(o.factor)}`,
   words: ["contrast", "punchy", "flat", "flatter"],
   keepsAnimation: true,
-  apply: notImplemented,
+  apply: (image, o) => image.linear(o.factor, 128 * (1 - o.factor)),
 });
 
 export const saturation = defineOperation({
@@ -90,7 +123,7 @@ export const saturation = defineOperation({
   describe: (o) => `Saturation ${pct(o.factor)}`,
   words: ["saturation", "saturate", "vivid", "vibrant", "colorful", "colourful", "muted", "desaturated"],
   keepsAnimation: true,
-  apply: notImplemented,
+  apply: (image, o) => image.modulate({ saturation: o.factor }),
 });
 
 export const hue = defineOperation({
@@ -101,7 +134,7 @@ export const hue = defineOperation({
   describe: (o) => `Shift hue by ${o.degrees}°`,
   words: ["hue", "shift"],
   keepsAnimation: true,
-  apply: notImplemented,
+  apply: (image, o) => image.modulate({ hue: Math.round(o.degrees) }),
 });
 
 export const gamma = defineOperation({
@@ -112,7 +145,7 @@ export const gamma = defineOperation({
   describe: (o) => `Gamma ${o.value}`,
   words: ["gamma"],
   keepsAnimation: true,
-  apply: notImplemented,
+  apply: (image, o) => image.gamma(1, o.value),
 });
 
 export const threshold = defineOperation({
@@ -123,5 +156,5 @@ export const threshold = defineOperation({
   describe: (o) => `Threshold at ${o.value}`,
   words: ["threshold", "binarize", "binarise", "posterize"],
   keepsAnimation: true,
-  apply: notImplemented,
+  apply: applyThreshold,
 });

@@ -1,6 +1,29 @@
 // ImageMagick-only effects (magick-wasm, loaded on first use).
+
+import sharp, { type Sharp } from "sharp";
 import { z } from "zod";
-import { defineOperation, notImplemented, opSchema } from "./define.js";
+import { polaroidImage, swirlImage, withMagickImage } from "../magick.js";
+import { defineOperation, opSchema, type StepContext } from "./define.js";
+
+type MagickEdit = Parameters<typeof withMagickImage>[1];
+
+/**
+ * Hand the pixels to ImageMagick as PNG and continue with its PNG output. These effects do not
+ * keep animation: an animated input contributes its first frame. Alpha that ImageMagick adds
+ * (vignette's mask) is dropped when the input had none, unless the effect draws with it (polaroid).
+ */
+async function magickStep(
+  image: Sharp,
+  ctx: StepContext,
+  edit: MagickEdit,
+  opts: { keepAlpha?: boolean } = {},
+): Promise<Sharp> {
+  const { width, height, pages } = ctx.meta;
+  const still = pages > 1 ? image.extract({ left: 0, top: 0, width, height }) : image;
+  const png = await still.png({ compressionLevel: 1 }).toBuffer();
+  const out = sharp(await withMagickImage(png, edit));
+  return ctx.meta.hasAlpha || opts.keepAlpha ? out : out.removeAlpha();
+}
 
 export const vignette = defineOperation({
   name: "vignette",
@@ -11,7 +34,12 @@ export const vignette = defineOperation({
   words: ["vignette", "corners"],
   keepsAnimation: false,
   magick: true,
-  apply: notImplemented,
+  apply: (image, o, ctx) =>
+    magickStep(image, ctx, (img, m) => {
+      // Fade to black (ImageMagick's default background is white), inset like `-vignette 0xS+10%+10%`.
+      img.backgroundColor = new m.MagickColor(0, 0, 0, 255);
+      img.vignette(0, o.sigma, Math.round(img.width * 0.1), Math.round(img.height * 0.1));
+    }),
 });
 
 export const oilPaint = defineOperation({
@@ -23,7 +51,7 @@ export const oilPaint = defineOperation({
   words: ["oil", "paint", "painting", "oilpaint", "painterly"],
   keepsAnimation: false,
   magick: true,
-  apply: notImplemented,
+  apply: (image, o, ctx) => magickStep(image, ctx, (img) => img.oilPaint(o.radius)),
 });
 
 export const charcoal = defineOperation({
@@ -38,7 +66,7 @@ export const charcoal = defineOperation({
   words: ["charcoal", "sketch", "drawing", "pencil"],
   keepsAnimation: false,
   magick: true,
-  apply: notImplemented,
+  apply: (image, o, ctx) => magickStep(image, ctx, (img) => img.charcoal(o.radius, o.sigma)),
 });
 
 export const swirl = defineOperation({
@@ -50,7 +78,7 @@ export const swirl = defineOperation({
   words: ["swirl", "twirl", "twist", "whirl"],
   keepsAnimation: false,
   magick: true,
-  apply: notImplemented,
+  apply: (image, o, ctx) => magickStep(image, ctx, (img, m) => swirlImage(img, m, o.degrees)),
 });
 
 export const polaroid = defineOperation({
@@ -62,5 +90,5 @@ export const polaroid = defineOperation({
   words: ["polaroid", "instant", "snapshot"],
   keepsAnimation: false,
   magick: true,
-  apply: notImplemented,
+  apply: (image, o, ctx) => magickStep(image, ctx, (img, m) => polaroidImage(img, m, o.angle), { keepAlpha: true }),
 });

@@ -1,6 +1,7 @@
 // Convolution filters: blur, sharpen, median.
 import { z } from "zod";
-import { defineOperation, notImplemented, opSchema } from "./define.js";
+import { defineOperation, opSchema } from "./define.js";
+import { perFrame } from "./raster.js";
 
 export const blur = defineOperation({
   name: "blur",
@@ -10,7 +11,7 @@ export const blur = defineOperation({
   describe: (o) => `Blur (sigma ${o.sigma})`,
   words: ["blur", "blurry", "soften", "smooth", "defocus"],
   keepsAnimation: true,
-  apply: notImplemented,
+  apply: (image, o, ctx) => perFrame(image, ctx.meta.pages, (f) => f.blur(o.sigma)),
 });
 
 export const sharpen = defineOperation({
@@ -21,7 +22,7 @@ export const sharpen = defineOperation({
   describe: (o) => `Sharpen (sigma ${o.sigma})`,
   words: ["sharpen", "sharper", "crisp", "crisper", "crispen", "clarity", "detail"],
   keepsAnimation: true,
-  apply: notImplemented,
+  apply: (image, o, ctx) => perFrame(image, ctx.meta.pages, (f) => f.sharpen({ sigma: o.sigma })),
 });
 
 export const median = defineOperation({
@@ -40,5 +41,5 @@ export const median = defineOperation({
   describe: (o) => `Median filter ${o.size}x${o.size}`,
   words: ["median", "denoise", "despeckle", "noise"],
   keepsAnimation: true,
-  apply: notImplemented,
+  apply: (image, o, ctx) => perFrame(image, ctx.meta.pages, (f) => f.median(o.size)),
 });

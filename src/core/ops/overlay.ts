@@ -1,6 +1,201 @@
 // Things drawn on top: text and image watermarks.
+
+import sharp, { type Metadata, type OutputInfo, type Sharp } from "sharp";
 import { z } from "zod";
-import { colorSchema, defineOperation, notImplemented, opSchema, positionSchema } from "./define.js";
+import { parseColor } from "../color.js";
+import { ImageEditError } from "../errors.js";
+import { colorSchema, defineOperation, opSchema, type Position, positionSchema, type StepContext } from "./define.js";
+
+// Fonts come from fontconfig; DejaVu Sans covers Latin, Greek and Cyrillic and is usually installed.
+const FONT = "DejaVu Sans";
+
+/** An RGBA overlay in memory. */
+interface Overlay {
+  data: Buffer;
+  width: number;
+  height: number;
+}
+
+/** Space kept between an overlay and the image edge. */
+function marginFor(width: number, height: number): number {
+  return Math.max(2, Math.round(Math.min(width, height) * 0.02));
+}
+
+/** Top-left corner of a w x h box placed at `position` inside a frame, `margin` from its edges. */
+export function placeBox(
+  position: Position,
+  frame: { width: number; height: number },
+  box: { width: number; height: number },
+  margin: number,
+): { left: number; top: number } {
+  const horizontal = position.includes("left") ? "start" : position.includes("right") ? "end" : "middle";
+  const vertical = position.startsWith("top") ? "start" : position.startsWith("bottom") ? "end" : "middle";
+  const at = (axis: string, outer: number, inner: number) =>
+    Math.max(0, Math.round(axis === "start" ? margin : axis === "end" ? outer - inner - margin : (outer - inner) / 2));
+  return { left: at(horizontal, frame.width, box.width), top: at(vertical, frame.height, box.height) };
+}
+
+/** Multiply an RGBA buffer's alpha by `opacity` (0-1), in place. */
+function fade(data: Buffer, opacity: number): void {
+  if (opacity >= 1) return;
+  for (let i = 3; i < data.length; i += 4) data[i] = Math.round(data[i] * opacity);
+}
+
+/**
+ * Draw the overlay at the same place on every frame (animations are frames stacked vertically),
+ * cropping it to the frame first. Keeps the base's channel layout: alpha only if it had one.
+ */
+async function drawOverlay(image: Sharp, overlay: Overlay, position: Position, ctx: StepContext): Promise<Sharp> {
+  const { width, height, pages, hasAlpha, channels } = ctx.meta;
+  let ov = overlay;
+  if (ov.width > width || ov.height > height) {
+    const { data, info } = await sharp(ov.data, { raw: { width: ov.width, height: ov.height, channels: 4 } })
+      .extract({ left: 0, top: 0, width: Math.min(ov.width, width), height: Math.min(ov.height, height) })
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    ov = { data, width: info.width, height: info.height };
+  }
+  const { left, top } = placeBox(position, { width, height }, ov, marginFor(width, height));
+  const raw = { width: ov.width, height: ov.height, channels: 4 as const };
+  const layers = Array.from({ length: pages }, (_, page) => ({ input: ov.data, raw, left, top: top + page * height }));
+  // Grey bases would turn a coloured overlay grey: composite in sRGB.
+  const base = channels <= 2 ? image.pipelineColourspace("srgb") : image;
+  const out = base.composite(layers);
+  return hasAlpha ? out : out.removeAlpha();
+}
+
+const MARKUP_ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+
+/**
+ * User text as inert Pango markup: markup characters escaped, control characters (other than
+ * newlines and tabs) removed, and no more characters than could be visible in the frame at this
+ * size (a bound on rendering work; whatever does not fit is clipped anyway).
+ */
+export function textForPango(text: string, size: number, frame: { width: number; height: number }): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: removing control characters is the point
+  const clean = text.replace(/\r\n?/g, "\n").replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, "");
+  const perLine = Math.ceil(frame.width / (0.25 * size)) + 1;
+  const lines = Math.ceil(frame.height / (0.8 * size)) + 1;
+  const visible = [...clean].slice(0, perLine * lines).join("");
+  return visible.replace(/[&<>"']/g, (c) => MARKUP_ESCAPES[c]);
+}
+
+async function renderText(
+  o: { text: string; size?: number; color: string; opacity: number; position: Position },
+  frame: { width: number; height: number },
+): Promise<Overlay> {
+  const color = parseColor(o.color) ?? { r: 255, g: 255, b: 255, alpha: 1 };
+  const size = Math.min(o.size ?? Math.max(8, Math.round(frame.height * 0.05)), Math.max(4, frame.height));
+  const hex = [color.r, color.g, color.b].map((v) => v.toString(16).padStart(2, "0")).join("");
+  const margin = marginFor(frame.width, frame.height);
+  const align = o.position.includes("left") ? "left" : o.position.includes("right") ? "right" : "centre";
+  const { data, info } = await sharp({
+    text: {
+      text: `<span foreground="#${hex}">${textForPango(o.text, size, frame)}</span>`,
+      font: `${FONT} ${size}`,
+      dpi: 72, // at 72 dpi a point is a pixel: `size` is the font size in px
+      rgba: true,
+      width: Math.max(1, frame.width - 2 * margin),
+      wrap: "word-char",
+      align,
+    },
+  })
+    .ensureAlpha()
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  fade(data, o.opacity * color.alpha);
+  return { data, width: info.width, height: info.height };
+}
+
+async function applyText(
+  image: Sharp,
+  o: { text: string; size?: number; color: string; opacity: number; position: Position },
+  ctx: StepContext,
+): Promise<Sharp> {
+  const overlay = await renderText(o, ctx.meta);
+  return drawOverlay(image, overlay, o.position, ctx);
+}
+
+/** Load a watermark image, checked against the limits from its header before it is decoded. */
+async function loadWatermark(url: string, ctx: StepContext): Promise<Buffer> {
+  const { limits } = ctx;
+  const data = await ctx.loadAsset(url);
+  if (data.length > limits.maxImageBytes) {
+    throw new ImageEditError(
+      "IMAGE_TOO_LARGE",
+      `watermark image is ${data.length} bytes; the limit is ${limits.maxImageBytes}`,
+      { field: "url" },
+    );
+  }
+  let meta: Metadata;
+  try {
+    meta = await sharp(data, { limitInputPixels: false }).metadata();
+  } catch (e) {
+    throw new ImageEditError("UNSUPPORTED_FORMAT", "watermark is not an image sharp can read", {
+      field: "url",
+      cause: e,
+    });
+  }
+  if (meta.format === "svg" && !limits.allowSvg) {
+    throw new ImageEditError("UNSUPPORTED_FORMAT", "SVG watermarks are not accepted here", { field: "url" });
+  }
+  const { width = 0, height = 0 } = meta;
+  if (width < 1 || height < 1) {
+    throw new ImageEditError("CORRUPT_IMAGE", "watermark image has no dimensions", { field: "url" });
+  }
+  if (width > limits.maxDimension || height > limits.maxDimension) {
+    throw new ImageEditError(
+      "DIMENSIONS_TOO_LARGE",
+      `watermark image is ${width}x${height}; the limit is ${limits.maxDimension} px per side`,
+      { field: "url" },
+    );
+  }
+  if (width * height > limits.maxInputPixels) {
+    throw new ImageEditError(
+      "PIXEL_LIMIT",
+      `watermark image has ${width * height} pixels; the limit is ${limits.maxInputPixels}`,
+      { field: "url" },
+    );
+  }
+  return data;
+}
+
+async function applyWatermark(
+  image: Sharp,
+  o: { url: string; position: Position; opacity: number; scale: number },
+  ctx: StepContext,
+): Promise<Sharp> {
+  const { width, height } = ctx.meta;
+  const source = await loadWatermark(o.url, ctx);
+  const margin = marginFor(width, height);
+  let rendered: { data: Buffer; info: OutputInfo };
+  try {
+    rendered = await sharp(source, { limitInputPixels: ctx.limits.maxInputPixels, failOn: "error" })
+      .autoOrient()
+      // Width relative to the base image; never taller than a frame.
+      .resize({
+        width: Math.max(1, Math.round(width * o.scale)),
+        height: Math.max(1, height - 2 * margin),
+        fit: "inside",
+      })
+      .toColourspace("srgb")
+      .ensureAlpha()
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+  } catch (e) {
+    throw new ImageEditError("CORRUPT_IMAGE", `watermark image could not be decoded: ${(e as Error).message}`, {
+      field: "url",
+      cause: e,
+    });
+  }
+  fade(rendered.data, o.opacity);
+  return drawOverlay(
+    image,
+    { data: rendered.data, width: rendered.info.width, height: rendered.info.height },
+    o.position,
+    ctx,
+  );
+}
 
 export const text = defineOperation({
   name: "text",
@@ -16,7 +211,7 @@ export const text = defineOperation({
   describe: (o) => `Add text "${o.text}" at ${o.position}`,
   words: ["text", "caption", "label", "write", "copyright", "put", "add", "stamp", "say", "words"],
   keepsAnimation: true,
-  apply: notImplemented,
+  apply: applyText,
 });
 
 export const watermark = defineOperation({
@@ -32,5 +227,5 @@ export const watermark = defineOperation({
   describe: (o) => `Watermark with ${o.url} at ${o.position}`,
   words: ["watermark", "logo", "overlay"],
   keepsAnimation: true,
-  apply: notImplemented,
+  apply: applyWatermark,
 });
