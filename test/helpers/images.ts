@@ -1,6 +1,6 @@
 // Image makers shared by tests: every test builds its own inputs with sharp, so nothing depends on
 // files that may change. Also small pixel readers to assert effects.
-import sharp from "sharp";
+import sharp, { type Sharp } from "sharp";
 
 export type TestFormat = "jpeg" | "png" | "webp" | "gif" | "tiff" | "avif";
 
@@ -43,11 +43,7 @@ function framePixels(o: MakeImageOptions, width: number, height: number, frame: 
     for (let x = 0; x < width; x++) {
       let rgb: readonly number[];
       if (o.gradient) {
-        rgb = [
-          Math.round((x / Math.max(1, width - 1)) * 255),
-          Math.round((y / Math.max(1, height - 1)) * 255),
-          64,
-        ];
+        rgb = [Math.round((x / Math.max(1, width - 1)) * 255), Math.round((y / Math.max(1, height - 1)) * 255), 64];
       } else if (o.quadrants) {
         const right = x >= width / 2;
         const bottom = y >= height / 2;
@@ -96,7 +92,7 @@ export async function makeImage(o: MakeImageOptions = {}): Promise<Buffer> {
   const channels = o.alpha ? 4 : 3;
   const format = o.format ?? "png";
   const pages = o.pages ?? 1;
-  let img: sharp.Sharp;
+  let img: Sharp;
   if (pages > 1) {
     const frames = Array.from({ length: pages }, (_, f) => framePixels(o, width, height, f, channels));
     img = sharp(Buffer.concat(frames), { raw: { width, height: height * pages, channels, pageHeight: height } });

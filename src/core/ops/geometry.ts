@@ -1,6 +1,10 @@
 // Size and shape: resize, scale, crop, trim, pad, border, rotate, flip, autoOrient.
+
+import type { Sharp } from "sharp";
 import { z } from "zod";
-import { colorSchema, defineOperation, notImplemented, opSchema, POSITIONS } from "./define.js";
+import { parseColor } from "../color.js";
+import { ImageEditError } from "../errors.js";
+import { colorSchema, defineOperation, type ImageMeta, opSchema, POSITIONS, type Position } from "./define.js";
 
 const side = z.number().int().min(1).max(100_000);
 
@@ -47,7 +51,16 @@ export const resize = defineOperation({
     "fit",
   ],
   keepsAnimation: true,
-  apply: notImplemented,
+  frames: "whole",
+  outputSize: (meta, o) => resizeSize(meta, o),
+  apply: (image, o, ctx) =>
+    image.resize({
+      width: o.width,
+      height: o.height,
+      fit: o.fit,
+      withoutEnlargement: o.withoutEnlargement,
+      background: color(o.background) ?? (ctx.meta.hasAlpha ? TRANSPARENT : WHITE),
+    }),
 });
 
 export const scale = defineOperation({
@@ -58,7 +71,12 @@ export const scale = defineOperation({
   describe: (o) => `Scale by ${Math.round(o.factor * 1000) / 10}%`,
   words: ["scale", "half", "double", "triple", "quarter"],
   keepsAnimation: true,
-  apply: notImplemented,
+  frames: "whole",
+  outputSize: (meta, o) => scaledSize(meta, o.factor),
+  apply: (image, o, ctx) => {
+    const size = scaledSize(ctx.meta, o.factor);
+    return image.resize({ ...size, fit: "fill" });
+  },
 });
 
 export const crop = defineOperation({
@@ -101,7 +119,12 @@ export const crop = defineOperation({
   },
   words: ["crop", "cut", "square", "aspect", "ratio", "portrait", "landscape"],
   keepsAnimation: true,
-  apply: notImplemented,
+  frames: "whole",
+  outputSize: (meta, o) => {
+    const r = cropRegion(meta, o);
+    return r && { width: r.width, height: r.height };
+  },
+  apply: applyCrop,
 });
 
 export const trim = defineOperation({
@@ -112,7 +135,7 @@ export const trim = defineOperation({
   describe: (o) => `Trim edges (tolerance ${o.threshold})`,
   words: ["trim", "autocrop", "whitespace", "edges"],
   keepsAnimation: false,
-  apply: notImplemented,
+  apply: (image, o) => image.trim({ threshold: o.threshold }),
 });
 
 const edge = z.number().int().min(0).max(10_000).default(0);
@@ -124,7 +147,10 @@ export const pad = defineOperation({
   describe: (o) => `Pad ${o.top}/${o.right}/${o.bottom}/${o.left} px with ${o.color}`,
   words: ["pad", "padding", "extend", "margin", "space"],
   keepsAnimation: true,
-  apply: notImplemented,
+  frames: "whole",
+  outputSize: (meta, o) => ({ width: meta.width + o.left + o.right, height: meta.height + o.top + o.bottom }),
+  apply: (image, o) =>
+    image.extend({ top: o.top, right: o.right, bottom: o.bottom, left: o.left, background: color(o.color) }),
 });
 
 export const border = defineOperation({
@@ -135,7 +161,10 @@ export const border = defineOperation({
   describe: (o) => `Add a ${o.width}px ${o.color} border`,
   words: ["border", "frame", "outline"],
   keepsAnimation: true,
-  apply: notImplemented,
+  frames: "whole",
+  outputSize: (meta, o) => ({ width: meta.width + 2 * o.width, height: meta.height + 2 * o.width }),
+  apply: (image, o) =>
+    image.extend({ top: o.width, right: o.width, bottom: o.width, left: o.width, background: color(o.color) }),
 });
 
 export const rotate = defineOperation({
@@ -149,7 +178,8 @@ export const rotate = defineOperation({
   describe: (o) => (o.angle < 0 ? `Rotate ${-o.angle}° counter-clockwise` : `Rotate ${o.angle}° clockwise`),
   words: ["rotate", "turn", "spin", "tilt", "straighten"],
   keepsAnimation: true,
-  apply: notImplemented,
+  outputSize: (meta, o) => rotatedSize(meta, o.angle),
+  apply: (image, o) => image.rotate(o.angle, { background: color(o.background) }),
 });
 
 export const flip = defineOperation({
@@ -160,7 +190,7 @@ export const flip = defineOperation({
   describe: (o) => (o.direction === "horizontal" ? "Mirror left-right" : "Flip upside down"),
   words: ["flip", "mirror", "flop", "reflect", "upside"],
   keepsAnimation: true,
-  apply: notImplemented,
+  apply: (image, o) => (o.direction === "horizontal" ? image.flop() : image.flip()),
 });
 
 export const autoOrient = defineOperation({
@@ -171,5 +201,123 @@ export const autoOrient = defineOperation({
   describe: () => "Auto-orient from EXIF",
   words: ["orient", "upright", "autoorient", "auto-orient", "exif"],
   keepsAnimation: true,
-  apply: notImplemented,
+  frames: "whole",
+  apply: (image) => image.autoOrient(),
 });
+
+// --- implementation helpers ------------------------------------------------------------------
+
+const WHITE = { r: 255, g: 255, b: 255, alpha: 1 };
+const TRANSPARENT = { r: 0, g: 0, b: 0, alpha: 0 };
+
+function color(value: string | undefined): { r: number; g: number; b: number; alpha: number } | undefined {
+  return value === undefined ? undefined : parseColor(value);
+}
+
+type Size = { width: number; height: number };
+
+/** The size sharp's resize will produce (used to refuse oversized results before running). */
+function resizeSize(
+  meta: ImageMeta,
+  o: { width?: number; height?: number; fit: string; withoutEnlargement: boolean },
+): Size {
+  const { width: W, height: H } = meta;
+  const sx = o.width !== undefined ? o.width / W : undefined;
+  const sy = o.height !== undefined ? o.height / H : undefined;
+  if (sx === undefined || sy === undefined) {
+    let s = (sx ?? sy) as number;
+    if (o.withoutEnlargement) s = Math.min(s, 1);
+    return { width: Math.max(1, Math.round(W * s)), height: Math.max(1, Math.round(H * s)) };
+  }
+  if (o.fit === "inside" || o.fit === "outside") {
+    let s = o.fit === "inside" ? Math.min(sx, sy) : Math.max(sx, sy);
+    if (o.withoutEnlargement) s = Math.min(s, 1);
+    return { width: Math.max(1, Math.round(W * s)), height: Math.max(1, Math.round(H * s)) };
+  }
+  const w = o.width as number;
+  const h = o.height as number;
+  return o.withoutEnlargement ? { width: Math.min(w, W), height: Math.min(h, H) } : { width: w, height: h };
+}
+
+function scaledSize(meta: ImageMeta, factor: number): Size {
+  return {
+    width: Math.max(1, Math.round(meta.width * factor)),
+    height: Math.max(1, Math.round(meta.height * factor)),
+  };
+}
+
+function rotatedSize(meta: ImageMeta, angle: number): Size {
+  const rad = (angle * Math.PI) / 180;
+  const c = Math.abs(Math.cos(rad));
+  const s = Math.abs(Math.sin(rad));
+  const round = (n: number) => Math.max(1, Math.round(n - 1e-9));
+  return { width: round(meta.width * c + meta.height * s), height: round(meta.width * s + meta.height * c) };
+}
+
+type CropOp = {
+  left?: number;
+  top?: number;
+  width?: number;
+  height?: number;
+  aspectRatio?: string;
+  gravity: Position | "attention" | "entropy";
+};
+type Region = Size & { left: number; top: number };
+
+/** The region a crop keeps, clipped to the image; undefined when a smart (attention) crop decides. */
+function cropRegion(meta: ImageMeta, o: CropOp): Region | undefined {
+  const { width: W, height: H } = meta;
+  if (o.left !== undefined || o.top !== undefined) {
+    const left = o.left ?? 0;
+    const top = o.top ?? 0;
+    if (left >= W || top >= H)
+      throw new ImageEditError("INVALID_OPERATION", `crop starts at (${left}, ${top}), outside the ${W}x${H} image`);
+    // A region reaching past the edge keeps the part that is inside the image.
+    return { left, top, width: Math.min(o.width as number, W - left), height: Math.min(o.height as number, H - top) };
+  }
+  let width: number;
+  let height: number;
+  if (o.aspectRatio) {
+    const [a, b] = o.aspectRatio.split(":").map(Number);
+    if (W / H > a / b) {
+      height = H;
+      width = Math.max(1, Math.min(W, Math.round((H * a) / b)));
+    } else {
+      width = W;
+      height = Math.max(1, Math.min(H, Math.round((W * b) / a)));
+    }
+  } else {
+    width = Math.min(o.width as number, W);
+    height = Math.min(o.height as number, H);
+  }
+  if ((o.gravity === "attention" || o.gravity === "entropy") && meta.pages === 1) return undefined;
+  return { ...gravityOffset(o.gravity, W, H, width, height), width, height };
+}
+
+function gravityOffset(gravity: string, W: number, H: number, w: number, h: number): { left: number; top: number } {
+  const cx = Math.floor((W - w) / 2);
+  const cy = Math.floor((H - h) / 2);
+  const left = gravity.includes("left") ? 0 : gravity.includes("right") ? W - w : cx;
+  const top = gravity.includes("top") ? 0 : gravity.includes("bottom") ? H - h : cy;
+  return { left, top };
+}
+
+function applyCrop(image: Sharp, o: CropOp, ctx: { meta: ImageMeta }): Sharp {
+  const region = cropRegion(ctx.meta, o);
+  if (region) return image.extract(region);
+  // Smart crop (still images; animations use the centre): with an aspect ratio the box is the
+  // largest of that shape, so "cover" does not scale and this is a pure crop; with a size smaller
+  // than the image, the image is first scaled down to cover that size, like a smart thumbnail.
+  const { width: W, height: H } = ctx.meta;
+  let width: number;
+  let height: number;
+  if (o.aspectRatio) {
+    const box = cropRegion(ctx.meta, { ...o, gravity: "center" }) as Region;
+    width = box.width;
+    height = box.height;
+  } else {
+    width = Math.min(o.width as number, W);
+    height = Math.min(o.height as number, H);
+  }
+  return image.resize({ width, height, fit: "cover", position: o.gravity });
+}

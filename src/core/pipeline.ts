@@ -1,0 +1,467 @@
+// plan + image bytes -> output bytes. Each pixel step runs on the previous step's output: the
+// first step reads the encoded input (so JPEG shrink-on-load applies), the last step's chain is
+// encoded directly, and raw pixels are materialised only between steps. Output steps (format,
+// metadata) only change how the result is written.
+import sharp, { type OutputInfo, type Sharp } from "sharp";
+import { ImageEditError, isImageEditError } from "./errors.js";
+import { CONTENT_TYPES, defaultOutputFormat, EXTENSIONS, isAnimatedFormat, lacksAlpha } from "./formats.js";
+import type { Limits } from "./limits.js";
+import { describeOperation, getOperation, type Operation, type Plan } from "./operations.js";
+import {
+  type ImageMeta,
+  isNotImplemented,
+  type OperationDef,
+  type OutputFormat,
+  type OutputSettings,
+  type StepContext,
+} from "./ops/define.js";
+import { type Header, readHeader } from "./probe.js";
+import { sharpError } from "./sharp-errors.js";
+
+export type { ProbeResult } from "./probe.js";
+export { probeImage } from "./probe.js";
+
+// One image at a time per pipeline, many pipelines in parallel: libvips' operation cache only
+// costs memory here (inputs are never the same twice in a service).
+sharp.cache(false);
+
+export interface ProcessOptions {
+  limits: Limits;
+  /** Loads watermark images; absent => a watermark step fails with a typed error. */
+  loadAsset?: (url: string) => Promise<Buffer>;
+  signal?: AbortSignal;
+  /** The API's per-session options, applied after the plan. */
+  outputFormat?: OutputFormat;
+  quality?: number;
+  maxWidth?: number;
+  maxHeight?: number;
+  keepMetadata?: boolean;
+  onProgress?: (percent: number, step: string) => void;
+}
+
+export interface ProcessResult {
+  data: Buffer;
+  width: number;
+  height: number;
+  pages: number;
+  format: OutputFormat;
+  bytes: number;
+  contentType: string;
+  ext: string;
+}
+
+interface EncodedStage {
+  kind: "encoded";
+}
+interface RawStage {
+  kind: "raw";
+  data: Buffer;
+  width: number;
+  /** Height of one frame. */
+  height: number;
+  pages: number;
+  channels: 1 | 2 | 3 | 4;
+  premultiplied: boolean;
+}
+type Stage = EncodedStage | RawStage;
+
+interface Step {
+  index: number;
+  op: Operation;
+  def: OperationDef;
+}
+
+/** Apply a validated plan to one image. Throws ImageEditError for every failure. */
+export async function processImage(input: Buffer, plan: Plan, opts: ProcessOptions): Promise<ProcessResult> {
+  const run = new Run(input, plan, opts);
+  try {
+    return await run.execute();
+  } finally {
+    run.dispose();
+  }
+}
+
+class Run {
+  private readonly limits: Limits;
+  private readonly deadline: number;
+  private readonly timer?: NodeJS.Timeout;
+  /** Rejects when the signal aborts or the time limit passes; raced against every sharp call. */
+  private readonly stop: Promise<never>;
+  private rejectStop!: (e: ImageEditError) => void;
+  private header!: Header;
+  private animate = false;
+  private readonly onAbort = () => this.rejectStop(abortError(this.opts.signal));
+
+  constructor(
+    private readonly input: Buffer,
+    private readonly plan: Plan,
+    private readonly opts: ProcessOptions,
+  ) {
+    this.limits = opts.limits;
+    this.deadline = Date.now() + this.limits.processTimeoutMs;
+    this.stop = new Promise<never>((_, reject) => {
+      this.rejectStop = reject;
+    });
+    this.stop.catch(() => {}); // observed through race(); never an unhandled rejection
+    this.timer = setTimeout(
+      () =>
+        this.rejectStop(
+          new ImageEditError(
+            "PROCESSING_TIMEOUT",
+            `image processing took longer than ${this.limits.processTimeoutMs / 1000}s`,
+          ),
+        ),
+      this.limits.processTimeoutMs,
+    );
+    this.timer.unref?.();
+    opts.signal?.addEventListener("abort", this.onAbort, { once: true });
+  }
+
+  dispose(): void {
+    clearTimeout(this.timer);
+    this.opts.signal?.removeEventListener("abort", this.onAbort);
+  }
+
+  async execute(): Promise<ProcessResult> {
+    if (this.opts.signal?.aborted) throw abortError(this.opts.signal);
+    const { steps, settings } = this.prepare();
+    this.header = await this.race(readHeader(this.input, this.limits));
+    const finalSettings = this.finalSettings(settings);
+    // Frames survive only when input and output can animate and every pixel step keeps them;
+    // otherwise the first frame is the image (documented in docs/readme/core.md).
+    this.animate =
+      this.header.pages > 1 &&
+      isAnimatedFormat(this.header.format) &&
+      isAnimatedFormat(finalSettings.format) &&
+      steps.every((s) => s.def.keepsAnimation);
+
+    const total = steps.length + 1;
+    this.progress(0, "decode");
+    let stage: Stage = { kind: "encoded" };
+    let meta = this.inputMeta();
+    for (const [n, step] of steps.entries()) {
+      const last = n === steps.length - 1;
+      this.checkPredicted(step, meta);
+      const ctx = this.context(meta);
+      if (meta.pages > 1 && (step.def.frames ?? "each") === "each") {
+        stage = await this.eachFrame(stage, step, ctx);
+      } else {
+        const image = await this.apply(this.open(stage), step, ctx);
+        if (last) return this.finish(image, finalSettings, stage, step);
+        stage = await this.materialise(image, stage.kind === "encoded" ? "decode" : "process", step);
+      }
+      meta = rawMeta(stage as RawStage, this.header.format);
+      this.checkDimensions(meta.width, meta.height, step);
+      this.progress(Math.round(((n + 1) / total) * 100), describeOperation(step.op));
+    }
+    return this.finish(this.open(stage), finalSettings, stage);
+  }
+
+  /** Split the plan: pixel steps in order, output steps folded into the settings. */
+  private prepare(): { steps: Step[]; settings: Omit<OutputSettings, "format"> & { format?: OutputFormat } } {
+    const steps: Step[] = [];
+    let settings: Omit<OutputSettings, "format"> & { format?: OutputFormat } = { keepMetadata: false };
+    this.plan.forEach((op, index) => {
+      const def = getOperation(op.op);
+      if (!def)
+        throw new ImageEditError("INVALID_OPERATION", `operations[${index}].op: unknown operation "${op.op}"`, {
+          field: `operations[${index}].op`,
+        });
+      if (isNotImplemented(def))
+        throw new ImageEditError(
+          "INVALID_OPERATION",
+          `operations[${index}]: "${op.op}" is not implemented in this build yet`,
+          { field: `operations[${index}].op` },
+        );
+      if (def.output) {
+        settings = def.output(settings as OutputSettings, op as never);
+        return;
+      }
+      // The pipeline always orients first, so an explicit autoOrient step has nothing left to do.
+      if (def.name === "autoOrient") return;
+      steps.push({ index, op, def });
+    });
+    if (this.opts.maxWidth || this.opts.maxHeight) {
+      const op = {
+        op: "resize",
+        width: this.opts.maxWidth,
+        height: this.opts.maxHeight,
+        fit: "inside",
+        withoutEnlargement: true,
+      } as Operation;
+      steps.push({ index: this.plan.length, op, def: getOperation("resize") as OperationDef });
+    }
+    if (this.opts.outputFormat) settings = { ...settings, format: this.opts.outputFormat };
+    if (this.opts.quality !== undefined) settings = { ...settings, quality: this.opts.quality };
+    if (this.opts.keepMetadata !== undefined) settings = { ...settings, keepMetadata: this.opts.keepMetadata };
+    return { steps, settings };
+  }
+
+  private finalSettings(s: Omit<OutputSettings, "format"> & { format?: OutputFormat }): OutputSettings {
+    return { ...s, format: s.format ?? defaultOutputFormat(this.header.format) };
+  }
+
+  private inputMeta(): ImageMeta {
+    const h = this.header;
+    const grey = h.space === "b-w" || h.space === "grey16";
+    return {
+      width: h.width,
+      height: h.height,
+      pages: this.animate ? h.pages : 1,
+      channels: (grey ? 1 : 3) + (h.hasAlpha ? 1 : 0),
+      hasAlpha: h.hasAlpha,
+      sourceFormat: h.format,
+    };
+  }
+
+  private context(meta: ImageMeta): StepContext {
+    const loadAsset = this.opts.loadAsset;
+    return {
+      limits: this.limits,
+      signal: this.opts.signal,
+      meta,
+      loadAsset: loadAsset
+        ? (url) => this.race(loadAsset(url))
+        : async (url) => {
+            throw new ImageEditError(
+              "INVALID_OPERATION",
+              `cannot load ${url}: this runtime has no way to fetch other images`,
+            );
+          },
+    };
+  }
+
+  /** A fresh sharp instance reading a stage: the encoded input (oriented) or raw pixels. */
+  private open(stage: Stage): Sharp {
+    let image: Sharp;
+    if (stage.kind === "encoded") {
+      image = sharp(this.input, {
+        autoOrient: true,
+        animated: this.animate,
+        limitInputPixels: this.limits.maxInputPixels,
+        sequentialRead: true,
+      });
+    } else {
+      image = sharp(stage.data, {
+        raw: {
+          width: stage.width,
+          height: stage.height * stage.pages,
+          channels: stage.channels,
+          premultiplied: stage.premultiplied,
+          ...(stage.pages > 1 ? { pageHeight: stage.height } : {}),
+        },
+        limitInputPixels: false,
+      });
+    }
+    return image.timeout({ seconds: Math.max(1, Math.ceil((this.deadline - Date.now()) / 1000)) });
+  }
+
+  private async apply(image: Sharp, step: Step, ctx: StepContext): Promise<Sharp> {
+    try {
+      return await this.race(Promise.resolve(step.def.apply?.(image, step.op as never, ctx) ?? image));
+    } catch (e) {
+      throw stepError(e, step);
+    }
+  }
+
+  private async materialise(image: Sharp, phase: "decode" | "process", step?: Step): Promise<RawStage> {
+    let out: { data: Buffer; info: OutputInfo };
+    try {
+      out = await this.race(image.raw().toBuffer({ resolveWithObject: true }));
+    } catch (e) {
+      const err = sharpError(e, phase);
+      throw step && err.code === "PROCESSING_FAILED" ? stepError(err, step) : err;
+    }
+    const pages = out.info.pages && out.info.pages > 1 ? out.info.pages : 1;
+    return {
+      kind: "raw",
+      data: out.data,
+      width: out.info.width,
+      height: pages > 1 ? (out.info.pageHeight ?? out.info.height / pages) : out.info.height,
+      pages,
+      channels: out.info.channels,
+      premultiplied: out.info.premultiplied ?? false,
+    };
+  }
+
+  /** Run a step on each frame of an animation separately, then join the frames again. */
+  private async eachFrame(stage: Stage, step: Step, ctx: StepContext): Promise<RawStage> {
+    const whole = stage.kind === "raw" ? stage : await this.materialise(this.open(stage), "decode");
+    const frameBytes = whole.width * whole.height * whole.channels;
+    const frameMeta: StepContext = { ...ctx, meta: { ...ctx.meta, pages: 1 } };
+    const frames: RawStage[] = [];
+    for (let k = 0; k < whole.pages; k++) {
+      const frame: RawStage = { ...whole, pages: 1, data: whole.data.subarray(k * frameBytes, (k + 1) * frameBytes) };
+      const image = await this.apply(this.open(frame), step, frameMeta);
+      const out = await this.materialise(image, "process", step);
+      const first = frames[0];
+      if (
+        first &&
+        (out.width !== first.width ||
+          out.height !== first.height ||
+          out.channels !== first.channels ||
+          out.premultiplied !== first.premultiplied)
+      )
+        throw stepError(
+          new ImageEditError("PROCESSING_FAILED", "the frames of the animation came out different sizes"),
+          step,
+        );
+      frames.push(out);
+    }
+    return { ...frames[0], pages: frames.length, data: Buffer.concat(frames.map((f) => f.data)) };
+  }
+
+  /** Encode the last chain directly in the output format. */
+  private async finish(image: Sharp, settings: OutputSettings, stage: Stage, step?: Step): Promise<ProcessResult> {
+    const format = settings.format;
+    let chain = image;
+    if (settings.keepMetadata) {
+      // Raw pixels carry no metadata: re-attach the input's by painting them over the input.
+      if (stage.kind === "raw" && !this.animate) chain = await this.withInputMetadata(stage);
+      chain = chain.withMetadata();
+    }
+    if (lacksAlpha(format)) chain = chain.flatten({ background: "#ffffff" });
+    chain = this.encoder(chain, settings);
+    let out: { data: Buffer; info: OutputInfo };
+    try {
+      out = await this.race(chain.toBuffer({ resolveWithObject: true }));
+    } catch (e) {
+      const err = sharpError(e, stage.kind === "encoded" ? "decode" : "process");
+      throw step && err.code === "PROCESSING_FAILED" ? stepError(err, step) : err;
+    }
+    const pages = this.animate ? Math.max(1, out.info.pages ?? 1) : 1;
+    const width = out.info.width;
+    const height = pages > 1 && out.info.pageHeight ? out.info.pageHeight : out.info.height;
+    this.checkDimensions(width, height);
+    this.progress(100, "encode");
+    return {
+      data: out.data,
+      width,
+      height,
+      pages,
+      format,
+      bytes: out.data.length,
+      contentType: CONTENT_TYPES[format],
+      ext: EXTENSIONS[format],
+    };
+  }
+
+  private encoder(image: Sharp, s: OutputSettings): Sharp {
+    const quality = s.quality ?? this.limits.defaultQuality;
+    const animation = this.animate ? { loop: this.header.loop ?? 0, ...this.delays() } : {};
+    switch (s.format) {
+      case "jpeg":
+        return image.jpeg({ quality });
+      case "png":
+        return image.png();
+      case "webp":
+        return image.webp({ quality, lossless: s.lossless ?? false, ...animation });
+      case "avif":
+        return image.avif({ quality, lossless: s.lossless ?? false });
+      case "gif":
+        return image.gif(animation);
+      case "tiff":
+        // Lossless unless a quality was asked for (then JPEG-in-TIFF).
+        return s.quality !== undefined
+          ? image.tiff({ compression: "jpeg", quality })
+          : image.tiff({ compression: "lzw" });
+    }
+  }
+
+  private delays(): { delay?: number[] } {
+    const d = this.header.delay;
+    return d && d.length === this.header.pages ? { delay: d } : {};
+  }
+
+  /** The final pixels painted over the (oriented) input, so withMetadata() finds its EXIF/XMP. */
+  private async withInputMetadata(stage: RawStage): Promise<Sharp> {
+    return sharp(this.input, { autoOrient: true, limitInputPixels: this.limits.maxInputPixels })
+      .resize(stage.width, stage.height, { fit: "fill" })
+      .composite([
+        {
+          input: stage.data,
+          raw: {
+            width: stage.width,
+            height: stage.height,
+            channels: stage.channels,
+            premultiplied: stage.premultiplied,
+          },
+          blend: "source",
+        },
+      ])
+      .timeout({ seconds: Math.max(1, Math.ceil((this.deadline - Date.now()) / 1000)) });
+  }
+
+  private checkPredicted(step: Step, meta: ImageMeta): void {
+    const size = step.def.outputSize?.(meta, step.op as never);
+    if (size) this.checkDimensions(size.width, size.height, step, true);
+  }
+
+  private checkDimensions(width: number, height: number, step?: Step, predicted = false): void {
+    const max = this.limits.maxDimension;
+    const w = Math.round(width);
+    const h = Math.round(height);
+    if (w > max || h > max) {
+      const what = step
+        ? `operations[${step.index}] (${step.op.op}) ${predicted ? "would make" : "made"} the image ${w}x${h}`
+        : `the output is ${w}x${h}`;
+      throw new ImageEditError("DIMENSIONS_TOO_LARGE", `${what}; the limit is ${max} px per side`, {
+        field: step ? `operations[${step.index}]` : undefined,
+        details: { width: w, height: h, limit: max },
+      });
+    }
+    const pages = this.animate ? this.header.pages : 1;
+    if (w * h * pages > this.limits.maxInputPixels)
+      throw new ImageEditError(
+        "PIXEL_LIMIT",
+        `${step ? `operations[${step.index}] (${step.op.op})` : "the output"} would hold ${(w * h * pages).toLocaleString("en-US")} pixels; the limit is ${this.limits.maxInputPixels.toLocaleString("en-US")}`,
+        { field: step ? `operations[${step.index}]` : undefined },
+      );
+  }
+
+  private progress(percent: number, label: string): void {
+    try {
+      this.opts.onProgress?.(percent, label);
+    } catch {
+      // a progress listener must never break processing
+    }
+  }
+
+  private race<T>(p: Promise<T>): Promise<T> {
+    return Promise.race([p, this.stop]);
+  }
+}
+
+function rawMeta(stage: RawStage, sourceFormat: string): ImageMeta {
+  return {
+    width: stage.width,
+    height: stage.height,
+    pages: stage.pages,
+    channels: stage.channels,
+    hasAlpha: stage.channels === 2 || stage.channels === 4,
+    sourceFormat,
+  };
+}
+
+function stepError(e: unknown, step: Step): ImageEditError {
+  const field = `operations[${step.index}]`;
+  if (isImageEditError(e)) {
+    if (e.message.startsWith("operations[")) return e;
+    return new ImageEditError(e.code, `${field} (${step.op.op}): ${e.message}`, {
+      field: e.field ?? field,
+      details: e.details,
+      retryable: e.retryable,
+      cause: e,
+    });
+  }
+  const message = e instanceof Error ? e.message.split("\n")[0] : String(e);
+  return new ImageEditError("PROCESSING_FAILED", `${field} (${step.op.op}): ${message}`, { field, cause: e });
+}
+
+function abortError(signal?: AbortSignal): ImageEditError {
+  const reason = signal?.reason;
+  if (isImageEditError(reason)) return reason;
+  if (reason instanceof Error && reason.name === "TimeoutError")
+    return new ImageEditError("PROCESSING_TIMEOUT", "image processing was stopped: it took too long");
+  return new ImageEditError("PROCESSING_FAILED", "image processing was cancelled");
+}

@@ -1,0 +1,34 @@
+// sharp/libvips report failures as plain Error messages; map them to typed errors once.
+import { ImageEditError, isImageEditError } from "./errors.js";
+
+/**
+ * @param phase "decode" when the failing pipeline read the encoded input (a libvips error there
+ *   means the file is bad), "process" when it only worked on pixels we produced.
+ */
+export function sharpError(e: unknown, phase: "decode" | "process"): ImageEditError {
+  if (isImageEditError(e)) return e;
+  const raw = e instanceof Error ? e.message : String(e);
+  const message = raw.split("\n")[0].trim();
+  if (/unsupported image format/i.test(raw))
+    return new ImageEditError("UNSUPPORTED_FORMAT", "the input is not an image format imgedit reads", { cause: e });
+  if (/exceeds pixel limit/i.test(raw))
+    return new ImageEditError("PIXEL_LIMIT", "the image has more pixels than the input pixel limit", { cause: e });
+  if (/^timeout\b|timeout:/i.test(raw))
+    return new ImageEditError("PROCESSING_TIMEOUT", `image processing took too long (${message})`, { cause: e });
+  if (/corrupt header/i.test(raw))
+    return new ImageEditError("CORRUPT_IMAGE", `the image header is corrupt: ${detail(raw)}`, { cause: e });
+  if (phase === "decode" && DECODER.test(raw))
+    return new ImageEditError("CORRUPT_IMAGE", `the image could not be decoded: ${detail(raw)}`, { cause: e });
+  return new ImageEditError("PROCESSING_FAILED", message, { cause: e });
+}
+
+// Messages from libvips loaders (as opposed to an operation refusing its arguments).
+const DECODER =
+  /load|Vips(Jpeg|Png|Gif|Webp|Tiff|Heif|Svg|Foreign)|premature|corrupt|truncat|huffman|marker|crc|decod|libspng|read error|bogus|not enough data|unexpected end|out of order/i;
+
+// libvips repeats lines; keep the first distinct reason, without the "Input file has..." prefix.
+function detail(raw: string): string {
+  const lines = [...new Set(raw.split("\n").map((l) => l.trim()))].filter(Boolean);
+  const first = lines[0].replace(/^Input (file|buffer) has corrupt header:\s*/i, "");
+  return first.length > 200 ? `${first.slice(0, 200)}…` : first;
+}
