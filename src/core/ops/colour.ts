@@ -101,7 +101,7 @@ export const brightness = defineOperation({
   describe: (o) => `Brightness ${pct(o.factor)}`,
   words: ["brightness", "brighten", "brighter", "lighten", "lighter", "darken", "darker", "dim", "exposure"],
   keepsAnimation: true,
-  apply: (image, o) => image.modulate({ brightness: o.factor }),
+  apply: (image, o) => image.linear(o.factor, 0),
 });
 
 export const contrast = defineOperation({
