@@ -1,0 +1,42 @@
+// CDK app: `npx --yes aws-cdk@2 deploy` (see the Makefile). Names, region and architecture come
+// from context (-c name=value or cdk.json); JWT settings are stack parameters (--parameters).
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { App } from "aws-cdk-lib";
+import { ImgeditStack } from "./stack.js";
+
+const app = new App();
+const ctx = (name: string): string | undefined => {
+  const v = app.node.tryGetContext(name);
+  return v === undefined || v === "" ? undefined : String(v);
+};
+const buildDir = path.resolve(ctx("buildDir") ?? "build/lambda");
+const architecture = ctx("architecture") === "arm64" ? "arm64" : "x86_64";
+const built = ["api.zip", "processor.zip", `sharp-layer-${architecture === "arm64" ? "arm64" : "x64"}.zip`].every((f) =>
+  existsSync(path.join(buildDir, f)),
+);
+if (!built && ctx("requireBuild") === "true") {
+  throw new Error(`${buildDir} has no bundles: run \`npm run build:lambda\` before deploying`);
+}
+if (!built) {
+  process.stderr.write(
+    `imgedit infra: ${buildDir} has no bundles: synthesising with placeholder code (run \`npm run build:lambda\` before deploying)\n`,
+  );
+}
+
+new ImgeditStack(app, ctx("stackName") ?? "ImgeditStack", {
+  env: {
+    // CDK's own convention: the CLI sets these from the profile; -c region overrides.
+    account: process.env.CDK_DEFAULT_ACCOUNT,
+    region: ctx("region") ?? process.env.CDK_DEFAULT_REGION,
+  },
+  tableName: ctx("tableName"),
+  bucketName: ctx("bucketName"),
+  processorFunctionName: ctx("processorFunctionName"),
+  apiFunctionName: ctx("apiFunctionName"),
+  architecture,
+  code: built ? "build" : "placeholder",
+  buildDir,
+  retainData: ctx("retainData") !== "false",
+  sessionTtlDays: ctx("sessionTtlDays") ? Number(ctx("sessionTtlDays")) : undefined,
+});

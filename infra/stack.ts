@@ -1,0 +1,348 @@
+// The deployment guide's stack, as CDK: processor + API functions (with `production` aliases),
+// the sharp layer, the private results bucket, the sessions table, least-privilege roles, a
+// dashboard and three alarms. Differences from the guide, on purpose:
+//  - results are private (BLOCK_ALL, SSL only) and go out by presigned URL: no public-read policy;
+//  - no s3:PutObjectAcl (objects are never made public), no ImageMagick layer (ImageMagick runs
+//    as WebAssembly inside the processor bundle);
+//  - lambda:InvokeFunction is granted to the API (the caller), not to the processor;
+//  - MaxMemoryUsed is not a CloudWatch metric: the processor reports its peak memory as an EMF
+//    metric (imgedit/max_memory_used_bytes) and the memory widget and alarm use that.
+import { existsSync } from "node:fs";
+import path from "node:path";
+import {
+  CfnOutput,
+  CfnParameter,
+  aws_cloudwatch as cw,
+  Duration,
+  aws_dynamodb as dynamodb,
+  aws_iam as iam,
+  aws_lambda as lambda,
+  aws_logs as logs,
+  RemovalPolicy,
+  Size,
+  Stack,
+  type StackProps,
+  aws_s3 as s3,
+} from "aws-cdk-lib";
+import type { Construct } from "constructs";
+
+export interface ImgeditStackProps extends StackProps {
+  tableName?: string;
+  /** Omit to let CloudFormation pick a globally unique name. */
+  bucketName?: string;
+  processorFunctionName?: string;
+  apiFunctionName?: string;
+  architecture?: "x86_64" | "arm64";
+  /** "build": build/lambda/*.zip (must exist); "placeholder": stand-in code (offline synth, tests). */
+  code?: "build" | "placeholder";
+  /** Directory with api.zip, processor.zip, sharp-layer-<arch>.zip. */
+  buildDir?: string;
+  /** Keep the bucket and table when the stack is deleted (default true: they hold user data). */
+  retainData?: boolean;
+  sessionTtlDays?: number;
+  /** Lambda async retries for a failed job (0-2). */
+  jobRetries?: number;
+}
+
+/** The guide's limits, shared by both functions. */
+export const LIMITS_ENV = {
+  MAX_IMAGE_SIZE: "26214400",
+  MAX_DIMENSIONS: "10000",
+  DEFAULT_QUALITY: "90",
+  // glibc arenas fragment under libvips; Lambda reads the variable at process start.
+  MALLOC_ARENA_MAX: "2",
+} as const;
+
+export const MEMORY_METRIC = { namespace: "imgedit", name: "max_memory_used_bytes" } as const;
+/** 1.8 GB, the guide's memory alarm threshold (1887436800 bytes). */
+export const MEMORY_ALARM_BYTES = 1_887_436_800;
+
+export class ImgeditStack extends Stack {
+  readonly bucket: s3.Bucket;
+  readonly table: dynamodb.Table;
+  readonly processor: lambda.Function;
+  readonly api: lambda.Function;
+  readonly processorAlias: lambda.Alias;
+  readonly apiAlias: lambda.Alias;
+  readonly functionUrl: lambda.FunctionUrl;
+
+  constructor(scope: Construct, id: string, props: ImgeditStackProps = {}) {
+    super(scope, id, props);
+    const arch = props.architecture === "arm64" ? lambda.Architecture.ARM_64 : lambda.Architecture.X86_64;
+    const archName = props.architecture === "arm64" ? "arm64" : "x64";
+    const buildDir = props.buildDir ?? path.resolve("build/lambda");
+    const useBuild = props.code === "build";
+    const removalPolicy = props.retainData === false ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
+
+    const asset = (file: string, placeholderDir: string) => {
+      const full = path.join(buildDir, file);
+      if (useBuild && !existsSync(full)) throw new Error(`${full} is missing: run \`npm run build:lambda\` first`);
+      return lambda.Code.fromAsset(useBuild ? full : path.join(import.meta.dirname, "placeholder", placeholderDir));
+    };
+
+    // JWT verification for the API (an OIDC issuer's JWKS), given at deploy time.
+    const jwksUrl = new CfnParameter(this, "JwksUrl", {
+      type: "String",
+      default: "",
+      description: "JWKS URL of the OIDC issuer whose tokens the API accepts (Cognito, Google, ...)",
+    });
+    const jwtIssuer = new CfnParameter(this, "JwtIssuer", { type: "String", default: "", description: "Expected iss" });
+    const jwtAudience = new CfnParameter(this, "JwtAudience", {
+      type: "String",
+      default: "",
+      description: "Expected aud",
+    });
+
+    this.bucket = new s3.Bucket(this, "GeneratedImagesBucket", {
+      bucketName: props.bucketName,
+      versioned: true,
+      lifecycleRules: [
+        {
+          id: "DeleteOldImages",
+          enabled: true,
+          expiration: Duration.days(props.sessionTtlDays ?? 30),
+          // Versioning keeps overwritten copies: expire those too, and stale multipart parts.
+          noncurrentVersionExpiration: Duration.days(1),
+          abortIncompleteMultipartUploadAfter: Duration.days(1),
+        },
+      ],
+      cors: [
+        {
+          allowedOrigins: ["*"],
+          allowedMethods: [s3.HttpMethods.GET, s3.HttpMethods.HEAD],
+          allowedHeaders: ["*"],
+          maxAge: 3600,
+        },
+      ],
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      removalPolicy,
+    });
+
+    this.table = new dynamodb.Table(this, "ImageEditSessionsTable", {
+      tableName: props.tableName ?? "image-edit-sessions",
+      partitionKey: { name: "sessionId", type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      timeToLiveAttribute: "ttl",
+      removalPolicy,
+    });
+    this.table.addGlobalSecondaryIndex({
+      indexName: "userId-createdAt-index",
+      partitionKey: { name: "userId", type: dynamodb.AttributeType.STRING },
+      sortKey: { name: "createdAt", type: dynamodb.AttributeType.NUMBER },
+      projectionType: dynamodb.ProjectionType.ALL,
+    });
+
+    const sharpLayer = new lambda.LayerVersion(this, "SharpLayer", {
+      description: `sharp 0.35 with libvips for linux-${archName} (glibc)`,
+      code: asset(`sharp-layer-${archName}.zip`, "layer"),
+      compatibleRuntimes: [lambda.Runtime.NODEJS_20_X],
+      compatibleArchitectures: [arch],
+    });
+
+    const basicRole = (id: string) =>
+      new iam.Role(this, id, {
+        assumedBy: new iam.ServicePrincipal("lambda.amazonaws.com"),
+        managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName("service-role/AWSLambdaBasicExecutionRole")],
+      });
+    const objects = `${this.bucket.bucketArn}/*`;
+    const tableResources = [this.table.tableArn, `${this.table.tableArn}/index/userId-createdAt-index`];
+
+    const processorRole = basicRole("ImageProcessorRole");
+    processorRole.addToPolicy(
+      new iam.PolicyStatement({
+        sid: "ResultsAndUploads",
+        // GetObject reads uploads; PutObject (and AbortMultipartUpload) writes results.
+        actions: ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"],
+        resources: [objects],
+      }),
+    );
+    processorRole.addToPolicy(
+      new iam.PolicyStatement({
+        sid: "Sessions",
+        actions: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"],
+        resources: tableResources,
+      }),
+    );
+
+    const logRetention = (name: string) =>
+      new logs.LogGroup(this, `${name}Logs`, {
+        retention: logs.RetentionDays.ONE_MONTH,
+        removalPolicy: RemovalPolicy.DESTROY,
+      });
+
+    this.processor = new lambda.Function(this, "ImageProcessorFunction", {
+      functionName: props.processorFunctionName ?? "imgedit-image-processor",
+      description: "imgedit: runs one image job (fetch, process, store, record progress)",
+      runtime: lambda.Runtime.NODEJS_20_X,
+      architecture: arch,
+      handler: "index.handler",
+      code: asset("processor.zip", "function"),
+      memorySize: 2048,
+      timeout: Duration.seconds(300),
+      ephemeralStorageSize: Size.mebibytes(2048),
+      layers: [sharpLayer],
+      role: processorRole,
+      logGroup: logRetention("Processor"),
+      environment: {
+        S3_BUCKET: this.bucket.bucketName,
+        DYNAMODB_TABLE: this.table.tableName,
+        SESSION_TTL_DAYS: String(props.sessionTtlDays ?? 30),
+        ...LIMITS_ENV,
+      },
+      retryAttempts: props.jobRetries ?? 2,
+      maxEventAge: Duration.hours(1),
+    });
+    this.processorAlias = new lambda.Alias(this, "ImageProcessorProduction", {
+      aliasName: "production",
+      version: this.processor.currentVersion,
+      retryAttempts: props.jobRetries ?? 2,
+      maxEventAge: Duration.hours(1),
+    });
+
+    const apiRole = basicRole("ApiRole");
+    apiRole.addToPolicy(
+      new iam.PolicyStatement({
+        sid: "Objects",
+        // Presigned GETs are signed with this role; uploads are stored; a deleted session's files go.
+        actions: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
+        resources: [objects],
+      }),
+    );
+    apiRole.addToPolicy(
+      new iam.PolicyStatement({ sid: "ListForDelete", actions: ["s3:ListBucket"], resources: [this.bucket.bucketArn] }),
+    );
+    apiRole.addToPolicy(
+      new iam.PolicyStatement({
+        sid: "Sessions",
+        actions: [
+          "dynamodb:GetItem",
+          "dynamodb:PutItem",
+          "dynamodb:UpdateItem",
+          "dynamodb:DeleteItem",
+          "dynamodb:Query",
+        ],
+        resources: tableResources,
+      }),
+    );
+    apiRole.addToPolicy(
+      new iam.PolicyStatement({
+        sid: "QueueJobs",
+        actions: ["lambda:InvokeFunction"],
+        resources: [this.processor.functionArn, this.processorAlias.functionArn],
+      }),
+    );
+
+    this.api = new lambda.Function(this, "ApiFunction", {
+      functionName: props.apiFunctionName ?? "imgedit-api",
+      description: "imgedit: the HTTP API (function URL, response streaming for progress)",
+      runtime: lambda.Runtime.NODEJS_20_X,
+      architecture: arch,
+      handler: "index.handler",
+      code: asset("api.zip", "function"),
+      // Uploads are probed with sharp; 1 GB also buys a faster CPU share than 256 MB.
+      memorySize: 1024,
+      // An SSE stream lives at most this long; EventSource reconnects with Last-Event-ID.
+      timeout: Duration.seconds(300),
+      layers: [sharpLayer],
+      role: apiRole,
+      logGroup: logRetention("Api"),
+      environment: {
+        IMAGE_PROCESSOR_FUNCTION_ARN: this.processorAlias.functionArn,
+        IMAGE_EDIT_SESSIONS_TABLE: this.table.tableName,
+        GENERATED_IMAGES_BUCKET: this.bucket.bucketName,
+        JWKS_URL: jwksUrl.valueAsString,
+        JWT_ISSUER: jwtIssuer.valueAsString,
+        JWT_AUDIENCE: jwtAudience.valueAsString,
+        LOCAL_SIGN_IN: "false",
+        SESSION_TTL_DAYS: String(props.sessionTtlDays ?? 30),
+        ...LIMITS_ENV,
+      },
+    });
+    this.apiAlias = new lambda.Alias(this, "ApiProduction", {
+      aliasName: "production",
+      version: this.api.currentVersion,
+    });
+    // Auth is the app's own (JWT bearer); the URL streams responses so SSE works.
+    this.functionUrl = this.apiAlias.addFunctionUrl({
+      authType: lambda.FunctionUrlAuthType.NONE,
+      invokeMode: lambda.InvokeMode.RESPONSE_STREAM,
+    });
+
+    this.monitoring();
+
+    new CfnOutput(this, "ApiUrl", { value: this.functionUrl.url });
+    new CfnOutput(this, "BucketName", { value: this.bucket.bucketName });
+    new CfnOutput(this, "TableName", { value: this.table.tableName });
+    new CfnOutput(this, "ProcessorFunctionName", { value: this.processor.functionName });
+    new CfnOutput(this, "ApiFunctionName", { value: this.api.functionName });
+    new CfnOutput(this, "SharpLayerArn", { value: sharpLayer.layerVersionArn });
+  }
+
+  private monitoring(): void {
+    const fn = this.processor;
+    const period = Duration.minutes(5);
+    const memory = new cw.Metric({
+      namespace: MEMORY_METRIC.namespace,
+      metricName: MEMORY_METRIC.name,
+      dimensionsMap: { service: "imgedit", function: "processor" },
+      statistic: "Maximum",
+      period,
+    });
+    const dashboard = new cw.Dashboard(this, "Dashboard", { dashboardName: `${this.stackName}-image-processor` });
+    dashboard.addWidgets(
+      new cw.GraphWidget({
+        title: "Image Processor Invocations",
+        left: [
+          fn.metricInvocations({ statistic: "Sum", period, label: "Total Invocations" }),
+          fn.metricErrors({ statistic: "Sum", period, label: "Errors" }),
+          fn.metricThrottles({ statistic: "Sum", period, label: "Throttles" }),
+        ],
+        leftYAxis: { min: 0 },
+      }),
+      new cw.GraphWidget({
+        title: "Processing Duration",
+        left: [
+          fn.metricDuration({ statistic: "Average", period, label: "Average" }),
+          fn.metricDuration({ statistic: "p99", period, label: "p99" }),
+        ],
+      }),
+      new cw.GraphWidget({
+        title: "Memory Usage",
+        left: [memory.with({ label: "Peak memory (bytes)" })],
+        leftAnnotations: [{ value: MEMORY_ALARM_BYTES, label: "1.8 GB alarm" }],
+      }),
+    );
+
+    new cw.Alarm(this, "HighErrorsAlarm", {
+      alarmName: `${this.stackName}-image-processor-high-errors`,
+      alarmDescription: "More than 5 processor errors in each of two consecutive 5-minute periods",
+      metric: fn.metricErrors({ statistic: "Sum", period }),
+      threshold: 5,
+      evaluationPeriods: 2,
+      datapointsToAlarm: 2,
+      comparisonOperator: cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      treatMissingData: cw.TreatMissingData.NOT_BREACHING,
+    });
+    new cw.Alarm(this, "HighMemoryAlarm", {
+      alarmName: `${this.stackName}-image-processor-high-memory`,
+      alarmDescription: "Processor peak memory above 1.8 GB (of 2 GB)",
+      metric: memory,
+      threshold: MEMORY_ALARM_BYTES,
+      evaluationPeriods: 1,
+      comparisonOperator: cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      treatMissingData: cw.TreatMissingData.NOT_BREACHING,
+    });
+    new cw.Alarm(this, "TimeoutAlarm", {
+      alarmName: `${this.stackName}-image-processor-timeouts`,
+      alarmDescription: "A processor run took longer than 295 s (timeout is 300 s)",
+      metric: fn.metricDuration({ statistic: "Maximum", period }),
+      threshold: 295_000,
+      evaluationPeriods: 1,
+      comparisonOperator: cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      treatMissingData: cw.TreatMissingData.NOT_BREACHING,
+    });
+  }
+}

@@ -1,0 +1,301 @@
+// The CDK stack, synthesised offline and checked resource by resource against the guide.
+import { App } from "aws-cdk-lib";
+import { Match, Template } from "aws-cdk-lib/assertions";
+import { beforeAll, describe, expect, it } from "vitest";
+import { ImgeditStack, MEMORY_ALARM_BYTES } from "../../infra/stack.js";
+
+type Json = Record<string, any>;
+let template: Template;
+let resources: Record<string, Json>;
+
+function synth(props: ConstructorParameters<typeof ImgeditStack>[2] = {}): Template {
+  const app = new App();
+  const stack = new ImgeditStack(app, "TestStack", { code: "placeholder", ...props });
+  return Template.fromStack(stack);
+}
+
+const byType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
+const logicalId = (type: string, prefix: string) => {
+  const found = byType(type).find(([id]) => id.startsWith(prefix));
+  if (!found) throw new Error(`no ${type} named ${prefix}*`);
+  return found[0];
+};
+const fnProps = (prefix: string) => resources[logicalId("AWS::Lambda::Function", prefix)].Properties;
+
+beforeAll(() => {
+  template = synth();
+  resources = template.toJSON().Resources;
+});
+
+describe("functions", () => {
+  it("runs the processor on Node.js 20 with 2048 MB, 300 s, 2048 MB /tmp and the guide's environment", () => {
+    const p = fnProps("ImageProcessorFunction");
+    expect(p).toMatchObject({
+      Runtime: "nodejs20.x",
+      MemorySize: 2048,
+      Timeout: 300,
+      EphemeralStorage: { Size: 2048 },
+      Handler: "index.handler",
+      Architectures: ["x86_64"],
+    });
+    const env = p.Environment.Variables;
+    expect(env).toMatchObject({
+      MAX_IMAGE_SIZE: "26214400",
+      MAX_DIMENSIONS: "10000",
+      DEFAULT_QUALITY: "90",
+      MALLOC_ARENA_MAX: "2",
+    });
+    expect(env.S3_BUCKET).toEqual({ Ref: logicalId("AWS::S3::Bucket", "GeneratedImagesBucket") });
+    expect(env.DYNAMODB_TABLE).toEqual({ Ref: logicalId("AWS::DynamoDB::Table", "ImageEditSessionsTable") });
+    expect(p.Layers).toEqual([{ Ref: logicalId("AWS::Lambda::LayerVersion", "SharpLayer") }]);
+  });
+
+  it("gives the API the guide's environment, the JWT parameters and the sharp layer", () => {
+    const p = fnProps("ApiFunction");
+    expect(p.Runtime).toBe("nodejs20.x");
+    const env = p.Environment.Variables;
+    expect(env.IMAGE_EDIT_SESSIONS_TABLE).toEqual({ Ref: logicalId("AWS::DynamoDB::Table", "ImageEditSessionsTable") });
+    expect(env.GENERATED_IMAGES_BUCKET).toEqual({ Ref: logicalId("AWS::S3::Bucket", "GeneratedImagesBucket") });
+    // The processor's production alias, so rolling the alias back also rolls back the jobs.
+    expect(env.IMAGE_PROCESSOR_FUNCTION_ARN).toEqual({
+      Ref: logicalId("AWS::Lambda::Alias", "ImageProcessorProduction"),
+    });
+    expect(env.JWKS_URL).toEqual({ Ref: "JwksUrl" });
+    expect(env.JWT_ISSUER).toEqual({ Ref: "JwtIssuer" });
+    expect(env.JWT_AUDIENCE).toEqual({ Ref: "JwtAudience" });
+    expect(env.MAX_IMAGE_SIZE).toBe("26214400");
+    expect(p.Layers).toEqual([{ Ref: logicalId("AWS::Lambda::LayerVersion", "SharpLayer") }]);
+    expect(Object.keys(template.toJSON().Parameters)).toEqual(
+      expect.arrayContaining(["JwksUrl", "JwtIssuer", "JwtAudience"]),
+    );
+  });
+
+  it("puts a `production` alias on both functions and a streaming function URL on the API's", () => {
+    const aliases = byType("AWS::Lambda::Alias").map(([, r]) => r.Properties);
+    expect(aliases).toHaveLength(2);
+    for (const a of aliases) expect(a.Name).toBe("production");
+    expect(aliases.map((a) => a.FunctionName.Ref).sort()).toEqual(
+      [
+        logicalId("AWS::Lambda::Function", "ApiFunction"),
+        logicalId("AWS::Lambda::Function", "ImageProcessorFunction"),
+      ].sort(),
+    );
+    template.hasResourceProperties("AWS::Lambda::Url", {
+      InvokeMode: "RESPONSE_STREAM",
+      AuthType: "NONE",
+      TargetFunctionArn: { "Fn::GetAtt": [logicalId("AWS::Lambda::Function", "ApiFunction"), "Arn"] },
+      Qualifier: "production",
+    });
+  });
+
+  it("packs sharp as a layer for the chosen architecture", () => {
+    template.hasResourceProperties("AWS::Lambda::LayerVersion", {
+      CompatibleRuntimes: ["nodejs20.x"],
+      CompatibleArchitectures: ["x86_64"],
+    });
+    const arm = synth({ architecture: "arm64" });
+    arm.hasResourceProperties("AWS::Lambda::LayerVersion", { CompatibleArchitectures: ["arm64"] });
+    arm.hasResourceProperties("AWS::Lambda::Function", { Architectures: ["arm64"], MemorySize: 2048 });
+  });
+
+  it("refuses to use build output that is not there", () => {
+    expect(() => synth({ code: "build", buildDir: "/nonexistent/build" })).toThrow(/build:lambda/);
+  });
+});
+
+describe("results bucket", () => {
+  it("is versioned, expires objects after 30 days and allows CORS GET/HEAD", () => {
+    const b = resources[logicalId("AWS::S3::Bucket", "GeneratedImagesBucket")].Properties;
+    expect(b.VersioningConfiguration).toEqual({ Status: "Enabled" });
+    expect(b.LifecycleConfiguration.Rules).toEqual([
+      expect.objectContaining({ Id: "DeleteOldImages", Status: "Enabled", ExpirationInDays: 30 }),
+    ]);
+    expect(b.CorsConfiguration.CorsRules).toEqual([
+      { AllowedOrigins: ["*"], AllowedMethods: ["GET", "HEAD"], AllowedHeaders: ["*"], MaxAge: 3600 },
+    ]);
+  });
+
+  it("blocks all public access and grants no public read", () => {
+    const b = resources[logicalId("AWS::S3::Bucket", "GeneratedImagesBucket")].Properties;
+    expect(b.PublicAccessBlockConfiguration).toEqual({
+      BlockPublicAcls: true,
+      BlockPublicPolicy: true,
+      IgnorePublicAcls: true,
+      RestrictPublicBuckets: true,
+    });
+    expect(b.AccessControl).toBeUndefined();
+    // The only bucket policy is enforceSSL's: every statement denies.
+    const policies = byType("AWS::S3::BucketPolicy");
+    expect(policies).toHaveLength(1);
+    const statements = policies[0][1].Properties.PolicyDocument.Statement as Json[];
+    expect(statements.length).toBeGreaterThan(0);
+    for (const s of statements) expect(s.Effect).toBe("Deny");
+    expect(statements).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ Condition: { Bool: { "aws:SecureTransport": "false" } }, Effect: "Deny" }),
+      ]),
+    );
+    const publicAllow = statements.filter(
+      (s) => s.Effect === "Allow" && (s.Principal === "*" || s.Principal?.AWS === "*"),
+    );
+    expect(publicAllow).toEqual([]);
+  });
+});
+
+describe("sessions table", () => {
+  it("is on demand with sessionId hash key, the userId-createdAt GSI and TTL on ttl", () => {
+    template.hasResourceProperties("AWS::DynamoDB::Table", {
+      TableName: "image-edit-sessions",
+      BillingMode: "PAY_PER_REQUEST",
+      KeySchema: [{ AttributeName: "sessionId", KeyType: "HASH" }],
+      AttributeDefinitions: Match.arrayWith([
+        { AttributeName: "sessionId", AttributeType: "S" },
+        { AttributeName: "userId", AttributeType: "S" },
+        { AttributeName: "createdAt", AttributeType: "N" },
+      ]),
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: "userId-createdAt-index",
+          KeySchema: [
+            { AttributeName: "userId", KeyType: "HASH" },
+            { AttributeName: "createdAt", KeyType: "RANGE" },
+          ],
+          Projection: { ProjectionType: "ALL" },
+        },
+      ],
+      TimeToLiveSpecification: { AttributeName: "ttl", Enabled: true },
+    });
+  });
+
+  it("takes its name from the props", () => {
+    synth({ tableName: "other-sessions" }).hasResourceProperties("AWS::DynamoDB::Table", {
+      TableName: "other-sessions",
+    });
+  });
+});
+
+describe("IAM", () => {
+  const statementsOf = (rolePrefix: string): Json[] => {
+    const roleId = logicalId("AWS::IAM::Role", rolePrefix);
+    return byType("AWS::IAM::Policy")
+      .filter(([, p]) => p.Properties.Roles.some((r: Json) => r.Ref === roleId))
+      .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Json[]);
+  };
+  const actionsOf = (s: Json): string[] => [s.Action].flat();
+  const bucketArn = () => ({ "Fn::GetAtt": [logicalId("AWS::S3::Bucket", "GeneratedImagesBucket"), "Arn"] });
+  const tableArn = () => ({ "Fn::GetAtt": [logicalId("AWS::DynamoDB::Table", "ImageEditSessionsTable"), "Arn"] });
+
+  it("never grants s3, dynamodb or lambda actions on '*'", () => {
+    const all = byType("AWS::IAM::Policy").flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Json[]);
+    expect(all.length).toBeGreaterThan(0);
+    for (const s of all) {
+      const services = actionsOf(s).map((a) => a.split(":")[0]);
+      if (!services.some((x) => ["s3", "dynamodb", "lambda"].includes(x))) continue;
+      expect([s.Resource].flat()).not.toContain("*");
+      for (const a of actionsOf(s)) expect(a).not.toMatch(/\*/);
+    }
+  });
+
+  it("scopes the processor to the bucket's objects, the table and its index", () => {
+    const st = statementsOf("ImageProcessorRole");
+    const s3s = st.find((s) => actionsOf(s).includes("s3:PutObject"))!;
+    expect(actionsOf(s3s).sort()).toEqual(["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"]);
+    expect(s3s.Resource).toEqual({ "Fn::Join": ["", [bucketArn(), "/*"]] });
+    const ddb = st.find((s) => actionsOf(s).includes("dynamodb:UpdateItem"))!;
+    expect(actionsOf(ddb).sort()).toEqual([
+      "dynamodb:GetItem",
+      "dynamodb:PutItem",
+      "dynamodb:Query",
+      "dynamodb:UpdateItem",
+    ]);
+    expect(ddb.Resource).toEqual([tableArn(), { "Fn::Join": ["", [tableArn(), "/index/userId-createdAt-index"]] }]);
+    expect(st.some((s) => actionsOf(s).some((a) => a.startsWith("lambda:")))).toBe(false);
+    expect(st.some((s) => actionsOf(s).includes("s3:PutObjectAcl"))).toBe(false);
+  });
+
+  it("lets the API invoke only the processor (function and alias)", () => {
+    const st = statementsOf("ApiRole");
+    const inv = st.find((s) => actionsOf(s).includes("lambda:InvokeFunction"))!;
+    expect(actionsOf(inv)).toEqual(["lambda:InvokeFunction"]);
+    expect(inv.Resource).toEqual([
+      { "Fn::GetAtt": [logicalId("AWS::Lambda::Function", "ImageProcessorFunction"), "Arn"] },
+      { Ref: logicalId("AWS::Lambda::Alias", "ImageProcessorProduction") },
+    ]);
+    const list = st.find((s) => actionsOf(s).includes("s3:ListBucket"))!;
+    expect(list.Resource).toEqual(bucketArn());
+  });
+
+  it("attaches the basic execution role (logs) to both roles", () => {
+    for (const prefix of ["ImageProcessorRole", "ApiRole"]) {
+      const role = resources[logicalId("AWS::IAM::Role", prefix)].Properties;
+      expect(JSON.stringify(role.ManagedPolicyArns)).toContain("service-role/AWSLambdaBasicExecutionRole");
+      expect(role.AssumeRolePolicyDocument.Statement[0].Principal).toEqual({ Service: "lambda.amazonaws.com" });
+    }
+  });
+});
+
+describe("monitoring", () => {
+  const processorRef = () => ({ Ref: logicalId("AWS::Lambda::Function", "ImageProcessorFunction") });
+
+  it("alarms on errors above 5 in two 5-minute periods", () => {
+    template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      Namespace: "AWS/Lambda",
+      MetricName: "Errors",
+      Statistic: "Sum",
+      Period: 300,
+      EvaluationPeriods: 2,
+      DatapointsToAlarm: 2,
+      Threshold: 5,
+      ComparisonOperator: "GreaterThanThreshold",
+      Dimensions: [{ Name: "FunctionName", Value: processorRef() }],
+    });
+  });
+
+  it("alarms on peak memory above 1.8 GB (EMF metric from the processor)", () => {
+    template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      Namespace: "imgedit",
+      MetricName: "max_memory_used_bytes",
+      Statistic: "Maximum",
+      Period: 300,
+      EvaluationPeriods: 1,
+      Threshold: MEMORY_ALARM_BYTES,
+      ComparisonOperator: "GreaterThanThreshold",
+      Dimensions: Match.arrayWith([
+        { Name: "function", Value: "processor" },
+        { Name: "service", Value: "imgedit" },
+      ]),
+    });
+    expect(MEMORY_ALARM_BYTES).toBe(1_887_436_800);
+  });
+
+  it("alarms on a maximum duration above 295 s", () => {
+    template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      Namespace: "AWS/Lambda",
+      MetricName: "Duration",
+      Statistic: "Maximum",
+      Period: 300,
+      Threshold: 295000,
+      ComparisonOperator: "GreaterThanThreshold",
+      Dimensions: [{ Name: "FunctionName", Value: processorRef() }],
+    });
+    expect(byType("AWS::CloudWatch::Alarm")).toHaveLength(3);
+  });
+
+  it("draws invocations, errors, throttles, duration average and p99, and memory", () => {
+    const [, dash] = byType("AWS::CloudWatch::Dashboard")[0];
+    // The body is a Fn::Join of strings and tokens: flatten it to text.
+    const body = JSON.stringify(dash.Properties.DashboardBody);
+    for (const needle of [
+      "Invocations",
+      "Errors",
+      "Throttles",
+      "Duration",
+      '\\"stat\\":\\"p99\\"',
+      // Average is the dashboard's default statistic, so CDK writes no "stat" for it.
+      '\\"label\\":\\"Average\\"}',
+      "max_memory_used_bytes",
+    ]) {
+      expect(body).toContain(needle);
+    }
+  });
+});
