@@ -324,8 +324,9 @@ function Editor({ user, onSignOut }: { user: User; onSignOut(): void }) {
             history={history}
             canRun={canRun}
             runLabel={runLabel}
-          />
-          <Toolbar onEdit={runQuick} disabled={!canRun} />
+          >
+            <Toolbar onEdit={runQuick} disabled={!canRun} />
+          </CommandBox>
           {error && (
             <div className="banner" role="alert">
               <span>{error}</span>

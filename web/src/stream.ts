@@ -65,6 +65,10 @@ export function followSession(sessionId: string, progressUrl: string, h: StreamH
       if (d && !stopped) h.complete(d);
       void finish();
     });
+    source.addEventListener("gone", () => {
+      source?.close();
+      if (!stopped) h.complete({ sessionId, status: "failed", images: [] });
+    });
     source.onerror = () => {
       if (stopped || source?.readyState !== EventSource.CLOSED) return; // CONNECTING: it retries itself
       void renew();

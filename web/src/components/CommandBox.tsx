@@ -15,6 +15,8 @@ interface Props {
   history: string[];
   canRun: boolean;
   runLabel: string;
+  /** Rendered under the plan: the quick-edit toolbar. */
+  children?: ReactNode;
 }
 
 const DEBOUNCE_MS = 300;
@@ -58,7 +60,7 @@ export function Highlighted({ text, unknown }: { text: string; unknown: UnknownW
 }
 
 /** The command box: Enter runs, Shift+Enter is a new line, up/down walk the history. */
-export function CommandBox({ value, onChange, onRun, history, canRun, runLabel }: Props) {
+export function CommandBox({ value, onChange, onRun, history, canRun, runLabel, children }: Props) {
   const [parse, setParse] = useState<ParseState>({ status: "idle" });
   const [cursor, setCursor] = useState<number | null>(null); // index into history while browsing
   const draft = useRef("");
@@ -198,6 +200,7 @@ export function CommandBox({ value, onChange, onRun, history, canRun, runLabel }
         )}
         {parse.status === "error" && <p className="error-text">{parse.message}</p>}
       </div>
+      {children}
     </section>
   );
 }

@@ -27,6 +27,14 @@ function change(before: number | undefined, after: number): string {
   return pct === 0 ? " (same)" : ` (${pct > 0 ? "+" : "−"}${Math.abs(pct)}%)`;
 }
 
+/** For tests and styling: "done" only once the result is on the card (it follows the last progress event). */
+function cardStatus(item: Item): string {
+  if (item.upload) return item.upload.error ? "upload-failed" : "uploading";
+  if (!item.run) return "ready";
+  if (item.run.status === "done" && !item.run.result) return "storing";
+  return item.run.status;
+}
+
 /** One image: fixed size whatever its state, so progress never shifts the layout. */
 export function ImageCard({ item, selected, onToggle, onDownload, onRemove, busy }: Props) {
   const run = item.run;
@@ -59,7 +67,7 @@ export function ImageCard({ item, selected, onToggle, onDownload, onRemove, busy
       className={`card${selected ? " selected" : ""}${failed ? " failed" : ""}`}
       aria-label={item.name}
       data-testid="card"
-      data-status={item.upload ? (item.upload.error ? "upload-failed" : "uploading") : (run?.status ?? "ready")}
+      data-status={cardStatus(item)}
       onClick={onCardClick}
     >
       <div className="frame">
