@@ -1,6 +1,10 @@
 // Convolution filters: blur, sharpen, median.
+
+import sharp from "sharp";
 import { describe, expect, it } from "vitest";
+import { DEFAULT_LIMITS } from "../../src/core/limits.js";
 import { getOperation } from "../../src/core/operations.js";
+import { processImage } from "../../src/core/pipeline.js";
 import { bandStats, rawPng, rgbAt, runOp } from "../helpers/run-op.js";
 
 /** A w x h checkerboard of `cell`-pixel squares, black and white. */
@@ -33,15 +37,16 @@ describe("blur", () => {
     expect(softer).toBeLessThan(soft * 0.5);
   });
 
-  it("blurs each frame of an animation on its own (no bleeding across frames)", async () => {
-    // two 8x8 frames stacked: black over white
+  it("blurs each frame of an animation on its own through the pipeline (no bleeding across frames)", async () => {
+    // two 8x8 frames: black, then white
     const frames = Buffer.concat([Buffer.alloc(8 * 8 * 3, 0), Buffer.alloc(8 * 8 * 3, 255)]);
-    const gif = await (await import("sharp"))
-      .default(frames, { raw: { width: 8, height: 16, channels: 3, pageHeight: 8 } })
-      .gif()
+    const gif = await sharp(frames, { raw: { width: 8, height: 16, channels: 3, pageHeight: 8 } })
+      .gif({ delay: [100, 100], loop: 0 })
       .toBuffer();
-    const out = await runOp(gif, { op: "blur", sigma: 2 }, { animated: true });
-    expect([out.width, out.height]).toEqual([8, 16]);
+    const result = await processImage(gif, [{ op: "blur", sigma: 2 }], { limits: DEFAULT_LIMITS });
+    expect([result.width, result.height, result.pages]).toEqual([8, 8, 2]);
+    const { data, info } = await sharp(result.data, { animated: true }).raw().toBuffer({ resolveWithObject: true });
+    const out = { data, width: info.width, height: info.height, channels: info.channels };
     expect(rgbAt(out, 4, 7)[0]).toBeLessThan(5); // bottom row of the black frame stays black
     expect(rgbAt(out, 4, 8)[0]).toBeGreaterThan(250); // top row of the white frame stays white
   });

@@ -46,6 +46,7 @@ export const grayscale = defineOperation({
   describe: () => "Convert to greyscale",
   words: ["grayscale", "greyscale", "gray", "grey", "monochrome", "mono", "black and white", "b&w", "bw", "desaturate"],
   keepsAnimation: true,
+  frames: "whole", // pixel-wise: one pass over all frames
   apply: (image) => image.modulate({ saturation: 0 }),
 });
 
@@ -57,6 +58,7 @@ export const sepia = defineOperation({
   describe: () => "Apply a sepia tone",
   words: ["sepia", "vintage", "old", "antique"],
   keepsAnimation: true,
+  frames: "whole", // pixel-wise: one pass over all frames
   apply: (image) => image.recomb(SEPIA),
 });
 
@@ -68,6 +70,7 @@ export const negate = defineOperation({
   describe: () => "Invert colours",
   words: ["negate", "invert", "negative", "inverse"],
   keepsAnimation: true,
+  frames: "whole", // pixel-wise: one pass over all frames
   apply: (image) => image.negate({ alpha: false }),
 });
 
@@ -79,6 +82,7 @@ export const normalize = defineOperation({
   describe: () => "Normalize (auto-level) contrast",
   words: ["normalize", "normalise", "auto-level", "autolevel", "auto-contrast", "enhance", "fix", "levels"],
   keepsAnimation: true,
+  frames: "whole", // pixel-wise: one pass over all frames
   apply: (image) => image.normalise(),
 });
 
@@ -90,6 +94,7 @@ export const tint = defineOperation({
   describe: (o) => `Tint ${o.color}`,
   words: ["tint", "colorize", "colourise", "colourize", "wash"],
   keepsAnimation: true,
+  frames: "whole", // pixel-wise: one pass over all frames
   apply: (image, o, ctx) => srgb(image, ctx).tint(rgb(o.color)),
 });
 
@@ -101,6 +106,7 @@ export const brightness = defineOperation({
   describe: (o) => `Brightness ${pct(o.factor)}`,
   words: ["brightness", "brighten", "brighter", "lighten", "lighter", "darken", "darker", "dim", "exposure"],
   keepsAnimation: true,
+  frames: "whole", // pixel-wise: one pass over all frames
   apply: (image, o) => image.linear(o.factor, 0),
 });
 
@@ -112,6 +118,7 @@ export const contrast = defineOperation({
   describe: (o) => `Contrast ${pct(o.factor)}`,
   words: ["contrast", "punchy", "flat", "flatter"],
   keepsAnimation: true,
+  frames: "whole", // pixel-wise: one pass over all frames
   apply: (image, o) => image.linear(o.factor, 128 * (1 - o.factor)),
 });
 
@@ -123,6 +130,7 @@ export const saturation = defineOperation({
   describe: (o) => `Saturation ${pct(o.factor)}`,
   words: ["saturation", "saturate", "vivid", "vibrant", "colorful", "colourful", "muted", "desaturated"],
   keepsAnimation: true,
+  frames: "whole", // pixel-wise: one pass over all frames
   apply: (image, o) => image.modulate({ saturation: o.factor }),
 });
 
@@ -134,6 +142,7 @@ export const hue = defineOperation({
   describe: (o) => `Shift hue by ${o.degrees}°`,
   words: ["hue", "shift"],
   keepsAnimation: true,
+  frames: "whole", // pixel-wise: one pass over all frames
   apply: (image, o) => image.modulate({ hue: Math.round(o.degrees) }),
 });
 
@@ -145,6 +154,7 @@ export const gamma = defineOperation({
   describe: (o) => `Gamma ${o.value}`,
   words: ["gamma"],
   keepsAnimation: true,
+  frames: "whole", // pixel-wise: one pass over all frames
   apply: (image, o) => image.gamma(1, o.value),
 });
 
@@ -156,5 +166,6 @@ export const threshold = defineOperation({
   describe: (o) => `Threshold at ${o.value}`,
   words: ["threshold", "binarize", "binarise", "posterize"],
   keepsAnimation: true,
+  frames: "whole", // pixel-wise: one pass over all frames
   apply: applyThreshold,
 });

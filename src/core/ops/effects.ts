@@ -9,7 +9,7 @@ type MagickEdit = Parameters<typeof withMagickImage>[1];
 
 /**
  * Hand the pixels to ImageMagick as PNG and continue with its PNG output. These effects do not
- * keep animation: an animated input contributes its first frame. Alpha that ImageMagick adds
+ * keep animation (the pipeline then works on the first frame only). Alpha that ImageMagick adds
  * (vignette's mask) is dropped when the input had none, unless the effect draws with it (polaroid).
  */
 async function magickStep(
@@ -18,9 +18,7 @@ async function magickStep(
   edit: MagickEdit,
   opts: { keepAlpha?: boolean } = {},
 ): Promise<Sharp> {
-  const { width, height, pages } = ctx.meta;
-  const still = pages > 1 ? image.extract({ left: 0, top: 0, width, height }) : image;
-  const png = await still.png({ compressionLevel: 1 }).toBuffer();
+  const png = await image.png({ compressionLevel: 1 }).toBuffer();
   const out = sharp(await withMagickImage(png, edit));
   return ctx.meta.hasAlpha || opts.keepAlpha ? out : out.removeAlpha();
 }

@@ -1,7 +1,7 @@
-// Convolution filters: blur, sharpen, median.
+// Convolution filters: blur, sharpen, median. The pipeline runs them frame by frame on animations
+// (the default `frames: "each"`), so frames never bleed into each other.
 import { z } from "zod";
 import { defineOperation, opSchema } from "./define.js";
-import { perFrame } from "./raster.js";
 
 export const blur = defineOperation({
   name: "blur",
@@ -11,7 +11,7 @@ export const blur = defineOperation({
   describe: (o) => `Blur (sigma ${o.sigma})`,
   words: ["blur", "blurry", "soften", "smooth", "defocus"],
   keepsAnimation: true,
-  apply: (image, o, ctx) => perFrame(image, ctx.meta.pages, (f) => f.blur(o.sigma)),
+  apply: (image, o) => image.blur(o.sigma),
 });
 
 export const sharpen = defineOperation({
@@ -22,7 +22,7 @@ export const sharpen = defineOperation({
   describe: (o) => `Sharpen (sigma ${o.sigma})`,
   words: ["sharpen", "sharper", "crisp", "crisper", "crispen", "clarity", "detail"],
   keepsAnimation: true,
-  apply: (image, o, ctx) => perFrame(image, ctx.meta.pages, (f) => f.sharpen({ sigma: o.sigma })),
+  apply: (image, o) => image.sharpen({ sigma: o.sigma }),
 });
 
 export const median = defineOperation({
@@ -41,5 +41,5 @@ export const median = defineOperation({
   describe: (o) => `Median filter ${o.size}x${o.size}`,
   words: ["median", "denoise", "despeckle", "noise"],
   keepsAnimation: true,
-  apply: (image, o, ctx) => perFrame(image, ctx.meta.pages, (f) => f.median(o.size)),
+  apply: (image, o) => image.median(o.size),
 });

@@ -211,6 +211,7 @@ export const text = defineOperation({
   describe: (o) => `Add text "${o.text}" at ${o.position}`,
   words: ["text", "caption", "label", "write", "copyright", "put", "add", "stamp", "say", "words"],
   keepsAnimation: true,
+  frames: "whole", // drawn once, composited at the same place on every frame
   apply: applyText,
 });
 
@@ -227,5 +228,6 @@ export const watermark = defineOperation({
   describe: (o) => `Watermark with ${o.url} at ${o.position}`,
   words: ["watermark", "logo", "overlay"],
   keepsAnimation: true,
+  frames: "whole", // drawn once, composited at the same place on every frame
   apply: applyWatermark,
 });

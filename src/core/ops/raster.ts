@@ -31,21 +31,3 @@ export async function band(raw: RawImage, index: 0 | 1 | 2 | 3): Promise<RawImag
   const data = await fromRaw(raw).extractChannel(index).raw().toBuffer();
   return { data, width: raw.width, height: raw.height, channels: 1 };
 }
-
-/**
- * Run a neighbourhood filter on each frame of an animation on its own, so frames do not bleed
- * into each other across the stacked-frame seams. Still images go straight through.
- */
-export async function perFrame(image: Sharp, pages: number, fn: (frame: Sharp) => Sharp): Promise<Sharp> {
-  if (pages <= 1) return fn(image);
-  const raw = await toRaw(image);
-  const frameHeight = raw.height / pages;
-  const frameBytes = raw.width * frameHeight * raw.channels;
-  const frames: Buffer[] = [];
-  for (let i = 0; i < pages; i++) {
-    const frame = { ...raw, height: frameHeight, data: raw.data.subarray(i * frameBytes, (i + 1) * frameBytes) };
-    const out = await toRaw(fn(fromRaw(frame)));
-    frames.push(out.data);
-  }
-  return fromRaw({ ...raw, data: Buffer.concat(frames) }, pages);
-}
