@@ -1,0 +1,69 @@
+// Real loopback servers for the fetch tests, counting every TCP connection they accept so a test
+// can prove that a refused URL never reached the network.
+import http from "node:http";
+import net from "node:net";
+
+export interface TestServer {
+  port: number;
+  /** TCP connections accepted so far. */
+  connections: number;
+  /** Requests seen so far: method, url and Host header. */
+  requests: { url: string; host?: string; acceptEncoding?: string }[];
+  close(): Promise<void>;
+}
+
+/** An HTTP server on the dual-stack wildcard `::`, so 127.0.0.1, ::1 and 0.0.0.0 all reach it. */
+export async function startHttpServer(handler: http.RequestListener, host = "::"): Promise<TestServer> {
+  const server = http.createServer((req, res) => {
+    state.requests.push({
+      url: req.url ?? "",
+      host: req.headers.host,
+      acceptEncoding: req.headers["accept-encoding"],
+    });
+    handler(req, res);
+  });
+  const sockets = new Set<net.Socket>();
+  const state: TestServer = {
+    port: 0,
+    connections: 0,
+    requests: [],
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+  server.on("connection", (s) => {
+    state.connections++;
+    sockets.add(s);
+    s.on("close", () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve) => server.listen({ port: 0, host, ipv6Only: false }, resolve));
+  state.port = (server.address() as net.AddressInfo).port;
+  return state;
+}
+
+/** A raw TCP server: `onSocket` decides what (if anything) is ever said. */
+export async function startTcpServer(onSocket: (s: net.Socket) => void): Promise<TestServer> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((s) => {
+    state.connections++;
+    sockets.add(s);
+    s.on("close", () => sockets.delete(s));
+    s.on("error", () => {});
+    onSocket(s);
+  });
+  const state: TestServer = {
+    port: 0,
+    connections: 0,
+    requests: [],
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  state.port = (server.address() as net.AddressInfo).port;
+  return state;
+}
