@@ -250,6 +250,8 @@ class Run {
           premultiplied: stage.premultiplied,
           ...(stage.pages > 1 ? { pageHeight: stage.height } : {}),
         },
+        // Without this sharp treats the strip as one tall page (extract would cut across frames).
+        ...(stage.pages > 1 ? { pages: -1 } : {}),
         limitInputPixels: false,
       });
     }
@@ -317,7 +319,8 @@ class Run {
     let chain = image;
     if (settings.keepMetadata) {
       // Raw pixels carry no metadata: re-attach the input's by painting them over the input.
-      if (stage.kind === "raw" && !this.animate) chain = await this.withInputMetadata(stage);
+      if (stage.kind === "raw" && !this.animate)
+        chain = await this.withInputMetadata(await this.materialise(image, "process", step));
       chain = chain.withMetadata();
     }
     if (lacksAlpha(format)) chain = chain.flatten({ background: "#ffffff" });

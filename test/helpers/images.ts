@@ -58,10 +58,10 @@ function framePixels(o: MakeImageOptions, width: number, height: number, frame: 
         rgb = base;
       }
       const i = (y * width + x) * channels;
-      // Frames differ by a shade so an animation is a real animation.
-      data[i] = Math.max(0, rgb[0] - frame * 8);
+      // Frames differ in blue so an animation is a real one (encoders merge identical frames).
+      data[i] = rgb[0];
       data[i + 1] = rgb[1];
-      data[i + 2] = rgb[2];
+      data[i + 2] = (rgb[2] + frame * 40) % 256;
       if (channels === 4) data[i + 3] = alphaValue;
     }
   }
@@ -89,7 +89,7 @@ function parseHex(color: string): [number, number, number] {
 export async function makeImage(o: MakeImageOptions = {}): Promise<Buffer> {
   const width = o.width ?? 64;
   const height = o.height ?? 48;
-  const channels = o.alpha ? 4 : 3;
+  const channels = o.alpha === undefined || o.alpha === false ? 3 : 4;
   const format = o.format ?? "png";
   const pages = o.pages ?? 1;
   let img: Sharp;

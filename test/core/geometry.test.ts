@@ -1,0 +1,296 @@
+// Each geometry operation, asserted by its effect on images the tests make.
+import sharp from "sharp";
+import { describe, expect, it } from "vitest";
+import { DEFAULT_LIMITS } from "../../src/core/limits.js";
+import { processImage } from "../../src/core/pipeline.js";
+import { validatePlan } from "../../src/core/plan.js";
+import {
+  describeColor,
+  makeImage,
+  makeOrientedImage,
+  near,
+  pixelAt,
+  QUADRANT_COLORS,
+  readPixels,
+} from "../helpers/images.js";
+
+const RED = [255, 0, 0];
+const LIME = [0, 255, 0];
+const BLUE = [0, 0, 255];
+const YELLOW = [255, 255, 0];
+const WHITE = [255, 255, 255];
+
+async function run(input: Buffer, plan: unknown) {
+  const result = await processImage(input, validatePlan(plan, DEFAULT_LIMITS), { limits: DEFAULT_LIMITS });
+  return { result, px: await readPixels(result.data) };
+}
+
+function expectColor(actual: number[], expected: readonly number[], tolerance = 24) {
+  expect(near(actual, expected, tolerance), `${describeColor(actual)} should be near ${describeColor(expected)}`).toBe(
+    true,
+  );
+}
+
+// 40x30 quadrants: red top-left, lime top-right, blue bottom-left, yellow bottom-right.
+const quadrants = () => makeImage({ width: 40, height: 30, quadrants: true });
+
+describe("resize", () => {
+  it("fits inside a width, keeping the aspect ratio", async () => {
+    const { result } = await run(await makeImage({ width: 64, height: 48 }), [{ op: "resize", width: 32 }]);
+    expect([result.width, result.height]).toEqual([32, 24]);
+  });
+  it("fits inside a box", async () => {
+    const { result } = await run(await makeImage({ width: 64, height: 48 }), [{ op: "resize", width: 30, height: 30 }]);
+    expect([result.width, result.height]).toEqual([30, 23]);
+  });
+  it("cover fills the box exactly", async () => {
+    const { result } = await run(await makeImage({ width: 64, height: 48 }), [
+      { op: "resize", width: 30, height: 30, fit: "cover" },
+    ]);
+    expect([result.width, result.height]).toEqual([30, 30]);
+  });
+  it("contain letterboxes with the background colour", async () => {
+    const { result, px } = await run(await makeImage({ width: 60, height: 30, color: "red" }), [
+      { op: "resize", width: 30, height: 30, fit: "contain", background: "blue" },
+    ]);
+    expect([result.width, result.height]).toEqual([30, 30]);
+    expectColor(pixelAt(px, 15, 0), BLUE);
+    expectColor(pixelAt(px, 15, 15), RED);
+  });
+  it("fill stretches to the exact size", async () => {
+    const { result } = await run(await makeImage({ width: 64, height: 48 }), [
+      { op: "resize", width: 50, height: 10, fit: "fill" },
+    ]);
+    expect([result.width, result.height]).toEqual([50, 10]);
+  });
+  it("outside covers the box while keeping the aspect ratio", async () => {
+    const { result } = await run(await makeImage({ width: 64, height: 48 }), [
+      { op: "resize", width: 30, height: 30, fit: "outside" },
+    ]);
+    expect([result.width, result.height]).toEqual([40, 30]);
+  });
+  it("withoutEnlargement never makes the image bigger", async () => {
+    const { result } = await run(await makeImage({ width: 64, height: 48 }), [
+      { op: "resize", width: 200, withoutEnlargement: true },
+    ]);
+    expect([result.width, result.height]).toEqual([64, 48]);
+  });
+  it("keeps the picture: quadrant colours stay in their corners", async () => {
+    const { px } = await run(await quadrants(), [{ op: "resize", width: 80 }]);
+    expect([px.width, px.height]).toEqual([80, 60]);
+    expectColor(pixelAt(px, 5, 5), RED);
+    expectColor(pixelAt(px, 75, 55), YELLOW);
+  });
+});
+
+describe("scale", () => {
+  it("halves and doubles both sides", async () => {
+    const input = await makeImage({ width: 64, height: 48 });
+    expect((await run(input, [{ op: "scale", factor: 0.5 }])).px).toMatchObject({ width: 32, height: 24 });
+    expect((await run(input, [{ op: "scale", factor: 2 }])).px).toMatchObject({ width: 128, height: 96 });
+  });
+});
+
+describe("crop", () => {
+  it("keeps a region (left, top, width, height)", async () => {
+    const { px } = await run(await quadrants(), [{ op: "crop", left: 20, top: 0, width: 20, height: 15 }]);
+    expect([px.width, px.height]).toEqual([20, 15]);
+    for (const [x, y] of [
+      [0, 0],
+      [19, 14],
+      [10, 7],
+    ])
+      expectColor(pixelAt(px, x, y), LIME, 2);
+  });
+  it("clips a region reaching past the edge to the image", async () => {
+    const { px } = await run(await quadrants(), [{ op: "crop", left: 30, top: 20, width: 100, height: 100 }]);
+    expect([px.width, px.height]).toEqual([10, 10]);
+    expectColor(pixelAt(px, 5, 5), YELLOW, 2);
+  });
+  it("refuses a region that starts outside the image", async () => {
+    await expect(run(await quadrants(), [{ op: "crop", left: 50, top: 0, width: 5, height: 5 }])).rejects.toMatchObject(
+      {
+        code: "INVALID_OPERATION",
+        message: expect.stringContaining("outside the 40x30 image"),
+      },
+    );
+  });
+  it("crops a size at a gravity", async () => {
+    const { px } = await run(await quadrants(), [{ op: "crop", width: 10, height: 10, gravity: "bottom-right" }]);
+    expect([px.width, px.height]).toEqual([10, 10]);
+    expectColor(pixelAt(px, 0, 0), YELLOW, 2);
+    const centre = await run(await quadrants(), [{ op: "crop", width: 10, height: 10, gravity: "top-left" }]);
+    expectColor(pixelAt(centre.px, 9, 9), RED, 2);
+  });
+  it("crops to an aspect ratio", async () => {
+    const { px } = await run(await quadrants(), [{ op: "crop", aspectRatio: "1:1" }]);
+    expect([px.width, px.height]).toEqual([30, 30]);
+    const wide = await run(await quadrants(), [{ op: "crop", aspectRatio: "16:9", gravity: "top" }]);
+    expect([wide.px.width, wide.px.height]).toEqual([40, 23]);
+  });
+  it("attention and entropy return the requested size and find the interesting part", async () => {
+    // A grey field with one saturated, detailed patch on the right.
+    const base = await makeImage({ width: 200, height: 100, color: "#808080" });
+    const patch = await makeImage({ width: 40, height: 40, gradient: true });
+    const input = await sharp(base)
+      .composite([{ input: patch, left: 150, top: 30 }])
+      .png()
+      .toBuffer();
+    for (const gravity of ["attention", "entropy"]) {
+      const { px } = await run(input, [{ op: "crop", aspectRatio: "1:1", gravity }]);
+      expect([px.width, px.height]).toEqual([100, 100]);
+      // The patch (not plain grey) is inside the chosen square.
+      expect(near(pixelAt(px, 75, 50), [128, 128, 128], 6)).toBe(false);
+      const sized = await run(input, [{ op: "crop", width: 60, height: 50, gravity }]);
+      expect([sized.px.width, sized.px.height]).toEqual([60, 50]);
+    }
+  });
+});
+
+describe("trim", () => {
+  it("removes a uniform border", async () => {
+    const red = await makeImage({ width: 40, height: 30, color: "red" });
+    const framed = await sharp(red)
+      .extend({ top: 10, bottom: 10, left: 12, right: 12, background: "#ffffff" })
+      .png()
+      .toBuffer();
+    const { px } = await run(framed, [{ op: "trim" }]);
+    expect([px.width, px.height]).toEqual([40, 30]);
+    expectColor(pixelAt(px, 0, 0), RED, 2);
+  });
+});
+
+describe("pad and border", () => {
+  it("pad adds space per side in the colour", async () => {
+    const { px } = await run(await makeImage({ width: 20, height: 10, color: "red" }), [
+      { op: "pad", left: 5, top: 2, color: "blue" },
+    ]);
+    expect([px.width, px.height]).toEqual([25, 12]);
+    expectColor(pixelAt(px, 0, 5), BLUE, 2);
+    expectColor(pixelAt(px, 10, 0), BLUE, 2);
+    expectColor(pixelAt(px, 24, 11), RED, 2);
+  });
+  it("border surrounds the image", async () => {
+    const { px } = await run(await makeImage({ width: 20, height: 10, color: "blue" }), [
+      { op: "border", width: 4, color: "red" },
+    ]);
+    expect([px.width, px.height]).toEqual([28, 18]);
+    for (const [x, y] of [
+      [0, 0],
+      [27, 17],
+      [3, 9],
+      [14, 15],
+    ])
+      expectColor(pixelAt(px, x, y), RED, 2);
+    expectColor(pixelAt(px, 4, 4), BLUE, 2);
+  });
+});
+
+describe("rotate", () => {
+  it("90° clockwise swaps the sides and moves top-left to top-right", async () => {
+    const { px } = await run(await quadrants(), [{ op: "rotate", angle: 90 }]);
+    expect([px.width, px.height]).toEqual([30, 40]);
+    expectColor(pixelAt(px, 25, 5), RED, 2);
+    expectColor(pixelAt(px, 5, 5), BLUE, 2);
+  });
+  it("-90° (counter-clockwise) moves top-left to bottom-left", async () => {
+    const { px } = await run(await quadrants(), [{ op: "rotate", angle: -90 }]);
+    expect([px.width, px.height]).toEqual([30, 40]);
+    expectColor(pixelAt(px, 5, 35), RED, 2);
+  });
+  it("180° puts yellow at the top-left", async () => {
+    const { px } = await run(await quadrants(), [{ op: "rotate", angle: 180 }]);
+    expectColor(pixelAt(px, 2, 2), YELLOW, 2);
+  });
+  it("any angle grows the canvas and fills the corners with the background", async () => {
+    const { px } = await run(await makeImage({ width: 40, height: 30, color: "red" }), [
+      { op: "rotate", angle: 45, background: "blue" },
+    ]);
+    // 40x30 at 45° needs about (40+30)/sqrt(2) = 49.5 px each way.
+    expect(px.width).toBeGreaterThanOrEqual(49);
+    expect(px.width).toBeLessThanOrEqual(51);
+    expect(px.height).toBe(px.width);
+    expectColor(pixelAt(px, 0, 0), BLUE, 10);
+    expectColor(pixelAt(px, Math.floor(px.width / 2), Math.floor(px.height / 2)), RED, 10);
+  });
+});
+
+describe("flip", () => {
+  it("horizontal mirrors left-right", async () => {
+    const { px } = await run(await quadrants(), [{ op: "flip", direction: "horizontal" }]);
+    expectColor(pixelAt(px, 35, 5), RED, 2);
+    expectColor(pixelAt(px, 5, 5), LIME, 2);
+  });
+  it("vertical turns upside down", async () => {
+    const { px } = await run(await quadrants(), [{ op: "flip", direction: "vertical" }]);
+    expectColor(pixelAt(px, 5, 25), RED, 2);
+    expectColor(pixelAt(px, 5, 5), BLUE, 2);
+  });
+});
+
+describe("auto-orient", () => {
+  it.each([1, 2, 3, 4, 5, 6, 7, 8])("EXIF orientation %i comes out upright", async (orientation) => {
+    const input = await makeOrientedImage(orientation);
+    expect((await sharp(input).metadata()).orientation).toBe(orientation);
+    // Any plan: the pipeline orients first.
+    const { result, px } = await run(input, [{ op: "format", format: "png" }]);
+    expect([result.width, result.height]).toEqual([40, 30]);
+    expectColor(pixelAt(px, 5, 5), QUADRANT_COLORS.topLeft, 40);
+    expectColor(pixelAt(px, 35, 5), QUADRANT_COLORS.topRight, 40);
+    expectColor(pixelAt(px, 5, 25), QUADRANT_COLORS.bottomLeft, 40);
+    expectColor(pixelAt(px, 35, 25), QUADRANT_COLORS.bottomRight, 40);
+    // Steps see the upright image: a crop of the top-left corner is red.
+    const crop = await run(input, [{ op: "crop", left: 0, top: 0, width: 10, height: 10 }]);
+    expectColor(pixelAt(crop.px, 5, 5), QUADRANT_COLORS.topLeft, 40);
+    const explicit = await run(input, [{ op: "autoOrient" }, { op: "rotate", angle: 90 }]);
+    expect([explicit.px.width, explicit.px.height]).toEqual([30, 40]);
+    expectColor(pixelAt(explicit.px, 25, 5), QUADRANT_COLORS.topLeft, 40);
+    expect((await sharp(explicit.result.data).metadata()).orientation ?? 1).toBe(1);
+  });
+});
+
+describe("steps run on the previous step's output", () => {
+  it("crop after resize crops the resized image", async () => {
+    const { px } = await run(await quadrants(), [
+      { op: "resize", width: 20 },
+      { op: "crop", left: 10, top: 0, width: 10, height: 7 },
+    ]);
+    expect([px.width, px.height]).toEqual([10, 7]);
+    expectColor(pixelAt(px, 5, 3), LIME, 10);
+  });
+  it("two resizes both apply (a later one never replaces an earlier one)", async () => {
+    const input = await makeImage({ width: 64, height: 48, gradient: true });
+    const { px } = await run(input, [
+      { op: "resize", width: 4 },
+      { op: "resize", width: 64 },
+    ]);
+    expect([px.width, px.height]).toEqual([64, 48]);
+    // Detail is gone after the 4-px step: neighbouring pixels are nearly equal.
+    const direct = await readPixels(input);
+    const a = pixelAt(px, 1, 1);
+    expect(Math.abs(a[0] - pixelAt(direct, 1, 1)[0])).toBeGreaterThan(8);
+  });
+  it("rotate then resize sizes the rotated image", async () => {
+    const { px } = await run(await quadrants(), [
+      { op: "rotate", angle: 90 },
+      { op: "resize", width: 15 },
+    ]);
+    expect([px.width, px.height]).toEqual([15, 20]);
+    expectColor(pixelAt(px, 12, 2), RED, 30);
+  });
+  it("resize, pad, border, flip, rotate in sequence", async () => {
+    const { px } = await run(await quadrants(), [
+      { op: "resize", width: 20 },
+      { op: "pad", right: 10, color: "white" },
+      { op: "border", width: 1, color: "black" },
+      { op: "flip", direction: "horizontal" },
+      { op: "rotate", angle: 180 },
+    ]);
+    // 20x15 -> 30x15 -> 32x17; flip puts the padding left, rotate 180 puts it right again, upside down.
+    expect([px.width, px.height]).toEqual([32, 17]);
+    expectColor(pixelAt(px, 0, 0), [0, 0, 0], 2);
+    expectColor(pixelAt(px, 26, 8), WHITE, 2);
+    // Top-left red ended at the bottom-left after flip + 180.
+    expectColor(pixelAt(px, 3, 13), RED, 30);
+  });
+});
