@@ -47,6 +47,12 @@ export async function runOp(input: Buffer, op: { op: string } & Record<string, u
   return { data, width: info.width, height: info.height, channels: info.channels } satisfies RawResult;
 }
 
+/** Decode an encoded image to raw pixels, unchanged (a baseline to compare a step against). */
+export async function decode(input: Buffer): Promise<RawResult> {
+  const { data, info } = await sharp(input).raw().toBuffer({ resolveWithObject: true });
+  return { data, width: info.width, height: info.height, channels: info.channels };
+}
+
 /** The first three bands (grey images: the one band three times) at x,y, then alpha if any. */
 export function rgbAt(img: RawResult, x: number, y: number): number[] {
   const i = (y * img.width + x) * img.channels;

@@ -1,9 +1,10 @@
 // Things drawn on top: text and image watermarks.
 
-import sharp, { type Metadata, type OutputInfo, type Sharp } from "sharp";
+import sharp, { type OutputInfo, type Sharp } from "sharp";
 import { z } from "zod";
 import { parseColor } from "../color.js";
-import { ImageEditError } from "../errors.js";
+import { ImageEditError, toImageEditError } from "../errors.js";
+import { readHeader } from "../probe.js";
 import { colorSchema, defineOperation, opSchema, type Position, positionSchema, type StepContext } from "./define.js";
 
 // Fonts come from fontconfig; DejaVu Sans covers Latin, Greek and Cyrillic and is usually installed.
@@ -116,46 +117,17 @@ async function applyText(
   return drawOverlay(image, overlay, o.position, ctx);
 }
 
-/** Load a watermark image, checked against the limits from its header before it is decoded. */
+/**
+ * Load a watermark image and hold it to the same limits as an input image (bytes, format,
+ * dimensions, pixels), from its header, before any of it is decoded.
+ */
 async function loadWatermark(url: string, ctx: StepContext): Promise<Buffer> {
-  const { limits } = ctx;
   const data = await ctx.loadAsset(url);
-  if (data.length > limits.maxImageBytes) {
-    throw new ImageEditError(
-      "IMAGE_TOO_LARGE",
-      `watermark image is ${data.length} bytes; the limit is ${limits.maxImageBytes}`,
-      { field: "url" },
-    );
-  }
-  let meta: Metadata;
   try {
-    meta = await sharp(data, { limitInputPixels: false }).metadata();
+    await readHeader(data, ctx.limits);
   } catch (e) {
-    throw new ImageEditError("UNSUPPORTED_FORMAT", "watermark is not an image sharp can read", {
-      field: "url",
-      cause: e,
-    });
-  }
-  if (meta.format === "svg" && !limits.allowSvg) {
-    throw new ImageEditError("UNSUPPORTED_FORMAT", "SVG watermarks are not accepted here", { field: "url" });
-  }
-  const { width = 0, height = 0 } = meta;
-  if (width < 1 || height < 1) {
-    throw new ImageEditError("CORRUPT_IMAGE", "watermark image has no dimensions", { field: "url" });
-  }
-  if (width > limits.maxDimension || height > limits.maxDimension) {
-    throw new ImageEditError(
-      "DIMENSIONS_TOO_LARGE",
-      `watermark image is ${width}x${height}; the limit is ${limits.maxDimension} px per side`,
-      { field: "url" },
-    );
-  }
-  if (width * height > limits.maxInputPixels) {
-    throw new ImageEditError(
-      "PIXEL_LIMIT",
-      `watermark image has ${width * height} pixels; the limit is ${limits.maxInputPixels}`,
-      { field: "url" },
-    );
+    const err = toImageEditError(e, "CORRUPT_IMAGE");
+    throw new ImageEditError(err.code, `watermark ${err.message}`, { field: "url", details: err.details, cause: e });
   }
   return data;
 }
