@@ -9,7 +9,7 @@ export const blur = defineOperation({
   summary: "Gaussian blur; sigma is the radius-like strength (0.3-1000, default 3).",
   schema: opSchema("blur", { sigma: z.number().min(0.3).max(1000).default(3) }),
   describe: (o) => `Blur (sigma ${o.sigma})`,
-  words: ["blur", "blurry", "soften", "smooth", "defocus"],
+  words: ["blur", "blurry", "blurred", "soften", "smooth", "defocus"],
   keepsAnimation: true,
   apply: (image, o) => image.blur(o.sigma),
 });

@@ -27,6 +27,9 @@ export const format = defineOperation({
     "save",
     "export",
     "compress",
+    "optimize",
+    "optimise",
+    "file size",
     "quality",
     "jpeg",
     "jpg",
@@ -35,6 +38,7 @@ export const format = defineOperation({
     "avif",
     "gif",
     "tiff",
+    "tif",
   ],
   keepsAnimation: true,
   output: (settings, o) => ({
@@ -51,7 +55,7 @@ export const metadata = defineOperation({
   summary: "Keep (true) or strip (false, the default) EXIF, ICC and other metadata.",
   schema: opSchema("metadata", { keep: z.boolean() }),
   describe: (o) => (o.keep ? "Keep metadata" : "Strip metadata"),
-  words: ["metadata", "exif", "strip", "keep", "remove", "privacy", "gps"],
+  words: ["metadata", "exif", "strip", "privacy", "gps", "location data", "geotag"],
   keepsAnimation: true,
   output: (settings, o) => ({ ...settings, keepMetadata: o.keep }),
 });

@@ -1,0 +1,990 @@
+// The grammar of one clause: given the items of a clause and the operation its trigger names,
+// each parser consumes the parameter phrases it understands (numbers with units, colours,
+// positions, directions, amounts) and builds the operation. Whatever no parser consumes is
+// reported by the planner as not understood. Operations without a parser here still work when
+// they need no parameters (the generic parser), so a new catalog entry is reachable at once.
+import { NAMED_COLORS, parseColor } from "../color.js";
+import type { OperationInput, OperationName } from "../operations.js";
+import type { Position } from "../ops/define.js";
+import { type Item, registerKnownWords, TRIGGERS } from "./vocabulary.js";
+
+export type Amount = "little" | "lot" | undefined;
+
+export class Clause {
+  readonly used: boolean[];
+  constructor(readonly items: Item[]) {
+    this.used = items.map(() => false);
+  }
+  /** First unused item matching, marked used. */
+  take(pred: (it: Item, i: number) => boolean): Item | undefined {
+    const i = this.items.findIndex((it, k) => !this.used[k] && pred(it, k));
+    if (i < 0) return undefined;
+    this.used[i] = true;
+    return this.items[i];
+  }
+  takeKey(...keys: string[]): Item | undefined {
+    return this.take((it) => keys.includes(it.key));
+  }
+  /** Marks every unused item with one of the keys; returns how many. */
+  takeAll(...keys: string[]): number {
+    let n = 0;
+    while (this.takeKey(...keys)) n++;
+    return n;
+  }
+  has(...keys: string[]): boolean {
+    return this.items.some((it) => keys.includes(it.key));
+  }
+  indexOf(item: Item): number {
+    return this.items.indexOf(item);
+  }
+  /** The item just before `item` (used or not). */
+  before(item: Item, distance = 1): Item | undefined {
+    return this.items[this.indexOf(item) - distance];
+  }
+  after(item: Item, distance = 1): Item | undefined {
+    return this.items[this.indexOf(item) + distance];
+  }
+  /** Whether one of the keys sits within `span` items before or after `item`. */
+  near(item: Item, keys: string[], span = 2): Item | undefined {
+    const i = this.indexOf(item);
+    for (let d = 1; d <= span; d++) {
+      for (const j of [i - d, i + d]) {
+        const it = this.items[j];
+        if (it && keys.includes(it.key)) return it;
+      }
+    }
+    return undefined;
+  }
+  mark(item: Item | undefined): void {
+    if (item) this.used[this.indexOf(item)] = true;
+  }
+}
+
+/** What a parser returns: the steps, or a message saying what is missing. */
+export type ClauseResult = { ops: OperationInput[] } | { error: string };
+
+export interface ParseContext {
+  /** The operation whose trigger started the clause. */
+  op: OperationName;
+  /** The trigger words of that operation present in the clause. */
+  triggers: Item[];
+}
+
+type Parser = (c: Clause, ctx: ParseContext) => ClauseResult;
+
+// ---------------------------------------------------------------- shared parameter phrases
+
+const POSITION_KEYS: Record<string, Position> = {
+  "top-left": "top-left",
+  "top-right": "top-right",
+  "bottom-left": "bottom-left",
+  "bottom-right": "bottom-right",
+  center: "center",
+  centre: "center",
+  middle: "center",
+  centered: "center",
+  centred: "center",
+  central: "center",
+  top: "top",
+  upper: "top",
+  bottom: "bottom",
+  lower: "bottom",
+  left: "left",
+  right: "right",
+};
+const CORNER_WORDS = ["corner", "corners", "side", "edge", "position", "positioned", "placed", "area", "part"];
+
+function position(c: Clause): Position | undefined {
+  const it = c.take((i) => i.key in POSITION_KEYS);
+  if (!it) return undefined;
+  c.takeAll(...CORNER_WORDS);
+  return POSITION_KEYS[it.key];
+}
+
+const COLOR_EXTRA = new Set(["transparent"]);
+function isColorItem(it: Item): boolean {
+  if (it.key === "#hex") return true;
+  return (it.key in NAMED_COLORS || COLOR_EXTRA.has(it.key)) && parseColor(it.key) !== undefined;
+}
+function colorValue(it: Item): string {
+  return it.key === "#hex" ? it.text.toLowerCase() : it.key;
+}
+function color(c: Clause): string | undefined {
+  const it = c.take(isColorItem);
+  if (!it) return undefined;
+  c.takeAll("colour", "color", "coloured", "colored");
+  return colorValue(it);
+}
+
+function amount(c: Clause): Amount {
+  const it = c.takeKey("amt:little", "amt:lot");
+  return it ? (it.key === "amt:little" ? "little" : "lot") : undefined;
+}
+function pick(a: Amount, little: number, normal: number, lot: number): number {
+  return a === "little" ? little : a === "lot" ? lot : normal;
+}
+
+function num(c: Clause, pred: (n: NonNullable<Item["num"]>, it: Item) => boolean = () => true): Item | undefined {
+  return c.take((it) => it.num !== undefined && pred(it.num, it));
+}
+
+/** A number near one of the keywords ("quality 80", "80% quality", "opacity of 50%"). */
+function numNear(c: Clause, keys: string[], span = 3): Item | undefined {
+  const kw = c.items.find((it) => keys.includes(it.key));
+  if (!kw) return undefined;
+  const i = c.indexOf(kw);
+  for (let d = 1; d <= span; d++) {
+    for (const j of [i + d, i - d]) {
+      const it = c.items[j];
+      if (it?.num && !c.used[j]) {
+        c.mark(it);
+        c.mark(kw);
+        return it;
+      }
+    }
+  }
+  return undefined;
+}
+
+const round = (n: number, digits = 3) => Math.round(n * 10 ** digits) / 10 ** digits;
+
+// ---------------------------------------------------------------- size: resize and scale
+
+/** Social presets: exact boxes, filled (cover) so the result is exactly that size. */
+export const PRESETS: Record<string, { width: number; height: number; label: string }> = {
+  "preset:instagram": { width: 1080, height: 1080, label: "Instagram post (square)" },
+  "preset:story": { width: 1080, height: 1920, label: "Instagram/TikTok story (9:16)" },
+  "preset:instagram-portrait": { width: 1080, height: 1350, label: "Instagram portrait (4:5)" },
+  "preset:twitter": { width: 1600, height: 900, label: "Twitter/X post (16:9)" },
+  "preset:twitter-header": { width: 1500, height: 500, label: "Twitter/X header (3:1)" },
+  "preset:facebook": { width: 1200, height: 630, label: "Facebook post / link image" },
+  "preset:facebook-cover": { width: 820, height: 312, label: "Facebook cover" },
+  "preset:linkedin": { width: 1200, height: 627, label: "LinkedIn post" },
+  "preset:linkedin-banner": { width: 1584, height: 396, label: "LinkedIn banner (4:1)" },
+  "preset:youtube": { width: 1280, height: 720, label: "YouTube thumbnail (16:9)" },
+  "preset:og": { width: 1200, height: 630, label: "Open Graph / social card" },
+  "preset:avatar": { width: 400, height: 400, label: "Avatar / profile picture" },
+  "preset:hd": { width: 1920, height: 1080, label: "Full HD (fit inside)" },
+  "preset:4k": { width: 3840, height: 2160, label: "4K UHD (fit inside)" },
+};
+/** Presets that fit inside rather than fill (screens, not slots). */
+const FIT_PRESETS = new Set(["preset:hd", "preset:4k"]);
+
+export const THUMBNAIL_SIZE = 200;
+const SHRINK = ["shrink", "downsize", "smaller", "reduce", "dir:less", "downscale", "decrease", "smallen", "minify"];
+const GROW = ["enlarge", "upsize", "bigger", "larger", "dir:more", "upscale", "grow", "expand", "increase", "magnify"];
+const WIDTH_KEYS = ["width", "wide", "w", "across"];
+const HEIGHT_KEYS = ["height", "tall", "high", "h"];
+const SIZE_WORDS = [
+  "size",
+  "sized",
+  "resize",
+  "resized",
+  "resizing",
+  "scale",
+  "scaled",
+  "dimensions",
+  "dimension",
+  "long",
+  "longest",
+  "edge",
+  "side",
+  "sides",
+  "original",
+  "current",
+  "px",
+  "box",
+  "within",
+  "inside",
+  "fit",
+  "factor",
+  "times",
+];
+
+function scaleFactor(n: NonNullable<Item["num"]>, polarity: "down" | "up" | undefined, relative: boolean): number {
+  let f = n.unit === "%" ? n.value / 100 : n.value;
+  if (n.unit === "%" || n.unit === "frac") {
+    // "shrink by 25%" keeps 75%; "enlarge by 50%" gives 150%; "by half" is half either way
+    if (relative && polarity === "down" && f !== 0.5) f = 1 - f;
+    else if (relative && polarity === "up") f = 1 + f;
+  } else if (polarity === "down" && f > 1) f = 1 / f; // "shrink 2x"
+  return round(f, 4);
+}
+
+const parseSize: Parser = (c, ctx) => {
+  const polarity: "down" | "up" | undefined = c.has(...SHRINK) ? "down" : c.has(...GROW) ? "up" : undefined;
+  c.takeAll(...SHRINK, ...GROW);
+  const noEnlarge = c.takeAll("noenlarge", "atmost") > 0;
+  let fit: "inside" | "cover" | "contain" | "fill" | "outside" | undefined;
+  if (c.takeKey("stretch", "stretched", "exactly", "exact", "distort", "squash", "squish")) fit = "fill";
+  else if (c.takeKey("cover", "fill", "crop", "cropped", "cropping")) fit = "cover";
+  else if (c.takeKey("contain", "letterbox", "letterboxed", "pad", "padded", "padding", "bars")) fit = "contain";
+  else if (c.takeKey("atleast", "outside", "minimum", "min")) fit = "outside";
+  const bg = fit === "contain" || c.has("background") ? color(c) : undefined;
+  c.takeAll("background", "bg");
+  const square = c.takeKey("square", "squared") !== undefined;
+  const finish = (op: OperationInput): ClauseResult => {
+    c.takeAll(...SIZE_WORDS);
+    amount(c);
+    return { ops: [op] };
+  };
+  const resizeOp = (width?: number, height?: number, defFit: typeof fit = "inside") =>
+    finish({
+      op: "resize",
+      width,
+      height,
+      fit: fit ?? defFit,
+      ...(noEnlarge ? { withoutEnlargement: true } : {}),
+      ...(bg ? { background: bg } : {}),
+    } as OperationInput);
+
+  const preset = c.take((it) => it.key.startsWith("preset:"));
+  if (preset) {
+    const p = PRESETS[preset.key];
+    return resizeOp(p.width, p.height, FIT_PRESETS.has(preset.key) ? "inside" : "cover");
+  }
+  const dims = c.takeKey("#dims");
+  if (dims?.dims) return resizeOp(dims.dims.w, dims.dims.h);
+
+  // "width 800", "800 wide", "height of 600", "600px tall"
+  const widthN = numNear(c, WIDTH_KEYS);
+  const heightN = numNear(c, HEIGHT_KEYS);
+  c.takeAll(...WIDTH_KEYS, ...HEIGHT_KEYS);
+  if (widthN || heightN) return resizeOp(widthN?.num?.value, heightN?.num?.value);
+
+  const thumb = c.takeKey("thumbnail", "thumbnails", "thumb", "icon", "preview");
+  const n = num(c);
+  if (n?.num) {
+    const relative = c.before(n)?.key === "by" || c.before(n, 2)?.key === "by";
+    const { unit, value } = n.num;
+    const isFactor =
+      unit === "%" ||
+      unit === "frac" ||
+      unit === "x" ||
+      (unit === undefined && ctx.op === "scale" && value <= 20 && !thumb);
+    if (isFactor) {
+      const factor = scaleFactor(n.num, polarity, relative);
+      return finish({ op: "scale", factor });
+    }
+    // one length: the longest side ("resize to 800px" = fit inside 800x800)
+    if (unit === undefined || unit === "px") return resizeOp(value, value, square ? "cover" : "inside");
+    return { error: `a size in ${unit} does not make sense here` };
+  }
+  if (thumb) return resizeOp(THUMBNAIL_SIZE, THUMBNAIL_SIZE, square ? "cover" : "inside");
+  // "make it smaller", "a lot bigger": vague amounts
+  const a = amount(c);
+  if (polarity === "down") return finish({ op: "scale", factor: pick(a, 0.75, 0.5, 0.25) });
+  if (polarity === "up") return finish({ op: "scale", factor: pick(a, 1.25, 2, 3) });
+  if (ctx.op === "scale" && ctx.triggers.some((t) => t.num)) {
+    const t = ctx.triggers.find((x) => x.num);
+    return finish({ op: "scale", factor: round(t?.num?.value ?? 1, 4) });
+  }
+  return { error: "say what size: 800px, 800x600, width 800, 50% or half" };
+};
+
+// ---------------------------------------------------------------- crop
+
+const ATTENTION = [
+  "face",
+  "smart",
+  "smartly",
+  "focus",
+  "attention",
+  "interesting",
+  "important",
+  "salient",
+  "eyes",
+  "subject",
+];
+const ENTROPY = ["entropy", "busy", "busiest", "detail", "detailed", "detailed part"];
+
+const parseCrop: Parser = (c) => {
+  let gravity: string | undefined;
+  if (c.takeKey(...ATTENTION)) gravity = "attention";
+  else if (c.takeKey(...ENTROPY)) gravity = "entropy";
+  c.takeAll("around", "on", "centered", "centred", "keep", "keeping", "the");
+  const pos = position(c);
+  gravity ??= pos;
+  const pair = c.takeKey("#pair");
+  const base = (extra: Record<string, unknown>): ClauseResult => {
+    c.takeAll("ratio", "aspect", "size", "region", "area", "offset", "from", "starting", "box", "px");
+    return { ops: [{ op: "crop", ...extra, ...(gravity ? { gravity } : {}) } as OperationInput] };
+  };
+  const ratio = c.takeKey("#ratio");
+  if (ratio?.dims) return base({ aspectRatio: `${ratio.dims.w}:${ratio.dims.h}` });
+  const dims = c.takeKey("#dims");
+  if (dims?.dims) {
+    const { w, h, unit } = dims.dims;
+    // "crop to 4x3" / "16 by 9": small numbers without px read as a ratio
+    if (!unit && w <= 32 && h <= 32 && !pair) return base({ aspectRatio: `${w}:${h}` });
+    if (pair?.pair) return base({ width: w, height: h, left: pair.pair.a, top: pair.pair.b });
+    const left = numNear(c, ["left", "x"]);
+    const top = numNear(c, ["top", "y"]);
+    if (left || top) return base({ width: w, height: h, left: left?.num?.value ?? 0, top: top?.num?.value ?? 0 });
+    return base({ width: w, height: h });
+  }
+  if (c.takeKey("square", "squared", "1:1")) return base({ aspectRatio: "1:1" });
+  if (c.takeKey("portrait", "vertical", "tall")) return base({ aspectRatio: "2:3" });
+  if (c.takeKey("landscape", "horizontal")) return base({ aspectRatio: "3:2" });
+  if (c.takeKey("widescreen")) return base({ aspectRatio: "16:9" });
+  const w = numNear(c, ["width", "wide"]);
+  const h = numNear(c, ["height", "tall", "high"]);
+  if (w?.num && h?.num) return base({ width: w.num.value, height: h.num.value });
+  return { error: "say what to crop to: a size (800x600), a ratio (16:9), square, portrait or landscape" };
+};
+
+// ---------------------------------------------------------------- trim, pad, border
+
+const parseTrim: Parser = (c) => {
+  c.takeAll(
+    "whitespace",
+    "edges",
+    "edge",
+    "border",
+    "borders",
+    "margins",
+    "margin",
+    "space",
+    "empty",
+    "blank",
+    "extra",
+    "excess",
+    "remove-verb",
+    "remove",
+    "around",
+  );
+  color(c);
+  const n = num(c, (x) => x.unit === undefined && x.value <= 255);
+  c.takeAll("tolerance", "threshold", "fuzz");
+  return { ops: [{ op: "trim", ...(n?.num ? { threshold: n.num.value } : {}) } as OperationInput] };
+};
+
+const SIDES: Record<string, string[]> = {
+  top: ["top"],
+  upper: ["top"],
+  above: ["top"],
+  bottom: ["bottom"],
+  below: ["bottom"],
+  lower: ["bottom"],
+  left: ["left"],
+  right: ["right"],
+  "sides:tb": ["top", "bottom"],
+  "sides:lr": ["left", "right"],
+  sides: ["left", "right"],
+  "sides:all": ["top", "right", "bottom", "left"],
+  "top-left": ["top", "left"],
+  "top-right": ["top", "right"],
+  "bottom-left": ["bottom", "left"],
+  "bottom-right": ["bottom", "right"],
+};
+
+const parsePad: Parser = (c) => {
+  const a = amount(c);
+  const n = num(c, (x) => x.unit === undefined || x.unit === "px");
+  const width = n?.num ? Math.round(n.num.value) : pick(a, 10, 20, 50);
+  const sides = new Set<string>();
+  for (let it = c.take((i) => (i.key in SIDES)); it; it = c.take((i) => i.key in SIDES))
+    for (const s of SIDES[it.key]) sides.add(s);
+  const col = color(c);
+  c.takeAll(
+    "space",
+    "whitespace",
+    "padding",
+    "margin",
+    "margins",
+    "canvas",
+    "around",
+    "each",
+    "every",
+    "edge",
+    "edges",
+    "px",
+    "background",
+    "of",
+    "both",
+  );
+  const all = sides.size === 0;
+  const op: Record<string, unknown> = { op: "pad" };
+  for (const s of ["top", "right", "bottom", "left"]) if (all || sides.has(s)) op[s] = width;
+  if (col) op.color = col;
+  return { ops: [op as OperationInput] };
+};
+
+export const BORDER_WIDTHS = { thin: 2, normal: 10, thick: 30 };
+const parseBorder: Parser = (c) => {
+  // "remove the border" means trim it off
+  if (c.takeKey("remove-verb", "remove", "delete", "strip", "without", "no"))
+    return parseTrim(c, { op: "trim", triggers: [] });
+  const a = amount(c);
+  const n = num(c, (x) => x.unit === undefined || x.unit === "px");
+  let width = n?.num ? Math.round(n.num.value) : pick(a, 5, BORDER_WIDTHS.normal, BORDER_WIDTHS.thick);
+  if (!n && c.takeKey("thin", "narrow", "fine", "hairline", "small")) width = BORDER_WIDTHS.thin;
+  if (!n && c.takeKey("thick", "wide", "heavy", "fat", "big", "large", "bold")) width = BORDER_WIDTHS.thick;
+  const col = color(c);
+  c.takeAll("around", "wide", "px", "line", "solid", "each", "side", "sides", "sides:all", "edge", "edges");
+  return { ops: [{ op: "border", width, ...(col ? { color: col } : {}) } as OperationInput] };
+};
+
+// ---------------------------------------------------------------- rotate, flip, orient
+
+const CCW = ["counterclockwise", "left", "anticlockwise"];
+const CW = ["clockwise", "right"];
+
+const parseRotate: Parser = (c, ctx) => {
+  let angle: number | undefined;
+  const n = num(c, (x) => x.unit === undefined || x.unit === "deg");
+  if (n?.num) angle = n.num.value;
+  else if (c.takeKey("quarterturn")) angle = 90;
+  else if (c.takeKey("halfturn", "upside-down", "around")) angle = 180;
+  const dir = c.takeKey(...CCW, ...CW);
+  if (dir && CCW.includes(dir.key) && angle !== undefined) angle = -Math.abs(angle);
+  c.takeAll("turn", "rotation", "deg", "way", "by");
+  const bg = c.has("background", "fill", "corners", "bg") ? color(c) : undefined;
+  c.takeAll("background", "fill", "corners", "bg", "filled");
+  const a = amount(c);
+  if (angle === undefined) {
+    const needsAngle = ctx.triggers.some((t) => ["tilt", "straighten", "tilted"].includes(t.key));
+    if (needsAngle && !dir && a === undefined) return { error: "say how many degrees, e.g. tilt 5 degrees" };
+    angle = needsAngle ? pick(a, 2, 5, 15) : 90;
+    if (dir && CCW.includes(dir.key)) angle = -angle;
+  }
+  return { ops: [{ op: "rotate", angle, ...(bg ? { background: bg } : {}) } as OperationInput] };
+};
+
+const parseFlip: Parser = (c, ctx) => {
+  let direction: "horizontal" | "vertical" = "horizontal";
+  const d = c.takeKey("vertical", "upside-down", "horizontal", "top", "bottom", "over");
+  if (d && d.key !== "horizontal") direction = "vertical";
+  if (!d && ctx.triggers.some((t) => t.key === "upside")) direction = "vertical";
+  c.takeAll("down", "dir:less", "axis", "it", "around", "mirror", "image", "sideways", "left", "right");
+  return { ops: [{ op: "flip", direction }] };
+};
+
+// ---------------------------------------------------------------- colour and tone
+
+/** Words that turn an adjustment down: "darker", "less contrast", "muted". */
+const DOWN_WORDS: Partial<Record<OperationName, string[]>> = {
+  brightness: ["darken", "darker", "dim", "dimmer", "dark", "dimmed", "underexpose", "darkened", "shadowy"],
+  contrast: ["flat", "flatter", "softer", "washed"],
+  saturation: ["muted", "desaturated", "dull", "duller", "faded", "mute", "pale", "paler", "washed"],
+};
+/** [little, normal, lot] factors for up and down. */
+const ADJUST: Record<string, { up: number[]; down: number[] }> = {
+  brightness: { up: [1.1, 1.2, 1.5], down: [0.9, 0.8, 0.6] },
+  contrast: { up: [1.1, 1.2, 1.5], down: [0.9, 0.8, 0.6] },
+  saturation: { up: [1.15, 1.3, 1.6], down: [0.85, 0.7, 0.4] },
+};
+
+const parseAdjust: Parser = (c, ctx) => {
+  const downWords = DOWN_WORDS[ctx.op] ?? [];
+  let down = ctx.triggers.some((t) => downWords.includes(t.key)) || c.takeKey(...downWords) !== undefined;
+  const less = c.takeKey("dir:less");
+  const more = c.takeKey("dir:more");
+  if (less) down = !down || !more;
+  c.takeAll(
+    "bright",
+    "brightness",
+    "exposure",
+    "colour",
+    "color",
+    "colours",
+    "colors",
+    "saturated",
+    "saturation",
+    "contrast",
+    "light",
+    "tone",
+    "tones",
+    "levels",
+    "pop",
+    "punch",
+    "by",
+  );
+  const a = amount(c);
+  const n = num(c, (x) => x.unit === undefined || x.unit === "%");
+  let factor: number;
+  if (n?.num) {
+    const { value, unit } = n.num;
+    const signed = /^[+\-−]/u.test(n.text);
+    if (unit === "%" || value > 10) {
+      const p = value / 100;
+      factor = signed || more ? 1 + p : down ? 1 - Math.abs(p) : p;
+    } else factor = down && value < 1 && (less || signed) ? 1 - Math.abs(value) : more && value < 1 ? 1 + value : value;
+  } else {
+    const table = ADJUST[ctx.op] ?? ADJUST.brightness;
+    const [little, normal, lot] = down ? table.down : table.up;
+    factor = pick(a, little, normal, lot);
+  }
+  return { ops: [{ op: ctx.op, factor: round(Math.max(0, factor)) } as OperationInput] };
+};
+
+const parseTint: Parser = (c) => {
+  const col = color(c);
+  c.takeAll("tone", "toned", "cast", "hue", "wash", "tinted", "overlay", "filter", "shade");
+  amount(c);
+  if (!col) return { error: "say which colour to tint with, e.g. tint blue or tint #ff8800" };
+  return { ops: [{ op: "tint", color: col }] };
+};
+
+const parseHue: Parser = (c) => {
+  c.takeAll(
+    "rotate",
+    "turn",
+    "spin",
+    "shift",
+    "shifted",
+    "colours",
+    "colors",
+    "colour",
+    "color",
+    "by",
+    "wheel",
+    "around",
+  );
+  const n = num(c, (x) => x.unit === undefined || x.unit === "deg");
+  const a = amount(c);
+  let degrees = n?.num ? n.num.value : pick(a, 30, 90, 180);
+  if (c.takeKey(...CCW)) degrees = -Math.abs(degrees);
+  c.takeKey(...CW);
+  return { ops: [{ op: "hue", degrees }] };
+};
+
+const parseGamma: Parser = (c) => {
+  c.takeAll("correct", "correction", "corrected", "curve", "adjust");
+  const n = num(c, (x) => x.unit === undefined);
+  return { ops: [{ op: "gamma", value: n?.num ? n.num.value : 2.2 }] };
+};
+
+const parseThreshold: Parser = (c) => {
+  const n = num(c, (x) => x.unit === undefined || x.unit === "%");
+  c.takeAll("cutoff", "level", "value");
+  if (!n?.num) return { ops: [{ op: "threshold" }] };
+  const value = n.num.unit === "%" ? Math.round(n.num.value * 2.55) : Math.round(n.num.value);
+  return { ops: [{ op: "threshold", value }] };
+};
+
+// ---------------------------------------------------------------- filters
+
+function strength(names: string[], little: number, normal: number, lot: number, unitOk: (u?: string) => boolean) {
+  return (c: Clause, op: OperationName, key: string, extra: string[] = []): ClauseResult => {
+    c.takeAll(...names, ...extra);
+    const n = num(c, (x) => unitOk(x.unit));
+    const a = amount(c);
+    c.takeAll("dir:more", "by", "px");
+    const value = n?.num ? n.num.value : pick(a, little, normal, lot);
+    return { ops: [{ op, [key]: value } as OperationInput] };
+  };
+}
+
+export const BLUR_SIGMA = { little: 1.5, normal: 3, lot: 8 };
+const blurStrength = strength(
+  ["radius", "sigma", "strength", "gaussian", "blurred", "out", "focus"],
+  BLUR_SIGMA.little,
+  BLUR_SIGMA.normal,
+  BLUR_SIGMA.lot,
+  (u) => u === undefined || u === "px",
+);
+// "blur the background": there is no subject mask, so the whole image is blurred (documented)
+const parseBlur: Parser = (c) => blurStrength(c, "blur", "sigma", ["background", "backdrop", "bg"]);
+const sharpenStrength = strength(
+  ["radius", "sigma", "strength", "details", "edges"],
+  0.5,
+  1,
+  2,
+  (u) => u === undefined,
+);
+const parseSharpen: Parser = (c) => sharpenStrength(c, "sharpen", "sigma");
+const parseMedian: Parser = (c) => {
+  c.takeAll("remove", "remove-verb", "reduce", "dir:less", "noisy", "filter", "window", "size", "clean", "cleanup");
+  const n = num(c, (x) => x.unit === undefined || x.unit === "px");
+  const a = amount(c);
+  const size = n?.num ? n.num.value : pick(a, 3, 3, 5);
+  return { ops: [{ op: "median", size }] };
+};
+
+// ---------------------------------------------------------------- overlays
+
+export const TEXT_SIZES: Record<string, number> = {
+  tiny: 16,
+  small: 24,
+  medium: 48,
+  large: 96,
+  big: 96,
+  huge: 160,
+  giant: 160,
+};
+const OPACITY_KEYS = ["opacity", "opaque", "transparent", "transparency", "alpha", "visible"];
+
+function opacity(c: Clause): number | undefined {
+  if (c.takeKey("semitransparent")) return 0.5;
+  if (c.takeKey("faint", "faded", "ghost", "ghosted")) return 0.3;
+  if (c.takeKey("solid", "opaque", "fully")) return 1;
+  const n = numNear(c, OPACITY_KEYS);
+  if (!n?.num) return undefined;
+  const kw = c.items.find((it) => OPACITY_KEYS.includes(it.key));
+  c.takeAll(...OPACITY_KEYS);
+  const v = n.num.unit === "%" || n.num.value > 1 ? n.num.value / 100 : n.num.value;
+  // "20% transparent" is 80% opacity
+  return round(kw && (kw.key === "transparent" || kw.key === "transparency") ? 1 - v : v);
+}
+
+const parseText: Parser = (c, ctx) => {
+  const q = c.takeKey("#quote");
+  const op: Record<string, unknown> = { op: "text" };
+  const pos = position(c);
+  const op2 = opacity(c);
+  const sizeN = numNear(c, ["size", "font", "pt", "point", "points", "high", "tall"]) ?? num(c, (x) => x.unit === "px");
+  const sizeWord = c.takeKey(...Object.keys(TEXT_SIZES));
+  const col = color(c);
+  c.takeAll(
+    "text",
+    "caption",
+    "label",
+    "saying",
+    "says",
+    "say",
+    "reads",
+    "reading",
+    "words",
+    "word",
+    "font",
+    "size",
+    "writing",
+    "written",
+    "letters",
+    "lettering",
+    "in",
+    "corner",
+    "px",
+  );
+  if (!q?.quote?.trim()) return { error: "put the text in quotes, e.g. add text 'Hello' in the top left" };
+  let text = q.quote;
+  if (ctx.triggers.some((t) => t.key === "copyright") && !/©|\(c\)|copyright/iu.test(text)) text = `© ${text}`;
+  op.text = text;
+  if (pos) op.position = pos;
+  if (sizeN?.num) op.size = Math.round(sizeN.num.value);
+  else if (sizeWord) op.size = TEXT_SIZES[sizeWord.key];
+  if (col) op.color = col;
+  if (op2 !== undefined) op.opacity = op2;
+  return { ops: [op as OperationInput] };
+};
+
+const parseWatermark: Parser = (c) => {
+  const url = c.takeKey("#url");
+  const pos = position(c);
+  const op2 = opacity(c);
+  const scaleN = numNear(c, ["size", "scale", "width", "wide", "big"]) ?? num(c, (x) => x.unit === "%");
+  c.takeAll("size", "scale", "width", "wide", "image", "using", "from", "corner", "the", "big");
+  if (!url?.url) return { error: "a watermark needs an image URL, e.g. watermark with https://example.com/logo.png" };
+  const op: Record<string, unknown> = { op: "watermark", url: url.url };
+  if (pos) op.position = pos;
+  if (op2 !== undefined) op.opacity = op2;
+  if (scaleN?.num)
+    op.scale = round(scaleN.num.unit === "%" || scaleN.num.value > 1 ? scaleN.num.value / 100 : scaleN.num.value);
+  return { ops: [op as OperationInput] };
+};
+
+// ---------------------------------------------------------------- output
+
+const FORMAT_KEYS: Record<string, string> = {
+  jpeg: "jpeg",
+  jpg: "jpeg",
+  png: "png",
+  webp: "webp",
+  avif: "avif",
+  gif: "gif",
+  tiff: "tiff",
+  tif: "tiff",
+};
+export const COMPRESS_QUALITY = { little: 85, normal: 75, lot: 50 };
+export const QUALITY_WORDS: Record<string, number> = {
+  high: 90,
+  best: 100,
+  maximum: 100,
+  top: 95,
+  good: 85,
+  medium: 75,
+  low: 60,
+  lowest: 30,
+  poor: 40,
+};
+/** Marks a format step whose format was not named ("quality 80", "compress"): merged or defaulted later. */
+export const IMPLICIT_FORMAT = Symbol("implicitFormat");
+
+const parseFormat: Parser = (c, ctx) => {
+  const f = c.take((it) => it.key in FORMAT_KEYS);
+  const compress =
+    ctx.triggers.some((t) => ["compress", "optimize", "optimise", "smaller", "filesize"].includes(t.key)) ||
+    c.takeKey("compress", "compressed", "optimize", "optimise", "filesize") !== undefined;
+  c.takeAll(
+    "filesize",
+    "file",
+    "format",
+    "quality",
+    "q",
+    "convert",
+    "converted",
+    "save",
+    "saved",
+    "export",
+    "exported",
+    "output",
+    "encode",
+    "encoded",
+    "file",
+    "type",
+    "dir:less",
+    "dir:more",
+    "smaller",
+    "image",
+  );
+  const qN = numNear(c, ["quality", "q"]) ?? num(c, (x) => x.unit === "%" || (x.unit === undefined && x.value <= 100));
+  const qWord = c.takeKey(...Object.keys(QUALITY_WORDS));
+  const lossless = c.takeKey("lossless", "losslessly") !== undefined;
+  c.takeAll("quality", "q", "compression");
+  const a = amount(c);
+  const op: Record<string, unknown> = { op: "format", format: f ? FORMAT_KEYS[f.key] : compress ? "webp" : "jpeg" };
+  if (qN?.num) op.quality = Math.round(qN.num.value <= 1 && qN.num.unit !== "%" ? qN.num.value * 100 : qN.num.value);
+  else if (qWord) op.quality = QUALITY_WORDS[qWord.key];
+  else if (compress && !lossless)
+    op.quality = pick(a, COMPRESS_QUALITY.little, COMPRESS_QUALITY.normal, COMPRESS_QUALITY.lot);
+  if (lossless) op.lossless = true;
+  if (!f && !lossless && op.quality === undefined)
+    return { error: "say which format: jpeg, png, webp, avif, gif or tiff" };
+  if (!f) (op as Record<symbol, unknown>)[IMPLICIT_FORMAT] = true;
+  return { ops: [op as OperationInput] };
+};
+
+const parseMetadata: Parser = (c) => {
+  const keep = c.takeKey("keep", "preserve", "retain", "with", "leave", "kept", "maintain") !== undefined;
+  c.takeAll(
+    "remove",
+    "remove-verb",
+    "strip",
+    "delete",
+    "clear",
+    "erase",
+    "drop",
+    "wipe",
+    "without",
+    "no",
+    "scrub",
+    "gps",
+    "location",
+    "exif",
+    "metadata",
+    "info",
+    "information",
+    "data",
+    "tags",
+    "privacy",
+    "private",
+    "camera",
+  );
+  return { ops: [{ op: "metadata", keep }] };
+};
+
+// ---------------------------------------------------------------- effects
+
+const parseSwirl: Parser = (c) => {
+  const n = num(c, (x) => x.unit === undefined || x.unit === "deg");
+  const a = amount(c);
+  let degrees = n?.num ? n.num.value : pick(a, 45, 90, 180);
+  if (c.takeKey(...CCW)) degrees = -Math.abs(degrees);
+  c.takeKey(...CW);
+  c.takeAll("center", "centre", "middle", "by");
+  return { ops: [{ op: "swirl", degrees }] };
+};
+const parseVignette: Parser = (c) => {
+  const n = num(c, (x) => x.unit === undefined);
+  const a = amount(c);
+  c.takeAll("dark", "darken", "darker", "corners", "edges", "soft");
+  return { ops: [{ op: "vignette", sigma: n?.num ? n.num.value : pick(a, 5, 10, 20) }] };
+};
+const parseOil: Parser = (c) => {
+  c.takeAll("oilpaint", "oil", "paint", "painting", "painted", "like", "an", "look", "style", "radius", "brush");
+  const n = num(c, (x) => x.unit === undefined);
+  const a = amount(c);
+  return { ops: [{ op: "oilPaint", radius: n?.num ? n.num.value : pick(a, 2, 3, 6) }] };
+};
+const parseCharcoal: Parser = (c) => {
+  c.takeAll("drawing", "drawn", "sketch", "sketched", "pencil", "like", "look", "style", "radius");
+  const n = num(c, (x) => x.unit === undefined);
+  amount(c);
+  return { ops: [{ op: "charcoal", ...(n?.num ? { radius: n.num.value } : {}) } as OperationInput] };
+};
+const parsePolaroid: Parser = (c) => {
+  const n = num(c, (x) => x.unit === undefined || x.unit === "deg");
+  const tilted = c.takeKey("tilted", "tilt", "angled", "rotated", "skewed");
+  let angle = n?.num ? n.num.value : tilted ? 5 : 0;
+  if (c.takeKey(...CCW)) angle = -Math.abs(angle);
+  c.takeKey(...CW);
+  c.takeAll("frame", "print", "style", "look", "photo", "by");
+  return { ops: [{ op: "polaroid", angle }] };
+};
+
+// ---------------------------------------------------------------- registry
+
+/** Operations with parameters get a parser; the rest use the generic one (triggers only). */
+export const PARSERS: Partial<Record<OperationName, Parser>> = {
+  resize: parseSize,
+  scale: parseSize,
+  crop: parseCrop,
+  trim: parseTrim,
+  pad: parsePad,
+  border: parseBorder,
+  rotate: parseRotate,
+  flip: parseFlip,
+  brightness: parseAdjust,
+  contrast: parseAdjust,
+  saturation: parseAdjust,
+  tint: parseTint,
+  hue: parseHue,
+  gamma: parseGamma,
+  threshold: parseThreshold,
+  blur: parseBlur,
+  sharpen: parseSharpen,
+  median: parseMedian,
+  text: parseText,
+  watermark: parseWatermark,
+  format: parseFormat,
+  metadata: parseMetadata,
+  swirl: parseSwirl,
+  vignette: parseVignette,
+  oilPaint: parseOil,
+  charcoal: parseCharcoal,
+  polaroid: parsePolaroid,
+};
+
+/** Extra per-operation words a no-parameter operation's clause may contain. */
+const GENERIC_EXTRA = [
+  "colors",
+  "colours",
+  "colour",
+  "color",
+  "tone",
+  "toned",
+  "look",
+  "style",
+  "levels",
+  "effect",
+  "filter",
+  "mode",
+  "only",
+  "version",
+];
+export function parseGeneric(c: Clause, ctx: ParseContext): ClauseResult {
+  c.takeAll(...GENERIC_EXTRA);
+  amount(c);
+  return { ops: [{ op: ctx.op } as OperationInput] };
+}
+
+export function parserFor(op: OperationName): Parser {
+  return PARSERS[op] ?? parseGeneric;
+}
+
+// Register every word the grammar reads, so typo correction can snap to them.
+registerKnownWords([
+  ...Object.keys(POSITION_KEYS),
+  ...CORNER_WORDS,
+  ...SHRINK,
+  ...GROW,
+  ...WIDTH_KEYS,
+  ...HEIGHT_KEYS,
+  ...SIZE_WORDS,
+  ...ATTENTION,
+  ...ENTROPY,
+  ...Object.keys(SIDES),
+  ...Object.values(DOWN_WORDS).flat(),
+  ...Object.keys(TEXT_SIZES),
+  ...OPACITY_KEYS,
+  ...Object.keys(QUALITY_WORDS),
+  ...GENERIC_EXTRA,
+  ...[
+    "stretch",
+    "stretched",
+    "exactly",
+    "distort",
+    "cover",
+    "fill",
+    "contain",
+    "letterbox",
+    "background",
+    "square",
+    "thumbnail",
+    "portrait",
+    "landscape",
+    "around",
+    "whitespace",
+    "edges",
+    "border",
+    "borders",
+    "margins",
+    "remove",
+    "delete",
+    "strip",
+    "clear",
+    "erase",
+    "drop",
+    "wipe",
+    "without",
+    "keep",
+    "preserve",
+    "retain",
+    "thin",
+    "thick",
+    "clockwise",
+    "rotation",
+    "corners",
+    "lossless",
+    "losslessly",
+    "quality",
+    "compression",
+    "compressed",
+    "format",
+    "file",
+    "font",
+    "caption",
+    "saying",
+    "says",
+    "reads",
+    "faint",
+    "solid",
+    "opacity",
+    "radius",
+    "sigma",
+    "strength",
+    "tilted",
+    "frame",
+    "print",
+    "drawing",
+    "pencil",
+    "paint",
+    "painting",
+    "correct",
+    "correction",
+    "cutoff",
+    "exif",
+    "metadata",
+    "location",
+    "info",
+    "information",
+    "data",
+    "privacy",
+    "tolerance",
+    "padding",
+    "canvas",
+    "wheel",
+    "shift",
+    "blurred",
+    "focus",
+    "gaussian",
+    "details",
+    "noisy",
+    "clean",
+    "window",
+    "cast",
+    "hue",
+  ],
+]);
+void TRIGGERS;

@@ -1,0 +1,282 @@
+// The planner: items -> clauses (split at "and", "then", commas, full stops, "&", "+") ->
+// operations. Inside a clause, each operation named by a trigger word gets a chance to parse it
+// and the reading that leaves the fewest words unexplained wins; a clause holding two edits
+// without a joiner ("rotate 90 convert to webp") is split where the second trigger starts.
+// Words nobody consumes are reported with their offsets; nothing is silently dropped.
+import {
+  describeOperation,
+  getOperation,
+  type Operation,
+  type OperationInput,
+  type OperationName,
+  PlanSchema,
+} from "../operations.js";
+import { Clause, IMPLICIT_FORMAT, parserFor } from "./grammar.js";
+import { suggestFor } from "./suggest.js";
+import { FILLERS, type Item, isIgnorable, isSeparator, lex, TRIGGERS } from "./vocabulary.js";
+
+export const MAX_COMMAND_LENGTH = 1000;
+
+export interface UnknownWord {
+  word: string;
+  start: number;
+  end: number;
+}
+export interface CommandError {
+  code: "COMMAND_NOT_UNDERSTOOD";
+  message: string;
+  unknown: UnknownWord[];
+  suggestions: string[];
+}
+export type ParseResult = { ok: true; plan: Operation[]; steps: string[] } | { ok: false; error: CommandError };
+
+interface Reading {
+  ops: OperationInput[];
+  unknown: Item[];
+  errors: string[];
+  /** Lower is better: unexplained words weigh most, then errors, then the number of steps. */
+  cost: number;
+  hasTrigger: boolean;
+}
+
+function triggersIn(items: Item[]): OperationName[] {
+  const ops: OperationName[] = [];
+  for (const it of items) for (const op of TRIGGERS.get(it.key) ?? []) if (!ops.includes(op)) ops.push(op);
+  return ops;
+}
+
+function readAs(items: Item[], op: OperationName): Reading {
+  const c = new Clause(items);
+  const triggers = items.filter((it) => TRIGGERS.get(it.key)?.includes(op));
+  // triggers are marked after the parser ran: some carry values ("half", "webp", "square")
+  const res = parserFor(op)(c, { op, triggers });
+  for (const t of triggers) c.mark(t);
+  const unknown = items.filter((it, i) => !c.used[i] && !isIgnorable(it));
+  const errors = "error" in res ? [`${op}: ${res.error}`] : [];
+  let ops = "ops" in res ? res.ops : [];
+  const invalid = ops.map((o) => checkStep(o)).find(Boolean);
+  if (invalid) {
+    errors.push(invalid);
+    ops = [];
+  }
+  return { ops, unknown, errors, cost: unknown.length * 10 + errors.length * 6 + 1, hasTrigger: true };
+}
+
+/** Validates one step on its own so the message names the clause's operation. */
+function checkStep(op: OperationInput): string | undefined {
+  const def = getOperation(op.op);
+  if (!def) return `unknown operation ${op.op}`;
+  const r = def.schema.safeParse(op);
+  if (r.success) return undefined;
+  const issue = r.error.issues[0];
+  const field = issue.path.length ? `${issue.path.join(".")}: ` : "";
+  return `${op.op}: ${field}${issue.message}`;
+}
+
+/** The best single-operation reading of a run of items. */
+function readSegment(items: Item[]): Reading {
+  const ops = triggersIn(items);
+  // a bare size ("800x600", "to 50%") is a resize
+  if (
+    ops.length === 0 &&
+    items.some((it) => it.key === "#dims" || (it.num && (it.num.unit === "px" || it.num.unit === "%")))
+  )
+    ops.push("resize");
+  if (ops.length === 0) {
+    const unknown = items.filter((it) => !isIgnorable(it));
+    return { ops: [], unknown, errors: [], cost: unknown.length * 10 + 3, hasTrigger: false };
+  }
+  let best: Reading | undefined;
+  for (const op of ops) {
+    const r = readAs(items, op);
+    if (!best || r.cost < best.cost) best = r;
+    if (best.cost <= 1) break;
+  }
+  return best as Reading;
+}
+
+const VERB_STARTS = new Set([
+  "make",
+  "add",
+  "put",
+  "apply",
+  "give",
+  "set",
+  "turn",
+  "change",
+  "convert",
+  "save",
+  "then",
+]);
+const MAX_SPLIT_POINTS = 12;
+
+/** A clause: one reading, or several when splitting at a trigger explains more words. */
+function readClause(items: Item[]): Reading {
+  const points = [0];
+  for (let k = 1; k < items.length; k++)
+    if (TRIGGERS.has(items[k].key) || VERB_STARTS.has(items[k].key)) points.push(k);
+  if (points.length === 1 || points.length > MAX_SPLIT_POINTS) return readSegment(items);
+  points.push(items.length);
+  // best[j]: best reading of items[0 .. points[j])
+  const best: (Reading | undefined)[] = [{ ops: [], unknown: [], errors: [], cost: 0, hasTrigger: false }];
+  for (let e = 1; e < points.length; e++) {
+    for (let s = 0; s < e; s++) {
+      const prev = best[s];
+      if (!prev) continue;
+      const seg = readSegment(items.slice(points[s], points[e]));
+      const cost = prev.cost + seg.cost;
+      if (!best[e] || cost < (best[e] as Reading).cost)
+        best[e] = {
+          ops: [...prev.ops, ...seg.ops],
+          unknown: [...prev.unknown, ...seg.unknown],
+          errors: [...prev.errors, ...seg.errors],
+          cost,
+          hasTrigger: prev.hasTrigger || seg.hasTrigger,
+        };
+    }
+  }
+  return best[points.length - 1] as Reading;
+}
+
+function splitClauses(items: Item[]): Item[][] {
+  const clauses: Item[][] = [[]];
+  for (const it of items) {
+    if (isSeparator(it)) {
+      if (clauses[clauses.length - 1].length) clauses.push([]);
+    } else clauses[clauses.length - 1].push(it);
+  }
+  return clauses.filter((c) => c.length > 0);
+}
+
+/** Format steps become one (they set how the result is written); the last explicit format wins. */
+function mergeOutputSteps(ops: OperationInput[]): OperationInput[] {
+  const formats = ops.filter((o) => o.op === "format") as (Record<string | symbol, unknown> & { op: "format" })[];
+  let out = ops;
+  if (formats.length > 1 || formats.some((f) => f[IMPLICIT_FORMAT])) {
+    const explicit = formats.filter((f) => !f[IMPLICIT_FORMAT]);
+    const merged: Record<string, unknown> = { op: "format", format: (explicit.at(-1) ?? formats[0]).format };
+    for (const f of formats) {
+      if (f.quality !== undefined) merged.quality = f.quality;
+      if (f.lossless !== undefined) merged.lossless = f.lossless;
+    }
+    const last = formats.at(-1);
+    out = out.filter((o) => o.op !== "format" || o === last).map((o) => (o === last ? (merged as OperationInput) : o));
+  }
+  const metas = out.filter((o) => o.op === "metadata");
+  if (metas.length > 1) out = out.filter((o) => o.op !== "metadata" || o === metas.at(-1));
+  // "800 wide and 600 tall": one resize, not two
+  const merged: OperationInput[] = [];
+  for (const o of out) {
+    const prev = merged.at(-1) as Record<string, unknown> | undefined;
+    const cur = o as Record<string, unknown>;
+    if (
+      prev?.op === "resize" &&
+      cur.op === "resize" &&
+      ((prev.width !== undefined && prev.height === undefined && cur.width === undefined && cur.height !== undefined) ||
+        (prev.height !== undefined && prev.width === undefined && cur.height === undefined && cur.width !== undefined))
+    ) {
+      merged[merged.length - 1] = {
+        ...prev,
+        ...cur,
+        width: prev.width ?? cur.width,
+        height: prev.height ?? cur.height,
+      } as OperationInput;
+      continue;
+    }
+    merged.push(o);
+  }
+  return merged;
+}
+
+function notUnderstood(message: string, unknown: Item[], suggestions: string[] = []): ParseResult {
+  return {
+    ok: false,
+    error: {
+      code: "COMMAND_NOT_UNDERSTOOD",
+      message,
+      unknown: unknown.map((u) => ({ word: u.text, start: u.start, end: u.end })),
+      suggestions,
+    },
+  };
+}
+
+function explain(unknown: Item[], errors: string[]): ParseResult {
+  const suggestions: string[] = [];
+  const parts: string[] = [];
+  for (const u of unknown)
+    for (const s of suggestFor(u.key === "#sym" ? "" : u.text)) if (!suggestions.includes(s)) suggestions.push(s);
+  if (unknown.length) {
+    const words = unknown.map((u) => `"${u.text}"`).join(", ");
+    parts.push(`I did not understand ${words}.`);
+  }
+  for (const e of errors) parts.push(`${e.charAt(0).toUpperCase()}${e.slice(1)}.`);
+  if (suggestions.length) parts.push(`Did you mean ${suggestions.slice(0, 5).join(", ")}?`);
+  return notUnderstood(parts.join(" "), unknown, suggestions.slice(0, 5));
+}
+
+function plan(text: string): ParseResult {
+  if (typeof text !== "string") return notUnderstood("the command must be text", []);
+  if (text.length > MAX_COMMAND_LENGTH)
+    return notUnderstood(`the command is too long (${text.length} characters; at most ${MAX_COMMAND_LENGTH})`, []);
+  const items = lex(text);
+  const clauses = splitClauses(items);
+  if (clauses.length === 0) return notUnderstood("the command is empty: say what to do, e.g. resize to 800px", []);
+  const readings = clauses.map(readClause);
+  // A clause without an operation continues its neighbour: "resize to 800px, without enlarging".
+  const kept: { items: Item[]; r: Reading }[] = [];
+  for (let i = 0; i < readings.length; i++) {
+    const r = readings[i];
+    if (r.hasTrigger) {
+      kept.push({ items: clauses[i], r });
+      continue;
+    }
+    if (r.unknown.length === 0) continue; // only fillers: "please", "thanks"
+    const prev = kept.at(-1);
+    if (prev) {
+      const joined = readClause([...prev.items, ...clauses[i]]);
+      if (joined.cost < prev.r.cost + r.cost) {
+        kept[kept.length - 1] = { items: [...prev.items, ...clauses[i]], r: joined };
+        continue;
+      }
+    }
+    const next = readings[i + 1];
+    if (next?.hasTrigger) {
+      const joined = readClause([...clauses[i], ...clauses[i + 1]]);
+      if (joined.cost < next.cost + r.cost) {
+        readings[i + 1] = joined;
+        clauses[i + 1] = [...clauses[i], ...clauses[i + 1]];
+        continue;
+      }
+    }
+    kept.push({ items: clauses[i], r });
+  }
+  const unknown = kept.flatMap((k) => k.r.unknown);
+  const errors = kept.flatMap((k) => k.r.errors);
+  if (unknown.length || errors.length) return explain(unknown, errors);
+  const ops = mergeOutputSteps(kept.flatMap((k) => k.r.ops)).map((o) => {
+    const { [IMPLICIT_FORMAT]: _, ...rest } = o as Record<string | symbol, unknown>;
+    return rest as OperationInput;
+  });
+  if (ops.length === 0) {
+    const words = items.filter((it) => !isSeparator(it) && it.key !== "#punct");
+    return notUnderstood(
+      "I found no edit in that command: say what to do, e.g. resize to 800px, rotate 90 degrees, convert to webp",
+      words.filter((w) => !FILLERS.has(w.key) || true),
+    );
+  }
+  const checked = PlanSchema.safeParse(ops);
+  if (!checked.success) {
+    const issue = checked.error.issues[0];
+    return notUnderstood(`the plan is not valid: operations.${issue.path.join(".")}: ${issue.message}`, []);
+  }
+  return { ok: true, plan: checked.data, steps: checked.data.map((op) => describeOperation(op)) };
+}
+
+/** Plain English -> plan. Pure and synchronous; never throws. */
+export function parseCommand(text: string): ParseResult {
+  try {
+    return plan(text);
+  } catch (e) {
+    return notUnderstood(`the planner failed on this command: ${e instanceof Error ? e.message : String(e)}`, []);
+  }
+}

@@ -1,0 +1,221 @@
+// Splits a command into tokens with character offsets (so a page can highlight what was not
+// understood). Numbers keep their attached unit ("800px", "50%", "90°"), sizes ("800x600"),
+// ratios ("16:9"), coordinate pairs ("10,20", "(10, 20)"), hex colours, URLs and quoted text
+// are single tokens; everything else is words, separators and symbols.
+
+export type TokenKind =
+  | "word"
+  | "number"
+  | "dims"
+  | "ratio"
+  | "pair"
+  | "hex"
+  | "quote"
+  | "url"
+  | "sep"
+  | "punct"
+  | "symbol";
+
+export interface Token {
+  kind: TokenKind;
+  /** The source text of the token. */
+  text: string;
+  /** Lower-cased word, or the canonical form of a unit/separator. */
+  norm: string;
+  start: number;
+  end: number;
+  /** number: its value; dims/pair/ratio: first value. */
+  value?: number;
+  /** dims/pair/ratio: second value. */
+  value2?: number;
+  /** Unit written against the number: px, %, deg, x. */
+  unit?: string;
+  /** quote: the text between the quotes. */
+  inner?: string;
+}
+
+const NUM = String.raw`(?:\d+(?:\.\d+)?|\.\d+)`;
+const UNIT = String.raw`(?:(?:px|pixels?|degrees?|degs?|x)(?![\p{L}\p{N}])|%|°)`;
+const reNumber = new RegExp(String.raw`^([+\-−]?)(${NUM})(?:\s*(${UNIT}))?`, "iu");
+const reDims = new RegExp(
+  String.raw`^(${NUM})\s*(px|pixels?)?\s*[x×*]\s*(${NUM})(?:\s*(px|pixels?))?(?![a-z0-9.])`,
+  "iu",
+);
+const reRatio = new RegExp(String.raw`^(${NUM}):(${NUM})(?![\d.])`, "u");
+const rePair = /^(\d+),(\d+)(?![\d.])/u;
+const reParenPair = /^\(\s*(\d+)\s*,\s*(\d+)\s*\)/u;
+const reHex = /^#(?:[0-9a-f]{8}|[0-9a-f]{6}|[0-9a-f]{4}|[0-9a-f]{3})(?![0-9a-z])/iu;
+const reUrl = /^(?:https?:\/\/|upload:)[^\s"'<>]+/iu;
+const reWord = /^(?:b&w|[\p{L}\p{N}][\p{L}\p{M}\p{N}]*(?:['’][\p{L}]+)*)/iu;
+
+const QUOTE_PAIRS: Record<string, string[]> = {
+  '"': ['"', "”"],
+  "“": ["”", '"'],
+  "„": ["“", "”"],
+  "'": ["'", "’"],
+  "‘": ["’", "'"],
+  "«": ["»"],
+};
+
+function unitOf(raw: string | undefined): string | undefined {
+  if (!raw) return undefined;
+  const u = raw.toLowerCase();
+  if (u.startsWith("px") || u.startsWith("pixel")) return "px";
+  if (u === "%") return "%";
+  if (u === "x" || u === "×") return "x";
+  return "deg";
+}
+
+function closingQuote(text: string, i: number): number {
+  const open = text[i];
+  const closers = QUOTE_PAIRS[open];
+  if (!closers) return -1;
+  // An apostrophe inside a word ("don't") does not open a quote.
+  if (open === "'" || open === "’") {
+    const prev = text[i - 1];
+    if (prev !== undefined && /[\p{L}\p{N}]/u.test(prev)) return -1;
+  }
+  for (let j = i + 1; j < text.length; j++) {
+    if (!closers.includes(text[j])) continue;
+    const next = text[j + 1];
+    // A closing apostrophe must end a word: "'(c) 2026 Example Co'" but not "it's".
+    if ((text[j] === "'" || text[j] === "’") && next !== undefined && /[\p{L}\p{N}]/u.test(next)) continue;
+    return j;
+  }
+  return -1;
+}
+
+export function tokenize(text: string): Token[] {
+  const tokens: Token[] = [];
+  let i = 0;
+  const push = (t: Token) => {
+    tokens.push(t);
+    i = t.end;
+  };
+  while (i < text.length) {
+    const ch = text[i];
+    if (/\s/u.test(ch)) {
+      i++;
+      continue;
+    }
+    const rest = text.slice(i, i + 2100);
+    const close = closingQuote(text, i);
+    if (close > i) {
+      const inner = text.slice(i + 1, close);
+      push({ kind: "quote", text: text.slice(i, close + 1), norm: inner, inner, start: i, end: close + 1 });
+      continue;
+    }
+    let m = reUrl.exec(rest);
+    if (m) {
+      const url = m[0].replace(/[.,;:!?)\]]+$/u, "");
+      push({ kind: "url", text: url, norm: url, start: i, end: i + url.length });
+      continue;
+    }
+    m = reHex.exec(rest);
+    if (m) {
+      push({ kind: "hex", text: m[0], norm: m[0].toLowerCase(), start: i, end: i + m[0].length });
+      continue;
+    }
+    m = reParenPair.exec(rest);
+    if (m) {
+      push({
+        kind: "pair",
+        text: m[0],
+        norm: m[0],
+        value: Number(m[1]),
+        value2: Number(m[2]),
+        start: i,
+        end: i + m[0].length,
+      });
+      continue;
+    }
+    const startsNumber = /[\d.]/u.test(ch) && /\d/u.test(rest.slice(0, 2));
+    if (startsNumber) {
+      m = reDims.exec(rest);
+      if (m) {
+        const unit = m[2] || m[4] ? "px" : undefined;
+        push({
+          kind: "dims",
+          text: m[0],
+          norm: m[0].toLowerCase(),
+          value: Number(m[1]),
+          value2: Number(m[3]),
+          unit,
+          start: i,
+          end: i + m[0].length,
+        });
+        continue;
+      }
+      m = reRatio.exec(rest);
+      if (m) {
+        push({
+          kind: "ratio",
+          text: m[0],
+          norm: m[0],
+          value: Number(m[1]),
+          value2: Number(m[2]),
+          start: i,
+          end: i + m[0].length,
+        });
+        continue;
+      }
+      m = rePair.exec(rest);
+      if (m) {
+        push({
+          kind: "pair",
+          text: m[0],
+          norm: m[0],
+          value: Number(m[1]),
+          value2: Number(m[2]),
+          start: i,
+          end: i + m[0].length,
+        });
+        continue;
+      }
+    }
+    // A sign belongs to the number only where it cannot be a joiner ("+20%" but "a + b").
+    const signed = /[+\-−]/u.test(ch) && /^[+\-−][\d.]/u.test(rest) && (i === 0 || /[\s(]/u.test(text[i - 1]));
+    if (startsNumber || signed) {
+      m = reNumber.exec(rest);
+      if (m) {
+        const sign = m[1] === "-" || m[1] === "−" ? -1 : 1;
+        const value = sign * Number(m[2]);
+        if (Number.isFinite(value)) {
+          push({
+            kind: "number",
+            text: m[0],
+            norm: m[0].toLowerCase(),
+            value,
+            unit: unitOf(m[3]),
+            start: i,
+            end: i + m[0].length,
+          });
+          continue;
+        }
+      }
+    }
+    m = reWord.exec(rest);
+    if (m) {
+      const norm = m[0].toLowerCase().replace(/’/gu, "'");
+      push({ kind: "word", text: m[0], norm, start: i, end: i + m[0].length });
+      continue;
+    }
+    if (ch === "," || ch === ";" || ch === "." || ch === "&" || ch === "+" || ch === "!" || ch === "?" || ch === "\n") {
+      push({ kind: "sep", text: ch, norm: ch, start: i, end: i + 1 });
+      continue;
+    }
+    if (ch === "%" || ch === "°") {
+      push({ kind: "word", text: ch, norm: ch, start: i, end: i + 1 });
+      continue;
+    }
+    if ("()[]:-–—/\"'“”‘’…".includes(ch)) {
+      push({ kind: "punct", text: ch, norm: ch, start: i, end: i + 1 });
+      continue;
+    }
+    // Anything else (emoji, stray symbols) is one symbol token, reported if nothing consumes it.
+    const cp = text.codePointAt(i) ?? 0;
+    const len = cp > 0xffff ? 2 : 1;
+    push({ kind: "symbol", text: text.slice(i, i + len), norm: text.slice(i, i + len), start: i, end: i + len });
+  }
+  return tokens;
+}
