@@ -148,3 +148,20 @@ export interface Metrics {
   render?(): Promise<string>;
   contentType?: string;
 }
+
+// ---- added by the service (H5) ----
+
+/** Time source; tests and the sweeper pass their own. */
+export interface Clock {
+  /** epoch ms */
+  now(): number;
+}
+
+/**
+ * Change notifications for one session, for the progress stream. In-process locally (every
+ * change), by polling the store on Lambda (changes may be coalesced: subscribers diff by version).
+ */
+export interface SessionWatcher {
+  /** Calls onChange with the session after it changed (undefined once deleted); returns unsubscribe. */
+  watch(sessionId: string, onChange: (session: Session | undefined) => void): () => void;
+}

@@ -1,0 +1,199 @@
+// SessionStore on SQLite (better-sqlite3, WAL), keyed like the DynamoDB table: sessionId primary
+// key, an index on (userId, createdAt), a ttl in epoch seconds (expired rows are invisible on read
+// and removed by the sweeper). The session document is JSON; version guards every update.
+import Database from "better-sqlite3";
+import { ImageEditError } from "../../core/errors.js";
+import type { Clock, Page, Session, SessionImage, SessionStore } from "../../ports.js";
+import { sessionStatusOf } from "../../service/status.js";
+
+interface Row {
+  sessionId: string;
+  doc: string;
+}
+
+export interface SqliteSessionStoreOptions {
+  clock?: Clock;
+}
+
+export function encodeCursor(createdAt: number, sessionId: string): string {
+  return Buffer.from(JSON.stringify([createdAt, sessionId])).toString("base64url");
+}
+
+export function decodeCursor(cursor: string): { createdAt: number; sessionId: string } {
+  try {
+    const [createdAt, sessionId] = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as unknown[];
+    if (typeof createdAt === "number" && typeof sessionId === "string") return { createdAt, sessionId };
+  } catch {
+    // fall through
+  }
+  throw new ImageEditError("INVALID_INPUT", "cursor is not one this service issued", { field: "cursor" });
+}
+
+export class SqliteSessionStore implements SessionStore {
+  private readonly db: Database.Database;
+  private readonly clock: Clock;
+
+  constructor(file: string, opts: SqliteSessionStoreOptions = {}) {
+    this.clock = opts.clock ?? { now: () => Date.now() };
+    this.db = new Database(file);
+    this.db.pragma("journal_mode = WAL");
+    this.db.pragma("synchronous = NORMAL");
+    this.db.pragma("busy_timeout = 5000");
+    this.db.exec(`
+      CREATE TABLE IF NOT EXISTS sessions (
+        sessionId TEXT PRIMARY KEY,
+        userId TEXT NOT NULL,
+        createdAt INTEGER NOT NULL,
+        updatedAt INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        ttl INTEGER NOT NULL,
+        version INTEGER NOT NULL,
+        idempotencyKey TEXT,
+        doc TEXT NOT NULL
+      );
+      CREATE INDEX IF NOT EXISTS "userId-createdAt-index" ON sessions (userId, createdAt DESC, sessionId DESC);
+      CREATE UNIQUE INDEX IF NOT EXISTS sessions_idempotency ON sessions (userId, idempotencyKey)
+        WHERE idempotencyKey IS NOT NULL;
+      CREATE INDEX IF NOT EXISTS sessions_ttl ON sessions (ttl);
+      CREATE INDEX IF NOT EXISTS sessions_status ON sessions (status);
+    `);
+  }
+
+  private nowSec(): number {
+    return Math.floor(this.clock.now() / 1000);
+  }
+
+  private parse(row: Row | undefined): Session | undefined {
+    return row ? (JSON.parse(row.doc) as Session) : undefined;
+  }
+
+  async create(session: Session): Promise<void> {
+    try {
+      this.db
+        .prepare(
+          `INSERT INTO sessions (sessionId, userId, createdAt, updatedAt, status, ttl, version, idempotencyKey, doc)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          session.sessionId,
+          session.userId,
+          session.createdAt,
+          session.updatedAt,
+          session.status,
+          session.ttl,
+          session.version,
+          session.idempotencyKey ?? null,
+          JSON.stringify(session),
+        );
+    } catch (e) {
+      if ((e as { code?: string }).code?.startsWith("SQLITE_CONSTRAINT")) {
+        throw new ImageEditError("CONFLICT", `session ${session.sessionId} (or its idempotency key) exists`, {
+          cause: e,
+        });
+      }
+      throw e;
+    }
+  }
+
+  async get(sessionId: string): Promise<Session | undefined> {
+    const row = this.db
+      .prepare("SELECT sessionId, doc FROM sessions WHERE sessionId = ? AND ttl >= ?")
+      .get(sessionId, this.nowSec()) as Row | undefined;
+    return this.parse(row);
+  }
+
+  async listByUser(userId: string, opts: { limit: number; cursor?: string }): Promise<Page<Session>> {
+    const limit = Math.max(1, Math.min(100, Math.floor(opts.limit)));
+    const now = this.nowSec();
+    let rows: Row[];
+    if (opts.cursor) {
+      const c = decodeCursor(opts.cursor);
+      rows = this.db
+        .prepare(
+          `SELECT sessionId, doc FROM sessions WHERE userId = ? AND ttl >= ?
+             AND (createdAt < ? OR (createdAt = ? AND sessionId < ?))
+           ORDER BY createdAt DESC, sessionId DESC LIMIT ?`,
+        )
+        .all(userId, now, c.createdAt, c.createdAt, c.sessionId, limit + 1) as Row[];
+    } else {
+      rows = this.db
+        .prepare(
+          `SELECT sessionId, doc FROM sessions WHERE userId = ? AND ttl >= ?
+           ORDER BY createdAt DESC, sessionId DESC LIMIT ?`,
+        )
+        .all(userId, now, limit + 1) as Row[];
+    }
+    const items = rows.slice(0, limit).map((r) => this.parse(r)!);
+    const last = items[items.length - 1];
+    return {
+      items,
+      nextCursor: rows.length > limit && last ? encodeCursor(last.createdAt, last.sessionId) : undefined,
+    };
+  }
+
+  async updateImage(
+    sessionId: string,
+    imageId: string,
+    patch: Partial<Omit<SessionImage, "id" | "version">>,
+  ): Promise<Session> {
+    // Optimistic concurrency: another process on the same file may write between read and update.
+    for (let tries = 0; tries < 20; tries++) {
+      const current = await this.get(sessionId);
+      if (!current) throw new ImageEditError("NOT_FOUND", `session ${sessionId} not found`);
+      const idx = current.images.findIndex((i) => i.id === imageId);
+      if (idx < 0) throw new ImageEditError("NOT_FOUND", `image ${imageId} not in session ${sessionId}`);
+      const version = current.version + 1;
+      const image: SessionImage = { ...current.images[idx], ...patch, id: imageId, version };
+      // Optional fields set to undefined in the patch are removed (e.g. a retried image's old error).
+      for (const k of Object.keys(image) as (keyof SessionImage)[]) if (image[k] === undefined) delete image[k];
+      const images = current.images.map((i, n) => (n === idx ? image : i));
+      const next: Session = {
+        ...current,
+        images,
+        version,
+        status: sessionStatusOf(images),
+        updatedAt: Math.max(this.clock.now(), current.updatedAt),
+      };
+      const res = this.db
+        .prepare(
+          "UPDATE sessions SET doc = ?, status = ?, version = ?, updatedAt = ? WHERE sessionId = ? AND version = ?",
+        )
+        .run(JSON.stringify(next), next.status, version, next.updatedAt, sessionId, current.version);
+      if (res.changes === 1) return next;
+    }
+    throw new ImageEditError("CONFLICT", `session ${sessionId} kept changing; update of ${imageId} gave up`, {
+      retryable: true,
+    });
+  }
+
+  async delete(sessionId: string): Promise<void> {
+    this.db.prepare("DELETE FROM sessions WHERE sessionId = ?").run(sessionId);
+  }
+
+  async findByIdempotencyKey(userId: string, key: string): Promise<Session | undefined> {
+    const row = this.db
+      .prepare("SELECT sessionId, doc FROM sessions WHERE userId = ? AND idempotencyKey = ? AND ttl >= ?")
+      .get(userId, key, this.nowSec()) as Row | undefined;
+    return this.parse(row);
+  }
+
+  async listExpired(nowSec: number, limit: number): Promise<Session[]> {
+    const rows = this.db
+      .prepare("SELECT sessionId, doc FROM sessions WHERE ttl < ? ORDER BY ttl LIMIT ?")
+      .all(nowSec, limit) as Row[];
+    return rows.map((r) => this.parse(r)!);
+  }
+
+  async listUnfinished(limit: number): Promise<Session[]> {
+    const rows = this.db
+      .prepare(
+        "SELECT sessionId, doc FROM sessions WHERE status IN ('queued', 'running') AND ttl >= ? ORDER BY createdAt LIMIT ?",
+      )
+      .all(this.nowSec(), limit) as Row[];
+    return rows.map((r) => this.parse(r)!);
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}

@@ -1,0 +1,186 @@
+// A bounded pool of worker threads running processImage: one image per thread at a time, the
+// rest wait in FIFO order. A thread that hangs past the time limit, crashes or whose job is
+// aborted is terminated and replaced, so one bad image never wedges the pool.
+import { Worker } from "node:worker_threads";
+import { ImageEditError } from "../../core/errors.js";
+import type { Plan } from "../../core/operations.js";
+import type { ProcessOptions, ProcessResult } from "../../core/pipeline.js";
+import type { ToMain, ToWorker, WireError } from "./worker-protocol.js";
+
+// Under tsx/vitest this module is .ts and so is the entry: load it through tsx; from dist, plain .js.
+const SELF_IS_TS = import.meta.url.endsWith(".ts");
+const ENTRY = new URL(`./process-worker.${SELF_IS_TS ? "ts" : "js"}`, import.meta.url);
+
+interface Task {
+  id: number;
+  input: Buffer;
+  plan: Plan;
+  opts: ProcessOptions;
+  resolve: (r: ProcessResult) => void;
+  reject: (e: unknown) => void;
+}
+
+interface Slot {
+  worker: Worker;
+  task?: Task;
+  timer?: ReturnType<typeof setTimeout>;
+  onAbort?: () => void;
+}
+
+function wireToError(e: WireError): ImageEditError {
+  return new ImageEditError(e.code, e.message, { field: e.field, details: e.details, retryable: e.retryable });
+}
+
+function copyToArrayBuffer(b: Uint8Array): ArrayBuffer {
+  return new Uint8Array(b).buffer as ArrayBuffer;
+}
+
+export class WorkerPool {
+  private readonly slots: Slot[] = [];
+  private readonly waiting: Task[] = [];
+  private nextId = 1;
+  private closed = false;
+
+  constructor(
+    readonly size: number,
+    private readonly graceMs = 10_000,
+  ) {}
+
+  /** Same signature as processImage; runs it in a worker thread. */
+  process = (input: Buffer, plan: Plan, opts: ProcessOptions): Promise<ProcessResult> => {
+    if (this.closed) return Promise.reject(new ImageEditError("PROCESSING_FAILED", "worker pool is closed"));
+    if (opts.signal?.aborted) return Promise.reject(opts.signal.reason ?? new Error("aborted"));
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ id: this.nextId++, input, plan, opts, resolve, reject });
+      this.pump();
+    });
+  };
+
+  /** Images waiting plus running. */
+  depth(): number {
+    return this.waiting.length + this.slots.filter((s) => s.task).length;
+  }
+
+  private spawn(): Slot {
+    const worker = new Worker(ENTRY, { execArgv: SELF_IS_TS ? ["--import", "tsx"] : [] });
+    const slot: Slot = { worker };
+    worker.on("message", (msg: ToMain) => this.onMessage(slot, msg));
+    worker.on("error", (err) =>
+      this.fail(slot, new ImageEditError("PROCESSING_FAILED", `worker crashed: ${err.message}`)),
+    );
+    worker.on("exit", (code) => {
+      this.fail(slot, new ImageEditError("PROCESSING_FAILED", `worker exited (code ${code})`));
+      const i = this.slots.indexOf(slot);
+      if (i >= 0) this.slots.splice(i, 1);
+      this.pump();
+    });
+    worker.unref();
+    this.slots.push(slot);
+    return slot;
+  }
+
+  private pump(): void {
+    while (!this.closed && this.waiting.length) {
+      let slot = this.slots.find((s) => !s.task);
+      if (!slot && this.slots.length < this.size) slot = this.spawn();
+      if (!slot) return;
+      const task = this.waiting.shift()!;
+      if (task.opts.signal?.aborted) {
+        task.reject(task.opts.signal.reason ?? new Error("aborted"));
+        continue;
+      }
+      this.start(slot, task);
+    }
+  }
+
+  private start(slot: Slot, task: Task): void {
+    slot.task = task;
+    const { loadAsset: _l, signal, onProgress: _p, ...options } = task.opts;
+    const timeoutMs = task.opts.limits.processTimeoutMs + this.graceMs;
+    slot.timer = setTimeout(() => {
+      this.fail(
+        slot,
+        new ImageEditError("PROCESSING_TIMEOUT", `processing took longer than ${task.opts.limits.processTimeoutMs} ms`),
+      );
+      void slot.worker.terminate();
+    }, timeoutMs);
+    if (signal) {
+      slot.onAbort = () => {
+        this.fail(slot, signal.reason ?? new Error("aborted"));
+        void slot.worker.terminate();
+      };
+      signal.addEventListener("abort", slot.onAbort, { once: true });
+    }
+    const input = copyToArrayBuffer(task.input);
+    const msg: ToWorker = { type: "run", id: task.id, input, plan: task.plan, options };
+    slot.worker.ref();
+    slot.worker.postMessage(msg, [input]);
+  }
+
+  private finish(slot: Slot): Task | undefined {
+    const task = slot.task;
+    if (!task) return undefined;
+    slot.task = undefined;
+    if (slot.timer) clearTimeout(slot.timer);
+    if (slot.onAbort) task.opts.signal?.removeEventListener("abort", slot.onAbort);
+    slot.onAbort = undefined;
+    slot.worker.unref();
+    return task;
+  }
+
+  private fail(slot: Slot, err: unknown): void {
+    const task = this.finish(slot);
+    task?.reject(err);
+  }
+
+  private onMessage(slot: Slot, msg: ToMain): void {
+    const task = slot.task;
+    if (!task || msg.id !== task.id) return;
+    if (msg.type === "progress") {
+      task.opts.onProgress?.(msg.percent, msg.step);
+    } else if (msg.type === "asset") {
+      const load = task.opts.loadAsset;
+      const reply = (m: ToWorker, transfer?: ArrayBuffer[]) => {
+        if (slot.task === task) slot.worker.postMessage(m, transfer);
+      };
+      if (!load) {
+        reply({
+          type: "asset-result",
+          reqId: msg.reqId,
+          error: { code: "INVALID_OPERATION", message: "this service cannot load other images" },
+        });
+        return;
+      }
+      load(msg.url).then(
+        (buf) => {
+          const data = copyToArrayBuffer(buf);
+          reply({ type: "asset-result", reqId: msg.reqId, data }, [data]);
+        },
+        (e: unknown) => {
+          const err = e instanceof ImageEditError ? e : new ImageEditError("FETCH_FAILED", String(e));
+          reply({ type: "asset-result", reqId: msg.reqId, error: { ...err.toJSON(), retryable: err.retryable } });
+        },
+      );
+    } else if (msg.type === "done") {
+      this.finish(slot);
+      task.resolve({ ...msg.result, data: Buffer.from(msg.result.data) });
+      this.pump();
+    } else if (msg.type === "error") {
+      this.finish(slot);
+      task.reject(wireToError(msg.error));
+      this.pump();
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const t of this.waiting.splice(0)) t.reject(new ImageEditError("PROCESSING_FAILED", "worker pool closed"));
+    await Promise.all(
+      this.slots.map(async (s) => {
+        this.fail(s, new ImageEditError("PROCESSING_FAILED", "worker pool closed"));
+        await s.worker.terminate();
+      }),
+    );
+    this.slots.length = 0;
+  }
+}

@@ -1,0 +1,387 @@
+// The HTTP app (Hono): routes, auth, validation, errors, SSE. Runtime-agnostic: every dependency
+// (stores, job runner, watcher, metrics, logger, clock, auth) comes in through AppDeps, so the
+// same app serves Node (src/server.ts) and Lambda.
+import { Readable } from "node:stream";
+import { type Context, Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import type { Config } from "../config.js";
+import { ImageEditError, toImageEditError } from "../core/errors.js";
+import type { Limits } from "../core/limits.js";
+import type { ProbeResult } from "../core/pipeline.js";
+import type { Logger } from "../logger.js";
+import type { Clock, JobRunner, Metrics, ObjectStore, Session, SessionStore, SessionWatcher } from "../ports.js";
+import {
+  checkConcurrentSessions,
+  findReplay,
+  planFromCommand,
+  resultPrefix,
+  type StartEditResult,
+  startEdit,
+} from "../service/edit.js";
+import { ListQuerySchema, LocalSignInSchema, ParseRequestSchema, parseOrThrow } from "../service/schemas.js";
+import { DOWNLOAD_URL_TTL_SEC, imageView, sessionView } from "../service/view.js";
+import type { Auth } from "./auth.js";
+import { openApiDocument } from "./openapi.js";
+import { RateLimiter } from "./rate-limit.js";
+import { progressStream } from "./sse.js";
+import { receiveUpload } from "./uploads.js";
+
+export interface StaticAsset {
+  body: Uint8Array;
+  contentType: string;
+}
+
+export interface AppDeps {
+  config: Config;
+  limits: Limits;
+  sessions: SessionStore;
+  objects: ObjectStore;
+  jobs: JobRunner;
+  watcher: SessionWatcher;
+  metrics: Metrics;
+  logger: Logger;
+  clock: Clock;
+  auth: Auth;
+  /** Header-only probe for uploads (probeImage). */
+  probe: (input: Buffer, limits: Limits) => Promise<ProbeResult>;
+  /** Checks a signed GET /files URL; absent where the store serves its own downloads (S3). */
+  verifySignedFile?: (key: string, exp: string | undefined, sig: string | undefined) => boolean;
+  /** The built page (web/dist): a file by URL path ("/" = index.html), or undefined. */
+  assets?: (path: string) => Promise<StaticAsset | undefined>;
+  /** SSE heartbeat interval (default 15 s). */
+  sseHeartbeatMs?: number;
+  /** Stream-token lifetime (default 1 h). */
+  streamTokenTtlSec?: number;
+  /** False while shutting down: /healthz answers 503 so balancers drain us. */
+  isReady?: () => boolean;
+}
+
+type Env = { Variables: { userId: string; requestId: string; log: Logger } };
+
+const JSON_BODY_LIMIT = 1024 * 1024;
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+const NOT_BUILT_PAGE = `<!doctype html><html><head><meta charset="utf-8"><title>imgedit</title></head>
+<body style="font-family:system-ui;max-width:40rem;margin:3rem auto">
+<h1>imgedit</h1><p>The API is running, but the web page is not built.</p>
+<p>Run <code>npm run build:web</code> and reload. The API is described at <a href="/openapi.json">/openapi.json</a>.</p>
+</body></html>`;
+
+function errorBody(err: ImageEditError) {
+  return {
+    error: {
+      code: err.code,
+      message: err.message,
+      ...(err.field ? { field: err.field } : {}),
+      ...(err.details ? { details: err.details } : {}),
+    },
+  };
+}
+
+function bearerToken(c: Context<Env>): string | undefined {
+  const h = c.req.header("authorization");
+  if (!h) return undefined;
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(h);
+  if (!m) throw new ImageEditError("UNAUTHORIZED", "Authorization header must be 'Bearer <token>'");
+  return m[1];
+}
+
+export function createApp(deps: AppDeps): Hono<Env> {
+  const { config, sessions, objects, metrics, auth } = deps;
+  const app = new Hono<Env>();
+  const editLimiter = new RateLimiter(config.RATE_LIMIT_PER_MINUTE, deps.clock);
+  // Uploads come one request per image: a full batch fits within each allowed edit.
+  const uploadLimiter = new RateLimiter(config.RATE_LIMIT_PER_MINUTE * config.MAX_IMAGES_PER_REQUEST, deps.clock);
+  const heartbeatMs = deps.sseHeartbeatMs ?? 15_000;
+  const streamTtl = deps.streamTokenTtlSec ?? 3600;
+  let sseClients = 0;
+
+  const absolutizer = (c: Context<Env>) => {
+    const base = (config.PUBLIC_URL ?? new URL(c.req.url).origin).replace(/\/+$/, "");
+    return (url: string) => (url.startsWith("/") ? base + url : url);
+  };
+
+  const requireUser = async (c: Context<Env>): Promise<string> => {
+    const token = bearerToken(c);
+    if (!token) throw new ImageEditError("UNAUTHORIZED", "missing Authorization: Bearer <token>");
+    const { userId } = await auth.verify(token);
+    c.set("userId", userId);
+    c.get("log")?.setBindings?.({ userId });
+    return userId;
+  };
+
+  const ownSession = async (userId: string, id: string): Promise<Session> => {
+    const s = await sessions.get(id);
+    // Another user's session is indistinguishable from a missing one.
+    if (!s || s.userId !== userId) throw new ImageEditError("NOT_FOUND", `no session ${id}`);
+    return s;
+  };
+
+  const readJson = async (c: Context<Env>): Promise<unknown> => {
+    const text = await c.req.text();
+    if (!text.trim()) throw new ImageEditError("INVALID_INPUT", "the request body is empty; send JSON");
+    try {
+      return JSON.parse(text);
+    } catch (e) {
+      throw new ImageEditError("INVALID_INPUT", `the request body is not valid JSON: ${(e as Error).message}`);
+    }
+  };
+
+  const limitJson = bodyLimit({
+    maxSize: JSON_BODY_LIMIT,
+    onError: () => {
+      throw new ImageEditError("INVALID_INPUT", `the request body is larger than ${JSON_BODY_LIMIT} bytes`, {
+        details: { limit: JSON_BODY_LIMIT },
+      });
+    },
+  });
+
+  const rateLimit = (limiter: RateLimiter, key: string, what: string) => {
+    const wait = limiter.take(key);
+    if (wait > 0) {
+      throw new ImageEditError("RATE_LIMITED", `too many ${what}; try again in ${wait} s`, {
+        details: { retryAfterSec: wait, reason: "rate" },
+      });
+    }
+  };
+
+  // Request id, access log, request metrics.
+  app.use("*", async (c, next) => {
+    const incoming = c.req.header("x-request-id");
+    const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : globalThis.crypto.randomUUID();
+    const log = deps.logger.child({ requestId });
+    c.set("requestId", requestId);
+    c.set("log", log);
+    const started = deps.clock.now();
+    await next();
+    c.header("X-Request-Id", requestId);
+    const route = c.req.routePath && c.req.routePath !== "/*" ? c.req.routePath : "unmatched";
+    const seconds = (deps.clock.now() - started) / 1000;
+    metrics.increment("http_requests_total", { method: c.req.method, route, status: c.res.status });
+    metrics.observe("http_request_duration_seconds", seconds, { method: c.req.method, route });
+    const level = c.res.status >= 500 ? "error" : "info";
+    log[level](
+      { method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(seconds * 1000) },
+      "request",
+    );
+  });
+
+  app.onError((e, c) => {
+    const err = toImageEditError(e);
+    if (err.status >= 500) c.get("log")?.error({ err: e }, "request failed");
+    if (err.code === "RATE_LIMITED") c.header("Retry-After", String(err.details?.retryAfterSec ?? 60));
+    if (err.code === "UNAUTHORIZED") c.header("WWW-Authenticate", 'Bearer realm="imgedit"');
+    // Internal errors keep their details in the log, not in the answer.
+    const shown = err.code === "INTERNAL" ? new ImageEditError("INTERNAL", "internal error; see the server log") : err;
+    return c.json(errorBody(shown), err.status as 400);
+  });
+
+  app.notFound((c) =>
+    c.json(errorBody(new ImageEditError("NOT_FOUND", `no route ${c.req.method} ${c.req.path}`)), 404),
+  );
+
+  // ---- operations ----
+  app.get("/healthz", (c) => {
+    const ready = deps.isReady?.() ?? true;
+    return c.json(
+      { status: ready ? "ok" : "draining", mode: config.mode, queue: deps.jobs.depth() },
+      ready ? 200 : 503,
+    );
+  });
+
+  app.get("/metrics", async (c) => {
+    if (!metrics.render) throw new ImageEditError("NOT_FOUND", "metrics leave this runtime another way");
+    metrics.gauge("queue_depth", deps.jobs.depth());
+    metrics.gauge("sse_clients", sseClients);
+    return c.body(await metrics.render(), 200, { "Content-Type": metrics.contentType ?? "text/plain; version=0.0.4" });
+  });
+
+  app.get("/openapi.json", (c) => c.json(openApiDocument({ serverUrl: config.PUBLIC_URL })));
+
+  // ---- auth ----
+  app.get("/auth/config", (c) => c.json({ localSignIn: auth.localSignIn, mode: auth.mode }));
+
+  app.post("/auth/local", limitJson, async (c) => {
+    if (!auth.localSignIn) throw new ImageEditError("NOT_FOUND", "local sign-in is off on this service");
+    const text = await c.req.text();
+    let body: unknown = {};
+    if (text.trim()) {
+      try {
+        body = JSON.parse(text);
+      } catch (e) {
+        throw new ImageEditError("INVALID_INPUT", `the request body is not valid JSON: ${(e as Error).message}`);
+      }
+    }
+    const { user = "local" } = parseOrThrow(LocalSignInSchema, body);
+    return c.json({ token: await auth.mint(user, 12 * 3600), user });
+  });
+
+  // ---- edits ----
+  const accepted = async (c: Context<Env>, r: StartEditResult) => {
+    const s = r.session;
+    const streamToken = await auth.signStreamToken(s.userId, s.sessionId, streamTtl);
+    c.header("Location", `/image-edit/sessions/${s.sessionId}`);
+    if (r.replayed) c.header("Idempotent-Replayed", "true");
+    return c.json(
+      {
+        sessionId: s.sessionId,
+        status: s.status,
+        progressUrl: `/image-edit/progress/${s.sessionId}?token=${encodeURIComponent(streamToken)}`,
+        streamToken,
+        plan: s.plan,
+        steps: r.steps,
+        ...(s.options ? { options: s.options } : {}),
+        images: s.images.map((i) => ({ id: i.id, name: i.name, status: i.status })),
+      },
+      202,
+    );
+  };
+
+  app.post("/image-edit", limitJson, async (c) => {
+    const userId = await requireUser(c);
+    const key = c.req.header("idempotency-key")?.trim();
+    if (key !== undefined && (key.length === 0 || key.length > 200))
+      throw new ImageEditError("INVALID_INPUT", "Idempotency-Key must be 1-200 characters", {
+        field: "Idempotency-Key",
+      });
+    const replay = await findReplay(userId, key, deps);
+    if (replay) return accepted(c, replay);
+    rateLimit(editLimiter, userId, "edits per minute");
+    await checkConcurrentSessions(userId, deps);
+    const body = await readJson(c);
+    const r = await startEdit(userId, body, deps, { idempotencyKey: key, signal: c.req.raw.signal });
+    metrics.increment("sessions_total", { operation: r.session.command ? "command" : "operations" });
+    metrics.increment("images_total", {}, r.session.images.length);
+    return accepted(c, r);
+  });
+
+  app.post("/image-edit/parse", limitJson, async (c) => {
+    await requireUser(c);
+    const { command } = parseOrThrow(ParseRequestSchema, await readJson(c));
+    const planned = await planFromCommand(command, deps, c.req.raw.signal);
+    return c.json({ plan: planned.plan, steps: planned.steps, source: planned.source });
+  });
+
+  app.get("/image-edit/progress/:id", async (c) => {
+    const id = c.req.param("id");
+    const token = c.req.query("token");
+    const userId = token ? (await auth.verifyStreamToken(token, id)).userId : await requireUser(c);
+    await ownSession(userId, id);
+    const lastRaw = c.req.header("last-event-id") ?? c.req.query("lastEventId");
+    const last = lastRaw !== undefined && /^\d{1,15}$/.test(lastRaw.trim()) ? Number(lastRaw.trim()) : undefined;
+    const abs = absolutizer(c);
+    sseClients++;
+    const stream = progressStream({
+      sessionId: id,
+      sessions,
+      watcher: deps.watcher,
+      lastEventId: last,
+      heartbeatMs,
+      signal: c.req.raw.signal,
+      imageEvent: async (img) => {
+        const v = await imageView(img, objects, abs);
+        return { imageId: img.id, ...v.result };
+      },
+      onClose: () => {
+        sseClients--;
+      },
+    });
+    return new Response(stream, {
+      status: 200,
+      headers: {
+        "Content-Type": "text/event-stream; charset=utf-8",
+        "Cache-Control": "no-cache, no-transform",
+        "X-Accel-Buffering": "no",
+      },
+    });
+  });
+
+  app.get("/image-edit/sessions", async (c) => {
+    const userId = await requireUser(c);
+    const q = parseOrThrow(ListQuerySchema, c.req.query());
+    const page = await sessions.listByUser(userId, { limit: q.limit, cursor: q.cursor });
+    const abs = absolutizer(c);
+    return c.json({
+      items: await Promise.all(page.items.map((s) => sessionView(s, objects, abs))),
+      ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}),
+    });
+  });
+
+  app.get("/image-edit/sessions/:id", async (c) => {
+    const userId = await requireUser(c);
+    const s = await ownSession(userId, c.req.param("id"));
+    const streamToken = await auth.signStreamToken(userId, s.sessionId, streamTtl);
+    return c.json({
+      ...(await sessionView(s, objects, absolutizer(c))),
+      streamToken,
+      progressUrl: `/image-edit/progress/${s.sessionId}?token=${encodeURIComponent(streamToken)}`,
+    });
+  });
+
+  app.delete("/image-edit/sessions/:id", async (c) => {
+    const userId = await requireUser(c);
+    const s = await ownSession(userId, c.req.param("id"));
+    // Files first: a crash in between leaves a session without files, never orphan files.
+    await objects.deletePrefix(resultPrefix(userId, s.sessionId));
+    await sessions.delete(s.sessionId);
+    return c.body(null, 204);
+  });
+
+  // ---- uploads and files ----
+  app.post("/uploads", async (c) => {
+    const userId = await requireUser(c);
+    rateLimit(uploadLimiter, userId, "uploads per minute");
+    const { answer } = await receiveUpload(c.req.raw, userId, c.req.query("name"), deps);
+    metrics.increment("uploads_total", { format: answer.format });
+    metrics.increment("bytes_in_total", { source: "upload_request" }, answer.bytes);
+    return c.json({ ...answer, previewUrl: absolutizer(c)(answer.previewUrl) }, 201);
+  });
+
+  app.get("/files/*", async (c) => {
+    if (!deps.verifySignedFile) throw new ImageEditError("NOT_FOUND", "files are served by the object store here");
+    const raw = c.req.path.slice("/files/".length);
+    let key: string;
+    try {
+      key = raw.split("/").map(decodeURIComponent).join("/");
+    } catch {
+      throw new ImageEditError("FORBIDDEN", "bad file path");
+    }
+    if (!deps.verifySignedFile(key, c.req.query("exp"), c.req.query("sig")))
+      throw new ImageEditError("FORBIDDEN", "this download link is not valid or has expired");
+    const obj = await objects.get(key);
+    if (!obj) throw new ImageEditError("NOT_FOUND", "the file is gone (deleted or expired)");
+    metrics.increment("bytes_out_total", { route: "files" }, obj.bytes);
+    return new Response(Readable.toWeb(obj.body) as ReadableStream, {
+      headers: {
+        "Content-Type": obj.contentType,
+        "Content-Length": String(obj.bytes),
+        "Cache-Control": `private, max-age=${DOWNLOAD_URL_TTL_SEC}`,
+        "X-Content-Type-Options": "nosniff",
+        // Uploaded SVGs must never run script in our origin.
+        "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; sandbox",
+      },
+    });
+  });
+
+  // ---- the page ----
+  const page = async (c: Context<Env>, path: string) => {
+    const asset = await deps.assets?.(path);
+    if (!asset) {
+      if (path === "/") return c.html(NOT_BUILT_PAGE);
+      throw new ImageEditError("NOT_FOUND", `no file ${path}`);
+    }
+    return c.body(asset.body as Uint8Array<ArrayBuffer>, 200, {
+      "Content-Type": asset.contentType,
+      "Cache-Control": path.startsWith("/assets/") ? "public, max-age=31536000, immutable" : "no-cache",
+      "X-Content-Type-Options": "nosniff",
+    });
+  };
+  app.get("/", (c) => page(c, "/"));
+  app.get("/assets/*", (c) => page(c, c.req.path));
+  for (const f of ["/favicon.ico", "/favicon.svg", "/manifest.webmanifest", "/robots.txt"])
+    app.get(f, (c) => page(c, f));
+
+  return app;
+}
+
+export type App = ReturnType<typeof createApp>;

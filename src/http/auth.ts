@@ -1,0 +1,154 @@
+// Who is calling: Bearer JWTs verified with jose. Locally HS256 with the service secret
+// (`imgedit token` and POST /auth/local mint them); in production a JWKS URL with issuer and
+// audience (Cognito, Google, any OIDC issuer). Progress streams also accept a short-lived stream
+// token bound to one user and one session, because EventSource cannot send headers.
+import { createHmac } from "node:crypto";
+import { createRemoteJWKSet, type JWTVerifyGetKey, errors as joseErrors, jwtVerify, SignJWT } from "jose";
+import type { Config } from "../config.js";
+import { ImageEditError } from "../core/errors.js";
+import type { Clock } from "../ports.js";
+
+const LOCAL_ISSUER = "imgedit-local";
+const LOCAL_AUDIENCE = "imgedit";
+const STREAM_AUDIENCE = "imgedit-stream";
+const ASYMMETRIC = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"];
+/** A user id becomes the first segment of object keys: no slashes, no dots-only names. */
+const SAFE_SUB = /^[A-Za-z0-9][A-Za-z0-9._@|:+=-]{0,127}$/;
+
+export interface Identity {
+  userId: string;
+}
+
+export interface Auth {
+  mode: "local" | "jwks";
+  /** Whether POST /auth/local hands out tokens (local mode, LOCAL_SIGN_IN not false). */
+  localSignIn: boolean;
+  verify(token: string): Promise<Identity>;
+  /** Mint a local token (local mode only). */
+  mint(userId: string, ttlSec?: number): Promise<string>;
+  signStreamToken(userId: string, sessionId: string, ttlSec?: number): Promise<string>;
+  verifyStreamToken(token: string, sessionId: string): Promise<Identity>;
+}
+
+export interface AuthOptions {
+  config: Pick<Config, "JWKS_URL" | "JWT_ISSUER" | "JWT_AUDIENCE" | "LOCAL_SIGN_IN">;
+  /** HS256 secret: local tokens, and stream tokens in every mode. */
+  secret: Uint8Array;
+  clock?: Clock;
+  /** Key set override (tests); default createRemoteJWKSet(JWKS_URL). */
+  jwks?: JWTVerifyGetKey;
+}
+
+/** Parse "1h", "30m", "45s", "7d" or plain seconds. */
+export function parseTtl(text: string): number {
+  const m = /^(\d+)\s*([smhd]?)$/.exec(text.trim());
+  if (!m) throw new ImageEditError("INVALID_INPUT", `not a duration: "${text}" (use 30m, 1h, 7d or seconds)`);
+  const mult = { "": 1, s: 1, m: 60, h: 3600, d: 86_400 }[m[2] as "" | "s" | "m" | "h" | "d"];
+  return Number(m[1]) * mult;
+}
+
+function unauthorized(message: string, cause?: unknown): ImageEditError {
+  return new ImageEditError("UNAUTHORIZED", message, { cause });
+}
+
+function explain(e: unknown): ImageEditError {
+  if (e instanceof ImageEditError) return e;
+  if (e instanceof joseErrors.JWTExpired) return unauthorized("token expired", e);
+  if (e instanceof joseErrors.JWTClaimValidationFailed)
+    return unauthorized(`token rejected: ${e.claim} claim check failed (${e.reason})`, e);
+  if (e instanceof joseErrors.JOSEAlgNotAllowed)
+    return unauthorized("token rejected: signing algorithm not allowed", e);
+  if (e instanceof joseErrors.JWSSignatureVerificationFailed) return unauthorized("token signature is not valid", e);
+  if (e instanceof joseErrors.JWKSNoMatchingKey) return unauthorized("token signed by an unknown key", e);
+  if (e instanceof joseErrors.JOSEError) return unauthorized(`token rejected: ${e.message}`, e);
+  return unauthorized("token could not be verified", e);
+}
+
+function identityFrom(sub: unknown): Identity {
+  if (typeof sub !== "string" || !SAFE_SUB.test(sub))
+    throw unauthorized("token subject (sub) is missing or not usable as a user id");
+  return { userId: sub };
+}
+
+export function createAuth(opts: AuthOptions): Auth {
+  const { config, secret } = opts;
+  const clock = opts.clock ?? { now: () => Date.now() };
+  const mode = config.JWKS_URL ? "jwks" : "local";
+  const jwks = mode === "jwks" ? (opts.jwks ?? createRemoteJWKSet(new URL(config.JWKS_URL!))) : undefined;
+  // Stream tokens use their own key, so one can never pass as a login token.
+  const streamKey = new Uint8Array(createHmac("sha256", secret).update("imgedit stream tokens v1").digest());
+  const nowSec = () => Math.floor(clock.now() / 1000);
+  const currentDate = () => new Date(clock.now());
+
+  return {
+    mode,
+    localSignIn: mode === "local" && config.LOCAL_SIGN_IN !== false,
+
+    async verify(token) {
+      try {
+        if (jwks) {
+          const { payload } = await jwtVerify(token, jwks, {
+            issuer: config.JWT_ISSUER,
+            algorithms: ASYMMETRIC,
+            currentDate: currentDate(),
+          });
+          // Cognito access tokens carry the app client in client_id instead of aud.
+          if (config.JWT_AUDIENCE) {
+            const aud = Array.isArray(payload.aud) ? payload.aud : payload.aud ? [payload.aud] : [];
+            if (!aud.includes(config.JWT_AUDIENCE) && payload.client_id !== config.JWT_AUDIENCE)
+              throw unauthorized("token rejected: audience is not this service");
+          }
+          return identityFrom(payload.sub);
+        }
+        const { payload } = await jwtVerify(token, secret, {
+          issuer: LOCAL_ISSUER,
+          audience: LOCAL_AUDIENCE,
+          algorithms: ["HS256"],
+          currentDate: currentDate(),
+        });
+        if (payload.typ === "stream") throw unauthorized("a stream token only opens its progress stream");
+        return identityFrom(payload.sub);
+      } catch (e) {
+        throw explain(e);
+      }
+    },
+
+    async mint(userId, ttlSec = 3600) {
+      if (mode !== "local")
+        throw new ImageEditError("NOT_FOUND", "local tokens are off: tokens come from JWKS_URL's issuer");
+      identityFrom(userId);
+      return new SignJWT({})
+        .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+        .setSubject(userId)
+        .setIssuer(LOCAL_ISSUER)
+        .setAudience(LOCAL_AUDIENCE)
+        .setIssuedAt(nowSec())
+        .setExpirationTime(nowSec() + ttlSec)
+        .sign(secret);
+    },
+
+    async signStreamToken(userId, sessionId, ttlSec = 3600) {
+      return new SignJWT({ sid: sessionId, typ: "stream" })
+        .setProtectedHeader({ alg: "HS256" })
+        .setSubject(userId)
+        .setAudience(STREAM_AUDIENCE)
+        .setIssuedAt(nowSec())
+        .setExpirationTime(nowSec() + ttlSec)
+        .sign(streamKey);
+    },
+
+    async verifyStreamToken(token, sessionId) {
+      try {
+        const { payload } = await jwtVerify(token, streamKey, {
+          audience: STREAM_AUDIENCE,
+          algorithms: ["HS256"],
+          currentDate: currentDate(),
+        });
+        if (payload.sid !== sessionId) throw unauthorized("stream token is for another session");
+        return identityFrom(payload.sub);
+      } catch (e) {
+        throw explain(e);
+      }
+    },
+  };
+}

@@ -1,0 +1,112 @@
+// The progress stream (Server-Sent Events) over a SessionWatcher: replay what the client has not
+// seen (images changed after Last-Event-ID), then follow changes until the session finishes,
+// send `complete` and close. Event ids are session versions; heartbeats are comment lines.
+
+import type { Session, SessionImage, SessionStore, SessionWatcher } from "../ports.js";
+import { isFinished } from "../service/status.js";
+import { sessionSummary } from "../service/view.js";
+
+export interface ProgressStreamOptions {
+  sessionId: string;
+  sessions: SessionStore;
+  watcher: SessionWatcher;
+  /** Events up to this version were seen already (Last-Event-ID). */
+  lastEventId?: number;
+  heartbeatMs: number;
+  /** The `image` event body for a finished image (signed URL). */
+  imageEvent: (img: SessionImage) => Promise<Record<string, unknown>>;
+  /** Aborted when the client goes away. */
+  signal?: AbortSignal;
+  onClose?: () => void;
+}
+
+export function formatEvent(event: string, data: unknown, id?: number): string {
+  const lines = JSON.stringify(data)
+    .split("\n")
+    .map((l) => `data: ${l}`)
+    .join("\n");
+  return `${id !== undefined ? `id: ${id}\n` : ""}event: ${event}\n${lines}\n\n`;
+}
+
+export function progressStream(o: ProgressStreamOptions): ReadableStream<Uint8Array> {
+  const enc = new TextEncoder();
+  let sent = o.lastEventId ?? 0;
+  let closed = false;
+  let unwatch: (() => void) | undefined;
+  let heartbeat: ReturnType<typeof setInterval> | undefined;
+  let chain: Promise<void> = Promise.resolve();
+  let onAbort: (() => void) | undefined;
+  const cleanup = () => {
+    if (closed) return;
+    closed = true;
+    unwatch?.();
+    if (heartbeat) clearInterval(heartbeat);
+    if (onAbort) o.signal?.removeEventListener("abort", onAbort);
+    o.onClose?.();
+  };
+
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      const write = (text: string) => {
+        if (closed) return;
+        try {
+          controller.enqueue(enc.encode(text));
+        } catch {
+          cleanup();
+        }
+      };
+      const finish = () => {
+        if (closed) return;
+        cleanup();
+        try {
+          controller.close();
+        } catch {
+          // already closed by the client
+        }
+      };
+      onAbort = () => finish();
+
+      const handle = async (s: Session | undefined) => {
+        if (closed) return;
+        if (!s) {
+          write(formatEvent("gone", { sessionId: o.sessionId, message: "the session was deleted" }));
+          finish();
+          return;
+        }
+        const changed = s.images.filter((i) => i.version > sent).sort((a, b) => a.version - b.version);
+        for (const img of changed) {
+          const progress = {
+            imageId: img.id,
+            status: img.status,
+            percent: img.percent,
+            ...(img.error ? { error: img.error } : {}),
+          };
+          write(formatEvent("progress", progress, img.version));
+          if (img.status === "done" && img.result) write(formatEvent("image", await o.imageEvent(img), img.version));
+          sent = Math.max(sent, img.version);
+        }
+        if (isFinished(s.status)) {
+          write(formatEvent("complete", sessionSummary(s), s.version));
+          finish();
+        }
+      };
+      const enqueue = (s: Session | undefined) => {
+        chain = chain.then(() => handle(s)).catch(() => finish());
+      };
+
+      if (o.signal?.aborted) return finish();
+      o.signal?.addEventListener("abort", onAbort, { once: true });
+      write(`retry: 2000\n: imgedit progress for ${o.sessionId}\n\n`);
+      // Watch first, then read: a change in between arrives through the watcher (ids dedupe).
+      unwatch = o.watcher.watch(o.sessionId, enqueue);
+      heartbeat = setInterval(() => write(`: ping ${Date.now()}\n\n`), o.heartbeatMs);
+      chain = chain
+        .then(() => o.sessions.get(o.sessionId))
+        .then((s) => handle(s))
+        .catch(() => finish());
+    },
+    cancel() {
+      cleanup();
+    },
+  });
+}

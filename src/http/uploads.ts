@@ -1,0 +1,129 @@
+// POST /uploads: multipart (field "file") or a raw body. The body is read under the byte cap while
+// it streams and refused from its first bytes when it is not an image; then the header is probed
+// (dimensions, pixel bombs) before anything is kept at uploads/{userId}/{uploadId}.
+import { randomBytes } from "node:crypto";
+import { Readable } from "node:stream";
+import busboy from "busboy";
+import { ImageEditError } from "../core/errors.js";
+import type { Limits } from "../core/limits.js";
+import type { ProbeResult } from "../core/pipeline.js";
+import { readUpload, type Upload } from "../fetch/index.js";
+import type { ObjectStore } from "../ports.js";
+import { uploadKey } from "../service/edit.js";
+
+export interface UploadAnswer {
+  id: string;
+  url: string;
+  name: string;
+  bytes: number;
+  format: string;
+  width: number;
+  height: number;
+  previewUrl: string;
+}
+
+export interface UploadDeps {
+  objects: ObjectStore;
+  limits: Limits;
+  probe: (input: Buffer, limits: Limits) => Promise<ProbeResult>;
+}
+
+function cleanName(name: string | undefined | null, fallback: string): string {
+  const base = (name ?? "").split(/[\\/]/).pop() ?? "";
+  const clean = [...base]
+    .filter((ch) => ch.charCodeAt(0) >= 0x20 && ch.charCodeAt(0) !== 0x7f)
+    .join("")
+    .trim()
+    .slice(0, 200);
+  return clean || fallback;
+}
+
+function readMultipart(req: Request, maxBytes: number): Promise<{ upload: Upload; filename?: string }> {
+  return new Promise((resolve, reject) => {
+    let bb: busboy.Busboy;
+    try {
+      bb = busboy({
+        headers: { "content-type": req.headers.get("content-type") ?? "" },
+        limits: { files: 1, fileSize: maxBytes + 1, fields: 20, parts: 40, fieldSize: 64 * 1024 },
+      });
+    } catch (e) {
+      reject(new ImageEditError("INVALID_INPUT", `multipart body: ${(e as Error).message}`, { field: "file" }));
+      return;
+    }
+    let got: Promise<{ upload: Upload; filename?: string }> | undefined;
+    bb.on("file", (name, stream, info) => {
+      if (name !== "file" || got) {
+        stream.resume();
+        return;
+      }
+      got = readUpload(stream, maxBytes).then((upload) => ({ upload, filename: info.filename }));
+      // Keep draining the request after a refusal so the client reads our answer, not a reset.
+      got.catch(() => stream.resume());
+    });
+    const settle = () => {
+      if (got) got.then(resolve, reject);
+      else
+        reject(
+          new ImageEditError("INVALID_INPUT", 'file: send the image in a multipart field named "file"', {
+            field: "file",
+          }),
+        );
+    };
+    bb.on("close", settle);
+    bb.on("error", (e: Error) => {
+      if (got) got.then(resolve, reject);
+      else reject(new ImageEditError("INVALID_INPUT", `multipart body: ${e.message}`, { field: "file" }));
+    });
+    if (!req.body) return reject(new ImageEditError("INVALID_INPUT", "the request has no body", { field: "file" }));
+    Readable.fromWeb(req.body as import("node:stream/web").ReadableStream).pipe(bb);
+  });
+}
+
+export async function receiveUpload(
+  req: Request,
+  userId: string,
+  nameParam: string | undefined,
+  deps: UploadDeps,
+): Promise<{ answer: UploadAnswer; key: string }> {
+  const max = deps.limits.maxImageBytes;
+  const declared = Number(req.headers.get("content-length") ?? Number.NaN);
+  const contentType = req.headers.get("content-type") ?? "";
+  const multipart = contentType.toLowerCase().startsWith("multipart/form-data");
+  // A multipart envelope adds a few hundred bytes around the file.
+  if (Number.isFinite(declared) && declared > max + (multipart ? 64 * 1024 : 0)) {
+    throw new ImageEditError("IMAGE_TOO_LARGE", `the upload is ${declared} bytes; the limit is ${max}`, {
+      details: { bytes: declared, limit: max },
+    });
+  }
+  let upload: Upload;
+  let filename: string | undefined;
+  if (multipart) {
+    ({ upload, filename } = await readMultipart(req, max));
+  } else {
+    if (!req.body) throw new ImageEditError("INVALID_INPUT", "the request has no body");
+    upload = await readUpload(Readable.fromWeb(req.body as import("node:stream/web").ReadableStream), max, {
+      declaredLength: req.headers.get("content-length") ?? undefined,
+    });
+  }
+  if (upload.type.format === "svg" && !deps.limits.allowSvg) {
+    throw new ImageEditError("UNSUPPORTED_FORMAT", "SVG uploads are turned off on this service (ALLOW_SVG)");
+  }
+  const probe = await deps.probe(upload.data, deps.limits);
+  const id = randomBytes(16).toString("hex");
+  const key = uploadKey(userId, id);
+  await deps.objects.put(key, upload.data, upload.type.mime);
+  const name = cleanName(filename ?? nameParam, `${id}.${upload.type.ext}`);
+  return {
+    key,
+    answer: {
+      id,
+      url: `upload:${id}`,
+      name,
+      bytes: upload.data.length,
+      format: probe.format,
+      width: probe.width,
+      height: probe.height,
+      previewUrl: await deps.objects.signedGetUrl(key, 3600),
+    },
+  };
+}

@@ -1,0 +1,171 @@
+// The service on one machine: SQLite sessions, filesystem objects, an in-process job queue with
+// CPU work in worker threads, prom-client metrics, the Hono app on @hono/node-server.
+import fs from "node:fs";
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { serve } from "@hono/node-server";
+import { FsObjectStore } from "./adapters/local/fs-objects.js";
+import { LocalJobRunner } from "./adapters/local/job-runner.js";
+import { PromMetrics } from "./adapters/local/prom-metrics.js";
+import { loadOrCreateSecret } from "./adapters/local/secret.js";
+import { SqliteSessionStore } from "./adapters/local/sqlite-sessions.js";
+import { staticFiles } from "./adapters/local/static-files.js";
+import { startSweeper, sweep } from "./adapters/local/sweeper.js";
+import { WorkerPool } from "./adapters/local/worker-pool.js";
+import type { Config } from "./config.js";
+import { limitsFromConfig } from "./core/limits.js";
+import { probeImage } from "./core/pipeline.js";
+import { fetchPolicyFromConfig, sniffImageType } from "./fetch/index.js";
+import { createApp } from "./http/app.js";
+import { type Auth, createAuth } from "./http/auth.js";
+import { createLogger, type Logger } from "./logger.js";
+import type { Clock } from "./ports.js";
+import { resumeUnfinished } from "./service/recover.js";
+import { type JobDeps, runJob } from "./service/run-job.js";
+import { makeFetchSource } from "./service/source.js";
+import { withChangeNotifications } from "./service/watch.js";
+
+export interface LocalServerOptions {
+  logger?: Logger;
+  clock?: Clock;
+  /** SSE heartbeat interval (default 15 s). */
+  heartbeatMs?: number;
+  /** Sweeper interval (default 10 min); 0 turns the timer off (sweepNow still works). */
+  sweepIntervalMs?: number;
+  /** Orphan-file grace period for the sweeper (default 1 h). */
+  sweepGraceMs?: number;
+  /** First retry delay of a job (default 500 ms). */
+  retryBaseMs?: number;
+  /** Directory of the built page (default web/dist of this package). */
+  webRoot?: string;
+}
+
+export interface LocalServer {
+  url: string;
+  port: number;
+  auth: Auth;
+  /** Mint a local token (local mode). */
+  token(user: string, ttlSec?: number): Promise<string>;
+  /** Run the sweeper once. */
+  sweepNow(): ReturnType<typeof sweep>;
+  /** Resolves when no job is queued or running. */
+  idle(): Promise<void>;
+  /**
+   * Stop: refuse new connections, let running jobs finish for up to graceMs (default 10 s), then
+   * abort them (their images resume on the next start), close streams, workers and the database.
+   */
+  close(opts?: { graceMs?: number }): Promise<void>;
+}
+
+const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+
+export async function startLocalServer(config: Config, opts: LocalServerOptions = {}): Promise<LocalServer> {
+  const logger = opts.logger ?? createLogger(config);
+  const clock = opts.clock ?? { now: () => Date.now() };
+  fs.mkdirSync(config.DATA_DIR, { recursive: true });
+  const secret = loadOrCreateSecret(config);
+  const limits = limitsFromConfig(config);
+  const metrics = new PromMetrics();
+  const sqlite = new SqliteSessionStore(path.join(config.DATA_DIR, "sessions.db"), { clock });
+  const { store: sessions, watcher } = withChangeNotifications(sqlite);
+  const objects = new FsObjectStore(path.join(config.DATA_DIR, "objects"), {
+    secret,
+    baseUrl: "",
+    clock,
+    sniff: sniffImageType,
+  });
+  const pool = new WorkerPool(config.WORKER_CONCURRENCY);
+  const policy = fetchPolicyFromConfig(config);
+  const jobDeps: JobDeps = {
+    config,
+    limits,
+    sessions,
+    objects,
+    metrics,
+    logger,
+    clock,
+    process: pool.process,
+    fetchSource: makeFetchSource(objects, policy),
+    probe: probeImage,
+    retryBaseMs: opts.retryBaseMs,
+  };
+  // Twice as many jobs as threads: while one image downloads, another's pixels keep a thread busy.
+  const jobs = new LocalJobRunner(
+    (job, signal) => runJob(job, jobDeps, { signal }),
+    config.WORKER_CONCURRENCY * 2,
+    logger,
+    (depth) => metrics.gauge("queue_depth", depth),
+  );
+  const auth = createAuth({ config, secret, clock });
+  let ready = true;
+  const webRoot = opts.webRoot ?? path.join(PACKAGE_ROOT, "web", "dist");
+  const app = createApp({
+    config,
+    limits,
+    sessions,
+    objects,
+    jobs,
+    watcher,
+    metrics,
+    logger,
+    clock,
+    auth,
+    probe: probeImage,
+    verifySignedFile: (key, exp, sig) => objects.verifySignedGet(key, exp, sig),
+    assets: staticFiles(webRoot),
+    sseHeartbeatMs: opts.heartbeatMs,
+    isReady: () => ready,
+  });
+
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, () =>
+      resolve(s as Server),
+    ) as Server;
+    s.once("error", reject);
+  });
+  const addr = server.address() as AddressInfo;
+  const host = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;
+  const url = `http://${host === "0.0.0.0" || host === "[::]" ? "127.0.0.1" : host}:${addr.port}`;
+
+  const sweepOpts = {
+    sessions,
+    objects,
+    clock,
+    logger,
+    graceMs: opts.sweepGraceMs ?? 3_600_000,
+    uploadTtlMs: config.SESSION_TTL_DAYS * 86_400_000,
+  };
+  const stopSweeper =
+    opts.sweepIntervalMs === 0 ? () => {} : startSweeper({ ...sweepOpts, intervalMs: opts.sweepIntervalMs ?? 600_000 });
+
+  await resumeUnfinished({ config, sessions, jobs, logger });
+  logger.info({ url, dataDir: path.resolve(config.DATA_DIR), workers: config.WORKER_CONCURRENCY }, "imgedit listening");
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    port: addr.port,
+    auth,
+    token: (user, ttlSec) => auth.mint(user, ttlSec),
+    sweepNow: () => sweep(sweepOpts),
+    idle: () => jobs.idle(),
+    close(closeOpts = {}) {
+      closing ??= (async () => {
+        ready = false;
+        stopSweeper();
+        const stopped = new Promise<void>((r) => server.close(() => r()));
+        server.closeIdleConnections?.();
+        await jobs.stop(closeOpts.graceMs ?? 10_000);
+        // Progress streams never end on their own while a client listens.
+        server.closeAllConnections?.();
+        await stopped;
+        await pool.close();
+        await sessions.close?.();
+        logger.info("imgedit stopped");
+      })();
+      return closing;
+    },
+  };
+}

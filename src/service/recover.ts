@@ -1,0 +1,39 @@
+// After a crash or a hard stop: images left mid-flight are queued again (their attempt counts
+// bounded by JOB_MAX_ATTEMPTS), so no session stays "running" forever.
+import type { Config } from "../config.js";
+import type { Logger } from "../logger.js";
+import type { Job, JobRunner, SessionStore } from "../ports.js";
+import { isTerminal } from "./status.js";
+
+export async function resumeUnfinished(deps: {
+  config: Config;
+  sessions: SessionStore;
+  jobs: JobRunner;
+  logger: Logger;
+}): Promise<{ sessions: number; requeued: number; failed: number }> {
+  const max = Math.max(1, deps.config.JOB_MAX_ATTEMPTS);
+  const jobs: Job[] = [];
+  let failed = 0;
+  const unfinished = await deps.sessions.listUnfinished(10_000);
+  for (const s of unfinished) {
+    for (const img of s.images) {
+      if (isTerminal(img.status)) continue;
+      if (img.status !== "queued" && img.attempts >= max) {
+        await deps.sessions.updateImage(s.sessionId, img.id, {
+          status: "failed",
+          percent: 100,
+          error: { code: "INTERNAL", message: `processing was interrupted ${img.attempts} times (server restarts)` },
+        });
+        failed++;
+        continue;
+      }
+      if (img.status !== "queued")
+        await deps.sessions.updateImage(s.sessionId, img.id, { status: "queued", percent: 0 });
+      jobs.push({ sessionId: s.sessionId, imageId: img.id, userId: s.userId, attempt: img.attempts + 1 });
+    }
+  }
+  if (jobs.length) await deps.jobs.enqueue(jobs);
+  if (unfinished.length)
+    deps.logger.info({ sessions: unfinished.length, requeued: jobs.length, failed }, "resumed unfinished sessions");
+  return { sessions: unfinished.length, requeued: jobs.length, failed };
+}

@@ -1,0 +1,185 @@
+// One image of a session: fetch (or read the upload), probe, process, store, record progress.
+// Idempotent: an image already done or failed is skipped, the result key is deterministic, and
+// "done" is recorded only after the file is stored. Retryable errors (network, storage) are
+// retried with backoff up to JOB_MAX_ATTEMPTS; anything else fails this image only.
+import type { Config } from "../config.js";
+import { ImageEditError, toImageEditError } from "../core/errors.js";
+import type { Limits } from "../core/limits.js";
+import type { Plan } from "../core/operations.js";
+import type { ProbeResult, ProcessOptions, ProcessResult } from "../core/pipeline.js";
+import type { Logger } from "../logger.js";
+import type { Clock, Job, Metrics, ObjectStore, Session, SessionImage, SessionStore } from "../ports.js";
+import { isTerminal } from "./status.js";
+
+export interface JobDeps {
+  config: Config;
+  limits: Limits;
+  sessions: SessionStore;
+  objects: ObjectStore;
+  metrics: Metrics;
+  logger: Logger;
+  process: (input: Buffer, plan: Plan, opts: ProcessOptions) => Promise<ProcessResult>;
+  fetchSource: (url: string, userId: string, signal?: AbortSignal) => Promise<Buffer>;
+  /** Header-only probe: records the source's facts and fails bombs before decoding. */
+  probe?: (input: Buffer, limits: Limits) => Promise<ProbeResult>;
+  clock?: Clock;
+  /** Waits between retries (tests shorten it). */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** First retry delay in ms (doubles each time, capped at 10 s). */
+  retryBaseMs?: number;
+}
+
+export function resultKey(userId: string, sessionId: string, imageId: string, ext: string): string {
+  return `${userId}/${sessionId}/${imageId}.${ext}`;
+}
+
+const defaultSleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const t = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(signal?.reason);
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+
+class SessionGone extends Error {}
+
+export async function runJob(job: Job, deps: JobDeps, opts: { signal?: AbortSignal } = {}): Promise<void> {
+  const { sessions, logger, metrics } = deps;
+  const signal = opts.signal;
+  const now = () => (deps.clock ?? Date).now();
+  const log = logger.child({ sessionId: job.sessionId, imageId: job.imageId });
+
+  const session = await sessions.get(job.sessionId);
+  const image = session?.images.find((i) => i.id === job.imageId);
+  if (!session || session.userId !== job.userId || !image) {
+    log.info("job skipped: session or image no longer exists");
+    return;
+  }
+  if (isTerminal(image.status)) {
+    log.info({ status: image.status }, "job skipped: image already finished (duplicate delivery)");
+    return;
+  }
+
+  // Progress writes go one after another, so a late progress tick never overwrites "done".
+  let chain: Promise<unknown> = Promise.resolve();
+  const update = (patch: Partial<Omit<SessionImage, "id" | "version">>): Promise<Session> => {
+    const p = chain.then(() => sessions.updateImage(job.sessionId, job.imageId, patch));
+    chain = p.catch(() => undefined);
+    return p.catch((e: unknown) => {
+      if (e instanceof ImageEditError && e.code === "NOT_FOUND") throw new SessionGone();
+      throw e;
+    });
+  };
+  let lastPercent = 0;
+  const tick = (status: "processing", percent: number) => {
+    const p = Math.floor(percent);
+    if (p < lastPercent + 10) return; // progress every ~10 points, not every callback
+    lastPercent = p;
+    update({ status, percent: p }).catch(() => undefined);
+  };
+
+  const maxAttempts = Math.max(1, deps.config.JOB_MAX_ATTEMPTS);
+  const started = now();
+  let attempts = image.attempts;
+  for (;;) {
+    attempts++;
+    lastPercent = 5;
+    let storedKey: string | undefined;
+    try {
+      await update({ status: "fetching", percent: 5, attempts, error: undefined });
+      const input = await deps.fetchSource(image.sourceUrl, job.userId, signal);
+      metrics.increment(
+        "bytes_in_total",
+        { source: image.sourceUrl.startsWith("upload:") ? "upload" : "url" },
+        input.length,
+      );
+      let source: SessionImage["source"];
+      if (deps.probe) {
+        const p = await deps.probe(input, deps.limits);
+        source = { width: p.width, height: p.height, format: p.format, bytes: input.length };
+      }
+      lastPercent = 30;
+      await update({ status: "processing", percent: 30, ...(source ? { source } : {}) });
+      const o = session.options ?? {};
+      const result = await deps.process(input, session.plan, {
+        limits: deps.limits,
+        signal,
+        outputFormat: o.outputFormat,
+        quality: o.quality,
+        maxWidth: o.maxWidth,
+        maxHeight: o.maxHeight,
+        keepMetadata: o.preserveMetadata,
+        loadAsset: (url) => deps.fetchSource(url, job.userId, signal),
+        onProgress: (percent) => tick("processing", 30 + (Math.max(0, Math.min(100, percent)) * 60) / 100),
+      });
+      await update({ status: "storing", percent: 92 });
+      const key = resultKey(job.userId, job.sessionId, job.imageId, result.ext);
+      await deps.objects.put(key, result.data, result.contentType).catch((e: unknown) => {
+        throw e instanceof ImageEditError
+          ? e
+          : new ImageEditError("STORAGE_FAILED", `could not store the result: ${(e as Error).message}`, {
+              retryable: true,
+              cause: e,
+            });
+      });
+      storedKey = key;
+      metrics.increment("bytes_out_total", {}, result.bytes);
+      await update({
+        status: "done",
+        percent: 100,
+        result: {
+          key,
+          width: result.width,
+          height: result.height,
+          format: result.format,
+          bytes: result.bytes,
+          ...(result.pages > 1 ? { pages: result.pages } : {}),
+        },
+      });
+      metrics.increment("jobs_total", { outcome: "done" });
+      metrics.observe("job_duration_seconds", (now() - started) / 1000, { outcome: "done" });
+      log.info({ attempts, bytes: result.bytes, ms: now() - started }, "image done");
+      return;
+    } catch (e) {
+      if (e instanceof SessionGone) {
+        // Deleted while we worked: leave nothing behind.
+        if (storedKey) await deps.objects.delete(storedKey).catch(() => undefined);
+        log.info("session deleted while its image was processed");
+        return;
+      }
+      if (signal?.aborted) {
+        // Shutdown: leave the image as it is; recovery re-queues it on the next start.
+        log.info("job interrupted by shutdown");
+        return;
+      }
+      const err = toImageEditError(e, "PROCESSING_FAILED");
+      if (err.retryable && attempts < maxAttempts) {
+        const delay = Math.min(10_000, (deps.retryBaseMs ?? 500) * 2 ** (attempts - 1)) * (0.75 + Math.random() * 0.5);
+        log.warn({ code: err.code, attempts, delay: Math.round(delay) }, `retrying: ${err.message}`);
+        metrics.increment("job_retries_total", { code: err.code });
+        try {
+          await (deps.sleep ?? defaultSleep)(delay, signal);
+        } catch {
+          return; // aborted while waiting
+        }
+        continue;
+      }
+      log.warn({ code: err.code, attempts }, `image failed: ${err.message}`);
+      try {
+        await update({ status: "failed", percent: 100, error: { code: err.code, message: err.message } });
+      } catch (e2) {
+        if (e2 instanceof SessionGone) return;
+        throw e2;
+      }
+      metrics.increment("jobs_total", { outcome: "failed", code: err.code });
+      metrics.observe("job_duration_seconds", (now() - started) / 1000, { outcome: "failed" });
+      return;
+    }
+  }
+}

@@ -1,0 +1,26 @@
+// Session status follows from its images: one rule shared by every SessionStore.
+import type { ImageStatus, SessionImage, SessionStatus } from "../ports.js";
+
+const ORDER: Record<ImageStatus, number> = { queued: 0, fetching: 1, processing: 2, storing: 3, done: 4, failed: 4 };
+
+export function isTerminal(status: ImageStatus): boolean {
+  return status === "done" || status === "failed";
+}
+
+export function isFinished(status: SessionStatus): boolean {
+  return status === "completed" || status === "partial" || status === "failed";
+}
+
+/** Stage rank of an image status (done and failed are both last). */
+export function imageStage(status: ImageStatus): number {
+  return ORDER[status];
+}
+
+export function sessionStatusOf(images: Pick<SessionImage, "status">[]): SessionStatus {
+  if (images.length === 0) return "failed";
+  if (images.every((i) => i.status === "queued")) return "queued";
+  if (!images.every((i) => isTerminal(i.status))) return "running";
+  const done = images.filter((i) => i.status === "done").length;
+  if (done === images.length) return "completed";
+  return done === 0 ? "failed" : "partial";
+}
