@@ -27,12 +27,13 @@ export function isMagickLoaded(): boolean {
 
 /**
  * The x86 (32-bit memory) build: the x64/memory64 build does not run on Node 20.
- * Order: an explicit path; the package's export (works from src/, dist/ and node_modules);
- * a `magick.wasm` copied next to this module (bundles).
+ * An explicit path is the only candidate when set (a bundle that names it must ship it);
+ * otherwise the package's export (works from src/, dist/ and node_modules), then a
+ * `magick.wasm` copied next to this module (bundles that did not call setMagickWasmPath).
  */
 function wasmCandidates(): string[] {
+  if (explicitWasmPath) return [explicitWasmPath];
   const out: string[] = [];
-  if (explicitWasmPath) out.push(explicitWasmPath);
   try {
     out.push(createRequire(import.meta.url).resolve("@imagemagick/magick-wasm/magick.wasm"));
   } catch {

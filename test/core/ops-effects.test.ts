@@ -1,0 +1,89 @@
+// ImageMagick effects: each changes the image the way it should and keeps (or, for polaroid,
+// grows) its size.
+import { describe, expect, it } from "vitest";
+import { makeImage } from "../helpers/images.js";
+import { bandStats, countChanged, decode, rgbAt, runOp } from "../helpers/run-op.js";
+
+const W = 80;
+const H = 60;
+const light = () => makeImage({ width: W, height: H, color: "#d0d0d0" });
+const quadrants = () => makeImage({ width: W, height: H, quadrants: true });
+
+describe("vignette", () => {
+  it("darkens the corners, leaves the centre, keeps size and adds no alpha", async () => {
+    const out = await runOp(await light(), { op: "vignette", sigma: 5 });
+    expect([out.width, out.height, out.channels]).toEqual([W, H, 3]);
+    expect(rgbAt(out, 0, 0)[0]).toBeLessThan(60);
+    expect(rgbAt(out, W - 1, H - 1)[0]).toBeLessThan(60);
+    expect(Math.abs(rgbAt(out, W / 2, H / 2)[0] - 0xd0)).toBeLessThanOrEqual(3);
+  });
+});
+
+describe("oilPaint", () => {
+  it("smears fine detail into flat strokes", async () => {
+    const input = await makeImage({ width: W, height: H, gradient: true });
+    const before = await decode(input);
+    const out = await runOp(input, { op: "oilPaint", radius: 4 });
+    expect([out.width, out.height]).toEqual([W, H]);
+    const changed = countChanged(before, out, () => true);
+    expect(changed.inside).toBeGreaterThan((W * H) / 4);
+    // fewer distinct red levels: the gradient became bands
+    const levels = (img: typeof out) => new Set(Array.from({ length: img.width }, (_, x) => rgbAt(img, x, 30)[0])).size;
+    expect(levels(out)).toBeLessThan(levels(before) * 0.6);
+  });
+});
+
+describe("charcoal", () => {
+  it("turns a flat image white and draws its edges dark", async () => {
+    const out = await runOp(await quadrants(), { op: "charcoal" });
+    expect([out.width, out.height]).toEqual([W, H]);
+    const [r, g, b] = rgbAt(out, 10, 10);
+    expect(Math.min(r, g, b)).toBeGreaterThan(200); // inside a flat quadrant
+    expect(r === g && g === b).toBe(true);
+    // the vertical edge between quadrants is darker than the flat parts
+    const edge = Math.min(...[W / 2 - 2, W / 2 - 1, W / 2, W / 2 + 1].map((x) => rgbAt(out, x, 10)[0]));
+    expect(edge).toBeLessThan(200);
+  });
+});
+
+describe("swirl", () => {
+  it("moves pixels around the centre and keeps the corners and the size", async () => {
+    const input = await quadrants();
+    const before = await decode(input);
+    const out = await runOp(input, { op: "swirl", degrees: 180 });
+    expect([out.width, out.height, out.channels]).toEqual([W, H, 3]);
+    const centre = (x: number, y: number) => (x - W / 2) ** 2 + (y - H / 2) ** 2 < (H / 3) ** 2;
+    const changed = countChanged(before, out, centre);
+    expect(changed.inside).toBeGreaterThan(200);
+    expect(rgbAt(out, 0, 0).slice(0, 3)).toEqual([255, 0, 0]);
+    expect(rgbAt(out, W - 1, H - 1).slice(0, 3)).toEqual([255, 255, 0]);
+  });
+});
+
+describe("polaroid", () => {
+  it("frames the picture in white with a shadow, so it grows and gains transparency", async () => {
+    const out = await runOp(await makeImage({ width: W, height: H, color: "#2040a0" }), { op: "polaroid" });
+    expect(out.width).toBeGreaterThan(W);
+    expect(out.height).toBeGreaterThan(H);
+    expect(out.channels).toBe(4);
+    // the photo is still there in the middle, a white frame around it, transparent corners
+    const [r, g, b, a] = rgbAt(out, Math.round(out.width / 2), Math.round(out.height / 2));
+    expect([Math.abs(r - 0x20) < 12, Math.abs(g - 0x40) < 12, Math.abs(b - 0xa0) < 12, a]).toEqual([
+      true,
+      true,
+      true,
+      255,
+    ]);
+    const frameTop = rgbAt(out, Math.round(out.width / 2), 4);
+    expect(frameTop[0]).toBeGreaterThan(200);
+    expect(rgbAt(out, 0, out.height - 1)[3]).toBeLessThan(255);
+  });
+
+  it("tilts by the angle", async () => {
+    const input = await makeImage({ width: W, height: H, color: "#2040a0" });
+    const flat = await runOp(input, { op: "polaroid", angle: 0 });
+    const tilted = await runOp(input, { op: "polaroid", angle: 20 });
+    expect(tilted.height).toBeGreaterThan(flat.height + 10);
+    expect(bandStats(tilted, 3).mean).toBeLessThan(bandStats(flat, 3).mean);
+  });
+});
