@@ -1,0 +1,101 @@
+// The local adapters against the shared store contracts (the same suites the AWS adapters pass),
+// plus what is local-only: key validation, signed /files URLs over real HTTP, the secret file.
+import fs from "node:fs";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { assertSafeKey, FsObjectStore } from "../../src/adapters/local/fs-objects.js";
+import { loadOrCreateSecret } from "../../src/adapters/local/secret.js";
+import { SqliteSessionStore } from "../../src/adapters/local/sqlite-sessions.js";
+import { objectStoreContract } from "../contract/object-store.contract.js";
+import { sessionStoreContract } from "../contract/session-store.contract.js";
+import { startService, type TestService, tempDir } from "../http/harness.js";
+
+const dbDir = tempDir();
+let n = 0;
+
+sessionStoreContract("SQLite", async () => {
+  const file = path.join(dbDir, `s${n++}.db`);
+  const store = new SqliteSessionStore(file);
+  const second = new SqliteSessionStore(file); // another connection, as another process would have
+  return {
+    store,
+    second,
+    async cleanup() {
+      await store.close();
+      await second.close();
+    },
+  };
+});
+
+let svc: TestService;
+beforeAll(async () => {
+  svc = await startService();
+});
+afterAll(async () => {
+  await svc?.close();
+});
+
+// Same root and secret as the running server, so its GET /files checks our signatures.
+objectStoreContract(
+  "filesystem",
+  async () => ({
+    store: new FsObjectStore(path.join(svc.dataDir, "objects"), { secret: loadOrCreateSecret(svc.config) }),
+    baseUrl: svc.base,
+    async cleanup() {},
+  }),
+  { verifiesSignatures: true, bigBytes: 3 * 1024 * 1024 },
+);
+
+describe("filesystem object keys", () => {
+  it.each([
+    "../etc/passwd",
+    "/etc/passwd",
+    "a/../../b",
+    "a//b",
+    "a/./b",
+    ".hidden",
+    "a/b\\c",
+    "a/b\u0000c",
+    "",
+    "a/b/",
+  ])("refuses %j", (key) => {
+    expect(() => assertSafeKey(key)).toThrow(/object key not allowed/);
+  });
+
+  it("accepts the keys the service makes", () => {
+    for (const k of ["alice/9b1c-uuid/image-1.webp", "uploads/alice/0123456789abcdef0123456789abcdef", "a/b c.png"])
+      expect(() => assertSafeKey(k)).not.toThrow();
+  });
+
+  it("refuses a signature moved to another path or expiry", async () => {
+    const store = new FsObjectStore(path.join(svc.dataDir, "objects"), { secret: loadOrCreateSecret(svc.config) });
+    await store.put("bob/s1/x.png", Buffer.from("x"), "image/png");
+    const url = new URL(await store.signedGetUrl("bob/s1/x.png", 300), svc.base);
+    expect((await fetch(url)).status).toBe(200);
+    const later = new URL(url);
+    later.searchParams.set("exp", String(Number(url.searchParams.get("exp")) + 1000));
+    const r1 = await fetch(later);
+    expect(r1.status).toBe(403);
+    expect((await r1.json()).error.code).toBe("FORBIDDEN");
+    const moved = new URL(url.toString().replace("/x.png", "/y.png"));
+    expect((await fetch(moved)).status).toBe(403);
+    const noSig = new URL(url);
+    noSig.searchParams.delete("sig");
+    expect((await fetch(noSig)).status).toBe(403);
+    const traversal = `${svc.base}/files/bob/s1/..%2F..%2Fjwt-secret?exp=${url.searchParams.get("exp")}&sig=${url.searchParams.get("sig")}`;
+    expect((await fetch(traversal)).status).toBe(403);
+  });
+});
+
+describe("local secret", () => {
+  it("is generated once, kept with mode 0600, and reused", () => {
+    const dir = tempDir();
+    const a = loadOrCreateSecret({ DATA_DIR: dir, JWT_SECRET: undefined });
+    const b = loadOrCreateSecret({ DATA_DIR: dir, JWT_SECRET: undefined });
+    expect(Buffer.from(a).equals(Buffer.from(b))).toBe(true);
+    expect(a.length).toBe(64);
+    expect(fs.statSync(path.join(dir, "jwt-secret")).mode & 0o777).toBe(0o600);
+    const c = loadOrCreateSecret({ DATA_DIR: dir, JWT_SECRET: "configured" });
+    expect(new TextDecoder().decode(c)).toBe("configured");
+  });
+});
