@@ -1,0 +1,84 @@
+// `imgedit parse "<command>"`: show the plan a plain-English command gives, without running it.
+import { parseArgs } from "node:util";
+import { ConfigError, loadConfig } from "../../config.js";
+import type { CommandError } from "../../core/command/index.js";
+import type { CliCommand, CliIO } from "../main.js";
+
+const usage = `
+Usage: imgedit parse "<command>" [--json] [--grammar-only]
+
+Turn a plain-English edit into a plan and print it: the plan as JSON, then the steps as a
+numbered list. Nothing is read or written. Words may also be given unquoted:
+imgedit parse rotate 90 degrees and convert to webp
+
+Options:
+  --json           print only JSON: {"ok":true,"plan":[...],"steps":[...],"source":"grammar"}
+                   or {"ok":false,"error":{"code","message","unknown":[{word,start,end}],"suggestions"}}
+  --grammar-only   never ask the LLM planner (used only when LLM_BASE_URL and LLM_MODEL are set)
+  -h, --help       this help
+
+Exit status: 0 understood; 2 not understood (the words not understood are marked) or bad usage.
+
+Examples:
+  imgedit parse "resize to 800px and make it black and white"
+  imgedit parse "rotate 90 degrees clockwise then convert to webp at 80% quality" --json
+`;
+
+/** The command with the words not understood underlined: "rotate 90 frobs" / "          ^^^^^". */
+export function markUnknown(text: string, error: CommandError): string {
+  if (error.unknown.length === 0 || text.includes("\n")) return "";
+  const marks = Array.from({ length: text.length }, () => " ");
+  for (const u of error.unknown) for (let i = u.start; i < u.end && i < marks.length; i++) marks[i] = "^";
+  return `  ${text}\n  ${marks.join("").trimEnd()}\n`;
+}
+
+const parse: CliCommand = {
+  summary: "show the plan a plain-English command gives",
+  usage,
+  async run(argv: string[], io: CliIO): Promise<number> {
+    let values: { json?: boolean; "grammar-only"?: boolean };
+    let positionals: string[];
+    try {
+      ({ values, positionals } = parseArgs({
+        args: argv,
+        options: { json: { type: "boolean" }, "grammar-only": { type: "boolean" } },
+        allowPositionals: true,
+      }));
+    } catch (e) {
+      io.stderr.write(`imgedit parse: ${e instanceof Error ? e.message : String(e)}\n${usage}`);
+      return 2;
+    }
+    const text = positionals.join(" ");
+    if (text.trim() === "") {
+      io.stderr.write(`imgedit parse: give the command to parse, e.g. imgedit parse "resize to 800px"\n`);
+      return 2;
+    }
+    const { planCommand, llmSettingsFromConfig } = await import("../../core/command/index.js");
+    let llm: ReturnType<typeof llmSettingsFromConfig>;
+    if (!values["grammar-only"]) {
+      try {
+        llm = llmSettingsFromConfig(loadConfig(io.env));
+      } catch (e) {
+        if (!(e instanceof ConfigError)) throw e;
+        io.stderr.write(`imgedit parse: ${e.message}\n`);
+        return 2;
+      }
+    }
+    const result = await planCommand(text, { llm });
+    if (!result.ok) {
+      if (values.json) io.stdout.write(`${JSON.stringify({ ok: false, error: result.error }, null, 2)}\n`);
+      io.stderr.write(`imgedit parse: ${result.error.message}\n${markUnknown(text, result.error)}`);
+      if (result.error.suggestions.length) io.stderr.write(`  did you mean: ${result.error.suggestions.join(", ")}\n`);
+      return 2;
+    }
+    const json = JSON.stringify({ ok: true, plan: result.plan, steps: result.steps, source: result.source }, null, 2);
+    io.stdout.write(`${json}\n`);
+    if (!values.json) {
+      const list = result.steps.map((s, i) => `  ${i + 1}. ${s}`).join("\n");
+      io.stdout.write(`\nSteps${result.source === "llm" ? " (planned by the LLM)" : ""}:\n${list}\n`);
+    }
+    return 0;
+  },
+};
+
+export default parse;
