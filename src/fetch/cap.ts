@@ -31,26 +31,40 @@ export interface CapOptions {
   declaredLength?: string | string[] | number;
   /** Called after each chunk with the running total. */
   onBytes?: (bytes: number) => void;
+  /**
+   * Destroy a Readable source when the cap is hit or the iteration stops early (default true).
+   * A server reading a request body passes false: destroying an IncomingMessage destroys its
+   * socket, and then no 413 answer can be sent.
+   */
+  destroySource?: boolean;
+}
+
+function isReadable(source: unknown): source is Readable {
+  return typeof (source as Readable)?.destroy === "function" && typeof (source as Readable)?.iterator === "function";
 }
 
 /**
  * Passes chunks through as Buffers and fails with IMAGE_TOO_LARGE as soon as the running total
  * passes `maxBytes`. Stopping the iteration (including by this error) destroys a Readable source,
- * so the rest is never read. For a Readable: `Readable.from(capStream(src, max))`.
+ * so the rest is never read, unless `destroySource: false`. As a stream stage:
+ * `Readable.from(capStream(src, max))`.
  */
 export async function* capStream(
   source: Readable | AsyncIterable<Uint8Array | string>,
   maxBytes: number,
   opts: CapOptions = {},
 ): AsyncGenerator<Buffer, void, undefined> {
+  const destroy = opts.destroySource ?? true;
   const declared = parseLength(opts.declaredLength);
   if (declared !== undefined && declared > maxBytes) {
     // Not read at all: stop the source now instead of letting it sit open.
-    (source as Readable).destroy?.();
+    if (destroy && isReadable(source)) source.destroy();
     throw tooLarge(maxBytes, `the sender declares ${declared} bytes`, { declared });
   }
+  const chunks: AsyncIterable<Uint8Array | string> =
+    !destroy && isReadable(source) ? source.iterator({ destroyOnReturn: false }) : source;
   let total = 0;
-  for await (const chunk of source as AsyncIterable<Uint8Array | string>) {
+  for await (const chunk of chunks) {
     const buf = typeof chunk === "string" ? Buffer.from(chunk) : Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
     total += buf.length;
     if (total > maxBytes) {

@@ -61,7 +61,7 @@ function sniffBmp(head: Uint8Array): ImageType | undefined {
 
 /**
  * SVG: optional BOM and whitespace, then any of XML declaration, processing instructions,
- * comments and a DOCTYPE without an internal subset (entity definitions are refused: they are how
+ * comments and an svg DOCTYPE without an internal subset (entity definitions are refused: they are how
  * "billion laughs" bombs start), then an `<svg` root element.
  */
 function sniffSvg(head: Uint8Array): ImageType | undefined {
@@ -78,7 +78,7 @@ function sniffSvg(head: Uint8Array): ImageType | undefined {
       const end = text.indexOf("-->", i + 4);
       if (end < 0) return undefined;
       i = end + 3;
-    } else if (/^<!DOCTYPE\s/i.test(text.slice(i, i + 10))) {
+    } else if (/^<!DOCTYPE\s+svg[\s>]/i.test(text.slice(i, i + 64))) {
       const end = text.indexOf(">", i);
       if (end < 0 || text.slice(i, end).includes("[")) return undefined;
       i = end + 1;

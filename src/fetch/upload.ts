@@ -1,7 +1,7 @@
 // Reads an uploaded body under the byte cap and decides what it is from its first bytes; a body
 // that does not start like an image is refused before the rest is read.
 import type { Readable } from "node:stream";
-import { capStream } from "./cap.js";
+import { type CapOptions, capStream } from "./cap.js";
 import { type ImageType, requireImageType, SNIFF_BYTES } from "./sniff.js";
 
 export interface Upload {
@@ -12,7 +12,7 @@ export interface Upload {
 export async function readUpload(
   stream: Readable | AsyncIterable<Uint8Array | string>,
   maxBytes: number,
-  opts: { declaredLength?: string | number; onBytes?: (bytes: number) => void } = {},
+  opts: CapOptions = {},
 ): Promise<Upload> {
   const chunks: Buffer[] = [];
   let received = 0;
@@ -21,7 +21,7 @@ export async function readUpload(
     chunks.push(chunk);
     received += chunk.length;
     if (!type && received >= SNIFF_BYTES) {
-      // Throwing here ends the loop, which destroys the source: the rest is never read.
+      // Throwing here ends the loop, which stops (or destroys) the source: the rest is never read.
       type = requireImageType(Buffer.concat(chunks), "the upload");
     }
   }

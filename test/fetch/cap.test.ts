@@ -1,0 +1,144 @@
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { describe, expect, it } from "vitest";
+import { ImageEditError } from "../../src/core/errors.js";
+import { capStream, parseLength, readCapped } from "../../src/fetch/cap.js";
+
+/** A generator that yields `count` chunks of `size` bytes and records how many were pulled. */
+function source(count: number, size: number) {
+  const state = { pulled: 0, finished: false };
+  async function* gen() {
+    try {
+      for (let i = 0; i < count; i++) {
+        state.pulled++;
+        yield new Uint8Array(size).fill(i % 256);
+      }
+    } finally {
+      state.finished = true;
+    }
+  }
+  return { iterable: gen(), state };
+}
+
+async function failure(p: Promise<unknown>): Promise<ImageEditError> {
+  try {
+    await p;
+  } catch (e) {
+    expect(e).toBeInstanceOf(ImageEditError);
+    return e as ImageEditError;
+  }
+  throw new Error("expected a failure");
+}
+
+describe("capStream / readCapped", () => {
+  it("passes everything through up to exactly the cap", async () => {
+    const { iterable } = source(10, 100);
+    const data = await readCapped(iterable, 1000);
+    expect(data.length).toBe(1000);
+    expect(data[0]).toBe(0);
+    expect(data[999]).toBe(9);
+  });
+
+  it("fails one byte over the cap, with the limit in the message, and stops pulling", async () => {
+    const { iterable, state } = source(1000, 100);
+    const e = await failure(readCapped(iterable, 1050));
+    expect(e.code).toBe("IMAGE_TOO_LARGE");
+    expect(e.message).toBe("image is larger than the limit of 1050 bytes (1 KB): received more than 1050 bytes");
+    expect(e.details).toMatchObject({ limit: 1050, received: 1100 });
+    expect(state.pulled).toBe(11);
+    expect(state.finished).toBe(true); // the source was closed, not left hanging
+  });
+
+  it("refuses before reading when the declared length is over the cap, and destroys the Readable", async () => {
+    let reads = 0;
+    const readable = new Readable({
+      read() {
+        reads++;
+        this.push(Buffer.alloc(10));
+      },
+    });
+    const e = await failure(readCapped(readable, 26_214_400, { declaredLength: "30000000" }));
+    expect(e.message).toBe(
+      "image is larger than the limit of 26214400 bytes (25 MB): the sender declares 30000000 bytes",
+    );
+    expect(reads).toBe(0);
+    expect(readable.destroyed).toBe(true);
+  });
+
+  it("never trusts a declared length below the truth", async () => {
+    const { iterable } = source(5, 1000);
+    const e = await failure(readCapped(iterable, 2000, { declaredLength: 10 }));
+    expect(e.code).toBe("IMAGE_TOO_LARGE");
+  });
+
+  it("destroys a Readable source that goes over the cap", async () => {
+    const readable = Readable.from(
+      (async function* () {
+        for (;;) yield Buffer.alloc(4096);
+      })(),
+    );
+    const e = await failure(readCapped(readable, 10_000));
+    expect(e.code).toBe("IMAGE_TOO_LARGE");
+    expect(readable.destroyed).toBe(true);
+  });
+
+  it("leaves a Readable open when asked (a server that still has to answer 413)", async () => {
+    const readable = Readable.from([Buffer.alloc(600), Buffer.alloc(600), Buffer.from("rest")]);
+    const e = await failure(readCapped(readable, 1000, { destroySource: false }));
+    expect(e.code).toBe("IMAGE_TOO_LARGE");
+    expect(readable.destroyed).toBe(false);
+    const left: Buffer[] = [];
+    for await (const c of readable) left.push(c);
+    expect(Buffer.concat(left).toString()).toBe("rest");
+    const declared = new Readable({ read() {} });
+    await failure(readCapped(declared, 10, { declaredLength: 11, destroySource: false }));
+    expect(declared.destroyed).toBe(false);
+  });
+
+  it("accepts strings and Uint8Arrays and reports running totals", async () => {
+    const totals: number[] = [];
+    const data = await readCapped(
+      (async function* () {
+        yield "abc";
+        yield new Uint8Array([100, 101]);
+        yield Buffer.from("f");
+      })(),
+      10,
+      { onBytes: (n) => totals.push(n) },
+    );
+    expect(data.toString()).toBe("abcdef");
+    expect(totals).toEqual([3, 5, 6]);
+  });
+
+  it("works as a stage in a pipeline through Readable.from", async () => {
+    const chunks: Buffer[] = [];
+    await pipeline(Readable.from(capStream(source(4, 256).iterable, 1024)), async (s: AsyncIterable<Buffer>) => {
+      for await (const c of s) chunks.push(c);
+    });
+    expect(Buffer.concat(chunks).length).toBe(1024);
+    const e = await failure(
+      pipeline(Readable.from(capStream(source(5, 256).iterable, 1024)), async (s: AsyncIterable<Buffer>) => {
+        for await (const _ of s) {
+        }
+      }),
+    );
+    expect(e.code).toBe("IMAGE_TOO_LARGE");
+  });
+});
+
+describe("parseLength", () => {
+  it.each([
+    ["123", 123],
+    [" 42 ", 42],
+    [["7", "8"], 7],
+    [5, 5],
+    ["", undefined],
+    ["-1", undefined],
+    ["1e3", undefined],
+    ["12abc", undefined],
+    ["99999999999999999999", undefined],
+    [undefined, undefined],
+  ] as const)("%j -> %s", (input, expected) => {
+    expect(parseLength(input as string | string[] | number | undefined)).toBe(expected);
+  });
+});

@@ -1,0 +1,158 @@
+import http from "node:http";
+import type net from "node:net";
+import { Readable } from "node:stream";
+import sharp from "sharp";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ImageEditError } from "../../src/core/errors.js";
+import { readUpload } from "../../src/fetch/upload.js";
+
+let jpeg: Buffer;
+
+beforeAll(async () => {
+  // Noise, so the JPEG is tens of kilobytes rather than a few hundred bytes.
+  const pixels = Buffer.alloc(200 * 150 * 3);
+  for (let i = 0; i < pixels.length; i++) pixels[i] = (i * 7919) % 251;
+  jpeg = await sharp(pixels, { raw: { width: 200, height: 150, channels: 3 } })
+    .jpeg({ quality: 95 })
+    .toBuffer();
+  expect(jpeg.length).toBeGreaterThan(10_000);
+});
+
+/** Splits a buffer into a Readable of `size`-byte chunks, counting how many were read. */
+function chunked(data: Buffer, size: number) {
+  const state = { pulled: 0 };
+  const readable = Readable.from(
+    (async function* () {
+      for (let i = 0; i < data.length; i += size) {
+        state.pulled++;
+        yield data.subarray(i, i + size);
+      }
+    })(),
+  );
+  return { readable, state };
+}
+
+async function failure(p: Promise<unknown>): Promise<ImageEditError> {
+  try {
+    await p;
+  } catch (e) {
+    expect(e).toBeInstanceOf(ImageEditError);
+    return e as ImageEditError;
+  }
+  throw new Error("expected a failure");
+}
+
+describe("readUpload", () => {
+  it("reads an image and sniffs it, whatever the chunking", async () => {
+    for (const size of [1, 7, 4096, 1 << 20]) {
+      const { readable } = chunked(jpeg, size);
+      const up = await readUpload(readable, 1_000_000);
+      expect(up.data.equals(jpeg), String(size)).toBe(true);
+      expect(up.type).toEqual({ format: "jpeg", mime: "image/jpeg", ext: "jpg" });
+    }
+  });
+
+  it("accepts a small SVG read to the end before sniffing", async () => {
+    const svg = Buffer.from('<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>');
+    const up = await readUpload(Readable.from([svg]), 1_000_000);
+    expect(up.type.format).toBe("svg");
+  });
+
+  it("refuses a non-image after its first bytes, without reading the rest", async () => {
+    const text = Buffer.alloc(1_000_000, "this is not an image. ");
+    const { readable, state } = chunked(text, 1024);
+    const e = await failure(readUpload(readable, 10_000_000));
+    expect(e.code).toBe("UNSUPPORTED_FORMAT");
+    expect(e.message).toMatch(/^the upload is not a supported image/);
+    expect(state.pulled).toBeLessThan(10);
+    expect(readable.destroyed).toBe(true);
+  });
+
+  it("refuses a wrong-magic file named like an image (the name is never consulted)", async () => {
+    const fake = Buffer.concat([Buffer.from("%PDF-1.4\n"), Buffer.alloc(100)]);
+    const e = await failure(readUpload(Readable.from([fake]), 1_000_000));
+    expect(e.code).toBe("UNSUPPORTED_FORMAT");
+  });
+
+  it("refuses an empty body", async () => {
+    const e = await failure(readUpload(Readable.from([]), 1000));
+    expect(e.code).toBe("UNSUPPORTED_FORMAT");
+    expect(e.message).toBe("the upload is empty");
+  });
+
+  it("caps while streaming: IMAGE_TOO_LARGE with the limit", async () => {
+    const { readable, state } = chunked(jpeg, 256);
+    const e = await failure(readUpload(readable, 1000));
+    expect(e.code).toBe("IMAGE_TOO_LARGE");
+    expect(e.message).toMatch(/limit of 1000 bytes/);
+    // 4 chunks pass 1000 bytes; Readable.from may have pulled one ahead, never the whole image.
+    expect(state.pulled).toBeLessThanOrEqual(5);
+    expect(readable.destroyed).toBe(true);
+  });
+
+  it("refuses early on a declared length over the cap", async () => {
+    const { readable, state } = chunked(jpeg, 256);
+    const e = await failure(readUpload(readable, 1000, { declaredLength: String(jpeg.length) }));
+    expect(e.code).toBe("IMAGE_TOO_LARGE");
+    expect(state.pulled).toBe(0);
+  });
+
+  describe("from a real HTTP request body", () => {
+    let server: http.Server;
+    let port: number;
+    beforeAll(async () => {
+      server = http.createServer(async (req, res) => {
+        try {
+          const up = await readUpload(req, 5000, {
+            declaredLength: req.headers["content-length"],
+            destroySource: false, // keep the socket so the error can be answered
+          });
+          res.writeHead(201, { "content-type": "application/json" });
+          res.end(JSON.stringify({ bytes: up.data.length, format: up.type.format }));
+        } catch (e) {
+          const err = e as ImageEditError;
+          res.writeHead(err.status, { "content-type": "application/json", connection: "close" });
+          res.end(JSON.stringify({ error: err.toJSON() }));
+        }
+      });
+      await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+      port = (server.address() as net.AddressInfo).port;
+    });
+    afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+    const post = (body: Buffer) =>
+      fetch(`http://127.0.0.1:${port}/`, { method: "POST", body }).then(async (r) => ({
+        status: r.status,
+        json: await r.json(),
+      }));
+
+    it("accepts an image and answers 413 / 415 for the others", async () => {
+      const small = await sharp({ create: { width: 8, height: 8, channels: 3, background: "#000" } })
+        .png()
+        .toBuffer();
+      expect(await post(small)).toEqual({ status: 201, json: { bytes: small.length, format: "png" } });
+      const big = await post(Buffer.concat([small, Buffer.alloc(10_000)]));
+      expect(big.status).toBe(413);
+      expect(big.json.error.code).toBe("IMAGE_TOO_LARGE");
+      const text = await post(Buffer.from("hello"));
+      expect(text.status).toBe(415);
+      expect(text.json.error.code).toBe("UNSUPPORTED_FORMAT");
+    });
+
+    it("answers 413 to a chunked body (no Content-Length) that passes the cap mid-stream", async () => {
+      const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = http.request({ host: "127.0.0.1", port, method: "POST", path: "/" }, (res) => {
+          let body = "";
+          res.setEncoding("utf8");
+          res.on("data", (c) => (body += c));
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+        });
+        req.on("error", reject);
+        req.write(jpeg.subarray(0, 4000));
+        req.end(jpeg.subarray(4000, 8000));
+      });
+      expect(answer.status).toBe(413);
+      expect(JSON.parse(answer.body).error.message).toMatch(/received more than 5000 bytes/);
+    });
+  });
+});
