@@ -1,0 +1,222 @@
+// Loopback helpers shared by the service bench and the load test: the imgedit server in its own
+// node process (so its RSS is its own), a tiny HTTP server for the source images, tokens, and a
+// client that posts one edit and follows its progress stream to the end.
+import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { SignJWT } from "jose";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+export interface ImageServer {
+  /** Base URL, e.g. http://127.0.0.1:41234 ; files are served at /<name>. */
+  url: string;
+  /** host:port, for FETCH_ALLOW_HOSTS. */
+  host: string;
+  close(): Promise<void>;
+}
+
+/** Serves the given files (name -> path) from memory on 127.0.0.1. */
+export async function startImageServer(files: Record<string, string>): Promise<ImageServer> {
+  const bodies = new Map(Object.entries(files).map(([name, p]) => [`/${name}`, readFileSync(p)]));
+  const server = http.createServer((req, res) => {
+    const body = bodies.get((req.url ?? "").split("?")[0]);
+    if (!body) {
+      res.writeHead(404).end();
+      return;
+    }
+    const type = req.url?.endsWith(".gif") ? "image/gif" : "image/jpeg";
+    res.writeHead(200, { "content-type": type, "content-length": body.length });
+    res.end(req.method === "HEAD" ? undefined : body);
+  });
+  server.keepAliveTimeout = 5000;
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    host: `127.0.0.1:${port}`,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+export interface ServerProcess {
+  url: string;
+  pid: number;
+  /** Peak RSS so far (VmHWM), in MB. */
+  peakRssMB(): number | undefined;
+  close(): Promise<void>;
+}
+
+/** Starts `startLocalServer` (src/server.ts) in a child node process with the given settings. */
+export async function startServerProcess(env: Record<string, string>, timeoutMs = 60_000): Promise<ServerProcess> {
+  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", path.join(here, "server-process.ts")], {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stderr = "";
+  child.stderr?.on("data", (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-4000);
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = "";
+    const timer = setTimeout(() => {
+      child.kill();
+      reject(new Error(`server did not start in ${timeoutMs} ms: ${stderr.trim().slice(-300)}`));
+    }, timeoutMs);
+    child.stdout?.on("data", (d: Buffer) => {
+      out += d.toString();
+      const m = /^IMGEDIT_URL=(\S+)$/m.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited (${code}): ${stderr.trim().split("\n").slice(-4).join(" | ")}`));
+    });
+  });
+  const pid = child.pid ?? 0;
+  return {
+    url,
+    pid,
+    peakRssMB: () => {
+      try {
+        const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+        return m ? Number(m[1]) / 1024 : undefined;
+      } catch {
+        return undefined;
+      }
+    },
+    close: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+        child.once("exit", () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        child.kill("SIGTERM");
+      }),
+  };
+}
+
+/** An HS256 token as the local server verifies them (sub = user id). */
+export function mintToken(secret: string, user: string, ttlSeconds = 3600): Promise<string> {
+  return new SignJWT({})
+    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+    .setSubject(user)
+    .setIssuedAt()
+    .setExpirationTime(Math.floor(Date.now() / 1000) + ttlSeconds)
+    .sign(new TextEncoder().encode(secret));
+}
+
+export interface SessionOutcome {
+  ok: boolean;
+  status: number;
+  sessionId?: string;
+  /** POST /image-edit answered (ms from start). */
+  acceptedMs?: number;
+  /** The `complete` event arrived (ms from start). */
+  completeMs?: number;
+  completed: number;
+  failed: number;
+  error?: string;
+}
+
+interface SseEvent {
+  event: string;
+  data: string;
+}
+
+async function* sse(body: ReadableStream<Uint8Array>): AsyncGenerator<SseEvent> {
+  const decoder = new TextDecoder();
+  let buf = "";
+  for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
+    buf += decoder.decode(chunk, { stream: true }).replace(/\r\n/g, "\n");
+    let idx = buf.indexOf("\n\n");
+    while (idx >= 0) {
+      const block = buf.slice(0, idx);
+      buf = buf.slice(idx + 2);
+      let event = "message";
+      const data: string[] = [];
+      for (const line of block.split("\n")) {
+        if (line.startsWith("event:")) event = line.slice(6).trim();
+        else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""));
+      }
+      if (data.length || event !== "message") yield { event, data: data.join("\n") };
+      idx = buf.indexOf("\n\n");
+    }
+  }
+}
+
+/**
+ * One edit end to end: POST /image-edit, then the progress stream until `complete`.
+ * Never throws: the outcome says what went wrong.
+ */
+export async function runSession(
+  baseUrl: string,
+  token: string,
+  images: { id: string; url: string; name: string }[],
+  command: string,
+  timeoutMs = 120_000,
+): Promise<SessionOutcome> {
+  const t0 = performance.now();
+  const signal = AbortSignal.timeout(timeoutMs);
+  const out: SessionOutcome = { ok: false, status: 0, completed: 0, failed: 0 };
+  try {
+    const res = await fetch(new URL("/image-edit", baseUrl), {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify({ images, operation: { type: "command", command } }),
+      signal,
+    });
+    out.status = res.status;
+    const body = (await res.json().catch(() => ({}))) as {
+      sessionId?: string;
+      progressUrl?: string;
+      error?: { code: string; message: string };
+    };
+    out.acceptedMs = performance.now() - t0;
+    if (res.status !== 202 || !body.sessionId) {
+      out.error = body.error ? `${body.error.code}: ${body.error.message}` : `HTTP ${res.status}`;
+      out.failed = images.length;
+      return out;
+    }
+    out.sessionId = body.sessionId;
+    const progressUrl = new URL(body.progressUrl ?? `/image-edit/progress/${body.sessionId}`, baseUrl);
+    const stream = await fetch(progressUrl, {
+      headers: { authorization: `Bearer ${token}`, accept: "text/event-stream" },
+      signal,
+    });
+    if (stream.status !== 200 || !stream.body) {
+      out.error = `progress stream: HTTP ${stream.status}`;
+      return out;
+    }
+    for await (const ev of sse(stream.body)) {
+      if (ev.event !== "complete") continue;
+      const done = JSON.parse(ev.data) as { completed?: number; failed?: number; images?: { error?: unknown }[] };
+      out.completeMs = performance.now() - t0;
+      out.completed = done.completed ?? 0;
+      out.failed = done.failed ?? images.length - out.completed;
+      out.ok = out.failed === 0 && out.completed === images.length;
+      if (!out.ok) {
+        const errs = (done.images ?? []).map((i) => i.error).filter(Boolean);
+        out.error = `images failed: ${JSON.stringify(errs).slice(0, 300)}`;
+      }
+      break;
+    }
+    if (out.completeMs === undefined && !out.error) out.error = "stream ended without a complete event";
+    return out;
+  } catch (e) {
+    out.error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+    return out;
+  }
+}

@@ -1,0 +1,123 @@
+// Service section: images/s and latency percentiles end to end (POST /image-edit + the progress
+// stream until `complete`) on loopback at several concurrencies, against the pipeline's own rate.
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { mintToken, runSession, startImageServer, startServerProcess } from "./loopback.js";
+import type { BenchOptions } from "./options.js";
+import { percentile } from "./stats.js";
+
+export interface ServiceLevel {
+  concurrency: number;
+  requests: number;
+  imagesPerSec: number;
+  p50Ms: number;
+  p95Ms: number;
+  p99Ms: number;
+  failed: number;
+  /** Service images/s divided by the pipeline's images/s (same edit, same run). */
+  vsPipeline?: number;
+  firstError?: string;
+}
+
+export interface ServiceResult {
+  status: "ok" | "not available" | "failed";
+  note?: string;
+  command: string;
+  pipelineImagesPerSec?: number;
+  serverPeakRssMB?: number;
+  workerConcurrency?: number;
+  levels: ServiceLevel[];
+}
+
+export const SERVICE_COMMAND = "resize to 800px";
+const SECRET = "imgedit-bench-secret-not-for-production-0123456789";
+
+/** Settings for a local server under benchmark or load: limits raised so they do not shape the figures. */
+export function benchServerEnv(dataDir: string, allowHost: string, workers: number): Record<string, string> {
+  return {
+    PORT: "0",
+    HOST: "127.0.0.1",
+    DATA_DIR: dataDir,
+    JWT_SECRET: SECRET,
+    LOG_LEVEL: "warn",
+    FETCH_ALLOW_HOSTS: allowHost,
+    RATE_LIMIT_PER_MINUTE: "1000000",
+    MAX_CONCURRENT_SESSIONS: "100000",
+    WORKER_CONCURRENCY: String(workers),
+    MALLOC_ARENA_MAX: "2",
+  };
+}
+export const BENCH_SECRET = SECRET;
+
+export async function runService(o: BenchOptions, pipelineImagesPerSec?: number): Promise<ServiceResult> {
+  const res: ServiceResult = { status: "ok", command: SERVICE_COMMAND, pipelineImagesPerSec, levels: [] };
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), "imgedit-bench-service-"));
+  const images = await startImageServer({ "photo.jpg": o.photoPath });
+  let server: Awaited<ReturnType<typeof startServerProcess>> | undefined;
+  try {
+    try {
+      server = await startServerProcess(benchServerEnv(dataDir, images.host, o.concurrency));
+    } catch (e) {
+      const msg = e instanceof Error ? e.message : String(e);
+      const missing = /Cannot find module|ERR_MODULE_NOT_FOUND/.test(msg);
+      return { ...res, status: missing ? "not available" : "failed", note: msg.slice(0, 300) };
+    }
+    res.workerConcurrency = o.concurrency;
+    const srv = server;
+    const tokens = await Promise.all(Array.from({ length: 8 }, (_, i) => mintToken(SECRET, `bench-${i}`)));
+    let seq = 0;
+    const one = (lane: number) =>
+      runSession(
+        srv.url,
+        tokens[lane % tokens.length],
+        [{ id: `img${seq++}`, url: `${images.url}/photo.jpg`, name: "photo.jpg" }],
+        SERVICE_COMMAND,
+      );
+    // warm-up: the first sessions pay for module loading, the database and the worker pool
+    for (let i = 0; i < Math.max(2, o.concurrency); i++) {
+      const w = await one(0);
+      if (!w.ok) return { ...res, status: "failed", note: `warm-up session failed: ${w.error}` };
+    }
+    for (const c of o.serviceLevels) {
+      const n = Math.max(o.serviceRequests, c * 3);
+      const lat: number[] = [];
+      let failed = 0;
+      let firstError: string | undefined;
+      let next = 0;
+      const t0 = performance.now();
+      await Promise.all(
+        Array.from({ length: c }, async (_, lane) => {
+          while (next < n) {
+            next++;
+            const r = await one(lane);
+            if (r.ok && r.completeMs !== undefined) lat.push(r.completeMs);
+            else {
+              failed++;
+              firstError ??= r.error;
+            }
+          }
+        }),
+      );
+      const wall = performance.now() - t0;
+      const imagesPerSec = (lat.length / wall) * 1000;
+      res.levels.push({
+        concurrency: c,
+        requests: n,
+        imagesPerSec,
+        p50Ms: percentile(lat, 50),
+        p95Ms: percentile(lat, 95),
+        p99Ms: percentile(lat, 99),
+        failed,
+        vsPipeline: pipelineImagesPerSec ? imagesPerSec / pipelineImagesPerSec : undefined,
+        firstError,
+      });
+    }
+    res.serverPeakRssMB = srv.peakRssMB();
+    return res;
+  } finally {
+    await server?.close();
+    await images.close();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
