@@ -1,0 +1,426 @@
+// `imgedit edit`: apply one plan (JSON or plain English) to many images, in parallel, with a
+// progress line per image (or a bar on a terminal) and a summary table.
+import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { ConfigError, loadConfig } from "../../config.js";
+import { isImageEditError, toImageEditError } from "../../core/errors.js";
+import { type Limits, limitsFromConfig } from "../../core/limits.js";
+import { describeOperation, type Plan } from "../../core/operations.js";
+import { OUTPUT_FORMATS, type OutputFormat } from "../../core/ops/define.js";
+import type { ProcessResult } from "../../core/pipeline.js";
+import type { CliCommand, CliIO } from "../main.js";
+
+const usage = `
+Usage: imgedit edit <inputs...> (--ops '<json plan>' | --command "<text>") --output <file|dir> [options]
+
+Apply one edit to one or more images. Inputs are files, directories (their images) or quoted
+globs with * and ? in the last part ("photos/*.jpg").
+
+Options:
+  --ops <json>          the plan: a JSON array, e.g. '[{"op":"resize","width":800},{"op":"format","format":"webp"}]'
+  -c, --command <text>  the edit in plain English, e.g. "resize to 800px wide and convert to webp"
+  -o, --output <path>   a file (one input, with an extension) or a directory (created if missing)
+  -f, --format <fmt>    output format: jpeg, png, webp, avif, gif, tiff (default: the plan's, else the input's)
+  -q, --quality <1-100> lossy quality (default DEFAULT_QUALITY, 90)
+      --keep-metadata   keep EXIF/XMP (stripped by default)
+  -j, --concurrency <n> images processed at once (default: CPU count)
+      --overwrite       replace existing output files
+      --json            print the summary as JSON instead of a table
+  -h, --help            this help
+
+Exit status: 0 all images written; 1 some image failed (the others are still written); 2 bad usage.
+
+Examples:
+  imgedit edit photo.jpg --ops '[{"op":"resize","width":800}]' -o small.jpg
+  imgedit edit "shots/*.png" --command "make it greyscale and add a 10px white border" -o out/
+  imgedit edit shots/ --format webp --quality 80 -o web/
+`;
+
+export const IMAGE_EXTENSIONS = new Set([
+  ".jpg",
+  ".jpeg",
+  ".jpe",
+  ".png",
+  ".webp",
+  ".gif",
+  ".tif",
+  ".tiff",
+  ".avif",
+  ".heic",
+  ".heif",
+  ".svg",
+]);
+
+class UsageError extends Error {}
+
+const COMMAND_MODULE: string = "../../core/command/index.js";
+/** The command planner's contract (CONTRACTS.md). */
+interface CommandParser {
+  parseCommand(text: string):
+    | { ok: true; plan: unknown; steps: string[] }
+    | {
+        ok: false;
+        error: { code: string; message: string; unknown: { word: string }[]; suggestions: string[] };
+      };
+}
+
+interface Job {
+  input: string;
+  output?: string;
+}
+
+export interface Row {
+  name: string;
+  input: string;
+  output?: string;
+  inBytes?: number;
+  outBytes?: number;
+  width?: number;
+  height?: number;
+  pages?: number;
+  format?: string;
+  ms: number;
+  status: "ok" | "failed";
+  error?: { code: string; message: string };
+}
+
+const edit: CliCommand = {
+  summary: "apply a plan or a plain-English edit to images",
+  usage,
+  async run(argv, io) {
+    try {
+      return await runEdit(argv, io);
+    } catch (e) {
+      if (e instanceof UsageError || e instanceof ConfigError) {
+        io.stderr.write(`imgedit edit: ${e.message}\n`);
+        if (e instanceof UsageError) io.stderr.write("Run `imgedit edit --help` for usage.\n");
+        return 2;
+      }
+      throw e;
+    }
+  },
+};
+export default edit;
+
+async function runEdit(argv: string[], io: CliIO): Promise<number> {
+  let args: ReturnType<typeof parse>;
+  try {
+    args = parse(argv);
+  } catch (e) {
+    throw new UsageError(e instanceof Error ? e.message : String(e));
+  }
+  const { values, positionals } = args;
+  if (positionals.length === 0) throw new UsageError("give at least one input file, directory or glob");
+  if (!values.output) throw new UsageError("--output is required (a file or a directory)");
+  const limits = limitsFromConfig(loadConfig(io.env));
+  const format = values.format === undefined ? undefined : parseFormat(values.format);
+  const quality = values.quality === undefined ? undefined : parseIntOption("--quality", values.quality, 1, 100);
+  const concurrency =
+    values.concurrency === undefined
+      ? Math.max(1, os.availableParallelism?.() ?? os.cpus().length)
+      : parseIntOption("--concurrency", values.concurrency, 1, 64);
+
+  const plan = await buildPlan(values, format, limits, io);
+  if (plan === undefined) return 2;
+
+  const inputs = await expandInputs(positionals);
+  if (inputs.length === 0) throw new UsageError(`no images found in ${positionals.join(", ")}`);
+  const jobs = await planOutputs(inputs, values.output);
+  // out.webp means webp, unless the plan itself chose a format.
+  const fileFormat =
+    jobs.length === 1 && jobs[0].output && !plan.some((op) => op.op === "format")
+      ? formatFromExtension(jobs[0].output)
+      : undefined;
+
+  const { processImage } = await import("../../core/pipeline.js");
+  const progress = new Progress(io, jobs.length);
+  const rows: Row[] = new Array(jobs.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < jobs.length) {
+      const i = next++;
+      const job = jobs[i];
+      const row = await editOne(
+        job,
+        values.output as string,
+        async (input) =>
+          processImage(input, plan, {
+            limits,
+            outputFormat: format ?? fileFormat,
+            quality,
+            keepMetadata: values["keep-metadata"] ? true : undefined,
+          }),
+        { limits, overwrite: values.overwrite ?? false },
+      );
+      rows[i] = row;
+      progress.done(row);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, jobs.length) }, worker));
+  progress.finish();
+
+  if (values.json) io.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+  else io.stdout.write(summaryTable(rows));
+  return rows.some((r) => r.status === "failed") ? 1 : 0;
+}
+
+function parse(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      ops: { type: "string" },
+      command: { type: "string", short: "c" },
+      output: { type: "string", short: "o" },
+      format: { type: "string", short: "f" },
+      quality: { type: "string", short: "q" },
+      concurrency: { type: "string", short: "j" },
+      overwrite: { type: "boolean" },
+      "keep-metadata": { type: "boolean" },
+      json: { type: "boolean" },
+    },
+  });
+}
+
+function parseFormat(value: string): OutputFormat {
+  const f = value.toLowerCase().replace(/^jpg$/, "jpeg").replace(/^tif$/, "tiff");
+  if (!(OUTPUT_FORMATS as readonly string[]).includes(f))
+    throw new UsageError(`--format ${value}: use one of ${OUTPUT_FORMATS.join(", ")}`);
+  return f as OutputFormat;
+}
+
+function parseIntOption(name: string, value: string, min: number, max: number): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new UsageError(`${name} ${value}: a whole number ${min}-${max}`);
+  return n;
+}
+
+function formatFromExtension(file: string): OutputFormat | undefined {
+  const ext = path.extname(file).slice(1).toLowerCase();
+  const f = ext === "jpg" || ext === "jpe" ? "jpeg" : ext === "tif" ? "tiff" : ext;
+  return (OUTPUT_FORMATS as readonly string[]).includes(f) ? (f as OutputFormat) : undefined;
+}
+
+/** The plan from --ops or --command (or just --format); undefined after printing why not. */
+async function buildPlan(
+  values: { ops?: string; command?: string },
+  format: OutputFormat | undefined,
+  limits: Limits,
+  io: CliIO,
+): Promise<Plan | undefined> {
+  const { validatePlan } = await import("../../core/plan.js");
+  if (values.ops !== undefined && values.command !== undefined)
+    throw new UsageError("give --ops or --command, not both");
+  if (values.ops !== undefined) {
+    let json: unknown;
+    try {
+      json = JSON.parse(values.ops);
+    } catch (e) {
+      throw new UsageError(`--ops is not valid JSON: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    try {
+      return validatePlan(json, limits);
+    } catch (e) {
+      if (isImageEditError(e)) throw new UsageError(`--ops: ${e.message}`);
+      throw e;
+    }
+  }
+  if (values.command !== undefined) {
+    // Loaded lazily (and by a computed name): --ops must work even in a build without the planner.
+    let parser: CommandParser;
+    try {
+      parser = (await import(COMMAND_MODULE)) as CommandParser;
+    } catch {
+      throw new UsageError("--command is not available in this build; use --ops");
+    }
+    const result = parser.parseCommand(values.command);
+    if (!result.ok) {
+      const { error } = result;
+      io.stderr.write(`imgedit edit: ${error.message}\n`);
+      if (error.unknown.length > 0)
+        io.stderr.write(`  not understood: ${error.unknown.map((u) => `"${u.word}"`).join(", ")}\n`);
+      if (error.suggestions.length > 0) io.stderr.write(`  try: ${error.suggestions.join(" | ")}\n`);
+      return undefined;
+    }
+    const plan = validatePlan(result.plan, limits);
+    io.stderr.write(`Plan: ${plan.map((op) => describeOperation(op)).join("; ")}\n`);
+    return plan;
+  }
+  if (format) return validatePlan([{ op: "format", format }], limits);
+  throw new UsageError("say what to do: --ops '<json plan>', --command \"<text>\" or --format");
+}
+
+/** Files, directories (their images, not recursive) and globs in the last path segment. */
+export async function expandInputs(patterns: string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const pattern of patterns) {
+    const base = path.basename(pattern);
+    if (/[*?]/.test(base)) {
+      const dir = path.dirname(pattern);
+      if (/[*?]/.test(dir)) throw new UsageError(`${pattern}: wildcards work only in the last part of a path`);
+      const re = globToRegExp(base);
+      const names = await readdir(dir).catch(() => {
+        throw new UsageError(`${pattern}: no such directory ${dir}`);
+      });
+      const matched = names.filter((n) => re.test(n)).sort();
+      for (const n of matched) {
+        const full = path.join(dir, n);
+        if ((await stat(full).catch(() => undefined))?.isFile()) out.push(full);
+      }
+      continue;
+    }
+    const info = await stat(pattern).catch(() => undefined);
+    if (info?.isDirectory()) {
+      const names = (await readdir(pattern)).sort();
+      for (const n of names) {
+        const full = path.join(pattern, n);
+        if (IMAGE_EXTENSIONS.has(path.extname(n).toLowerCase()) && (await stat(full)).isFile()) out.push(full);
+      }
+    } else {
+      // Missing files are reported as failed rows, so the other images still get done.
+      out.push(pattern);
+    }
+  }
+  return [...new Set(out)];
+}
+
+function globToRegExp(glob: string): RegExp {
+  const escaped = glob
+    .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+    .replace(/\*/g, ".*")
+    .replace(/\?/g, ".");
+  return new RegExp(`^${escaped}$`);
+}
+
+/** One input + --output with an extension = that file; otherwise a directory of <name>.<ext>. */
+async function planOutputs(inputs: string[], output: string): Promise<Job[]> {
+  const existing = await stat(output).catch(() => undefined);
+  if (inputs.length === 1 && path.extname(output) !== "" && !existing?.isDirectory())
+    return [{ input: inputs[0], output }];
+  if (existing && !existing.isDirectory())
+    throw new UsageError(`--output ${output} is a file; with several inputs it must be a directory`);
+  return inputs.map((input) => ({ input }));
+}
+
+async function editOne(
+  job: Job,
+  outDir: string,
+  processFn: (input: Buffer) => Promise<ProcessResult>,
+  opts: { limits: Limits; overwrite: boolean },
+): Promise<Row> {
+  const started = Date.now();
+  const row: Row = { name: path.basename(job.input), input: job.input, ms: 0, status: "ok" };
+  try {
+    const info = await stat(job.input).catch(() => undefined);
+    if (!info?.isFile()) throw new CliFailure("NOT_FOUND", `no such file: ${job.input}`);
+    row.inBytes = info.size;
+    if (info.size > opts.limits.maxImageBytes) {
+      // Never read a file we are going to refuse anyway.
+      throw new CliFailure(
+        "IMAGE_TOO_LARGE",
+        `image is ${formatBytes(info.size)}; the limit is ${formatBytes(opts.limits.maxImageBytes)}`,
+      );
+    }
+    const result = await processFn(await readFile(job.input));
+    const target =
+      job.output ?? path.join(outDir, `${path.basename(job.input, path.extname(job.input))}.${result.ext}`);
+    await mkdir(path.dirname(target), { recursive: true });
+    await writeFile(target, result.data, { flag: opts.overwrite ? "w" : "wx" }).catch((e: NodeJS.ErrnoException) => {
+      if (e.code === "EEXIST") throw new CliFailure("EXISTS", `${target} exists (use --overwrite)`);
+      throw new CliFailure("WRITE_FAILED", `cannot write ${target}: ${e.message}`);
+    });
+    Object.assign(row, {
+      output: target,
+      outBytes: result.bytes,
+      width: result.width,
+      height: result.height,
+      pages: result.pages,
+      format: result.format,
+    });
+  } catch (e) {
+    row.status = "failed";
+    row.error =
+      e instanceof CliFailure
+        ? { code: e.code, message: e.message }
+        : toImageEditError(e, "PROCESSING_FAILED").toJSON();
+  }
+  row.ms = Date.now() - started;
+  return row;
+}
+
+class CliFailure extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A bar on a terminal, else one line per finished image (logs stay readable). */
+class Progress {
+  private finished = 0;
+  private failed = 0;
+  private readonly tty: boolean;
+  constructor(
+    private readonly io: CliIO,
+    private readonly total: number,
+  ) {
+    this.tty = Boolean((io.stderr as NodeJS.WriteStream).isTTY);
+  }
+
+  done(row: Row): void {
+    this.finished++;
+    if (row.status === "failed") this.failed++;
+    if (this.tty) {
+      const width = 30;
+      const filled = Math.round((this.finished / this.total) * width);
+      const bar = `${"█".repeat(filled)}${"░".repeat(width - filled)}`;
+      const failed = this.failed ? `, ${this.failed} failed` : "";
+      this.io.stderr.write(`\r\x1b[2K${bar} ${this.finished}/${this.total}${failed}  ${row.name}`);
+    } else {
+      const where = `[${this.finished}/${this.total}]`;
+      this.io.stderr.write(
+        row.status === "ok"
+          ? `${where} ok     ${row.name} -> ${row.output} (${row.ms} ms)\n`
+          : `${where} failed ${row.name}: ${row.error?.code} ${row.error?.message}\n`,
+      );
+    }
+  }
+
+  finish(): void {
+    if (this.tty) this.io.stderr.write("\n");
+  }
+}
+
+export function formatBytes(n: number | undefined): string {
+  if (n === undefined) return "-";
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MB`;
+}
+
+export function summaryTable(rows: Row[]): string {
+  const head = ["name", "in", "out", "dims", "format", "ms", "status"];
+  const body = rows.map((r) => [
+    r.name,
+    formatBytes(r.inBytes),
+    formatBytes(r.outBytes),
+    r.width ? `${r.width}x${r.height}${r.pages && r.pages > 1 ? ` x${r.pages}` : ""}` : "-",
+    r.format ?? "-",
+    String(r.ms),
+    r.status === "ok" ? "ok" : `FAILED ${r.error?.code}: ${r.error?.message}`,
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => (i === 6 ? 0 : b[i].length))));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : i === 0 || i === 4 ? c.padEnd(widths[i]) : c.padStart(widths[i])))
+      .join("  ");
+  const ok = rows.filter((r) => r.status === "ok").length;
+  const totals = `${ok} of ${rows.length} written${rows.length - ok ? `, ${rows.length - ok} failed` : ""}`;
+  return `${[line(head), ...body.map(line)].join("\n")}\n${totals}\n`;
+}
