@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { classifyAddress, parseIPv4, parseIPv6, sameAddress } from "../../src/fetch/address.js";
 
@@ -172,5 +173,41 @@ describe("address parsing", () => {
     expect(sameAddress("127.0.0.1", "127.0.0.1")).toBe(true);
     expect(sameAddress("127.0.0.1", "::ffff:127.0.0.1")).toBe(false);
     expect(sameAddress("10.0.0.1", "10.0.0.2")).toBe(false);
+  });
+});
+
+describe("embedded IPv4 forms agree with IPv4 (property)", () => {
+  const v4 = fc.tuple(fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255));
+  const dotted = (t: number[]) => t.join(".");
+  const hex16 = (a: number, b: number) => ((a << 8) | b).toString(16);
+
+  it("::ffff:a.b.c.d, its hex form, NAT64 and 6to4 are blocked exactly when a.b.c.d is", () => {
+    fc.assert(
+      fc.property(v4, (t) => {
+        const plain = classifyAddress(dotted(t)).allowed;
+        const forms = [
+          `::ffff:${dotted(t)}`,
+          `::ffff:${hex16(t[0], t[1])}:${hex16(t[2], t[3])}`,
+          `64:ff9b::${dotted(t)}`,
+          `2002:${hex16(t[0], t[1])}:${hex16(t[2], t[3])}::1`,
+        ];
+        for (const f of forms) expect(classifyAddress(f).allowed, f).toBe(plain);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it("decimal, hex and octal URL hosts normalise to the dotted form the classifier judges", () => {
+    fc.assert(
+      fc.property(fc.nat(0xffffffff), (n) => {
+        const t = [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255];
+        for (const host of [String(n), `0x${n.toString(16)}`, `0${n.toString(8)}`]) {
+          const hostname = new URL(`http://${host}/`).hostname;
+          expect(hostname).toBe(dotted(t));
+          expect(classifyAddress(hostname).allowed).toBe(classifyAddress(dotted(t)).allowed);
+        }
+      }),
+      { numRuns: 500 },
+    );
   });
 });

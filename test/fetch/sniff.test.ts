@@ -29,7 +29,9 @@ function ftyp(major: string, compatible: string[]): Buffer {
   box.writeUInt32BE(size, 0);
   box.write("ftyp", 4, "ascii");
   box.write(major, 8, "ascii");
-  compatible.forEach((b, i) => box.write(b, 16 + 4 * i, "ascii"));
+  compatible.forEach((b, i) => {
+    box.write(b, 16 + 4 * i, "ascii");
+  });
   return box;
 }
 
