@@ -123,6 +123,9 @@ export function openHop(target: TargetUrl, pin: PinnedAddress, opts: HopOptions)
       response?.destroy(opts.signal.reason);
     };
     opts.signal.addEventListener("abort", onAbort, { once: true });
+    // Once this hop's connection is gone there is nothing left to abort (and, over many
+    // redirects, listeners would pile up on the one signal).
+    req.once("close", () => opts.signal.removeEventListener("abort", onAbort));
 
     connectTimer = setTimeout(() => {
       req.destroy(

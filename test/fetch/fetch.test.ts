@@ -650,3 +650,22 @@ describe("fetchPolicyFromConfig", () => {
     expect(() => fetchPolicyFromConfig(config)).toThrow(/allow-list entry "http:\/\/bad.example\/path"/);
   });
 });
+
+describe("many redirects", () => {
+  it("follows a long chain without piling listeners on the abort signal", async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on("warning", onWarning);
+    try {
+      const got = await safeFetch(
+        `http://127.0.0.1:${main.port}/hops/15`,
+        base({ allowHosts: [`127.0.0.1:${main.port}`], maxRedirects: 15 }),
+      );
+      expect(got.data.equals(png)).toBe(true);
+      await new Promise((r) => setImmediate(r));
+    } finally {
+      process.off("warning", onWarning);
+    }
+    expect(warnings).not.toContain("MaxListenersExceededWarning");
+  });
+});
