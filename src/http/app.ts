@@ -350,7 +350,7 @@ export function createApp(deps: AppDeps): Hono<Env> {
       throw new ImageEditError("FORBIDDEN", "this download link is not valid or has expired");
     const obj = await objects.get(key);
     if (!obj) throw new ImageEditError("NOT_FOUND", "the file is gone (deleted or expired)");
-    metrics.increment("bytes_out_total", { route: "files" }, obj.bytes);
+    metrics.increment("bytes_out_total", { kind: "download" }, obj.bytes);
     return new Response(Readable.toWeb(obj.body) as ReadableStream, {
       headers: {
         "Content-Type": obj.contentType,

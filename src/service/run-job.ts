@@ -129,7 +129,7 @@ export async function runJob(job: Job, deps: JobDeps, opts: { signal?: AbortSign
             });
       });
       storedKey = key;
-      metrics.increment("bytes_out_total", {}, result.bytes);
+      metrics.increment("bytes_out_total", { kind: "result" }, result.bytes);
       await update({
         status: "done",
         percent: 100,
@@ -142,7 +142,7 @@ export async function runJob(job: Job, deps: JobDeps, opts: { signal?: AbortSign
           ...(result.pages > 1 ? { pages: result.pages } : {}),
         },
       });
-      metrics.increment("jobs_total", { outcome: "done" });
+      metrics.increment("jobs_total", { outcome: "done", code: "none" });
       metrics.observe("job_duration_seconds", (now() - started) / 1000, { outcome: "done" });
       log.info({ attempts, bytes: result.bytes, ms: now() - started }, "image done");
       return;

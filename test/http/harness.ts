@@ -6,8 +6,8 @@ import type net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { type Config, loadConfig } from "../../src/config.js";
-import { type LocalServer, type LocalServerOptions, startLocalServer } from "../../src/server.js";
 import { silentLogger } from "../../src/logger.js";
+import { type LocalServer, type LocalServerOptions, startLocalServer } from "../../src/server.js";
 
 export function tempDir(prefix = "imgedit-test-"): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
@@ -135,7 +135,8 @@ export async function startService(
       const { user = "alice", ...rest } = init;
       const headers = new Headers(rest.headers);
       if (user !== null && !headers.has("authorization")) headers.set("authorization", `Bearer ${await token(user)}`);
-      if (typeof rest.body === "string" && !headers.has("content-type")) headers.set("content-type", "application/json");
+      if (typeof rest.body === "string" && !headers.has("content-type"))
+        headers.set("content-type", "application/json");
       return fetch(server.url + pathname, { ...rest, headers });
     },
     close: (o) => server.close(o),
@@ -208,7 +209,8 @@ export async function openSse(url: string, headers: Record<string, string> = {})
       // aborted by close()
     } finally {
       ended = true;
-      for (const w of waiters) w.reject(new Error(`stream ended before the awaited event; got ${events.map((e) => e.event).join(",")}`));
+      for (const w of waiters)
+        w.reject(new Error(`stream ended before the awaited event; got ${events.map((e) => e.event).join(",")}`));
       waiters = [];
     }
   })();

@@ -11,6 +11,7 @@ export class PromMetrics implements Metrics {
   private readonly counters = new Map<string, client.Counter>();
   private readonly histograms = new Map<string, client.Histogram>();
   private readonly gauges = new Map<string, client.Gauge>();
+  private readonly names = new Map<string, string[]>();
 
   constructor(
     private readonly prefix = "imgedit_",
@@ -23,6 +24,13 @@ export class PromMetrics implements Metrics {
     return labels ?? {};
   }
 
+  /** Labels fitted to a metric's label names (fixed at creation): a mismatch never throws. */
+  private fit(names: string[], labels?: Labels): Record<string, string | number> {
+    const out: Record<string, string | number> = {};
+    for (const n of names) out[n] = labels?.[n] ?? "none";
+    return out;
+  }
+
   increment(name: string, labels?: Labels, value = 1): void {
     let c = this.counters.get(name);
     if (!c) {
@@ -32,9 +40,10 @@ export class PromMetrics implements Metrics {
         labelNames: Object.keys(this.labelsOf(labels)),
         registers: [this.registry],
       });
+      this.names.set(name, Object.keys(this.labelsOf(labels)));
       this.counters.set(name, c);
     }
-    c.inc(this.labelsOf(labels), value);
+    c.inc(this.fit(this.names.get(name)!, labels), value);
   }
 
   observe(name: string, value: number, labels?: Labels): void {
@@ -47,9 +56,10 @@ export class PromMetrics implements Metrics {
         buckets: name.endsWith("_bytes") ? client.exponentialBuckets(1024, 4, 10) : SECONDS_BUCKETS,
         registers: [this.registry],
       });
+      this.names.set(name, Object.keys(this.labelsOf(labels)));
       this.histograms.set(name, h);
     }
-    h.observe(this.labelsOf(labels), value);
+    h.observe(this.fit(this.names.get(name)!, labels), value);
   }
 
   gauge(name: string, value: number, labels?: Labels): void {
@@ -61,9 +71,10 @@ export class PromMetrics implements Metrics {
         labelNames: Object.keys(this.labelsOf(labels)),
         registers: [this.registry],
       });
+      this.names.set(name, Object.keys(this.labelsOf(labels)));
       this.gauges.set(name, g);
     }
-    g.set(this.labelsOf(labels), value);
+    g.set(this.fit(this.names.get(name)!, labels), value);
   }
 
   render(): Promise<string> {

@@ -1,15 +1,30 @@
 // A bounded pool of worker threads running processImage: one image per thread at a time, the
 // rest wait in FIFO order. A thread that hangs past the time limit, crashes or whose job is
 // aborted is terminated and replaced, so one bad image never wedges the pool.
+import { createRequire } from "node:module";
+import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import { ImageEditError } from "../../core/errors.js";
 import type { Plan } from "../../core/operations.js";
 import type { ProcessOptions, ProcessResult } from "../../core/pipeline.js";
 import type { ToMain, ToWorker, WireError } from "./worker-protocol.js";
 
-// Under tsx/vitest this module is .ts and so is the entry: load it through tsx; from dist, plain .js.
+// Under tsx/vitest this module is .ts and so is the entry: the thread registers tsx's loader and
+// then imports it (on Node 20, `--import tsx` in a worker's execArgv does not reach the thread).
+// From dist, the plain .js entry.
 const SELF_IS_TS = import.meta.url.endsWith(".ts");
 const ENTRY = new URL(`./process-worker.${SELF_IS_TS ? "ts" : "js"}`, import.meta.url);
+
+function spawnWorker(): Worker {
+  if (!SELF_IS_TS) return new Worker(ENTRY);
+  const api = pathToFileURL(
+    createRequire(import.meta.url)
+      .resolve("tsx/esm/api")
+      .replace(/\.cjs$/, ".mjs"),
+  ).href;
+  const code = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(ENTRY.href)}); })`;
+  return new Worker(code, { eval: true });
+}
 
 interface Task {
   id: number;
@@ -62,7 +77,7 @@ export class WorkerPool {
   }
 
   private spawn(): Slot {
-    const worker = new Worker(ENTRY, { execArgv: SELF_IS_TS ? ["--import", "tsx"] : [] });
+    const worker = spawnWorker();
     const slot: Slot = { worker };
     worker.on("message", (msg: ToMain) => this.onMessage(slot, msg));
     worker.on("error", (err) =>

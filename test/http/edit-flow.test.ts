@@ -1,0 +1,360 @@
+// End to end over real HTTP: a batch from a loopback image source through to `complete`, with
+// progress in order, results downloadable through signed URLs, resume, replay, many watchers,
+// per-image failures that never stop the others, retries, idempotency, delete, pagination, uploads.
+import sharp from "sharp";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { makeImage } from "../helpers/images.js";
+import {
+  type ImageSource,
+  openSse,
+  type SseEvent,
+  STAGES,
+  startImageSource,
+  startService,
+  type TestService,
+} from "./harness.js";
+
+let src: ImageSource;
+let svc: TestService;
+
+const OPS = {
+  type: "operations",
+  operations: [
+    { op: "resize", width: 100 },
+    { op: "format", format: "webp" },
+  ],
+};
+
+beforeAll(async () => {
+  src = await startImageSource();
+  src.set("/a.png", await makeImage({ width: 400, height: 300, format: "png", gradient: true }));
+  src.set("/b.jpg", await makeImage({ width: 640, height: 480, format: "jpeg", quadrants: true }), "image/jpeg");
+  src.set("/c.webp", await makeImage({ width: 300, height: 600, format: "webp" }), "image/webp");
+  src.set("/not-image.png", Buffer.from("<html>hello</html>"), "image/png");
+  svc = await startService({ FETCH_ALLOW_HOSTS: `127.0.0.1:${src.port}` });
+});
+afterAll(async () => {
+  await svc?.close();
+  await src?.close();
+});
+
+async function edit(body: unknown, init: { user?: string; headers?: Record<string, string> } = {}) {
+  const res = await svc.api("/image-edit", { method: "POST", body: JSON.stringify(body), ...init });
+  return { res, json: (await res.json()) as Record<string, any> };
+}
+
+async function followToEnd(progressUrl: string, headers: Record<string, string> = {}) {
+  const s = await openSse(svc.base + progressUrl, headers);
+  expect(s.status).toBe(200);
+  expect(s.headers.get("content-type")).toMatch(/^text\/event-stream/);
+  await s.done;
+  return s;
+}
+
+function checkOrder(events: SseEvent[]) {
+  const ids = events.filter((e) => e.id !== undefined).map((e) => Number(e.id));
+  for (let i = 1; i < ids.length; i++) expect(ids[i]).toBeGreaterThanOrEqual(ids[i - 1]);
+  const byImage = new Map<string, { stage: number; percent: number }>();
+  for (const e of events.filter((e) => e.event === "progress")) {
+    const d = e.data as { imageId: string; status: string; percent: number };
+    const stage = STAGES.indexOf(d.status);
+    expect(stage).toBeGreaterThanOrEqual(0);
+    const prev = byImage.get(d.imageId);
+    if (prev) {
+      expect(Math.min(stage, 4)).toBeGreaterThanOrEqual(Math.min(prev.stage, 4));
+      expect(d.percent).toBeGreaterThanOrEqual(prev.percent);
+    }
+    byImage.set(d.imageId, { stage, percent: d.percent });
+  }
+}
+
+describe("a batch through to complete", () => {
+  let first: Record<string, any>;
+  let stream: Awaited<ReturnType<typeof followToEnd>>;
+
+  it("accepts the edit with 202 and a progress URL", async () => {
+    const { res, json } = await edit({
+      images: [
+        { id: "a", url: `${src.base}/a.png` },
+        { id: "b", url: `${src.base}/b.jpg`, name: "bee.jpg" },
+        { id: "c", url: `${src.base}/c.webp` },
+      ],
+      operation: { type: "command", command: "resize to 100px wide and convert to webp" },
+    });
+    expect(res.status).toBe(202);
+    expect(res.headers.get("x-request-id")).toBeTruthy();
+    expect(json.sessionId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(json.progressUrl).toBe(
+      `/image-edit/progress/${json.sessionId}?token=${encodeURIComponent(json.streamToken)}`,
+    );
+    expect(json.plan.map((o: { op: string }) => o.op)).toEqual(["resize", "format"]);
+    expect(json.steps).toHaveLength(2);
+    expect(json.images).toEqual([
+      { id: "a", name: "a.png", status: "queued" },
+      { id: "b", name: "bee.jpg", status: "queued" },
+      { id: "c", name: "c.webp", status: "queued" },
+    ]);
+    first = json;
+    // EventSource-style: the token in the query string, no header.
+    stream = await followToEnd(json.progressUrl);
+  });
+
+  it("streams progress in order, an image event per result, then complete", async () => {
+    const events = stream.events;
+    checkOrder(events);
+    const last = events[events.length - 1];
+    expect(last.event).toBe("complete");
+    expect(last.data).toMatchObject({ sessionId: first.sessionId, status: "completed", completed: 3, failed: 0 });
+    const images = events.filter((e) => e.event === "image");
+    expect(images.map((e) => (e.data as { imageId: string }).imageId).sort()).toEqual(["a", "b", "c"]);
+    for (const id of ["a", "b", "c"]) {
+      const statuses = events
+        .filter((e) => e.event === "progress" && (e.data as { imageId: string }).imageId === id)
+        .map((e) => (e.data as { status: string }).status);
+      expect(statuses[statuses.length - 1]).toBe("done");
+      // The image event never comes before its done progress.
+      const doneAt = events.findIndex(
+        (e) => e.event === "progress" && (e.data as any).imageId === id && (e.data as any).status === "done",
+      );
+      const imageAt = events.findIndex((e) => e.event === "image" && (e.data as any).imageId === id);
+      expect(imageAt).toBeGreaterThan(doneAt);
+    }
+  });
+
+  it("serves each result through its signed URL with the planned size and format", async () => {
+    const expected: Record<string, [number, number]> = { a: [100, 75], b: [100, 75], c: [100, 200] };
+    for (const e of stream.events.filter((e) => e.event === "image")) {
+      const d = e.data as {
+        imageId: string;
+        url: string;
+        width: number;
+        height: number;
+        format: string;
+        bytes: number;
+      };
+      expect(d.url).toMatch(/\/files\/alice\/.+\?exp=\d+&sig=/);
+      const res = await fetch(d.url);
+      expect(res.status).toBe(200);
+      expect(res.headers.get("content-type")).toBe("image/webp");
+      const buf = Buffer.from(await res.arrayBuffer());
+      expect(buf.length).toBe(d.bytes);
+      const meta = await sharp(buf).metadata();
+      expect([meta.width, meta.height]).toEqual(expected[d.imageId]);
+      expect(meta.format).toBe("webp");
+      expect([d.width, d.height, d.format]).toEqual([...expected[d.imageId], "webp"]);
+    }
+  });
+
+  it("shows the finished session with result URLs and source facts", async () => {
+    const res = await svc.api(`/image-edit/sessions/${first.sessionId}`);
+    expect(res.status).toBe(200);
+    const s = await res.json();
+    expect(s.status).toBe("completed");
+    expect(s.streamToken).toBeTruthy();
+    const a = s.images.find((i: { id: string }) => i.id === "a");
+    expect(a).toMatchObject({ status: "done", percent: 100, source: { width: 400, height: 300, format: "png" } });
+    expect(a.result).toMatchObject({ width: 100, height: 75, format: "webp" });
+    expect((await fetch(a.result.url)).status).toBe(200);
+  });
+
+  it("replays a finished session and closes", async () => {
+    const replay = await followToEnd(`/image-edit/progress/${first.sessionId}`, {
+      authorization: `Bearer ${await svc.token()}`,
+    });
+    expect(replay.events.filter((e) => e.event === "progress")).toHaveLength(3);
+    expect(replay.events.filter((e) => e.event === "image")).toHaveLength(3);
+    expect(replay.events[replay.events.length - 1].event).toBe("complete");
+  });
+
+  it("resumes after Last-Event-ID with only what changed later", async () => {
+    const ids = stream.events.filter((e) => e.event === "progress").map((e) => Number(e.id));
+    const cut = ids[Math.floor(ids.length / 2)];
+    const resumed = await followToEnd(first.progressUrl, { "last-event-id": String(cut) });
+    const progress = resumed.events.filter((e) => e.event === "progress");
+    expect(progress.length).toBeGreaterThan(0);
+    expect(progress.length).toBeLessThan(3);
+    for (const e of progress) expect(Number(e.id)).toBeGreaterThan(cut);
+    expect(resumed.events[resumed.events.length - 1].event).toBe("complete");
+  });
+});
+
+describe("live streams", () => {
+  it("feeds two clients watching one session, with heartbeats, to the same end", async () => {
+    src.hold("/slow.png");
+    src.set("/slow.png", await makeImage({ width: 200, height: 200 }));
+    const { json } = await edit({ images: [{ id: "s", url: `${src.base}/slow.png` }], operation: OPS });
+    const one = await openSse(svc.base + json.progressUrl);
+    const two = await openSse(`${svc.base}/image-edit/progress/${json.sessionId}`, {
+      authorization: `Bearer ${await svc.token()}`,
+    });
+    await one.waitFor((e) => e.event === "progress" && (e.data as any).status === "fetching");
+    // held long enough for a heartbeat (200 ms in tests)
+    await new Promise((r) => setTimeout(r, 450));
+    src.release();
+    await Promise.all([one.done, two.done]);
+    for (const s of [one, two]) {
+      checkOrder(s.events);
+      expect(s.comments.some((c) => c.startsWith("ping"))).toBe(true);
+      expect(s.events[s.events.length - 1]).toMatchObject({ event: "complete", data: { status: "completed" } });
+    }
+  });
+});
+
+describe("per-image failures", () => {
+  it("fails blocked and bad images with their own reasons while the others complete", async () => {
+    const { json } = await edit({
+      images: [
+        { id: "ok", url: `${src.base}/a.png` },
+        { id: "metadata", url: "http://169.254.169.254/latest/meta-data/" },
+        { id: "private", url: "http://10.0.0.1/x.png" },
+        { id: "otherport", url: `http://127.0.0.1:${src.port === 1 ? 2 : 1}/x.png` },
+        { id: "scheme", url: "file:///etc/passwd" },
+        { id: "missing", url: `${src.base}/nope.png` },
+        { id: "notimage", url: `${src.base}/not-image.png` },
+      ],
+      operation: OPS,
+    });
+    const s = await followToEnd(json.progressUrl);
+    const complete = s.events[s.events.length - 1].data as any;
+    expect(complete.status).toBe("partial");
+    expect(complete.completed).toBe(1);
+    expect(complete.failed).toBe(6);
+    const err = (id: string) => complete.images.find((i: { id: string }) => i.id === id).error?.code;
+    expect(err("ok")).toBeUndefined();
+    for (const id of ["metadata", "private", "otherport", "scheme"]) expect(err(id)).toBe("FETCH_BLOCKED");
+    expect(err("missing")).toBe("FETCH_FAILED");
+    expect(err("notimage")).toBe("UNSUPPORTED_FORMAT");
+  });
+
+  it("retries a retryable failure and succeeds", async () => {
+    src.set("/flaky.png", await makeImage({ width: 50, height: 40 }));
+    src.failFirst("/flaky.png", 1);
+    const { json } = await edit({ images: [{ id: "f", url: `${src.base}/flaky.png` }], operation: OPS });
+    await followToEnd(json.progressUrl);
+    const s = await (await svc.api(`/image-edit/sessions/${json.sessionId}`)).json();
+    expect(s.images[0]).toMatchObject({ status: "done", attempts: 2 });
+    expect(src.hits.get("/flaky.png")).toBe(2);
+  });
+
+  it("gives up after JOB_MAX_ATTEMPTS", async () => {
+    src.set("/down.png", await makeImage({ width: 50, height: 40 }));
+    src.failFirst("/down.png", 100);
+    const { json } = await edit({ images: [{ id: "d", url: `${src.base}/down.png` }], operation: OPS });
+    await followToEnd(json.progressUrl);
+    const s = await (await svc.api(`/image-edit/sessions/${json.sessionId}`)).json();
+    expect(s.status).toBe("failed");
+    expect(s.images[0]).toMatchObject({ status: "failed", attempts: 3, error: { code: "FETCH_FAILED" } });
+    expect(src.hits.get("/down.png")).toBe(3);
+  });
+});
+
+describe("sessions", () => {
+  it("returns the same session for a retried request with the same Idempotency-Key (per user)", async () => {
+    const body = { images: [{ url: `${src.base}/a.png` }], operation: OPS };
+    const headers = { "idempotency-key": "retry-123" };
+    const a = await edit(body, { headers });
+    const b = await edit(body, { headers });
+    expect(a.res.status).toBe(202);
+    expect(b.res.status).toBe(202);
+    expect(b.json.sessionId).toBe(a.json.sessionId);
+    expect(b.res.headers.get("idempotent-replayed")).toBe("true");
+    const c = await edit(body, { headers, user: "bob" });
+    expect(c.json.sessionId).not.toBe(a.json.sessionId);
+    await followToEnd(a.json.progressUrl);
+    await followToEnd(c.json.progressUrl);
+  });
+
+  it("lists my sessions newest first with cursor pagination", async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const { json } = await edit({ images: [{ url: `${src.base}/a.png` }], operation: OPS }, { user: "pager" });
+      ids.push(json.sessionId);
+      await followToEnd(json.progressUrl);
+    }
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    do {
+      const res = await svc.api(
+        `/image-edit/sessions?limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`,
+        {
+          user: "pager",
+        },
+      );
+      expect(res.status).toBe(200);
+      const page = await res.json();
+      expect(page.items.length).toBeLessThanOrEqual(2);
+      seen.push(...page.items.map((s: { sessionId: string }) => s.sessionId));
+      cursor = page.nextCursor;
+      pages++;
+    } while (cursor);
+    expect(pages).toBe(3);
+    expect(seen).toEqual([...ids].reverse());
+    const bad = await svc.api("/image-edit/sessions?cursor=garbage", { user: "pager" });
+    expect(bad.status).toBe(400);
+    expect((await bad.json()).error).toMatchObject({ code: "INVALID_INPUT", field: "cursor" });
+  });
+
+  it("hides another user's session (404) and deletes mine with its files", async () => {
+    const { json } = await edit({ images: [{ url: `${src.base}/a.png` }], operation: OPS });
+    const done = await followToEnd(json.progressUrl);
+    const fileUrl = (done.events.find((e) => e.event === "image")!.data as { url: string }).url;
+    for (const [method, path] of [
+      ["GET", `/image-edit/sessions/${json.sessionId}`],
+      ["DELETE", `/image-edit/sessions/${json.sessionId}`],
+      ["GET", `/image-edit/progress/${json.sessionId}`],
+    ]) {
+      const res = await svc.api(path, { method, user: "mallory" });
+      expect(res.status).toBe(404);
+      expect((await res.json()).error.code).toBe("NOT_FOUND");
+    }
+    // alice's stream token does not open mallory's way in either: it is bound to the session.
+    const other = await edit({ images: [{ url: `${src.base}/a.png` }], operation: OPS }, { user: "mallory" });
+    const cross = await fetch(`${svc.base}/image-edit/progress/${other.json.sessionId}?token=${json.streamToken}`);
+    expect(cross.status).toBe(401);
+    await followToEnd(other.json.progressUrl);
+
+    expect((await fetch(fileUrl)).status).toBe(200);
+    const del = await svc.api(`/image-edit/sessions/${json.sessionId}`, { method: "DELETE" });
+    expect(del.status).toBe(204);
+    expect((await svc.api(`/image-edit/sessions/${json.sessionId}`)).status).toBe(404);
+    expect((await fetch(fileUrl)).status).toBe(404);
+  });
+});
+
+describe("uploads", () => {
+  it("takes a multipart upload, describes it, and edits it through upload:<id>", async () => {
+    const png = await makeImage({ width: 320, height: 200, format: "png" });
+    const form = new FormData();
+    form.append("file", new Blob([new Uint8Array(png)], { type: "image/png" }), "holiday.png");
+    const res = await svc.api("/uploads", { method: "POST", body: form });
+    expect(res.status).toBe(201);
+    const up = await res.json();
+    expect(up).toMatchObject({ name: "holiday.png", bytes: png.length, format: "png", width: 320, height: 200 });
+    expect(up.url).toBe(`upload:${up.id}`);
+    const preview = await fetch(up.previewUrl);
+    expect(preview.status).toBe(200);
+    expect(Buffer.from(await preview.arrayBuffer()).equals(png)).toBe(true);
+
+    const { json } = await edit({ images: [{ id: "u", url: up.url }], operation: OPS });
+    const s = await followToEnd(json.progressUrl);
+    const img = s.events.find((e) => e.event === "image")!.data as { width: number; height: number };
+    expect([img.width, img.height]).toEqual([100, 63]);
+
+    // Only the owner can use it.
+    const theirs = await edit({ images: [{ url: up.url }], operation: OPS }, { user: "bob" });
+    expect(theirs.res.status).toBe(400);
+    expect(theirs.json.error).toMatchObject({ code: "INVALID_INPUT", field: "images[0].url" });
+  });
+
+  it("takes a raw body with ?name=, sniffing the type from the bytes", async () => {
+    const jpg = await makeImage({ width: 64, height: 48, format: "jpeg" });
+    const res = await svc.api("/uploads?name=cat.bin", {
+      method: "POST",
+      body: new Uint8Array(jpg),
+      headers: { "content-type": "application/octet-stream" },
+    });
+    expect(res.status).toBe(201);
+    expect(await res.json()).toMatchObject({ name: "cat.bin", format: "jpeg", width: 64, height: 48 });
+  });
+});
