@@ -332,7 +332,8 @@ class Run {
       const err = sharpError(e, stage.kind === "encoded" ? "decode" : "process");
       throw step && err.code === "PROCESSING_FAILED" ? stepError(err, step) : err;
     }
-    const pages = this.animate ? Math.max(1, out.info.pages ?? 1) : 1;
+    // Encoders merge identical consecutive frames (adding up their delays): count what was written.
+    const pages = this.animate ? await this.writtenPages(out.data, out.info.pages) : 1;
     const width = out.info.width;
     const height = pages > 1 && out.info.pageHeight ? out.info.pageHeight : out.info.height;
     this.checkDimensions(width, height);
@@ -347,6 +348,13 @@ class Run {
       contentType: CONTENT_TYPES[format],
       ext: EXTENSIONS[format],
     };
+  }
+
+  private async writtenPages(data: Buffer, fallback?: number): Promise<number> {
+    const meta = await sharp(data)
+      .metadata()
+      .catch(() => undefined);
+    return Math.max(1, meta?.pages ?? fallback ?? 1);
   }
 
   private encoder(image: Sharp, s: OutputSettings): Sharp {
