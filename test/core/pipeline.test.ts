@@ -89,6 +89,19 @@ describe("output format", () => {
   });
 });
 
+describe("the hot path is sharp itself", () => {
+  it("a one-step plan gives byte-for-byte what a bare sharp chain gives (shrink-on-load, direct encode)", async () => {
+    const input = await makeImage({ width: 900, height: 600, gradient: true, format: "jpeg" });
+    const ours = await run(input, [
+      { op: "resize", width: 300 },
+      { op: "format", format: "jpeg", quality: 90 },
+    ]);
+    const bare = await sharp(input).resize(300).jpeg({ quality: 90 }).toBuffer();
+    expect(ours.data.equals(bare)).toBe(true);
+    expect([ours.width, ours.height]).toEqual([300, 200]);
+  });
+});
+
 describe("colour", () => {
   it("CMYK input comes out as 3-channel sRGB with the colour about right", async () => {
     const red = await makeImage({ width: 16, height: 16, color: "#ff0000" });
@@ -174,6 +187,21 @@ describe("metadata", () => {
     expect(await hasTag(multi.data)).toBe(true);
     expect([multi.width, multi.height]).toEqual([12, 16]);
     expect(near(pixelAt(await readPixels(multi.data), 6, 8), [120, 120, 120], 4)).toBe(true);
+  });
+});
+
+describe("metadata and orientation", () => {
+  it("kept metadata never re-applies the orientation: the result is upright with orientation 1", async () => {
+    const input = await sharp(await makeImage({ width: 40, height: 30, format: "jpeg" }))
+      .withMetadata({ orientation: 6 })
+      .jpeg()
+      .toBuffer();
+    for (const plan of [[{ op: "flip" }], [{ op: "flip" }, { op: "scale", factor: 0.5 }]]) {
+      const out = await run(input, plan, { keepMetadata: true });
+      const meta = await sharp(out.data).metadata();
+      expect([meta.width, meta.height]).toEqual(plan.length === 1 ? [30, 40] : [15, 20]);
+      expect(meta.orientation ?? 1).toBe(1);
+    }
   });
 });
 
