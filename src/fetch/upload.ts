@@ -9,11 +9,21 @@ export interface Upload {
   type: ImageType;
 }
 
+/**
+ * Reads `stream` whole (at most `maxBytes`) and sniffs it: IMAGE_TOO_LARGE past the cap,
+ * UNSUPPORTED_FORMAT for a body that is empty or does not start like an image (decided after
+ * the first 4 KB, so the rest of a non-image is never read).
+ *
+ * A Readable is NOT destroyed on refusal unless `destroySource: true`: the caller owns it and
+ * either drains it (`stream.resume()`) or closes it. Destroying a server's request body kills
+ * the socket before a 413/415 can be sent, and destroying a busboy file stream stalls busboy.
+ */
 export async function readUpload(
   stream: Readable | AsyncIterable<Uint8Array | string>,
   maxBytes: number,
   opts: CapOptions = {},
 ): Promise<Upload> {
+  opts = { ...opts, destroySource: opts.destroySource ?? false };
   const chunks: Buffer[] = [];
   let received = 0;
   let type: ImageType | undefined;
@@ -21,7 +31,7 @@ export async function readUpload(
     chunks.push(chunk);
     received += chunk.length;
     if (!type && received >= SNIFF_BYTES) {
-      // Throwing here ends the loop, which stops (or destroys) the source: the rest is never read.
+      // Throwing here ends the loop and stops reading the source: the rest is never read.
       type = requireImageType(Buffer.concat(chunks), "the upload");
     }
   }

@@ -1,6 +1,7 @@
 import http from "node:http";
 import type net from "node:net";
 import { Readable } from "node:stream";
+import busboy from "busboy";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ImageEditError } from "../../src/core/errors.js";
@@ -65,7 +66,9 @@ describe("readUpload", () => {
     expect(e.code).toBe("UNSUPPORTED_FORMAT");
     expect(e.message).toMatch(/^the upload is not a supported image/);
     expect(state.pulled).toBeLessThan(10);
-    expect(readable.destroyed).toBe(true);
+    // Left to the caller, who may still drain it (or destroy it).
+    expect(readable.destroyed).toBe(false);
+    readable.destroy();
   });
 
   it("refuses a wrong-magic file named like an image (the name is never consulted)", async () => {
@@ -87,6 +90,12 @@ describe("readUpload", () => {
     expect(e.message).toMatch(/limit of 1000 bytes/);
     // 4 chunks pass 1000 bytes; Readable.from may have pulled one ahead, never the whole image.
     expect(state.pulled).toBeLessThanOrEqual(5);
+    expect(readable.destroyed).toBe(false);
+  });
+
+  it("destroys the source on refusal when asked", async () => {
+    const { readable } = chunked(jpeg, 256);
+    await failure(readUpload(readable, 1000, { destroySource: true }));
     expect(readable.destroyed).toBe(true);
   });
 
@@ -103,10 +112,8 @@ describe("readUpload", () => {
     beforeAll(async () => {
       server = http.createServer(async (req, res) => {
         try {
-          const up = await readUpload(req, 5000, {
-            declaredLength: req.headers["content-length"],
-            destroySource: false, // keep the socket so the error can be answered
-          });
+          // The default keeps the request (and its socket) open, so the error can be answered.
+          const up = await readUpload(req, 5000, { declaredLength: req.headers["content-length"] });
           res.writeHead(201, { "content-type": "application/json" });
           res.end(JSON.stringify({ bytes: up.data.length, format: up.type.format }));
         } catch (e) {
@@ -155,5 +162,53 @@ describe("readUpload", () => {
       expect(answer.status).toBe(413);
       expect(JSON.parse(answer.body).error.message).toMatch(/received more than 5000 bytes/);
     });
+  });
+});
+
+describe("readUpload on a busboy file stream", () => {
+  const boundary = "----imgedit-test";
+  const multipart = (file: Buffer) =>
+    Buffer.concat([
+      Buffer.from(
+        `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.png"\r\nContent-Type: image/png\r\n\r\n`,
+      ),
+      file,
+      Buffer.from(`\r\n--${boundary}--\r\n`),
+    ]);
+
+  /** Parses the body with busboy, reading the file with readUpload and draining it on refusal. */
+  function parse(body: Buffer, maxBytes: number): Promise<{ closed: boolean; result: string }> {
+    return new Promise((resolve) => {
+      const bb = busboy({ headers: { "content-type": `multipart/form-data; boundary=${boundary}` } });
+      let got: Promise<string> | undefined;
+      bb.on("file", (_name, stream) => {
+        got = readUpload(stream, maxBytes).then(
+          (u) => `${u.type.format} ${u.data.length}`,
+          (e: ImageEditError) => {
+            stream.resume();
+            return e.code;
+          },
+        );
+      });
+      bb.on("close", () => got?.then((result) => resolve({ closed: true, result })));
+      const chunks: Buffer[] = [];
+      for (let i = 0; i < body.length; i += 16 * 1024) chunks.push(body.subarray(i, i + 16 * 1024));
+      Readable.from(chunks).pipe(bb);
+    });
+  }
+
+  it("reads an image", async () => {
+    expect(await parse(multipart(jpeg), 1_000_000)).toEqual({ closed: true, result: `jpeg ${jpeg.length}` });
+  });
+
+  it("refuses a large non-image and busboy still finishes (the file stream is not destroyed)", async () => {
+    expect(await parse(multipart(Buffer.alloc(2_000_000, "not an image ")), 10_000_000)).toEqual({
+      closed: true,
+      result: "UNSUPPORTED_FORMAT",
+    });
+  });
+
+  it("refuses an oversized image and busboy still finishes", async () => {
+    expect(await parse(multipart(jpeg), 5000)).toEqual({ closed: true, result: "IMAGE_TOO_LARGE" });
   });
 });
