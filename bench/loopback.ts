@@ -108,11 +108,13 @@ export async function startServerProcess(env: Record<string, string>, timeoutMs 
   };
 }
 
-/** An HS256 token as the local server verifies them (sub = user id). */
+/** An HS256 token as the local server verifies them (src/http/auth.ts: sub = user id, its iss and aud). */
 export function mintToken(secret: string, user: string, ttlSeconds = 3600): Promise<string> {
   return new SignJWT({})
     .setProtectedHeader({ alg: "HS256", typ: "JWT" })
     .setSubject(user)
+    .setIssuer("imgedit-local")
+    .setAudience("imgedit")
     .setIssuedAt()
     .setExpirationTime(Math.floor(Date.now() / 1000) + ttlSeconds)
     .sign(new TextEncoder().encode(secret));
@@ -128,12 +130,15 @@ export interface SessionOutcome {
   completeMs?: number;
   completed: number;
   failed: number;
+  /** The `complete` event's id: the session's version, i.e. how many times the session was written. */
+  lastEventId?: string;
   error?: string;
 }
 
 interface SseEvent {
   event: string;
   data: string;
+  id?: string;
 }
 
 async function* sse(body: ReadableStream<Uint8Array>): AsyncGenerator<SseEvent> {
@@ -146,12 +151,14 @@ async function* sse(body: ReadableStream<Uint8Array>): AsyncGenerator<SseEvent> 
       const block = buf.slice(0, idx);
       buf = buf.slice(idx + 2);
       let event = "message";
+      let id: string | undefined;
       const data: string[] = [];
       for (const line of block.split("\n")) {
         if (line.startsWith("event:")) event = line.slice(6).trim();
         else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""));
+        else if (line.startsWith("id:")) id = line.slice(3).trim();
       }
-      if (data.length || event !== "message") yield { event, data: data.join("\n") };
+      if (data.length || event !== "message") yield { event, data: data.join("\n"), id };
       idx = buf.indexOf("\n\n");
     }
   }
@@ -204,6 +211,7 @@ export async function runSession(
       if (ev.event !== "complete") continue;
       const done = JSON.parse(ev.data) as { completed?: number; failed?: number; images?: { error?: unknown }[] };
       out.completeMs = performance.now() - t0;
+      out.lastEventId = ev.id;
       out.completed = done.completed ?? 0;
       out.failed = done.failed ?? images.length - out.completed;
       out.ok = out.failed === 0 && out.completed === images.length;

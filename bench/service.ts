@@ -27,6 +27,8 @@ export interface ServiceResult {
   pipelineImagesPerSec?: number;
   serverPeakRssMB?: number;
   workerConcurrency?: number;
+  /** Session writes for a one-image edit (the `complete` event's id = the session's version), median. */
+  writesPerImage?: number;
   levels: ServiceLevel[];
 }
 
@@ -79,6 +81,7 @@ export async function runService(o: BenchOptions, pipelineImagesPerSec?: number)
       const w = await one(0);
       if (!w.ok) return { ...res, status: "failed", note: `warm-up session failed: ${w.error}` };
     }
+    const versions: number[] = [];
     for (const c of o.serviceLevels) {
       const n = Math.max(o.serviceRequests, c * 3);
       const lat: number[] = [];
@@ -92,6 +95,7 @@ export async function runService(o: BenchOptions, pipelineImagesPerSec?: number)
             next++;
             const r = await one(lane);
             if (r.ok && r.completeMs !== undefined) lat.push(r.completeMs);
+            if (r.ok && r.lastEventId && /^\d+$/.test(r.lastEventId)) versions.push(Number(r.lastEventId));
             else {
               failed++;
               firstError ??= r.error;
@@ -114,6 +118,7 @@ export async function runService(o: BenchOptions, pipelineImagesPerSec?: number)
       });
     }
     res.serverPeakRssMB = srv.peakRssMB();
+    if (versions.length) res.writesPerImage = percentile(versions, 50);
     return res;
   } finally {
     await server?.close();
