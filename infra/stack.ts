@@ -23,6 +23,7 @@ import {
   Stack,
   type StackProps,
   aws_s3 as s3,
+  aws_secretsmanager as secretsmanager,
 } from "aws-cdk-lib";
 import type { Construct } from "constructs";
 
@@ -235,6 +236,13 @@ export class ImgeditStack extends Stack {
       }),
     );
 
+    // HS256 key for progress-stream tokens (and tokens minted by `imgedit token`): every API
+    // container must share it. Generated once; resolved into the environment at deploy time.
+    const jwtSecret = new secretsmanager.Secret(this, "JwtSecret", {
+      description: "imgedit: HS256 key for stream tokens",
+      generateSecretString: { passwordLength: 64, excludePunctuation: true },
+    });
+
     this.api = new lambda.Function(this, "ApiFunction", {
       functionName: props.apiFunctionName ?? "imgedit-api",
       description: "imgedit: the HTTP API (function URL, response streaming for progress)",
@@ -256,6 +264,7 @@ export class ImgeditStack extends Stack {
         JWKS_URL: jwksUrl.valueAsString,
         JWT_ISSUER: jwtIssuer.valueAsString,
         JWT_AUDIENCE: jwtAudience.valueAsString,
+        JWT_SECRET: jwtSecret.secretValue.unsafeUnwrap(),
         LOCAL_SIGN_IN: "false",
         SESSION_TTL_DAYS: String(props.sessionTtlDays ?? 30),
         ...LIMITS_ENV,

@@ -64,6 +64,11 @@ describe("functions", () => {
     expect(env.JWT_ISSUER).toEqual({ Ref: "JwtIssuer" });
     expect(env.JWT_AUDIENCE).toEqual({ Ref: "JwtAudience" });
     expect(env.MAX_IMAGE_SIZE).toBe("26214400");
+    // The stream-token key comes from a generated secret, resolved at deploy time (never in the template).
+    const secretId = logicalId("AWS::SecretsManager::Secret", "JwtSecret");
+    expect(JSON.stringify(env.JWT_SECRET)).toContain("{{resolve:secretsmanager:");
+    expect(JSON.stringify(env.JWT_SECRET)).toContain(secretId);
+    expect(fnProps("ImageProcessorFunction").Environment.Variables.JWT_SECRET).toBeUndefined();
     expect(p.Layers).toEqual([{ Ref: logicalId("AWS::Lambda::LayerVersion", "SharpLayer") }]);
     expect(Object.keys(template.toJSON().Parameters)).toEqual(
       expect.arrayContaining(["JwksUrl", "JwtIssuer", "JwtAudience"]),

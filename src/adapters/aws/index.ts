@@ -12,7 +12,7 @@ export { type AwsClientSettings, awsSettings, dynamoDocumentClient, lambdaClient
 export { EmfMetrics, unitFor } from "./emf-metrics.js";
 export { type JobEvent, LambdaJobRunner } from "./job-runner.js";
 export { S3ObjectStore } from "./object-store.js";
-export { DynamoSessionStore, sessionStatusOf, USER_INDEX } from "./session-store.js";
+export { DynamoSessionStore, USER_INDEX } from "./session-store.js";
 
 export interface AwsAdapters {
   sessions: SessionStore;

@@ -15,7 +15,9 @@ import {
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 import { ImageEditError } from "../../core/errors.js";
-import type { Page, Session, SessionImage, SessionStatus, SessionStore } from "../../ports.js";
+import type { Page, Session, SessionImage, SessionStore } from "../../ports.js";
+// The one status rule every store shares (the service owns it).
+import { sessionStatusOf } from "../../service/status.js";
 
 export const USER_INDEX = "userId-createdAt-index";
 
@@ -25,18 +27,6 @@ export interface DynamoSessionStoreOptions {
   /** Conflict retries before giving up with a retryable STORAGE_FAILED. */
   maxAttempts?: number;
   now?: () => number;
-}
-
-/** A session's status from its images: the same rule for every store. */
-export function sessionStatusOf(images: Pick<SessionImage, "status">[]): SessionStatus {
-  if (images.length === 0) return "completed";
-  const done = images.filter((i) => i.status === "done").length;
-  const failed = images.filter((i) => i.status === "failed").length;
-  if (done === images.length) return "completed";
-  if (failed === images.length) return "failed";
-  if (done + failed === images.length) return "partial";
-  if (images.every((i) => i.status === "queued")) return "queued";
-  return "running";
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,0 +1,72 @@
+// The image-processor Lambda: one asynchronous invocation = one job (one image of a session).
+// Idempotent under Lambda's own retries: runJob skips images already finished and writes
+// results under deterministic keys. A run stops itself before the function timeout and marks
+// the image failed, instead of leaving it "processing" forever.
+import { loadConfig } from "../config.js";
+import type { Job } from "../ports.js";
+import { runJob } from "../service/run-job.js";
+import { isTerminal } from "../service/status.js";
+import { buildLambdaDeps, type LambdaDeps } from "./deps.js";
+
+/** The part of Lambda's context object the handler uses. */
+export interface LambdaContextLike {
+  getRemainingTimeInMillis(): number;
+  awsRequestId?: string;
+}
+
+/** Time kept back before the function timeout to record the outcome. */
+export const DEADLINE_MARGIN_MS = 15_000;
+
+/** The event's job, or undefined when it is not one (a malformed event is never retried). */
+export function parseJobEvent(event: unknown): Job | undefined {
+  const job = (event as { job?: Record<string, unknown> } | null)?.job;
+  if (!job || typeof job !== "object") return undefined;
+  const { sessionId, imageId, userId, attempt } = job;
+  if (typeof sessionId !== "string" || typeof imageId !== "string" || typeof userId !== "string") return undefined;
+  return { sessionId, imageId, userId, attempt: typeof attempt === "number" && attempt > 0 ? attempt : 1 };
+}
+
+export function makeProcessorHandler(getDeps: () => LambdaDeps) {
+  return async (event: unknown, context: LambdaContextLike): Promise<{ ok: boolean; skipped?: string }> => {
+    const deps = getDeps();
+    const log = deps.logger.child({ requestId: context.awsRequestId });
+    const job = parseJobEvent(event);
+    if (!job) {
+      log.error({ event }, "processor: not a job event; dropped");
+      return { ok: false, skipped: "not a job event" };
+    }
+    const controller = new AbortController();
+    const budget = Math.max(1_000, context.getRemainingTimeInMillis() - DEADLINE_MARGIN_MS);
+    const timer = setTimeout(() => controller.abort(new Error("function deadline")), budget);
+    try {
+      await runJob(job, deps.job, { signal: controller.signal });
+      if (controller.signal.aborted) {
+        const s = await deps.sessions.get(job.sessionId);
+        const img = s?.images.find((i) => i.id === job.imageId);
+        if (img && !isTerminal(img.status)) {
+          await deps.sessions.updateImage(job.sessionId, job.imageId, {
+            status: "failed",
+            percent: 100,
+            error: {
+              code: "PROCESSING_TIMEOUT",
+              message: `processing did not finish within the function's ${Math.round(budget / 1000)} s budget`,
+            },
+          });
+          deps.metrics.increment("jobs_total", { outcome: "failed", code: "PROCESSING_TIMEOUT" });
+        }
+      }
+      return { ok: true };
+    } finally {
+      clearTimeout(timer);
+      // Peak memory of this container so far: the dashboard's memory graph and the 1.8 GB alarm
+      // (Lambda publishes no MaxMemoryUsed metric of its own).
+      deps.metrics.gauge("max_memory_used_bytes", process.resourceUsage().maxRSS * 1024);
+    }
+  };
+}
+
+let deps: LambdaDeps | undefined;
+export const handler = makeProcessorHandler(() => {
+  deps ??= buildLambdaDeps(loadConfig(), { functionLabel: "processor" });
+  return deps;
+});

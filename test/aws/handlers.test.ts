@@ -1,0 +1,328 @@
+// The two Lambda handlers end to end, in-process: the API handler gets function-URL events and
+// streams its responses through the runtime's streaming contract; its job runner invokes the
+// processor through a loopback Invoke API; both use dynalite and s3rver. Real sharp throughout.
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import sharp from "sharp";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { EmfMetrics } from "../../src/adapters/aws/emf-metrics.js";
+import { loadConfig } from "../../src/config.js";
+import { createAuth } from "../../src/http/auth.js";
+import { buildApiApp } from "../../src/lambda/api-app.js";
+import { buildLambdaDeps, type LambdaDeps } from "../../src/lambda/deps.js";
+import { makeProcessorHandler } from "../../src/lambda/processor.js";
+import { streamingHandler } from "../../src/lambda/stream.js";
+import { silentLogger } from "../../src/logger.js";
+import type { Session } from "../../src/ports.js";
+import { type InvokeServer, invokeStreaming, startInvokeServer, streamingRuntime, urlEvent } from "./lambda-runtime.js";
+import {
+  createBucket,
+  createSessionsTable,
+  type LoopbackAws,
+  startLoopbackAws,
+  TEST_CREDENTIALS,
+  TEST_REGION,
+} from "./servers.js";
+
+const TABLE = "image-edit-sessions";
+const BUCKET = "generated-images-bucket";
+const PROCESSOR = "imgedit-image-processor";
+const SECRET = "test-secret-0123456789abcdef0123456789abcdef";
+
+let aws: LoopbackAws;
+let invoke: InvokeServer;
+let source: Server;
+let sourceBase: string;
+let api: ReturnType<typeof streamingHandler>;
+let apiDeps: LambdaDeps;
+let processorDeps: LambdaDeps;
+let processor: ReturnType<typeof makeProcessorHandler>;
+let alice: string;
+let bob: string;
+const emf: string[] = [];
+let photo: Buffer;
+
+function env(extra: Record<string, string>): Record<string, string> {
+  return {
+    S3_BUCKET: BUCKET,
+    DYNAMODB_TABLE: TABLE,
+    S3_ENDPOINT: aws.s3Endpoint,
+    DYNAMODB_ENDPOINT: aws.dynamoEndpoint,
+    AWS_REGION: TEST_REGION,
+    JWT_SECRET: SECRET,
+    LOCAL_SIGN_IN: "false",
+    LOG_LEVEL: "silent",
+    FETCH_ALLOW_HOSTS: new URL(sourceBase).host,
+    ...extra,
+  };
+}
+
+const auth = (token: string) => ({ authorization: `Bearer ${token}` });
+
+/** Reads an SSE response until `complete` (or the stream ends) and parses its events. */
+type SseEvent = { event: string; id: number | undefined; data: any };
+function parseSse(text: string): SseEvent[] {
+  return text
+    .split("\n\n")
+    .map((block) => {
+      const lines = block.split("\n");
+      const event = lines.find((l) => l.startsWith("event: "))?.slice(7);
+      const id = lines.find((l) => l.startsWith("id: "))?.slice(4);
+      const data = lines
+        .filter((l) => l.startsWith("data: "))
+        .map((l) => l.slice(6))
+        .join("\n");
+      return event ? { event, id: id ? Number(id) : undefined, data: data ? JSON.parse(data) : undefined } : undefined;
+    })
+    .filter((e): e is SseEvent => e !== undefined);
+}
+
+beforeAll(async () => {
+  photo = await sharp({
+    create: { width: 640, height: 480, channels: 3, background: { r: 200, g: 60, b: 30 } },
+  })
+    .jpeg()
+    .toBuffer();
+  source = createServer((req, res) => {
+    if (req.url === "/photo.jpg") {
+      res.writeHead(200, { "content-type": "image/jpeg" });
+      res.end(photo);
+    } else {
+      res.writeHead(200, { "content-type": "image/jpeg" });
+      res.end("this is not an image at all");
+    }
+  });
+  await new Promise<void>((r) => source.listen(0, "127.0.0.1", r));
+  sourceBase = `http://127.0.0.1:${(source.address() as AddressInfo).port}`;
+
+  aws = await startLoopbackAws();
+  await createSessionsTable(aws.dynamoEndpoint, TABLE);
+  await createBucket(aws.s3Endpoint, BUCKET);
+
+  processorDeps = buildLambdaDeps(loadConfig(env({})), {
+    functionLabel: "processor",
+    credentials: TEST_CREDENTIALS,
+    logger: silentLogger(),
+    metrics: new EmfMetrics({ dimensions: { service: "imgedit", function: "processor" }, write: (l) => emf.push(l) }),
+  });
+  processor = makeProcessorHandler(() => processorDeps);
+  invoke = await startInvokeServer({ [PROCESSOR]: (event, ctx) => processor(event, ctx) });
+
+  apiDeps = buildLambdaDeps(
+    loadConfig(env({ LAMBDA_ENDPOINT: invoke.endpoint, IMAGE_PROCESSOR_FUNCTION_ARN: PROCESSOR })),
+    {
+      functionLabel: "api",
+      credentials: TEST_CREDENTIALS,
+      logger: silentLogger(),
+      metrics: new EmfMetrics({ write: () => {} }),
+    },
+  );
+  api = streamingHandler(buildApiApp(apiDeps, { pollMs: 100, sseHeartbeatMs: 500 }), streamingRuntime);
+  const minter = createAuth({ config: apiDeps.config, secret: new TextEncoder().encode(SECRET) });
+  alice = await minter.mint("alice", 3600);
+  bob = await minter.mint("bob", 3600);
+});
+
+afterAll(async () => {
+  await invoke?.idle();
+  await invoke?.close();
+  await aws?.close();
+  await new Promise<void>((r) => (source ? source.close(() => r()) : r()));
+});
+
+describe("API handler on a function URL", () => {
+  it("answers health checks and refuses requests without a token", async () => {
+    expect((await invokeStreaming(api, urlEvent("GET", "/healthz"))).status).toBe(200);
+    const res = await invokeStreaming(api, urlEvent("GET", "/image-edit/sessions"));
+    expect(res.status).toBe(401);
+    expect(res.json().error.code).toBe("UNAUTHORIZED");
+  });
+
+  let uploadUrl: string;
+
+  it("takes an upload (binary body), stores it in S3 and hands back a presigned preview URL", async () => {
+    const res = await invokeStreaming(
+      api,
+      urlEvent("POST", "/uploads?name=red.jpg", {
+        headers: { ...auth(alice), "content-type": "image/jpeg" },
+        body: photo,
+      }),
+    );
+    expect(res.status).toBe(201);
+    const up = res.json();
+    expect(up).toMatchObject({ name: "red.jpg", width: 640, height: 480, format: "jpeg", bytes: photo.length });
+    expect(up.url).toMatch(/^upload:[a-f0-9]{32}$/);
+    expect(up.previewUrl).toContain(aws.s3Endpoint);
+    expect(up.previewUrl).toContain("X-Amz-Signature=");
+    const preview = await fetch(up.previewUrl);
+    expect(preview.status).toBe(200);
+    expect(Buffer.from(await preview.arrayBuffer()).equals(photo)).toBe(true);
+    uploadUrl = up.url;
+  });
+
+  let sessionId: string;
+
+  it("starts an edit: 202, one asynchronous processor invocation per image", async () => {
+    const res = await invokeStreaming(
+      api,
+      urlEvent("POST", "/image-edit", {
+        headers: { ...auth(alice), "content-type": "application/json" },
+        body: JSON.stringify({
+          images: [
+            { id: "up", url: uploadUrl, name: "red.jpg" },
+            { id: "web", url: `${sourceBase}/photo.jpg`, name: "photo.jpg" },
+            { id: "bad", url: `${sourceBase}/not-an-image.jpg`, name: "bad.jpg" },
+          ],
+          operation: {
+            type: "operations",
+            operations: [
+              { op: "resize", width: 200 },
+              { op: "format", format: "webp" },
+            ],
+          },
+        }),
+      }),
+    );
+    expect(res.status).toBe(202);
+    const body = res.json();
+    sessionId = body.sessionId;
+    expect(body.images.map((i: { id: string }) => i.id).sort()).toEqual(["bad", "up", "web"]);
+    const mine = invoke.invocations.filter((i) => (i.payload as any).job?.sessionId === sessionId);
+    expect(mine).toHaveLength(3);
+    for (const inv of mine) {
+      expect(inv.type).toBe("Event");
+      expect(inv.functionName).toBe(PROCESSOR);
+      expect((inv.payload as any).job).toMatchObject({ sessionId, userId: "alice" });
+    }
+  });
+
+  it("streams progress over SSE until complete, with presigned result URLs", async () => {
+    const res = await invokeStreaming(
+      api,
+      urlEvent("GET", `/image-edit/progress/${sessionId}`, { headers: auth(alice) }),
+    );
+    expect(res.status).toBe(200);
+    expect(res.headers["content-type"]).toContain("text/event-stream");
+    const events = parseSse(res.text);
+    const complete = events.find((e) => e.event === "complete");
+    expect(complete?.data).toMatchObject({ sessionId, status: "partial", completed: 2, failed: 1 });
+    const images = events.filter((e) => e.event === "image").map((e) => e.data);
+    expect(images.map((i) => i.imageId).sort()).toEqual(["up", "web"]);
+    for (const img of images) {
+      expect(img).toMatchObject({ width: 200, height: 150, format: "webp" });
+      const file = await fetch(img.url);
+      expect(file.status).toBe(200);
+      const meta = await sharp(Buffer.from(await file.arrayBuffer())).metadata();
+      expect(meta).toMatchObject({ format: "webp", width: 200, height: 150 });
+    }
+    const failed = events.filter(
+      (e) => e.event === "progress" && e.data.imageId === "bad" && e.data.status === "failed",
+    );
+    expect(failed[0]?.data.error.code).toBe("UNSUPPORTED_FORMAT");
+    // Event ids are session versions and never go backwards.
+    const ids = events.filter((e) => e.id !== undefined).map((e) => e.id!);
+    expect(ids).toEqual([...ids].sort((a, b) => a - b));
+  });
+
+  it("replays only what a reconnecting client has not seen (Last-Event-ID)", async () => {
+    const s = (await apiDeps.sessions.get(sessionId))!;
+    const res = await invokeStreaming(
+      api,
+      urlEvent("GET", `/image-edit/progress/${sessionId}`, {
+        headers: { ...auth(alice), "last-event-id": String(s.version) },
+      }),
+    );
+    const events = parseSse(res.text);
+    expect(events.filter((e) => e.event === "progress")).toHaveLength(0);
+    expect(events.at(-1)?.event).toBe("complete");
+  });
+
+  it("shows the session to its owner and to no one else", async () => {
+    const mine = await invokeStreaming(
+      api,
+      urlEvent("GET", `/image-edit/sessions/${sessionId}`, { headers: auth(alice) }),
+    );
+    expect(mine.status).toBe(200);
+    const view = mine.json();
+    expect(view.status).toBe("partial");
+    const up = view.images.find((i: { id: string }) => i.id === "up");
+    expect(up.result.url).toContain("X-Amz-Signature=");
+    const theirs = await invokeStreaming(
+      api,
+      urlEvent("GET", `/image-edit/sessions/${sessionId}`, { headers: auth(bob) }),
+    );
+    expect(theirs.status).toBe(404);
+    const list = await invokeStreaming(api, urlEvent("GET", "/image-edit/sessions?limit=10", { headers: auth(alice) }));
+    expect(JSON.stringify(list.json())).toContain(sessionId);
+  });
+
+  it("ends a progress stream when the client goes away, and at the function's deadline", async () => {
+    const now = Date.now();
+    const waiting: Session = {
+      sessionId: `waiting-${now}`,
+      userId: "alice",
+      createdAt: now,
+      updatedAt: now,
+      status: "queued",
+      plan: [{ op: "grayscale" }] as Session["plan"],
+      images: [
+        { id: "x", name: "x.jpg", sourceUrl: "upload:00", status: "queued", percent: 0, attempts: 0, version: 1 },
+      ],
+      ttl: Math.floor(now / 1000) + 3600,
+      version: 1,
+    };
+    await apiDeps.sessions.create(waiting);
+    // Hang up as soon as the stream has started: the handler must finish, not poll forever.
+    const hungUp = await invokeStreaming(
+      api,
+      urlEvent("GET", `/image-edit/progress/${waiting.sessionId}`, { headers: auth(alice) }),
+      { onBody: (_text, stream) => stream.destroy() },
+    );
+    expect(hungUp.status).toBe(200);
+    // With 1.5 s left before the function times out, the stream ends by itself (no `complete`).
+    const cut = await invokeStreaming(
+      api,
+      urlEvent("GET", `/image-edit/progress/${waiting.sessionId}`, { headers: auth(alice) }),
+      { timeoutMs: 6_500 },
+    );
+    expect(cut.status).toBe(200);
+    expect(cut.text).toContain(": imgedit progress");
+    expect(parseSse(cut.text).some((e) => e.event === "complete")).toBe(false);
+  });
+});
+
+describe("processor handler", () => {
+  it("is idempotent: a redelivered job for a finished image changes nothing", async () => {
+    const sessions = await apiDeps.sessions.listByUser("alice", { limit: 50 });
+    const done = sessions.items.find((s) => s.images.some((i) => i.status === "done"))!;
+    const img = done.images.find((i) => i.status === "done")!;
+    const before = await apiDeps.sessions.get(done.sessionId);
+    const out = await processor(
+      { job: { sessionId: done.sessionId, imageId: img.id, userId: "alice", attempt: 2 } },
+      { getRemainingTimeInMillis: () => 300_000 },
+    );
+    expect(out.ok).toBe(true);
+    expect(await apiDeps.sessions.get(done.sessionId)).toEqual(before);
+  });
+
+  it("drops an event that is not a job without throwing (no pointless Lambda retries)", async () => {
+    expect(await processor({ hello: "world" }, { getRemainingTimeInMillis: () => 300_000 })).toEqual({
+      ok: false,
+      skipped: "not a job event",
+    });
+  });
+
+  it("reports its peak memory as an EMF metric for the memory alarm", () => {
+    const docs = emf.map((l) => JSON.parse(l));
+    const mem = docs.filter((d) => d.max_memory_used_bytes !== undefined);
+    expect(mem.length).toBeGreaterThan(0);
+    const last = mem.at(-1);
+    expect(last.max_memory_used_bytes).toBeGreaterThan(10 * 1024 * 1024);
+    expect(last._aws.CloudWatchMetrics[0]).toEqual({
+      Namespace: "imgedit",
+      Dimensions: [["service", "function"]],
+      Metrics: [{ Name: "max_memory_used_bytes", Unit: "Bytes" }],
+    });
+    expect(last).toMatchObject({ service: "imgedit", function: "processor" });
+  });
+});
