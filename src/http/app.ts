@@ -171,6 +171,9 @@ export function createApp(deps: AppDeps): Hono<Env> {
     if (err.status >= 500) c.get("log")?.error({ err: e }, "request failed");
     if (err.code === "RATE_LIMITED") c.header("Retry-After", String(err.details?.retryAfterSec ?? 60));
     if (err.code === "UNAUTHORIZED") c.header("WWW-Authenticate", 'Bearer realm="imgedit"');
+    // A refused upload or body may be partly unread: close rather than let the client reuse a
+    // connection that still carries the rest of it.
+    if (c.req.method !== "GET" && c.req.method !== "HEAD") c.header("Connection", "close");
     // Internal errors keep their details in the log, not in the answer.
     const shown = err.code === "INTERNAL" ? new ImageEditError("INTERNAL", "internal error; see the server log") : err;
     return c.json(errorBody(shown), err.status as 400);

@@ -1,0 +1,437 @@
+// Hostile and malformed requests, each with its expected status and error code; plus auth modes,
+// rate limits, operations endpoints (health, metrics, OpenAPI, request ids) and the page fallback.
+import { createHmac } from "node:crypto";
+import { exportJWK, generateKeyPair, SignJWT } from "jose";
+import sharp from "sharp";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createAuth } from "../../src/http/auth.js";
+import { makeImage } from "../helpers/images.js";
+import { type ImageSource, startImageSource, startService, type TestService, tempDir } from "./harness.js";
+
+let src: ImageSource;
+let svc: TestService;
+
+const OPS = { type: "operations", operations: [{ op: "resize", width: 10 }] };
+
+beforeAll(async () => {
+  src = await startImageSource();
+  src.set("/a.png", await makeImage({ width: 40, height: 30 }));
+  svc = await startService({ FETCH_ALLOW_HOSTS: `127.0.0.1:${src.port}`, MAX_IMAGE_SIZE: "300000" });
+});
+afterAll(async () => {
+  await svc?.close();
+  await src?.close();
+});
+
+const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString("base64url");
+
+async function expectError(res: Response, status: number, code: string, field?: string) {
+  expect(res.status, `status for ${code}`).toBe(status);
+  expect(res.headers.get("content-type")).toMatch(/application\/json/);
+  const body = await res.json();
+  expect(body.error.code).toBe(code);
+  expect(typeof body.error.message).toBe("string");
+  if (field !== undefined) expect(body.error.field).toBe(field);
+  return body.error as { code: string; message: string; field?: string; details?: Record<string, unknown> };
+}
+
+describe("bad bodies", () => {
+  const post = (body: string, headers: Record<string, string> = {}) =>
+    svc.api("/image-edit", { method: "POST", body, headers: { "content-type": "application/json", ...headers } });
+  const good = (extra: Record<string, unknown> = {}) =>
+    JSON.stringify({ images: [{ url: "http://127.0.0.1:9/a.png" }], operation: OPS, ...extra });
+
+  it.each([
+    ["malformed JSON", "{images: [", 400, "INVALID_INPUT", undefined],
+    ["empty body", "", 400, "INVALID_INPUT", undefined],
+    ["no images", JSON.stringify({ images: [], operation: OPS }), 400, "INVALID_INPUT", "images"],
+    [
+      "image without url",
+      JSON.stringify({ images: [{ id: "x" }], operation: OPS }),
+      400,
+      "INVALID_INPUT",
+      "images[0].url",
+    ],
+    [
+      "bad image id",
+      JSON.stringify({ images: [{ id: "../x", url: "http://a/b" }], operation: OPS }),
+      400,
+      "INVALID_INPUT",
+      "images[0].id",
+    ],
+    [
+      "duplicate ids",
+      JSON.stringify({
+        images: [
+          { id: "x", url: "http://a/b" },
+          { id: "x", url: "http://a/c" },
+        ],
+        operation: OPS,
+      }),
+      400,
+      "INVALID_INPUT",
+      "images[1].id",
+    ],
+    [
+      "not a URL",
+      JSON.stringify({ images: [{ url: "not a url" }], operation: OPS }),
+      400,
+      "INVALID_INPUT",
+      "images[0].url",
+    ],
+    [
+      "forged upload id",
+      JSON.stringify({ images: [{ url: "upload:../../etc" }], operation: OPS }),
+      400,
+      "INVALID_INPUT",
+      "images[0].url",
+    ],
+    [
+      "unknown operation type",
+      JSON.stringify({ images: [{ url: "http://a/b" }], operation: { type: "magic" } }),
+      400,
+      "INVALID_INPUT",
+      "operation.type",
+    ],
+    [
+      "unknown operation",
+      JSON.stringify({
+        images: [{ url: "http://a/b" }],
+        operation: { type: "operations", operations: [{ op: "explode" }] },
+      }),
+      400,
+      "INVALID_OPERATION",
+      "operation.operations[0].op",
+    ],
+    [
+      "bad operation parameter",
+      JSON.stringify({
+        images: [{ url: "http://a/b" }],
+        operation: { type: "operations", operations: [{ op: "resize", width: -5 }] },
+      }),
+      400,
+      "INVALID_OPERATION",
+      undefined,
+    ],
+    ["bad option", good({ options: { quality: 500 } }), 400, "INVALID_INPUT", "options.quality"],
+    ["unknown field", good({ extra: 1 }), 400, "INVALID_INPUT", undefined],
+  ])("%s", async (_name, body, status, code, field) => {
+    await expectError(await post(body), status, code, field);
+  });
+
+  it("51 images -> 400 TOO_MANY_IMAGES", async () => {
+    const images = Array.from({ length: 51 }, (_, i) => ({ url: `${src.base}/a.png?${i}` }));
+    const err = await expectError(
+      await post(JSON.stringify({ images, operation: OPS })),
+      400,
+      "TOO_MANY_IMAGES",
+      "images",
+    );
+    expect(err.details).toMatchObject({ count: 51, limit: 50 });
+  });
+
+  it("a command it cannot understand -> 422 with the unknown words and suggestions", async () => {
+    const res = await post(
+      JSON.stringify({
+        images: [{ url: `${src.base}/a.png` }],
+        operation: { type: "command", command: "make it blorp" },
+      }),
+    );
+    const err = await expectError(res, 422, "COMMAND_NOT_UNDERSTOOD", "operation.command");
+    expect((err.details?.unknown as { word: string }[]).map((u) => u.word)).toContain("blorp");
+    expect(Array.isArray(err.details?.suggestions)).toBe(true);
+  });
+
+  it("a body over 1 MB -> 400 before it is parsed", async () => {
+    await expectError(await post(`{"images":"${"x".repeat(1_100_000)}"}`), 400, "INVALID_INPUT");
+  });
+
+  it("parse: dry run plans a command or names what it did not understand", async () => {
+    const ok = await svc.api("/image-edit/parse", {
+      method: "POST",
+      body: JSON.stringify({ command: "resize to 200px wide and convert to webp" }),
+    });
+    expect(ok.status).toBe(200);
+    const plan = await ok.json();
+    expect(plan.plan.map((o: { op: string }) => o.op)).toEqual(["resize", "format"]);
+    expect(plan.steps).toHaveLength(2);
+    const bad = await svc.api("/image-edit/parse", { method: "POST", body: JSON.stringify({ command: "blorp" }) });
+    await expectError(bad, 422, "COMMAND_NOT_UNDERSTOOD");
+    await expectError(
+      await svc.api("/image-edit/parse", { method: "POST", body: JSON.stringify({ command: "" }) }),
+      400,
+      "INVALID_INPUT",
+      "command",
+    );
+  });
+});
+
+describe("tokens", () => {
+  const withToken = (token: string | undefined) =>
+    fetch(`${svc.base}/image-edit/sessions`, {
+      headers: token === undefined ? {} : { authorization: `Bearer ${token}` },
+    });
+
+  it("missing -> 401", async () => {
+    const res = await withToken(undefined);
+    expect(res.headers.get("www-authenticate")).toMatch(/^Bearer/);
+    await expectError(res, 401, "UNAUTHORIZED");
+    await expectError(
+      await fetch(`${svc.base}/image-edit/sessions`, { headers: { authorization: "Basic abc" } }),
+      401,
+      "UNAUTHORIZED",
+    );
+  });
+
+  it("expired -> 401", async () => {
+    const err = await expectError(await withToken(await svc.server.token("alice", -60)), 401, "UNAUTHORIZED");
+    expect(err.message).toMatch(/expired/);
+  });
+
+  it("forged (another secret) -> 401", async () => {
+    const other = createAuth({ config: {}, secret: new TextEncoder().encode("not the server's secret") } as never);
+    await expectError(await withToken(await other.mint("alice")), 401, "UNAUTHORIZED");
+  });
+
+  it("alg none -> 401", async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const none = `${b64({ alg: "none", typ: "JWT" })}.${b64({ sub: "alice", iss: "imgedit-local", aud: "imgedit", exp: now + 600 })}.`;
+    await expectError(await withToken(none), 401, "UNAUTHORIZED");
+  });
+
+  it("tampered payload -> 401", async () => {
+    const [h, , s] = (await svc.token("alice")).split(".");
+    const now = Math.floor(Date.now() / 1000);
+    const forged = `${h}.${b64({ sub: "admin", iss: "imgedit-local", aud: "imgedit", exp: now + 600 })}.${s}`;
+    await expectError(await withToken(forged), 401, "UNAUTHORIZED");
+  });
+
+  it("garbage -> 401", async () => {
+    await expectError(await withToken("not-a-jwt"), 401, "UNAUTHORIZED");
+  });
+
+  it("a stream token is not a login token", async () => {
+    const res = await svc.api("/image-edit", {
+      method: "POST",
+      body: JSON.stringify({ images: [{ url: `${src.base}/a.png` }], operation: OPS }),
+    });
+    const { streamToken } = await res.json();
+    await expectError(await withToken(streamToken), 401, "UNAUTHORIZED");
+  });
+
+  it("local sign-in and auth config", async () => {
+    expect(await (await fetch(`${svc.base}/auth/config`)).json()).toMatchObject({ localSignIn: true });
+    const res = await fetch(`${svc.base}/auth/local`, { method: "POST", body: JSON.stringify({ user: "carol" }) });
+    expect(res.status).toBe(200);
+    const { token, user } = await res.json();
+    expect(user).toBe("carol");
+    expect((await withToken(token)).status).toBe(200);
+    const bad = await fetch(`${svc.base}/auth/local`, { method: "POST", body: JSON.stringify({ user: "../x" }) });
+    await expectError(bad, 400, "INVALID_INPUT", "user");
+  });
+});
+
+describe("uploads", () => {
+  const upload = (body: Uint8Array, type = "application/octet-stream") =>
+    svc.api("/uploads", { method: "POST", body, headers: { "content-type": type } });
+
+  it("wrong magic bytes -> 415 UNSUPPORTED_FORMAT", async () => {
+    await expectError(
+      await upload(new TextEncoder().encode("GIF? no: just text pretending"), "image/png"),
+      415,
+      "UNSUPPORTED_FORMAT",
+    );
+    const form = new FormData();
+    form.append("file", new Blob([new TextEncoder().encode("%PDF-1.7 not an image")], { type: "image/jpeg" }), "x.jpg");
+    await expectError(await svc.api("/uploads", { method: "POST", body: form }), 415, "UNSUPPORTED_FORMAT");
+  });
+
+  it("oversized -> 413 IMAGE_TOO_LARGE (declared or streamed)", async () => {
+    const big = await sharp({
+      create: { width: 600, height: 600, channels: 3, noise: { type: "gaussian", mean: 128, sigma: 60 } },
+    })
+      .png({ compressionLevel: 0 })
+      .toBuffer();
+    expect(big.length).toBeGreaterThan(300_000);
+    await expectError(await upload(new Uint8Array(big)), 413, "IMAGE_TOO_LARGE");
+    const form = new FormData();
+    form.append("file", new Blob([new Uint8Array(big)]), "big.png");
+    await expectError(await svc.api("/uploads", { method: "POST", body: form }), 413, "IMAGE_TOO_LARGE");
+  });
+
+  it("pixel bomb (12000x100 header) -> refused from its header", async () => {
+    const bomb = await sharp({ create: { width: 12000, height: 100, channels: 3, background: "#000" } })
+      .png()
+      .toBuffer();
+    const res = await upload(new Uint8Array(bomb));
+    expect(res.status).toBe(422);
+    expect(["DIMENSIONS_TOO_LARGE", "PIXEL_LIMIT"]).toContain((await res.json()).error.code);
+  });
+
+  it("multipart without a file field -> 400", async () => {
+    const form = new FormData();
+    form.append("other", "x");
+    await expectError(await svc.api("/uploads", { method: "POST", body: form }), 400, "INVALID_INPUT", "file");
+  });
+});
+
+describe("operations endpoints", () => {
+  it("healthz, request ids, metrics, unknown routes", async () => {
+    const h = await fetch(`${svc.base}/healthz`, { headers: { "x-request-id": "trace-abc.123" } });
+    expect(h.status).toBe(200);
+    expect(h.headers.get("x-request-id")).toBe("trace-abc.123");
+    expect(await h.json()).toMatchObject({ status: "ok", mode: "local" });
+    const bad = await fetch(`${svc.base}/healthz`, { headers: { "x-request-id": "bad id\twith tab" } });
+    expect(bad.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
+    const m = await fetch(`${svc.base}/metrics`);
+    expect(m.status).toBe(200);
+    const text = await m.text();
+    for (const name of [
+      "imgedit_http_requests_total",
+      "imgedit_http_request_duration_seconds_bucket",
+      "imgedit_queue_depth",
+      "imgedit_process_cpu_seconds_total",
+    ])
+      expect(text).toContain(name);
+    expect(text).toMatch(/imgedit_http_requests_total\{method="GET",route="\/healthz",status="200"\} \d+/);
+    await expectError(await fetch(`${svc.base}/nope`), 404, "NOT_FOUND");
+  });
+
+  it("serves a valid OpenAPI 3.1 document with every route", async () => {
+    const doc = await (await fetch(`${svc.base}/openapi.json`)).json();
+    expect(doc.openapi).toBe("3.1.0");
+    for (const p of [
+      "/image-edit",
+      "/image-edit/parse",
+      "/image-edit/progress/{id}",
+      "/image-edit/sessions",
+      "/image-edit/sessions/{id}",
+      "/uploads",
+      "/files/{key}",
+      "/auth/local",
+      "/auth/config",
+      "/healthz",
+      "/metrics",
+    ])
+      expect(doc.paths[p], p).toBeDefined();
+    expect(doc.components.schemas.EditRequest.properties.images.maxItems).toBeUndefined();
+    expect(doc.components.schemas.EditRequest.required).toEqual(expect.arrayContaining(["images", "operation"]));
+    // Every $ref resolves inside the document.
+    const refs = JSON.stringify(doc).match(/"\$ref":"[^"]+"/g) ?? [];
+    for (const r of refs) {
+      const target = r.slice(8, -1);
+      if (!target.startsWith("#/components/")) continue;
+      const name = target.split("/").pop()!;
+      expect(doc.components.schemas[name], target).toBeDefined();
+    }
+    expect(JSON.stringify(doc.components.schemas.Plan)).toContain('"resize"');
+  });
+
+  it("answers / with a not-built page when web/dist is missing", async () => {
+    const other = await startService({}, { webRoot: tempDir() });
+    try {
+      const res = await fetch(`${other.base}/`);
+      expect(res.status).toBe(200);
+      expect(await res.text()).toContain("npm run build:web");
+    } finally {
+      await other.close();
+    }
+  });
+});
+
+describe("limits", () => {
+  it("rate limit -> 429 with Retry-After; concurrent sessions too", async () => {
+    const limited = await startService({
+      FETCH_ALLOW_HOSTS: `127.0.0.1:${src.port}`,
+      RATE_LIMIT_PER_MINUTE: "2",
+      MAX_CONCURRENT_SESSIONS: "100",
+    });
+    try {
+      const body = JSON.stringify({ images: [{ url: `${src.base}/a.png` }], operation: OPS });
+      expect((await limited.api("/image-edit", { method: "POST", body })).status).toBe(202);
+      expect((await limited.api("/image-edit", { method: "POST", body })).status).toBe(202);
+      const third = await limited.api("/image-edit", { method: "POST", body });
+      const retry = Number(third.headers.get("retry-after"));
+      expect(retry).toBeGreaterThan(0);
+      expect(retry).toBeLessThanOrEqual(60);
+      await expectError(third, 429, "RATE_LIMITED");
+      // Per user: bob is not affected.
+      expect((await limited.api("/image-edit", { method: "POST", body, user: "bob" })).status).toBe(202);
+      await limited.server.idle();
+    } finally {
+      await limited.close();
+    }
+
+    src.hold("/held.png");
+    src.set("/held.png", await makeImage({ width: 20, height: 20 }));
+    const busy = await startService({ FETCH_ALLOW_HOSTS: `127.0.0.1:${src.port}`, MAX_CONCURRENT_SESSIONS: "1" });
+    try {
+      const body = JSON.stringify({ images: [{ url: `${src.base}/held.png` }], operation: OPS });
+      expect((await busy.api("/image-edit", { method: "POST", body })).status).toBe(202);
+      const second = await busy.api("/image-edit", { method: "POST", body });
+      expect(Number(second.headers.get("retry-after"))).toBeGreaterThan(0);
+      const err = await expectError(second, 429, "RATE_LIMITED");
+      expect(err.details).toMatchObject({ reason: "concurrent_sessions" });
+      src.release();
+      await busy.server.idle();
+      expect((await busy.api("/image-edit", { method: "POST", body })).status).toBe(202);
+      await busy.server.idle();
+    } finally {
+      src.release();
+      await busy.close();
+    }
+  });
+});
+
+describe("JWKS mode", () => {
+  it("verifies tokens from an OIDC issuer's key set (issuer and audience), rejects others, and turns local sign-in off", async () => {
+    const { publicKey, privateKey } = await generateKeyPair("RS256");
+    const jwk = { ...(await exportJWK(publicKey)), kid: "k1", alg: "RS256", use: "sig" };
+    const jwksServer = await startImageSource();
+    jwksServer.set("/jwks.json", Buffer.from(JSON.stringify({ keys: [jwk] })), "application/json");
+    const idp = await startService({
+      JWKS_URL: `${jwksServer.base}/jwks.json`,
+      JWT_ISSUER: "https://issuer.example",
+      JWT_AUDIENCE: "imgedit-app",
+      JWT_SECRET: "stream-token-secret",
+    });
+    try {
+      const sign = (claims: Record<string, unknown>, key = privateKey) =>
+        new SignJWT(claims)
+          .setProtectedHeader({ alg: "RS256", kid: "k1" })
+          .setSubject("user-123")
+          .setIssuedAt()
+          .setExpirationTime("10m")
+          .sign(key);
+      const call = (token: string) =>
+        fetch(`${idp.base}/image-edit/sessions`, { headers: { authorization: `Bearer ${token}` } });
+      expect((await call(await sign({ iss: "https://issuer.example", aud: "imgedit-app" }))).status).toBe(200);
+      // Cognito access tokens: client_id instead of aud.
+      expect((await call(await sign({ iss: "https://issuer.example", client_id: "imgedit-app" }))).status).toBe(200);
+      await expectError(
+        await call(await sign({ iss: "https://evil.example", aud: "imgedit-app" })),
+        401,
+        "UNAUTHORIZED",
+      );
+      await expectError(await call(await sign({ iss: "https://issuer.example", aud: "other" })), 401, "UNAUTHORIZED");
+      const { privateKey: otherKey } = await generateKeyPair("RS256");
+      await expectError(
+        await call(await sign({ iss: "https://issuer.example", aud: "imgedit-app" }, otherKey)),
+        401,
+        "UNAUTHORIZED",
+      );
+      // An HS256 token made with a guessable secret is not accepted in JWKS mode.
+      const hs = await new SignJWT({ iss: "https://issuer.example", aud: "imgedit-app" })
+        .setProtectedHeader({ alg: "HS256" })
+        .setSubject("user-123")
+        .setExpirationTime("10m")
+        .sign(createHmac("sha256", "x").digest());
+      await expectError(await call(hs), 401, "UNAUTHORIZED");
+      expect(await (await fetch(`${idp.base}/auth/config`)).json()).toMatchObject({ localSignIn: false, mode: "jwks" });
+      await expectError(await fetch(`${idp.base}/auth/local`, { method: "POST", body: "{}" }), 404, "NOT_FOUND");
+    } finally {
+      await idp.close();
+      await jwksServer.close();
+    }
+  });
+});
