@@ -246,6 +246,14 @@ describe("auto-orient", () => {
     expect([explicit.px.width, explicit.px.height]).toEqual([30, 40]);
     expectColor(pixelAt(explicit.px, 25, 5), QUADRANT_COLORS.topLeft, 40);
     expect((await sharp(explicit.result.data).metadata()).orientation ?? 1).toBe(1);
+    // Fused in the first chain with the orientation: flip and resize act on the upright image.
+    const flipped = await run(input, [{ op: "flip", direction: "horizontal" }]);
+    expectColor(pixelAt(flipped.px, 35, 5), QUADRANT_COLORS.topLeft, 40);
+    const flippedV = await run(input, [{ op: "flip", direction: "vertical" }]);
+    expectColor(pixelAt(flippedV.px, 5, 25), QUADRANT_COLORS.topLeft, 40);
+    const resized = await run(input, [{ op: "resize", width: 20 }]);
+    expect([resized.px.width, resized.px.height]).toEqual([20, 15]);
+    expectColor(pixelAt(resized.px, 2, 2), QUADRANT_COLORS.topLeft, 40);
   });
 });
 
