@@ -7,7 +7,7 @@ import { parseLength, readCapped } from "./cap.js";
 import { networkError, openHop } from "./request.js";
 import { type Resolver, resolveTarget, systemResolver } from "./resolve.js";
 import { type ImageType, requireImageType } from "./sniff.js";
-import { checkUrl, compileAllowList, hopPrefix, redact, refusedPrefix, type TargetUrl } from "./url.js";
+import { checkUrl, compileAllowList, redact, refusedPrefix, type TargetUrl } from "./url.js";
 
 export { type AddressVerdict, classifyAddress } from "./address.js";
 export { type CapOptions, capStream, readCapped } from "./cap.js";
@@ -106,24 +106,21 @@ export async function safeFetch(url: string, policy: FetchPolicy, opts: FetchOpt
       });
       const status = res.statusCode ?? 0;
       const shown = redact(target.url);
+      const where = hop === 0 ? shown : `${shown} (redirect ${hop})`;
 
       if (REDIRECTS.has(status)) {
         res.destroy(); // the body of a redirect is never read
         const location = res.headers.location;
         if (!location) {
-          throw new ImageEditError(
-            "FETCH_FAILED",
-            `${hopPrefix(hop, shown)}${shown} answered ${status} without a Location`,
-            {
-              details: { reason: "redirect", status, hop },
-            },
-          );
+          throw new ImageEditError("FETCH_FAILED", `${where} answered ${status} without a Location`, {
+            details: { reason: "redirect", status, hop },
+          });
         }
         let next: URL;
         try {
           next = new URL(location, target.url);
         } catch {
-          throw new ImageEditError("FETCH_FAILED", `${hopPrefix(hop, shown)}${shown} redirects to an invalid URL`, {
+          throw new ImageEditError("FETCH_FAILED", `${where} redirects to an invalid URL`, {
             details: { reason: "redirect", status, hop },
           });
         }
@@ -141,7 +138,6 @@ export async function safeFetch(url: string, policy: FetchPolicy, opts: FetchOpt
 
       if (status < 200 || status > 299) {
         res.destroy();
-        const where = hop === 0 ? shown : `${shown} (redirect ${hop})`;
         throw new ImageEditError(
           "FETCH_FAILED",
           `${where} answered HTTP ${status} ${res.statusMessage ?? ""}`.trimEnd(),

@@ -196,6 +196,16 @@ describe("success through the allow list", () => {
     expect(main.requests[before].host).toBe(`pinned.test:${main.port}`);
   });
 
+  it("fetches over IPv6: an allow-listed [::1]:port literal, and a name pinned to ::1", async () => {
+    const literal = await safeFetch(`http://[::1]:${main.port}/img.png`, base({ allowHosts: [`[::1]:${main.port}`] }));
+    expect(literal.data.equals(png)).toBe(true);
+    const resolve: Resolver = async () => [{ address: "::1", family: 6 }];
+    const before = main.requests.length;
+    const named = await safeFetch(`http://v6.test:${main.port}/img.png`, base({ allowHosts: ["v6.test"], resolve }));
+    expect(named.data.equals(png)).toBe(true);
+    expect(main.requests[before].host).toBe(`v6.test:${main.port}`);
+  });
+
   it("reports progress with the declared total", async () => {
     const seen: [number, number | undefined][] = [];
     await safeFetch(`http://127.0.0.1:${main.port}/img.png`, base({ allowHosts: ["127.0.0.1"] }), {
@@ -404,6 +414,12 @@ describe("redirects", () => {
     expect(e.message).toMatch(/too many redirects \(more than 5\)/);
     const none = await failure(safeFetch(`http://127.0.0.1:${main.port}/hops/1`, { ...allowMain(), maxRedirects: 0 }));
     expect(none.message).toMatch(/too many redirects \(more than 0\)/);
+  });
+
+  it("fails clearly on a redirect to an unparseable URL", async () => {
+    const e = await failure(safeFetch(redirect("http://[::1"), allowMain()));
+    expect(e.code).toBe("FETCH_FAILED");
+    expect(e.message).toMatch(/redirects to an invalid URL$/);
   });
 
   it("fails clearly on a redirect without Location", async () => {
