@@ -1,5 +1,5 @@
 // ImageMagick 7 (magick-wasm), loaded lazily: only plans with an ImageMagick effect pay for the
-// ~15 MB wasm module. Pixels cross the boundary as PNG (lossless, keeps alpha).
+// ~15 MB wasm module. Pixels cross the boundary as raw 8-bit RGB(A).
 import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
@@ -80,20 +80,41 @@ export function loadMagick(): Promise<MagickModule> {
   return loading;
 }
 
+/** 8-bit sRGB pixels, interleaved (RGB or RGBA). */
+export interface MagickPixels {
+  data: Uint8Array;
+  width: number;
+  height: number;
+  channels: 3 | 4;
+}
+
 /**
- * Run `edit` on an image given as PNG (or any format ImageMagick reads) and return PNG bytes.
- * magick-wasm is synchronous inside: the event loop is blocked while it runs, like any wasm.
+ * Run `edit` on raw pixels and return the result as RGBA (effects may add transparency or change
+ * the size). Raw pixels, not PNG: zlib inside wasm costs seconds on a photo.
+ * magick-wasm is synchronous: this blocks the thread it runs on (the local server runs images in
+ * worker threads; a Lambda runs one image per invocation).
  */
 export async function withMagickImage(
-  input: Uint8Array,
+  input: MagickPixels,
   edit: (image: MagickImage, magick: MagickModule) => void,
-): Promise<Buffer> {
+): Promise<MagickPixels & { data: Buffer; channels: 4 }> {
   const magick = await loadMagick();
+  const settings = new magick.MagickReadSettings({
+    format: input.channels === 4 ? magick.MagickFormat.Rgba : magick.MagickFormat.Rgb,
+    width: input.width,
+    height: input.height,
+  });
   try {
-    return magick.ImageMagick.read(input, (image) => {
+    return magick.ImageMagick.read(input.data, settings, (image) => {
       edit(image, magick);
+      const { width, height } = image;
       // `data` is a view into wasm memory, valid only inside the callback: copy it out.
-      return image.write(magick.MagickFormat.Png, (data) => Buffer.from(data));
+      return image.write(magick.MagickFormat.Rgba, (data) => ({
+        data: Buffer.from(data),
+        width,
+        height,
+        channels: 4 as const,
+      }));
     });
   } catch (e) {
     if (e instanceof ImageEditError) throw e;

@@ -6,20 +6,24 @@ import { describe, expect, it } from "vitest";
 import { DEFAULT_LIMITS } from "../../src/core/limits.js";
 import { isMagickLoaded, loadMagick, setMagickWasmPath, withMagickImage } from "../../src/core/magick.js";
 import { processImage } from "../../src/core/pipeline.js";
+import { validatePlan } from "../../src/core/plan.js";
 import { makeImage } from "../helpers/images.js";
 
 describe("ImageMagick loader", () => {
   it("is not loaded by plans without an ImageMagick effect", async () => {
     const input = await makeImage({ width: 120, height: 80, gradient: true, format: "jpeg" });
-    await processImage(input, [{ op: "resize", width: 60 }], { limits: DEFAULT_LIMITS });
+    await processImage(input, validatePlan([{ op: "resize", width: 60 }], DEFAULT_LIMITS), { limits: DEFAULT_LIMITS });
     await processImage(
       input,
-      [
-        { op: "grayscale" },
-        { op: "blur", sigma: 1 },
-        { op: "text", text: "hi", position: "bottom-right", color: "white", opacity: 0.8 },
-        { op: "format", format: "webp" },
-      ] as never,
+      validatePlan(
+        [
+          { op: "grayscale" },
+          { op: "blur", sigma: 1 },
+          { op: "text", text: "hi", position: "bottom-right", color: "white", opacity: 0.8 },
+          { op: "format", format: "webp" },
+        ],
+        DEFAULT_LIMITS,
+      ),
       { limits: DEFAULT_LIMITS },
     );
     expect(isMagickLoaded()).toBe(false);
@@ -47,21 +51,27 @@ describe("ImageMagick loader", () => {
 
   it("an effect in a plan runs through ImageMagick", async () => {
     const input = await makeImage({ width: 60, height: 40, quadrants: true });
-    const out = await processImage(input, [{ op: "swirl", degrees: 180 }] as never, { limits: DEFAULT_LIMITS });
+    const out = await processImage(input, validatePlan([{ op: "swirl", degrees: 180 }], DEFAULT_LIMITS), {
+      limits: DEFAULT_LIMITS,
+    });
     expect([out.width, out.height, out.format]).toEqual([60, 40, "png"]);
   });
 
   it("turns ImageMagick failures into a typed error", async () => {
-    await expect(withMagickImage(Buffer.from("not an image"), () => {})).rejects.toMatchObject({
-      code: "PROCESSING_FAILED",
-    });
+    const tooShort = { data: Buffer.alloc(5), width: 10, height: 10, channels: 3 as const };
+    await expect(withMagickImage(tooShort, () => {})).rejects.toMatchObject({ code: "PROCESSING_FAILED" });
   });
 
-  it("round-trips pixels losslessly as PNG", async () => {
-    const png = await makeImage({ width: 8, height: 6, quadrants: true, alpha: 200 });
-    const back = await withMagickImage(png, () => {});
-    const a = await sharp(png).raw().toBuffer();
-    const b = await sharp(back).ensureAlpha().raw().toBuffer();
-    expect(b.equals(a)).toBe(true);
+  it("round-trips pixels losslessly (RGB in, RGBA out)", async () => {
+    const { data, info } = await sharp(await makeImage({ width: 8, height: 6, quadrants: true }))
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    const back = await withMagickImage({ data, width: info.width, height: info.height, channels: 3 }, () => {});
+    expect([back.width, back.height, back.channels]).toEqual([8, 6, 4]);
+    const rgba = await sharp(data, { raw: { width: 8, height: 6, channels: 3 } })
+      .ensureAlpha()
+      .raw()
+      .toBuffer();
+    expect(back.data.equals(rgba)).toBe(true);
   });
 });

@@ -1,8 +1,10 @@
 // ImageMagick effects: each changes the image the way it should and keeps (or, for polaroid,
 // grows) its size.
+import sharp from "sharp";
 import { describe, expect, it } from "vitest";
+import { withMagickImage } from "../../src/core/magick.js";
 import { makeImage } from "../helpers/images.js";
-import { bandStats, countChanged, decode, rgbAt, runOp } from "../helpers/run-op.js";
+import { bandStats, countChanged, decode, type RawResult, rgbAt, runOp } from "../helpers/run-op.js";
 
 const W = 80;
 const H = 60;
@@ -17,6 +19,32 @@ describe("vignette", () => {
     expect(rgbAt(out, W - 1, H - 1)[0]).toBeLessThan(60);
     expect(Math.abs(rgbAt(out, W / 2, H / 2)[0] - 0xd0)).toBeLessThanOrEqual(3);
   });
+
+  it("matches ImageMagick's own vignette", async () => {
+    const input = await makeImage({ width: W, height: H, gradient: true });
+    const out = await runOp(input, { op: "vignette", sigma: 5 });
+    const { data, info } = await sharp(input).raw().toBuffer({ resolveWithObject: true });
+    const direct = await withMagickImage({ data, width: info.width, height: info.height, channels: 3 }, (img, m) => {
+      img.backgroundColor = new m.MagickColor(0, 0, 0, 255);
+      img.vignette(0, 5, Math.round(W * 0.1), Math.round(H * 0.1));
+    });
+    let worst = 0;
+    for (let p = 0; p < W * H; p++)
+      for (let c = 0; c < 3; c++) worst = Math.max(worst, Math.abs(out.data[p * 3 + c] - direct.data[p * 4 + c]));
+    expect(worst).toBeLessThanOrEqual(2);
+  });
+
+  it("works the same way on a large image (mask drawn small and scaled up) and keeps alpha", async () => {
+    const big = await makeImage({ width: 1100, height: 800, color: "#d0d0d0", alpha: 200 });
+    const out = await runOp(big, { op: "vignette" });
+    expect([out.width, out.height, out.channels]).toEqual([1100, 800, 4]);
+    expect(rgbAt(out, 0, 0)[0]).toBeLessThan(20);
+    expect(rgbAt(out, 0, 0)[3]).toBe(200);
+    expect(Math.abs(rgbAt(out, 550, 400)[0] - 0xd0)).toBeLessThanOrEqual(2);
+    // a smooth falloff: along the diagonal brightness only grows towards the centre
+    const diag = Array.from({ length: 20 }, (_, i) => rgbAt(out, i * 27, Math.round(i * 19.6))[0]);
+    for (let i = 1; i < diag.length; i++) expect(diag[i]).toBeGreaterThanOrEqual(diag[i - 1] - 1);
+  });
 });
 
 describe("oilPaint", () => {
@@ -28,7 +56,7 @@ describe("oilPaint", () => {
     const changed = countChanged(before, out, () => true);
     expect(changed.inside).toBeGreaterThan((W * H) / 4);
     // fewer distinct red levels: the gradient became bands
-    const levels = (img: typeof out) => new Set(Array.from({ length: img.width }, (_, x) => rgbAt(img, x, 30)[0])).size;
+    const levels = (img: RawResult) => new Set(Array.from({ length: img.width }, (_, x) => rgbAt(img, x, 30)[0])).size;
     expect(levels(out)).toBeLessThan(levels(before) * 0.6);
   });
 });

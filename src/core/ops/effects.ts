@@ -4,13 +4,15 @@ import sharp, { type Sharp } from "sharp";
 import { z } from "zod";
 import { polaroidImage, swirlImage, withMagickImage } from "../magick.js";
 import { defineOperation, opSchema, type StepContext } from "./define.js";
+import { fromRaw, toRaw } from "./raster.js";
 
 type MagickEdit = Parameters<typeof withMagickImage>[1];
 
 /**
- * Hand the pixels to ImageMagick as PNG and continue with its PNG output. These effects do not
- * keep animation (the pipeline then works on the first frame only). Alpha that ImageMagick adds
- * (vignette's mask) is dropped when the input had none, unless the effect draws with it (polaroid).
+ * Hand the pixels to ImageMagick as raw sRGB and continue with its RGBA result. These effects do
+ * not keep animation (the pipeline then works on the first frame only). Alpha that ImageMagick
+ * adds (vignette's mask) is dropped when the input had none, unless the effect draws with it
+ * (polaroid's transparent surround).
  */
 async function magickStep(
   image: Sharp,
@@ -18,9 +20,47 @@ async function magickStep(
   edit: MagickEdit,
   opts: { keepAlpha?: boolean } = {},
 ): Promise<Sharp> {
-  const png = await image.png({ compressionLevel: 1 }).toBuffer();
-  const out = sharp(await withMagickImage(png, edit));
-  return ctx.meta.hasAlpha || opts.keepAlpha ? out : out.removeAlpha();
+  const alpha = ctx.meta.hasAlpha;
+  const srgb = image.toColourspace("srgb");
+  const { data, info } = await (alpha ? srgb.ensureAlpha() : srgb.removeAlpha())
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  if (info.channels !== 3 && info.channels !== 4) throw new Error(`expected RGB(A) pixels, got ${info.channels} bands`);
+  const out = await withMagickImage({ data, width: info.width, height: info.height, channels: info.channels }, edit);
+  const result = sharp(out.data, { raw: { width: out.width, height: out.height, channels: 4 } });
+  return alpha || opts.keepAlpha ? result : result.removeAlpha();
+}
+
+// ImageMagick's vignette blurs an image-sized ellipse mask: seconds per photo in wasm. The mask is
+// smooth, so ImageMagick draws it at most MASK_SIDE px on a side, libvips scales it up, and the
+// pixels are multiplied by it: the same result, since ImageMagick composes image x mask over the
+// (black) background. Alpha is left as it was.
+const MASK_SIDE = 512;
+
+async function applyVignette(image: Sharp, o: { sigma: number }, _ctx: StepContext): Promise<Sharp> {
+  const raw = await toRaw(image.toColourspace("srgb"));
+  const k = Math.max(1, Math.max(raw.width, raw.height) / MASK_SIDE);
+  const mw = Math.max(1, Math.round(raw.width / k));
+  const mh = Math.max(1, Math.round(raw.height / k));
+  const drawn = await withMagickImage(
+    { data: Buffer.alloc(mw * mh * 3, 255), width: mw, height: mh, channels: 3 },
+    (img, m) => {
+      img.backgroundColor = new m.MagickColor(0, 0, 0, 255);
+      // inset like `-vignette 0xS+10%+10%`
+      img.vignette(0, Math.max(0.1, o.sigma / k), Math.round(mw * 0.1), Math.round(mh * 0.1));
+    },
+  );
+  const mask = await sharp(drawn.data, { raw: { width: mw, height: mh, channels: 4 } })
+    .extractChannel(0)
+    .resize(raw.width, raw.height, { fit: "fill" })
+    .raw()
+    .toBuffer();
+  const colours = raw.channels === 2 || raw.channels === 4 ? raw.channels - 1 : raw.channels;
+  for (let p = 0, i = 0; p < mask.length; p++, i += raw.channels) {
+    const f = mask[p] / 255;
+    for (let c = 0; c < colours; c++) raw.data[i + c] = Math.round(raw.data[i + c] * f);
+  }
+  return fromRaw(raw);
 }
 
 export const vignette = defineOperation({
@@ -32,12 +72,7 @@ export const vignette = defineOperation({
   words: ["vignette", "corners"],
   keepsAnimation: false,
   magick: true,
-  apply: (image, o, ctx) =>
-    magickStep(image, ctx, (img, m) => {
-      // Fade to black (ImageMagick's default background is white), inset like `-vignette 0xS+10%+10%`.
-      img.backgroundColor = new m.MagickColor(0, 0, 0, 255);
-      img.vignette(0, o.sigma, Math.round(img.width * 0.1), Math.round(img.height * 0.1));
-    }),
+  apply: applyVignette,
 });
 
 export const oilPaint = defineOperation({
