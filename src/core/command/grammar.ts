@@ -171,8 +171,32 @@ export const PRESETS: Record<string, { width: number; height: number; label: str
 const FIT_PRESETS = new Set(["preset:hd", "preset:4k"]);
 
 export const THUMBNAIL_SIZE = 200;
-const SHRINK = ["shrink", "downsize", "smaller", "reduce", "dir:less", "downscale", "decrease", "smallen", "minify"];
-const GROW = ["enlarge", "upsize", "bigger", "larger", "dir:more", "upscale", "grow", "expand", "increase", "magnify"];
+const SHRINK = [
+  "small",
+  "shrink",
+  "downsize",
+  "smaller",
+  "reduce",
+  "dir:less",
+  "downscale",
+  "decrease",
+  "smallen",
+  "minify",
+];
+const GROW = [
+  "big",
+  "large",
+  "enlarge",
+  "upsize",
+  "bigger",
+  "larger",
+  "dir:more",
+  "upscale",
+  "grow",
+  "expand",
+  "increase",
+  "magnify",
+];
 const WIDTH_KEYS = ["width", "wide", "w", "across"];
 const HEIGHT_KEYS = ["height", "tall", "high", "h"];
 const SIZE_WORDS = [
@@ -239,11 +263,16 @@ const parseSize: Parser = (c, ctx) => {
     } as OperationInput);
 
   const preset = c.take((it) => it.key.startsWith("preset:"));
-  if (preset) {
-    const p = PRESETS[preset.key];
-    return resizeOp(p.width, p.height, FIT_PRESETS.has(preset.key) ? "inside" : "cover");
-  }
   const dims = c.takeKey("#dims");
+  if (preset) {
+    // explicit dimensions beat the preset's ("1080x1080 for instagram")
+    const p = PRESETS[preset.key];
+    return resizeOp(
+      dims?.dims?.w ?? p.width,
+      dims?.dims?.h ?? p.height,
+      FIT_PRESETS.has(preset.key) ? "inside" : "cover",
+    );
+  }
   if (dims?.dims) return resizeOp(dims.dims.w, dims.dims.h);
 
   // "width 800", "800 wide", "height of 600", "600px tall"
@@ -255,7 +284,12 @@ const parseSize: Parser = (c, ctx) => {
   const thumb = c.takeKey("thumbnail", "thumbnails", "thumb", "icon", "preview");
   const n = num(c);
   if (n?.num) {
-    const relative = c.before(n)?.key === "by" || c.before(n, 2)?.key === "by";
+    // "by 25%" and "20% bigger" are relative; "to 25%" and "25% of the size" are not
+    const prevKey = c.before(n)?.key;
+    const relative =
+      prevKey === "by" ||
+      c.before(n, 2)?.key === "by" ||
+      (polarity !== undefined && prevKey !== "to" && prevKey !== "of" && c.after(n)?.key !== "of");
     const { unit, value } = n.num;
     const isFactor =
       unit === "%" ||
@@ -302,7 +336,19 @@ const parseCrop: Parser = (c) => {
   let gravity: string | undefined;
   if (c.takeKey(...ATTENTION)) gravity = "attention";
   else if (c.takeKey(...ENTROPY)) gravity = "entropy";
-  c.takeAll("around", "on", "centered", "centred", "keep", "keeping", "the");
+  c.takeAll(
+    "around",
+    "on",
+    "centered",
+    "centred",
+    "keep",
+    "keeping",
+    "focusing",
+    "focused",
+    "focus",
+    "centering",
+    "centring",
+  );
   const pos = position(c);
   gravity ??= pos;
   const pair = c.takeKey("#pair");
@@ -469,7 +515,7 @@ const DOWN_WORDS: Partial<Record<OperationName, string[]>> = {
   saturation: ["muted", "desaturated", "dull", "duller", "faded", "mute", "pale", "paler", "washed"],
 };
 /** [little, normal, lot] factors for up and down. */
-const ADJUST: Record<string, { up: number[]; down: number[] }> = {
+export const ADJUST: Record<string, { up: number[]; down: number[] }> = {
   brightness: { up: [1.1, 1.2, 1.5], down: [0.9, 0.8, 0.6] },
   contrast: { up: [1.1, 1.2, 1.5], down: [0.9, 0.8, 0.6] },
   saturation: { up: [1.15, 1.3, 1.6], down: [0.85, 0.7, 0.4] },
@@ -559,7 +605,7 @@ const parseThreshold: Parser = (c) => {
   const n = num(c, (x) => x.unit === undefined || x.unit === "%");
   c.takeAll("cutoff", "level", "value");
   if (!n?.num) return { ops: [{ op: "threshold" }] };
-  const value = n.num.unit === "%" ? Math.round(n.num.value * 2.55) : Math.round(n.num.value);
+  const value = n.num.unit === "%" ? Math.round((n.num.value * 255) / 100) : Math.round(n.num.value);
   return { ops: [{ op: "threshold", value }] };
 };
 
@@ -858,6 +904,8 @@ export const PARSERS: Partial<Record<OperationName, Parser>> = {
 
 /** Extra per-operation words a no-parameter operation's clause may contain. */
 const GENERIC_EXTRA = [
+  "convert",
+  "converted",
   "colors",
   "colours",
   "colour",
@@ -878,6 +926,15 @@ export function parseGeneric(c: Clause, ctx: ParseContext): ClauseResult {
   amount(c);
   return { ops: [{ op: ctx.op } as OperationInput] };
 }
+
+// "desaturate slightly" is less saturation, not grey
+const parseGrayscale: Parser = (c, ctx) => {
+  const a = amount(c);
+  if (a && ctx.triggers.some((t) => t.key === "desaturate"))
+    return { ops: [{ op: "saturation", factor: a === "little" ? 0.7 : 0.3 }] };
+  return parseGeneric(c, ctx);
+};
+PARSERS.grayscale = parseGrayscale;
 
 export function parserFor(op: OperationName): Parser {
   return PARSERS[op] ?? parseGeneric;

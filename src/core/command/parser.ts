@@ -34,6 +34,8 @@ interface Reading {
   ops: OperationInput[];
   unknown: Item[];
   errors: string[];
+  /** Items to highlight with an error (the number a step rejected). */
+  marks: Item[];
   /** Lower is better: unexplained words weigh most, then errors, then the number of steps. */
   cost: number;
   hasTrigger: boolean;
@@ -59,7 +61,8 @@ function readAs(items: Item[], op: OperationName): Reading {
     errors.push(invalid);
     ops = [];
   }
-  return { ops, unknown, errors, cost: unknown.length * 10 + errors.length * 6 + 1, hasTrigger: true };
+  const marks = errors.length ? items.filter((it) => it.num || it.dims || it.pair) : [];
+  return { ops, unknown, errors, marks, cost: unknown.length * 10 + errors.length * 6 + 1, hasTrigger: true };
 }
 
 /** Validates one step on its own so the message names the clause's operation. */
@@ -76,15 +79,9 @@ function checkStep(op: OperationInput): string | undefined {
 /** The best single-operation reading of a run of items. */
 function readSegment(items: Item[]): Reading {
   const ops = triggersIn(items);
-  // a bare size ("800x600", "to 50%") is a resize
-  if (
-    ops.length === 0 &&
-    items.some((it) => it.key === "#dims" || (it.num && (it.num.unit === "px" || it.num.unit === "%")))
-  )
-    ops.push("resize");
   if (ops.length === 0) {
     const unknown = items.filter((it) => !isIgnorable(it));
-    return { ops: [], unknown, errors: [], cost: unknown.length * 10 + 3, hasTrigger: false };
+    return { ops: [], unknown, errors: [], marks: [], cost: unknown.length * 10 + 3, hasTrigger: false };
   }
   let best: Reading | undefined;
   for (const op of ops) {
@@ -118,7 +115,7 @@ function readClause(items: Item[]): Reading {
   if (points.length === 1 || points.length > MAX_SPLIT_POINTS) return readSegment(items);
   points.push(items.length);
   // best[j]: best reading of items[0 .. points[j])
-  const best: (Reading | undefined)[] = [{ ops: [], unknown: [], errors: [], cost: 0, hasTrigger: false }];
+  const best: (Reading | undefined)[] = [{ ops: [], unknown: [], errors: [], marks: [], cost: 0, hasTrigger: false }];
   for (let e = 1; e < points.length; e++) {
     for (let s = 0; s < e; s++) {
       const prev = best[s];
@@ -130,6 +127,7 @@ function readClause(items: Item[]): Reading {
           ops: [...prev.ops, ...seg.ops],
           unknown: [...prev.unknown, ...seg.unknown],
           errors: [...prev.errors, ...seg.errors],
+          marks: [...prev.marks, ...seg.marks],
           cost,
           hasTrigger: prev.hasTrigger || seg.hasTrigger,
         };
@@ -200,7 +198,7 @@ function notUnderstood(message: string, unknown: Item[], suggestions: string[] =
   };
 }
 
-function explain(unknown: Item[], errors: string[]): ParseResult {
+function explain(unknown: Item[], errors: string[], marks: Item[]): ParseResult {
   const suggestions: string[] = [];
   const parts: string[] = [];
   for (const u of unknown)
@@ -211,7 +209,8 @@ function explain(unknown: Item[], errors: string[]): ParseResult {
   }
   for (const e of errors) parts.push(`${e.charAt(0).toUpperCase()}${e.slice(1)}.`);
   if (suggestions.length) parts.push(`Did you mean ${suggestions.slice(0, 5).join(", ")}?`);
-  return notUnderstood(parts.join(" "), unknown, suggestions.slice(0, 5));
+  const highlight = [...unknown, ...marks].sort((a, b) => a.start - b.start);
+  return notUnderstood(parts.join(" "), highlight, suggestions.slice(0, 5));
 }
 
 function plan(text: string): ParseResult {
@@ -248,11 +247,20 @@ function plan(text: string): ParseResult {
         continue;
       }
     }
+    // a bare size on its own ("800x600", "to 50%") is a resize
+    if (clauses[i].some((it) => it.key === "#dims" || (it.num && (it.num.unit === "px" || it.num.unit === "%")))) {
+      const sized = readAs(clauses[i], "resize");
+      if (sized.cost < r.cost) {
+        kept.push({ items: clauses[i], r: sized });
+        continue;
+      }
+    }
     kept.push({ items: clauses[i], r });
   }
   const unknown = kept.flatMap((k) => k.r.unknown);
   const errors = kept.flatMap((k) => k.r.errors);
-  if (unknown.length || errors.length) return explain(unknown, errors);
+  const marks = kept.flatMap((k) => k.r.marks);
+  if (unknown.length || errors.length) return explain(unknown, errors, marks);
   const ops = mergeOutputSteps(kept.flatMap((k) => k.r.ops)).map((o) => {
     const { [IMPLICIT_FORMAT]: _, ...rest } = o as Record<string | symbol, unknown>;
     return rest as OperationInput;

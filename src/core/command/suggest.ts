@@ -8,11 +8,40 @@ for (const def of catalog) {
   for (const w of def.words) CANDIDATES.push({ word: w.toLowerCase(), op: def.name });
 }
 
+/** Words people use for things the catalog does under another name (or does not do at all). */
+const HINTS: Record<string, string[]> = {
+  zoom: ["crop", "scale"],
+  enlarge: ["scale"],
+  pop: ["contrast", "saturation"],
+  punch: ["contrast"],
+  sparkle: ["sharpen"],
+  glow: ["brightness", "blur"],
+  background: ["blur", "pad"],
+  pixelate: ["scale", "blur"],
+  bmp: ["png", "jpeg", "webp"],
+  heic: ["avif", "jpeg"],
+  heif: ["avif"],
+  jxl: ["avif", "webp"],
+  svg: ["png"],
+  pdf: ["png", "tiff"],
+  emboss: ["charcoal", "sharpen"],
+  cartoon: ["oilPaint", "posterize"],
+  warm: ["tint", "sepia"],
+  warmer: ["tint", "sepia"],
+  cool: ["tint"],
+  cooler: ["tint"],
+  shadow: ["polaroid", "vignette"],
+  round: ["crop"],
+  rounded: ["crop"],
+  circle: ["crop"],
+  resize: ["resize"],
+};
+
 /** Up to `max` catalog words near `word` (2 edits, or a shared 4-letter prefix), nearest first. */
 export function suggestFor(word: string, max = 3): string[] {
   const w = word.toLowerCase();
   if (w.length < 3 || !/^[\p{L}-]+$/u.test(w)) return [];
-  const scored: { word: string; d: number }[] = [];
+  const scored: { word: string; d: number }[] = (HINTS[w] ?? []).map((h) => ({ word: h, d: 0 }));
   for (const c of CANDIDATES) {
     if (c.word.includes(" ")) continue;
     let d = editDistance(w, c.word, 2);

@@ -66,6 +66,11 @@ const LEXICON: Record<string, string[]> = {
     "lightly",
     "softly",
     "barely",
+    "light",
+    "weak",
+    "gentle",
+    "mild",
+    "soft",
   ],
   "amt:lot": [
     "a lot",
@@ -91,6 +96,11 @@ const LEXICON: Record<string, string[]> = {
     "a great deal",
     "far",
     "loads",
+    "strong",
+    "heavy",
+    "intense",
+    "deep",
+    "hard",
   ],
   "dir:more": ["more", "increase", "increased", "boost", "raise", "higher", "up", "stronger", "extra", "enhance the"],
   "dir:less": [

@@ -1,0 +1,106 @@
+import { describe, expect, it } from "vitest";
+import { EXAMPLES } from "../../src/core/command/examples.js";
+import { MAX_COMMAND_LENGTH, parseCommand } from "../../src/core/command/index.js";
+import { lex, TRIGGERS } from "../../src/core/command/vocabulary.js";
+import { catalog, PlanSchema } from "../../src/core/operations.js";
+import { REJECTED, UNDERSTOOD } from "./cases.js";
+
+describe("the command table", () => {
+  it("has at least 150 distinct understood commands", () => {
+    expect(new Set(UNDERSTOOD.map(([c]) => c)).size).toBe(UNDERSTOOD.length);
+    expect(UNDERSTOOD.length).toBeGreaterThanOrEqual(150);
+  });
+
+  it.each(UNDERSTOOD)("%s", (command, expected) => {
+    const r = parseCommand(command);
+    if (!r.ok) throw new Error(`not understood: ${r.error.message}`);
+    expect(r.plan).toEqual(PlanSchema.parse(expected));
+    expect(r.steps).toHaveLength(r.plan.length);
+  });
+});
+
+describe("commands it must reject", () => {
+  it.each(REJECTED.map((r) => [r.command, r] as const))("%j", (command, want) => {
+    const r = parseCommand(command);
+    if (r.ok) throw new Error(`unexpectedly understood: ${JSON.stringify(r.plan)}`);
+    expect(r.error.code).toBe("COMMAND_NOT_UNDERSTOOD");
+    expect(r.error.unknown.map((u) => u.word)).toEqual(want.unknown);
+    for (const u of r.error.unknown) expect(command.slice(u.start, u.end)).toBe(u.word);
+    for (const s of want.suggests ?? []) expect(r.error.suggestions).toContain(s);
+    if (want.says) expect(r.error.message).toContain(want.says);
+    expect(r.error.message.length).toBeGreaterThan(10);
+  });
+});
+
+describe("vocabulary comes from the catalog", () => {
+  it("every catalog operation is reachable from its documented examples", () => {
+    for (const def of catalog) {
+      const examples = EXAMPLES[def.name];
+      expect(examples?.length, `${def.name} has no example commands`).toBeGreaterThan(0);
+      const reached = examples.some((c) => {
+        const r = parseCommand(c);
+        return r.ok && r.plan.some((op) => op.op === def.name);
+      });
+      expect(reached, `no example command reaches ${def.name}`).toBe(true);
+    }
+  });
+
+  it("every catalog operation is reached by some command of the table", () => {
+    const used = new Set(UNDERSTOOD.flatMap(([, plan]) => plan.map((op) => op.op)));
+    for (const def of catalog) expect(used.has(def.name), def.name).toBe(true);
+  });
+
+  it("every word of every catalog entry names that operation", () => {
+    for (const def of catalog) {
+      for (const word of def.words) {
+        const items = lex(word);
+        const named = items.some((it) => TRIGGERS.get(it.key)?.includes(def.name));
+        expect(named, `"${word}" does not trigger ${def.name}`).toBe(true);
+      }
+    }
+  });
+});
+
+describe("reading", () => {
+  it("reports offsets of words not understood so they can be highlighted", () => {
+    const text = "resize to 800px and wibble the image then flarp";
+    const r = parseCommand(text);
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.error.unknown).toEqual([
+      { word: "wibble", start: text.indexOf("wibble"), end: text.indexOf("wibble") + 6 },
+      { word: "flarp", start: text.indexOf("flarp"), end: text.length },
+    ]);
+  });
+
+  it("never drops a meaningful word: one unknown word sinks the whole command", () => {
+    for (const [command] of UNDERSTOOD.slice(0, 60)) {
+      const r = parseCommand(`${command} and zorble`);
+      expect(r.ok, command).toBe(false);
+      if (!r.ok) expect(r.error.unknown.map((u) => u.word)).toContain("zorble");
+    }
+  });
+
+  it("corrects typos within one edit of words of four letters or more, not beyond", () => {
+    const ok = (c: string) => parseCommand(c).ok;
+    expect(ok("rotaet 90")).toBe(true); // transposition
+    expect(ok("rotat 90")).toBe(true); // deletion
+    expect(ok("rottate 90")).toBe(true); // insertion
+    expect(ok("rotute 90")).toBe(true); // substitution
+    expect(ok("rtaet 90")).toBe(false); // two edits
+    expect(ok("flpi")).toBe(true); // 4 letters: "flip" swapped
+    expect(ok("blr")).toBe(false); // 3 letters: no correction
+  });
+
+  it("caps the command length with a clear error", () => {
+    const r = parseCommand(`${"rotate 90 and ".repeat(100)}flip`);
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.error.message).toContain(`at most ${MAX_COMMAND_LENGTH}`);
+  });
+
+  it("reads the same command the same way every time", () => {
+    const a = parseCommand("make it half the size and black and white");
+    const b = parseCommand("make it half the size and black and white");
+    expect(a).toEqual(b);
+  });
+});
