@@ -93,6 +93,24 @@ describe("imgedit edit", () => {
     expect((await sharp(path.join(out, "c.gif")).metadata()).pages).toBe(3);
   });
 
+  it("inputs with the same name get numbered outputs", async () => {
+    const out = path.join(dir, "same-name");
+    await mkdir(path.join(dir, "other"), { recursive: true });
+    await writeFile(path.join(dir, "other/a.jpg"), await makeImage({ width: 20, height: 20, format: "jpeg" }));
+    const r = await imgedit([
+      "edit",
+      path.join(dir, "in/a.png"),
+      path.join(dir, "other/a.jpg"),
+      "--format",
+      "png",
+      "-o",
+      out,
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect((await readdir(out)).sort()).toEqual(["a-2.png", "a.png"]);
+    expect((await sharp(path.join(out, "a-2.png")).metadata()).width).toBe(20);
+  });
+
   it("a failing image gives exit 1 while the others are still written, with the error in the table", async () => {
     const out = path.join(dir, "mixed");
     const r = await imgedit([

@@ -68,7 +68,10 @@ interface CommandParser {
 
 interface Job {
   input: string;
+  /** The output file when --output names one. */
   output?: string;
+  /** Otherwise the output's name without extension (unique within the run). */
+  stem?: string;
 }
 
 export interface Row {
@@ -303,7 +306,14 @@ async function planOutputs(inputs: string[], output: string): Promise<Job[]> {
     return [{ input: inputs[0], output }];
   if (existing && !existing.isDirectory())
     throw new UsageError(`--output ${output} is a file; with several inputs it must be a directory`);
-  return inputs.map((input) => ({ input }));
+  // a/x.png and b/x.jpg would both become x.<ext>: number the later ones x-2, x-3...
+  const seen = new Map<string, number>();
+  return inputs.map((input) => {
+    const base = path.basename(input, path.extname(input));
+    const n = (seen.get(base) ?? 0) + 1;
+    seen.set(base, n);
+    return { input, stem: n === 1 ? base : `${base}-${n}` };
+  });
 }
 
 async function editOne(
@@ -326,8 +336,7 @@ async function editOne(
       );
     }
     const result = await processFn(await readFile(job.input));
-    const target =
-      job.output ?? path.join(outDir, `${path.basename(job.input, path.extname(job.input))}.${result.ext}`);
+    const target = job.output ?? path.join(outDir, `${job.stem}.${result.ext}`);
     await mkdir(path.dirname(target), { recursive: true });
     await writeFile(target, result.data, { flag: opts.overwrite ? "w" : "wx" }).catch((e: NodeJS.ErrnoException) => {
       if (e.code === "EEXIST") throw new CliFailure("EXISTS", `${target} exists (use --overwrite)`);
