@@ -148,6 +148,16 @@ export async function safeFetch(url: string, policy: FetchPolicy, opts: FetchOpt
         );
       }
 
+      const encoding = res.headers["content-encoding"]?.trim().toLowerCase();
+      if (encoding && encoding !== "identity") {
+        res.destroy();
+        // We asked for identity; an encoded body would be counted compressed and sniffed as noise.
+        throw new ImageEditError(
+          "FETCH_FAILED",
+          `${where} sent a body with Content-Encoding "${encoding}" although only identity was accepted`,
+          { details: { reason: "encoding", encoding, hop } },
+        );
+      }
       const declared = parseLength(res.headers["content-length"]);
       const data = await readCapped(res, policy.maxBytes, {
         declaredLength: declared,

@@ -6,6 +6,7 @@ import https from "node:https";
 import type net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import zlib from "node:zlib";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config.js";
@@ -98,6 +99,9 @@ beforeAll(async () => {
       const status = Number(p.slice("/status/".length));
       res.writeHead(status, { "retry-after": "7" });
       res.end("no");
+    } else if (p === "/gzipped") {
+      res.writeHead(200, { "content-type": "image/png", "content-encoding": "gzip" });
+      res.end(zlib.gzipSync(png));
     } else if (p === "/text") {
       res.writeHead(200, { "content-type": "image/png" });
       res.end("<html>not an image</html>");
@@ -194,6 +198,15 @@ describe("success through the allow list", () => {
     // pinned.test exists in no DNS: the socket can only have used the address we vetted.
     expect(calls).toEqual(["pinned.test"]);
     expect(main.requests[before].host).toBe(`pinned.test:${main.port}`);
+  });
+
+  it("refuses a compressed body it did not ask for", async () => {
+    const e = await failure(
+      safeFetch(`http://127.0.0.1:${main.port}/gzipped`, base({ allowHosts: [`127.0.0.1:${main.port}`] })),
+    );
+    expect(e.code).toBe("FETCH_FAILED");
+    expect(e.message).toMatch(/Content-Encoding "gzip" although only identity was accepted/);
+    expect(e.retryable).toBe(false);
   });
 
   it("fetches over IPv6: an allow-listed [::1]:port literal, and a name pinned to ::1", async () => {
