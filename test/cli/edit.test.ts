@@ -1,5 +1,6 @@
 // The `imgedit` command as a user runs it: a real process, real files in a temp directory.
 import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -187,6 +188,22 @@ describe("imgedit edit", () => {
       expect(r.code, args.join(" ")).toBe(2);
       expect(r.stderr).toMatch(message);
     }
+  });
+
+  it.skipIf(!existsSync("/usr/bin/script"))("draws a progress bar when stderr is a terminal", async () => {
+    const out = path.join(dir, "tty");
+    // util-linux `script` runs the command on a pseudo-terminal.
+    const cmd = [TSX, MAIN, "edit", path.join(dir, "in"), "--format", "png", "-o", out].map((a) => `'${a}'`).join(" ");
+    const r = await new Promise<Run>((resolve) =>
+      execFile("/usr/bin/script", ["-qec", cmd, "/dev/null"], { cwd: ROOT, timeout: 60_000 }, (err, stdout, stderr) =>
+        resolve({ code: err ? 1 : 0, stdout, stderr }),
+      ),
+    );
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("\r\x1b[2K");
+    expect(r.stdout).toMatch(/█+ 3\/3/);
+    expect(r.stdout).not.toMatch(/\[1\/3\] ok/);
+    expect(r.stdout).toContain("3 of 3 written");
   });
 
   it("--help prints the usage", async () => {

@@ -380,17 +380,22 @@ class Progress {
     private readonly total: number,
   ) {
     this.tty = Boolean((io.stderr as NodeJS.WriteStream).isTTY);
+    if (this.tty) this.draw("");
+  }
+
+  private draw(name: string): void {
+    const width = 30;
+    const filled = Math.round((this.finished / this.total) * width);
+    const bar = `${"█".repeat(filled)}${"░".repeat(width - filled)}`;
+    const failed = this.failed ? `, ${this.failed} failed` : "";
+    this.io.stderr.write(`\r\x1b[2K${bar} ${this.finished}/${this.total}${failed}  ${name}`);
   }
 
   done(row: Row): void {
     this.finished++;
     if (row.status === "failed") this.failed++;
     if (this.tty) {
-      const width = 30;
-      const filled = Math.round((this.finished / this.total) * width);
-      const bar = `${"█".repeat(filled)}${"░".repeat(width - filled)}`;
-      const failed = this.failed ? `, ${this.failed} failed` : "";
-      this.io.stderr.write(`\r\x1b[2K${bar} ${this.finished}/${this.total}${failed}  ${row.name}`);
+      this.draw(row.name);
     } else {
       const where = `[${this.finished}/${this.total}]`;
       this.io.stderr.write(
