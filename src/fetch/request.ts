@@ -81,7 +81,8 @@ export function networkError(err: unknown, target: TargetUrl, hop: number): Imag
 
 /**
  * Sends the GET and resolves with the response head; the body is left to the caller. The abort
- * listener stays until `signal` is done with, so a later abort still tears the body down.
+ * listener stays until the hop's connection closes, so an abort while the body streams still
+ * tears it down.
  */
 export function openHop(target: TargetUrl, pin: PinnedAddress, opts: HopOptions): Promise<IncomingMessage> {
   const { url } = target;
