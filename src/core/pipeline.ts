@@ -111,7 +111,8 @@ class Run {
             `image processing took longer than ${this.limits.processTimeoutMs / 1000}s`,
           ),
         ),
-      this.limits.processTimeoutMs,
+      // setTimeout fires at once above 2^31-1 ms; a longer limit means "effectively none".
+      Math.min(this.limits.processTimeoutMs, 2_147_483_647),
     );
     this.timer.unref?.();
     opts.signal?.addEventListener("abort", this.onAbort, { once: true });
@@ -159,6 +160,12 @@ class Run {
 
   /** Split the plan: pixel steps in order, output steps folded into the settings. */
   private prepare(): { steps: Step[]; settings: Omit<OutputSettings, "format"> & { format?: OutputFormat } } {
+    // Plans normally arrive through validatePlan; callers that build one in code get the same cap.
+    if (this.plan.length > this.limits.maxOperations)
+      throw new ImageEditError(
+        "TOO_MANY_OPERATIONS",
+        `the plan has ${this.plan.length} operations; the limit is ${this.limits.maxOperations}`,
+      );
     const steps: Step[] = [];
     let settings: Omit<OutputSettings, "format"> & { format?: OutputFormat } = { keepMetadata: false };
     this.plan.forEach((op, index) => {

@@ -144,6 +144,14 @@ describe("operations per plan", () => {
     );
     expect(validatePlan(plan.slice(0, 30), DEFAULT_LIMITS)).toHaveLength(30);
   });
+  it("processImage holds a plan built in code to the same cap", async () => {
+    const plan = validatePlan(Array.from({ length: 30 }, () => ({ op: "flip" })), DEFAULT_LIMITS);
+    await expectError(
+      processImage(await makeImage(), plan, { limits: { ...DEFAULT_LIMITS, maxOperations: 5 } }),
+      "TOO_MANY_OPERATIONS",
+      "the plan has 30 operations; the limit is 5",
+    );
+  });
 });
 
 describe("processing time", () => {
