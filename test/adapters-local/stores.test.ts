@@ -8,7 +8,7 @@ import { loadOrCreateSecret } from "../../src/adapters/local/secret.js";
 import { SqliteSessionStore } from "../../src/adapters/local/sqlite-sessions.js";
 import { objectStoreContract } from "../contract/object-store.contract.js";
 import { sessionStoreContract } from "../contract/session-store.contract.js";
-import { startService, type TestService, tempDir } from "../http/harness.js";
+import { type Json, startService, type TestService, tempDir } from "../http/harness.js";
 
 const dbDir = tempDir();
 let n = 0;
@@ -76,7 +76,7 @@ describe("filesystem object keys", () => {
     later.searchParams.set("exp", String(Number(url.searchParams.get("exp")) + 1000));
     const r1 = await fetch(later);
     expect(r1.status).toBe(403);
-    expect((await r1.json()).error.code).toBe("FORBIDDEN");
+    expect(((await r1.json()) as Json).error.code).toBe("FORBIDDEN");
     const moved = new URL(url.toString().replace("/x.png", "/y.png"));
     expect((await fetch(moved)).status).toBe(403);
     const noSig = new URL(url);

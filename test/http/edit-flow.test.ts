@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeImage } from "../helpers/images.js";
 import {
   type ImageSource,
+  type Json,
   openSse,
   type SseEvent,
   STAGES,
@@ -148,7 +149,7 @@ describe("a batch through to complete", () => {
   it("shows the finished session with result URLs and source facts", async () => {
     const res = await svc.api(`/image-edit/sessions/${first.sessionId}`);
     expect(res.status).toBe(200);
-    const s = await res.json();
+    const s = (await res.json()) as Json;
     expect(s.status).toBe("completed");
     expect(s.streamToken).toBeTruthy();
     const a = s.images.find((i: { id: string }) => i.id === "a");
@@ -231,7 +232,7 @@ describe("per-image failures", () => {
     src.failFirst("/flaky.png", 1);
     const { json } = await edit({ images: [{ id: "f", url: `${src.base}/flaky.png` }], operation: OPS });
     await followToEnd(json.progressUrl);
-    const s = await (await svc.api(`/image-edit/sessions/${json.sessionId}`)).json();
+    const s = (await (await svc.api(`/image-edit/sessions/${json.sessionId}`)).json()) as Json;
     expect(s.images[0]).toMatchObject({ status: "done", attempts: 2 });
     expect(src.hits.get("/flaky.png")).toBe(2);
   });
@@ -241,7 +242,7 @@ describe("per-image failures", () => {
     src.failFirst("/down.png", 100);
     const { json } = await edit({ images: [{ id: "d", url: `${src.base}/down.png` }], operation: OPS });
     await followToEnd(json.progressUrl);
-    const s = await (await svc.api(`/image-edit/sessions/${json.sessionId}`)).json();
+    const s = (await (await svc.api(`/image-edit/sessions/${json.sessionId}`)).json()) as Json;
     expect(s.status).toBe("failed");
     expect(s.images[0]).toMatchObject({ status: "failed", attempts: 3, error: { code: "FETCH_FAILED" } });
     expect(src.hits.get("/down.png")).toBe(3);
@@ -282,7 +283,7 @@ describe("sessions", () => {
         },
       );
       expect(res.status).toBe(200);
-      const page = await res.json();
+      const page = (await res.json()) as Json;
       expect(page.items.length).toBeLessThanOrEqual(2);
       seen.push(...page.items.map((s: { sessionId: string }) => s.sessionId));
       cursor = page.nextCursor;
@@ -292,7 +293,7 @@ describe("sessions", () => {
     expect(seen).toEqual([...ids].reverse());
     const bad = await svc.api("/image-edit/sessions?cursor=garbage", { user: "pager" });
     expect(bad.status).toBe(400);
-    expect((await bad.json()).error).toMatchObject({ code: "INVALID_INPUT", field: "cursor" });
+    expect(((await bad.json()) as Json).error).toMatchObject({ code: "INVALID_INPUT", field: "cursor" });
   });
 
   it("hides another user's session (404) and deletes mine with its files", async () => {
@@ -306,7 +307,7 @@ describe("sessions", () => {
     ]) {
       const res = await svc.api(path, { method, user: "mallory" });
       expect(res.status).toBe(404);
-      expect((await res.json()).error.code).toBe("NOT_FOUND");
+      expect(((await res.json()) as Json).error.code).toBe("NOT_FOUND");
     }
     // alice's stream token does not open mallory's way in either: it is bound to the session.
     const other = await edit({ images: [{ url: `${src.base}/a.png` }], operation: OPS }, { user: "mallory" });
@@ -329,7 +330,7 @@ describe("uploads", () => {
     form.append("file", new Blob([new Uint8Array(png)], { type: "image/png" }), "holiday.png");
     const res = await svc.api("/uploads", { method: "POST", body: form });
     expect(res.status).toBe(201);
-    const up = await res.json();
+    const up = (await res.json()) as Json;
     expect(up).toMatchObject({ name: "holiday.png", bytes: png.length, format: "png", width: 320, height: 200 });
     expect(up.url).toBe(`upload:${up.id}`);
     const preview = await fetch(up.previewUrl);

@@ -9,6 +9,9 @@ import { type Config, loadConfig } from "../../src/config.js";
 import { silentLogger } from "../../src/logger.js";
 import { type LocalServer, type LocalServerOptions, startLocalServer } from "../../src/server.js";
 
+// biome-ignore lint/suspicious/noExplicitAny: JSON answers in tests are read loosely
+export type Json = any;
+
 export function tempDir(prefix = "imgedit-test-"): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
@@ -190,7 +193,11 @@ export async function openSse(url: string, headers: Record<string, string> = {})
               } catch {}
               const e: SseEvent = { event: cur.event ?? "message", id: cur.id, data };
               events.push(e);
-              waiters = waiters.filter((w) => (w.pred(e) ? (w.resolve(e), false) : true));
+              waiters = waiters.filter((w) => {
+                if (!w.pred(e)) return true;
+                w.resolve(e);
+                return false;
+              });
             }
             cur = { data: [] };
           } else if (line.startsWith(":")) comments.push(line.slice(1).trim());

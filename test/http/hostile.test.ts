@@ -6,7 +6,7 @@ import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createAuth } from "../../src/http/auth.js";
 import { makeImage } from "../helpers/images.js";
-import { type ImageSource, startImageSource, startService, type TestService, tempDir } from "./harness.js";
+import { type ImageSource, type Json, startImageSource, startService, type TestService, tempDir } from "./harness.js";
 
 let src: ImageSource;
 let svc: TestService;
@@ -28,7 +28,7 @@ const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString("base64url")
 async function expectError(res: Response, status: number, code: string, field?: string) {
   expect(res.status, `status for ${code}`).toBe(status);
   expect(res.headers.get("content-type")).toMatch(/application\/json/);
-  const body = await res.json();
+  const body = (await res.json()) as Json;
   expect(body.error.code).toBe(code);
   expect(typeof body.error.message).toBe("string");
   if (field !== undefined) expect(body.error.field).toBe(field);
@@ -138,7 +138,7 @@ describe("bad bodies", () => {
       }),
     );
     const err = await expectError(res, 422, "COMMAND_NOT_UNDERSTOOD", "operation.command");
-    expect((err.details?.unknown as { word: string }[]).map((u) => u.word)).toContain("blorp");
+    expect(((err.details?.unknown ?? []) as { word: string }[]).map((u) => u.word)).toContain("blorp");
     expect(Array.isArray(err.details?.suggestions)).toBe(true);
   });
 
@@ -152,7 +152,7 @@ describe("bad bodies", () => {
       body: JSON.stringify({ command: "resize to 200px wide and convert to webp" }),
     });
     expect(ok.status).toBe(200);
-    const plan = await ok.json();
+    const plan = (await ok.json()) as Json;
     expect(plan.plan.map((o: { op: string }) => o.op)).toEqual(["resize", "format"]);
     expect(plan.steps).toHaveLength(2);
     const bad = await svc.api("/image-edit/parse", { method: "POST", body: JSON.stringify({ command: "blorp" }) });
@@ -215,15 +215,15 @@ describe("tokens", () => {
       method: "POST",
       body: JSON.stringify({ images: [{ url: `${src.base}/a.png` }], operation: OPS }),
     });
-    const { streamToken } = await res.json();
+    const { streamToken } = (await res.json()) as Json;
     await expectError(await withToken(streamToken), 401, "UNAUTHORIZED");
   });
 
   it("local sign-in and auth config", async () => {
-    expect(await (await fetch(`${svc.base}/auth/config`)).json()).toMatchObject({ localSignIn: true });
+    expect((await (await fetch(`${svc.base}/auth/config`)).json()) as Json).toMatchObject({ localSignIn: true });
     const res = await fetch(`${svc.base}/auth/local`, { method: "POST", body: JSON.stringify({ user: "carol" }) });
     expect(res.status).toBe(200);
-    const { token, user } = await res.json();
+    const { token, user } = (await res.json()) as Json;
     expect(user).toBe("carol");
     expect((await withToken(token)).status).toBe(200);
     const bad = await fetch(`${svc.base}/auth/local`, { method: "POST", body: JSON.stringify({ user: "../x" }) });
@@ -248,7 +248,13 @@ describe("uploads", () => {
 
   it("oversized -> 413 IMAGE_TOO_LARGE (declared or streamed)", async () => {
     const big = await sharp({
-      create: { width: 600, height: 600, channels: 3, noise: { type: "gaussian", mean: 128, sigma: 60 } },
+      create: {
+        width: 600,
+        height: 600,
+        channels: 3,
+        background: "#000",
+        noise: { type: "gaussian", mean: 128, sigma: 60 },
+      },
     })
       .png({ compressionLevel: 0 })
       .toBuffer();
@@ -265,7 +271,7 @@ describe("uploads", () => {
       .toBuffer();
     const res = await upload(new Uint8Array(bomb));
     expect(res.status).toBe(422);
-    expect(["DIMENSIONS_TOO_LARGE", "PIXEL_LIMIT"]).toContain((await res.json()).error.code);
+    expect(["DIMENSIONS_TOO_LARGE", "PIXEL_LIMIT"]).toContain(((await res.json()) as Json).error.code);
   });
 
   it("multipart without a file field -> 400", async () => {
@@ -298,7 +304,7 @@ describe("operations endpoints", () => {
   });
 
   it("serves a valid OpenAPI 3.1 document with every route", async () => {
-    const doc = await (await fetch(`${svc.base}/openapi.json`)).json();
+    const doc = (await (await fetch(`${svc.base}/openapi.json`)).json()) as Json;
     expect(doc.openapi).toBe("3.1.0");
     for (const p of [
       "/image-edit",
@@ -427,7 +433,10 @@ describe("JWKS mode", () => {
         .setExpirationTime("10m")
         .sign(createHmac("sha256", "x").digest());
       await expectError(await call(hs), 401, "UNAUTHORIZED");
-      expect(await (await fetch(`${idp.base}/auth/config`)).json()).toMatchObject({ localSignIn: false, mode: "jwks" });
+      expect((await (await fetch(`${idp.base}/auth/config`)).json()) as Json).toMatchObject({
+        localSignIn: false,
+        mode: "jwks",
+      });
       await expectError(await fetch(`${idp.base}/auth/local`, { method: "POST", body: "{}" }), 404, "NOT_FOUND");
     } finally {
       await idp.close();

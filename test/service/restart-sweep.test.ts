@@ -6,7 +6,7 @@ import path from "node:path";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeImage } from "../helpers/images.js";
-import { type ImageSource, openSse, startImageSource, startService, tempDir } from "../http/harness.js";
+import { type ImageSource, type Json, openSse, startImageSource, startService, tempDir } from "../http/harness.js";
 
 let src: ImageSource;
 beforeAll(async () => {
@@ -37,7 +37,7 @@ describe("restart", () => {
         operation: OPS,
       }),
     });
-    const { sessionId, progressUrl } = await res.json();
+    const { sessionId, progressUrl } = (await res.json()) as Json;
     const watch = await openSse(first.base + progressUrl);
     await watch.waitFor(
       (e) => e.event === "progress" && (e.data as any).imageId === "held" && (e.data as any).status === "fetching",
@@ -58,7 +58,7 @@ describe("restart", () => {
       const complete = again.events[again.events.length - 1];
       expect(complete.event).toBe("complete");
       expect(complete.data).toMatchObject({ status: "completed", completed: 2, failed: 0 });
-      const s = await (await second.api(`/image-edit/sessions/${sessionId}`)).json();
+      const s = (await (await second.api(`/image-edit/sessions/${sessionId}`)).json()) as Json;
       const held = s.images.find((i: { id: string }) => i.id === "held");
       expect(held).toMatchObject({ status: "done", attempts: 2, result: { width: 30, height: 20 } });
       const file = Buffer.from(await (await fetch(held.result.url)).arrayBuffer());
@@ -78,7 +78,7 @@ describe("restart", () => {
       method: "POST",
       body: JSON.stringify({ images: [{ id: "held", url: `${src.base}/held.png` }], operation: OPS }),
     });
-    const { sessionId, progressUrl } = await res.json();
+    const { sessionId, progressUrl } = (await res.json()) as Json;
     const watch = await openSse(svc.base + progressUrl);
     await watch.waitFor((e) => e.event === "progress" && (e.data as any).status === "fetching");
     const closing = svc.close({ graceMs: 20_000 });
@@ -89,7 +89,7 @@ describe("restart", () => {
     // Reopen the data read-only through a new server and check the result was recorded.
     const after = await startService({}, { dataDir });
     try {
-      const s = await (await after.api(`/image-edit/sessions/${sessionId}`)).json();
+      const s = (await (await after.api(`/image-edit/sessions/${sessionId}`)).json()) as Json;
       expect(s.status).toBe("completed");
     } finally {
       await after.close();
@@ -111,7 +111,7 @@ describe("sweeper", () => {
         method: "POST",
         body: JSON.stringify({ images: [{ url: `${src.base}/a.png` }], operation: OPS }),
       });
-      const { sessionId } = await res.json();
+      const { sessionId } = (await res.json()) as Json;
       await svc.server.idle();
       const objects = path.join(dataDir, "objects");
       const resultDir = path.join(objects, "alice", sessionId);
@@ -142,7 +142,7 @@ describe("sweeper", () => {
         headers: { "content-type": "image/png" },
       });
       expect(up.status).toBe(201);
-      const uploadId = (await up.json()).id as string;
+      const uploadId = ((await up.json()) as Json).id as string;
       const uploadFile = path.join(objects, "uploads", "alice", uploadId);
       expect(fs.existsSync(uploadFile)).toBe(true);
       expect((await svc.server.sweepNow()).oldUploads).toBe(0);
