@@ -80,6 +80,12 @@ export function loadMagick(): Promise<MagickModule> {
   return loading;
 }
 
+/**
+ * ImageMagick runs in 32-bit wasm (4 GB address space) and keeps a few copies of the image while
+ * an effect runs; above this it can run out of memory, which would leave the module unusable.
+ */
+export const MAGICK_MAX_PIXELS = 40_000_000;
+
 /** 8-bit sRGB pixels, interleaved (RGB or RGBA). */
 export interface MagickPixels {
   data: Uint8Array;
@@ -98,6 +104,14 @@ export async function withMagickImage(
   input: MagickPixels,
   edit: (image: MagickImage, magick: MagickModule) => void,
 ): Promise<MagickPixels & { data: Buffer; channels: 4 }> {
+  const pixels = input.width * input.height;
+  if (pixels > MAGICK_MAX_PIXELS) {
+    throw new ImageEditError(
+      "PIXEL_LIMIT",
+      `ImageMagick effects work on images up to ${MAGICK_MAX_PIXELS.toLocaleString("en-US")} pixels; this one has ${pixels.toLocaleString("en-US")} (${input.width}x${input.height}): resize it first`,
+      { details: { pixels, limit: MAGICK_MAX_PIXELS } },
+    );
+  }
   const magick = await loadMagick();
   const settings = new magick.MagickReadSettings({
     format: input.channels === 4 ? magick.MagickFormat.Rgba : magick.MagickFormat.Rgb,

@@ -62,6 +62,14 @@ describe("ImageMagick loader", () => {
     await expect(withMagickImage(tooShort, () => {})).rejects.toMatchObject({ code: "PROCESSING_FAILED" });
   });
 
+  it("refuses images too large for ImageMagick's 32-bit memory before touching them", async () => {
+    const huge = { data: Buffer.alloc(0), width: 10_000, height: 5_000, channels: 3 as const };
+    await expect(withMagickImage(huge, () => {})).rejects.toMatchObject({
+      code: "PIXEL_LIMIT",
+      message: expect.stringContaining("10000x5000"),
+    });
+  });
+
   it("round-trips pixels losslessly (RGB in, RGBA out)", async () => {
     const { data, info } = await sharp(await makeImage({ width: 8, height: 6, quadrants: true }))
       .raw()
