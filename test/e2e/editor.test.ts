@@ -51,9 +51,10 @@ describe("the editor page", () => {
     await button.waitFor();
     await shot(page, "01-sign-in");
     await button.click();
-    await page.getByRole("heading", { name: "Images" }).waitFor();
+    await page.getByRole("heading", { name: "Images", exact: true }).waitFor();
     expect(page.url()).not.toMatch(/token/i);
-    const stored = await page.evaluate(() => sessionStorage.getItem("imgedit.token"));
+    // Page code as a string: this file is type-checked without the DOM library.
+    const stored = await page.evaluate<string | null>('sessionStorage.getItem("imgedit.token")');
     expect(stored).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
   });
 
@@ -225,7 +226,7 @@ describe("the editor page", () => {
 
   it("fits a phone screen without sideways scrolling", async () => {
     await page.setViewportSize({ width: 390, height: 844 });
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    const overflow = await page.evaluate<number>("document.documentElement.scrollWidth - window.innerWidth");
     expect(overflow).toBeLessThanOrEqual(0);
     await shot(page, "10-phone");
     expect(pageErrors).toEqual([]);

@@ -21,7 +21,7 @@ import { downloadAll, downloadOne } from "./download";
 import { nameFromUrl, resultFileName } from "./format";
 import { loadCommandHistory, rememberCommand } from "./history";
 import type { QuickEdit } from "./quick-edits";
-import { type Item, initialState, isReady, newKey, reducer } from "./state";
+import { type Item, initialState, isReady, newKey, reducer, sessionLabel } from "./state";
 import { followSession, progressUrlFor } from "./stream";
 
 const UPLOAD_PARALLEL = 3;
@@ -224,7 +224,7 @@ function Editor({ user, onSignOut }: { user: User; onSignOut(): void }) {
       stopFollowing.current?.();
       dispatch({ type: "session", session: s, replace: true });
       if (s.command) setCommand(s.command);
-      setAnnounce(`Opened session: ${s.command ?? "structured edit"}`);
+      setAnnounce(`Opened session: ${sessionLabel(s)}`);
       const done = s.status === "completed" || s.status === "partial" || s.status === "failed";
       const url = progressUrlFor(s);
       if (!done && url) follow(s.sessionId, url);

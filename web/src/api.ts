@@ -98,8 +98,10 @@ export interface SessionImageView {
 
 export interface SessionView {
   sessionId: string;
-  createdAt: number;
-  updatedAt?: number;
+  /** ISO 8601 */
+  createdAt: string | number;
+  updatedAt?: string | number;
+  expiresAt?: string;
   status: SessionStatus;
   command?: string;
   plan: unknown[];

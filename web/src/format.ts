@@ -38,7 +38,10 @@ export function nameFromUrl(url: string): string {
   }
 }
 
-export function timeAgo(ms: number, now = Date.now()): string {
+/** The service sends ISO timestamps; older answers may carry epoch ms. */
+export function timeAgo(at: number | string, now = Date.now()): string {
+  const ms = typeof at === "number" ? at : Date.parse(at);
+  if (!Number.isFinite(ms)) return "";
   const s = Math.max(0, Math.round((now - ms) / 1000));
   if (s < 60) return "just now";
   if (s < 3600) return `${Math.round(s / 60)} min ago`;

@@ -72,6 +72,11 @@ const mapItem = (ws: Workspace, key: string, f: (i: Item) => Item): Workspace =>
 
 const sameSession = (ws: Workspace, sessionId: string) => ws.sessionId === sessionId;
 
+/** What a session did, for people: its command, or its steps for structured edits. */
+export function sessionLabel(s: Pick<SessionView, "command" | "steps">): string {
+  return s.command || s.steps?.join(", ") || "structured edit";
+}
+
 /** A session from the service as a workspace: its images with their sources and results. */
 export function workspaceFromSession(s: SessionView): Workspace {
   const items = s.images.map(
@@ -89,7 +94,7 @@ export function workspaceFromSession(s: SessionView): Workspace {
     items,
     selected: items.map((i) => i.key),
     sessionId: s.sessionId,
-    label: s.command ?? "structured edit",
+    label: sessionLabel(s),
     steps: s.steps,
     running: !done,
   };

@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useState } from "react";
 import { api, type SessionView } from "../api";
 import { timeAgo } from "../format";
+import { sessionLabel } from "../state";
 
 interface Props {
   onOpen(sessionId: string): void;
@@ -62,7 +63,7 @@ export function HistoryPanel({ onOpen, refreshKey, currentId }: Props) {
               onClick={() => onOpen(s.sessionId)}
               aria-current={s.sessionId === currentId ? "true" : undefined}
             >
-              <span className="session-command">{s.command || "structured edit"}</span>
+              <span className="session-command">{sessionLabel(s)}</span>
               <span className="session-meta muted">
                 {s.images.length} image{s.images.length === 1 ? "" : "s"} · {STATUS_LABEL[s.status] ?? s.status} ·{" "}
                 {timeAgo(s.createdAt)}

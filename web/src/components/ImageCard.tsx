@@ -1,4 +1,4 @@
-import type { MouseEvent } from "react";
+import { type MouseEvent, useState } from "react";
 import { formatBytes, formatDims, formatName } from "../format";
 import type { Item } from "../state";
 import { CompareSlider } from "./CompareSlider";
@@ -38,6 +38,8 @@ function cardStatus(item: Item): string {
 /** One image: fixed size whatever its state, so progress never shifts the layout. */
 export function ImageCard({ item, selected, onToggle, onDownload, onRemove, busy }: Props) {
   const run = item.run;
+  // A pasted URL may not load in the page (hotlink rules, private hosts): show a placeholder.
+  const [previewFailed, setPreviewFailed] = useState(false);
   const result = run?.result;
   const uploading = item.upload && !item.upload.error;
   const failed = run?.status === "failed" || Boolean(item.upload?.error);
@@ -73,8 +75,8 @@ export function ImageCard({ item, selected, onToggle, onDownload, onRemove, busy
       <div className="frame">
         {result ? (
           <CompareSlider before={item.previewUrl} after={result.url} name={item.name} />
-        ) : item.previewUrl ? (
-          <img className="frame-img" src={item.previewUrl} alt={item.name} />
+        ) : item.previewUrl && !previewFailed ? (
+          <img className="frame-img" src={item.previewUrl} alt={item.name} onError={() => setPreviewFailed(true)} />
         ) : (
           <div className="frame-empty" aria-hidden="true">
             {uploading ? "⇪" : "◇"}
