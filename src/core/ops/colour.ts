@@ -173,7 +173,7 @@ export const hue = defineOperation({
 export const gamma = defineOperation({
   name: "gamma",
   family: "colour",
-  summary: "Gamma correction (1.0-3.0; 2.2 is typical).",
+  summary: "Gamma correction (1.0-3.0; 2.2 is typical): above 1 lifts the midtones, as ImageMagick's -gamma does.",
   schema: opSchema("gamma", { value: z.number().min(1).max(3) }),
   describe: (o) => `Gamma ${o.value}`,
   words: ["gamma"],
@@ -185,7 +185,7 @@ export const gamma = defineOperation({
 export const threshold = defineOperation({
   name: "threshold",
   family: "colour",
-  summary: "Pure black and white: pixels above the value (0-255) become white, the rest black.",
+  summary: "Pure black and white: pixels at or above the value (0-255) become white, the rest black.",
   schema: opSchema("threshold", { value: z.number().int().min(0).max(255).default(128) }),
   describe: (o) => `Threshold at ${o.value}`,
   words: ["threshold", "binarize", "binarise", "posterize"],
