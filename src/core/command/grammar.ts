@@ -27,8 +27,13 @@ export class Clause {
   }
   /** Marks every unused item with one of the keys; returns how many. */
   takeAll(...keys: string[]): number {
+    const set = new Set(keys);
     let n = 0;
-    while (this.takeKey(...keys)) n++;
+    for (let i = 0; i < this.items.length; i++) {
+      if (this.used[i] || !set.has(this.items[i].key)) continue;
+      this.used[i] = true;
+      n++;
+    }
     return n;
   }
   has(...keys: string[]): boolean {

@@ -65,8 +65,19 @@ function readAs(items: Item[], op: OperationName): Reading {
   return { ops, unknown, errors, marks, cost: unknown.length * 10 + errors.length * 6 + 1, hasTrigger: true };
 }
 
-/** Validates one step on its own so the message names the clause's operation. */
+const stepChecks = new Map<string, string | undefined>();
+
+/** Validates one step on its own so the message names the clause's operation (memoised). */
 function checkStep(op: OperationInput): string | undefined {
+  const key = JSON.stringify(op);
+  if (stepChecks.has(key)) return stepChecks.get(key);
+  const message = validateStep(op);
+  if (stepChecks.size > 5000) stepChecks.clear();
+  stepChecks.set(key, message);
+  return message;
+}
+
+function validateStep(op: OperationInput): string | undefined {
   const def = getOperation(op.op);
   if (!def) return `unknown operation ${op.op}`;
   const r = def.schema.safeParse(op);

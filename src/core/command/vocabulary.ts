@@ -459,17 +459,52 @@ export function isIgnorable(item: Item): boolean {
 
 /** Every word the planner knows (typo correction snaps to these). */
 export const KNOWN_WORDS = new Set<string>();
-export const KNOWN_BY_LENGTH = new Map<number, string[]>();
+/** One-deletion variants -> known words (symmetric-delete index: typo lookups cost O(length)). */
+const DELETES = new Map<string, string[]>();
+function deletions(w: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < w.length; i++) out.push(w.slice(0, i) + w.slice(i + 1));
+  return out;
+}
 /** Extra words the grammar reads (keywords of parameters); registered by grammar.ts. */
 export function registerKnownWords(words: Iterable<string>): void {
   for (const w of words) {
     if (KNOWN_WORDS.has(w) || w.includes(" ") || w.startsWith("#")) continue;
     KNOWN_WORDS.add(w);
-    const list = KNOWN_BY_LENGTH.get(w.length) ?? [];
-    list.push(w);
-    KNOWN_BY_LENGTH.set(w.length, list);
+    if (w.length < 3) continue;
+    for (const d of [w, ...deletions(w)]) {
+      const list = DELETES.get(d) ?? [];
+      list.push(w);
+      DELETES.set(d, list);
+    }
   }
+  typoCache.clear();
 }
+const typoCache = new Map<string, string | null>();
+
+/** The known word within one edit of `word` (words of 4+ letters), else undefined. */
+export function correctTypo(word: string): string | undefined {
+  if (word.length < 4 || !/^[\p{L}]+$/u.test(word)) return undefined;
+  const cached = typoCache.get(word);
+  if (cached !== undefined) return cached ?? undefined;
+  let best: string | undefined;
+  for (const q of [word, ...deletions(word)]) {
+    for (const cand of DELETES.get(q) ?? []) {
+      if (editDistance(word, cand, 1) > 1) continue;
+      // an operation's own word beats any other near word; then the first registered
+      if (TRIGGERS.has(cand)) {
+        best = cand;
+        break;
+      }
+      best ??= cand;
+    }
+    if (best && TRIGGERS.has(best)) break;
+  }
+  if (typoCache.size > 10_000) typoCache.clear();
+  typoCache.set(word, best ?? null);
+  return best;
+}
+
 // Trigger words first so a typo prefers an operation over a filler.
 registerKnownWords([...TRIGGERS.keys()]);
 for (const list of PHRASES.values()) for (const p of list) registerKnownWords(p.words);
@@ -479,21 +514,6 @@ registerKnownWords(SEP_WORDS);
 registerKnownWords(NUMBER_WORDS);
 registerKnownWords(Object.keys(NAMED_COLORS));
 registerKnownWords(["transparent", "jpeg", "jpg", "png", "webp", "avif", "gif", "tiff", "tif"]);
-
-/** The known word within one edit of `word` (words of 4+ letters), else undefined. */
-export function correctTypo(word: string): string | undefined {
-  if (word.length < 4 || !/^[\p{L}]+$/u.test(word)) return undefined;
-  let best: string | undefined;
-  for (const len of [word.length, word.length - 1, word.length + 1]) {
-    for (const cand of KNOWN_BY_LENGTH.get(len) ?? []) {
-      if (cand.length < 3 || editDistance(word, cand, 1) > 1) continue;
-      // an operation's own word beats any other near word
-      if (TRIGGERS.has(cand)) return cand;
-      best ??= cand;
-    }
-  }
-  return best;
-}
 
 function itemFromToken(t: Token): Item {
   const base = { text: t.text, start: t.start, end: t.end };
@@ -593,7 +613,8 @@ export function lex(text: string): Item[] {
     items.push(item);
     i++;
   }
-  return attachUnits(items);
+  // merged items (a number and its unit, "800 by 600") report exactly the source text they span
+  return attachUnits(items).map((it) => ({ ...it, text: text.slice(it.start, it.end) }));
 }
 
 function attachUnits(items: Item[]): Item[] {
