@@ -1,4 +1,9 @@
 // Every limit, and every kind of bad input, ends in a typed error with a message a person can act on.
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import os from "node:os";
+import path from "node:path";
 import sharp from "sharp";
 import { describe, expect, it } from "vitest";
 import { ImageEditError } from "../../src/core/errors.js";
@@ -145,7 +150,10 @@ describe("operations per plan", () => {
     expect(validatePlan(plan.slice(0, 30), DEFAULT_LIMITS)).toHaveLength(30);
   });
   it("processImage holds a plan built in code to the same cap", async () => {
-    const plan = validatePlan(Array.from({ length: 30 }, () => ({ op: "flip" })), DEFAULT_LIMITS);
+    const plan = validatePlan(
+      Array.from({ length: 30 }, () => ({ op: "flip" })),
+      DEFAULT_LIMITS,
+    );
     await expectError(
       processImage(await makeImage(), plan, { limits: { ...DEFAULT_LIMITS, maxOperations: 5 } }),
       "TOO_MANY_OPERATIONS",
@@ -213,6 +221,43 @@ describe("unsupported and corrupt input", () => {
   it("SVG without ALLOW_SVG: UNSUPPORTED_FORMAT", async () => {
     const svg = Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>');
     await expectError(run(svg, plan), "UNSUPPORTED_FORMAT", "SVG input is disabled on this server (ALLOW_SVG=false)");
+  });
+});
+
+describe("SVG, when allowed, never reaches out", () => {
+  it("external images in an SVG are not fetched (librsvg), the rest renders", async () => {
+    let requests = 0;
+    const server = createServer((_req, res) => {
+      requests++;
+      res.end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as AddressInfo;
+    try {
+      const svg = Buffer.from(
+        `<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="40" height="20">
+           <rect width="40" height="20" fill="#00ff00"/>
+           <image x="0" y="0" width="20" height="20" href="http://127.0.0.1:${port}/a.png"/>
+           <image x="20" y="0" width="20" height="20" xlink:href="http://127.0.0.1:${port}/b.png"/>
+         </svg>`,
+      );
+      const out = await run(svg, [{ op: "resize", width: 40 }], { ...DEFAULT_LIMITS, allowSvg: true });
+      expect(out).toMatchObject({ format: "png", width: 40, height: 20 });
+      const { data } = await sharp(out.data).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+      expect([...data.subarray(0, 3)]).toEqual([0, 255, 0]);
+      expect(requests).toBe(0);
+      // Nor local files: a red PNG on disk, referenced by file:// URL, is not drawn.
+      const redFile = path.join(await mkdtemp(path.join(os.tmpdir(), "imgedit-svg-")), "red.png");
+      await writeFile(redFile, await makeImage({ width: 20, height: 20, color: "red" }));
+      const local = Buffer.from(
+        `<svg xmlns="http://www.w3.org/2000/svg" width="20" height="20"><rect width="20" height="20" fill="#00ff00"/><image width="20" height="20" href="file://${redFile}"/></svg>`,
+      );
+      const drawn = await run(local, [{ op: "resize", width: 20 }], { ...DEFAULT_LIMITS, allowSvg: true });
+      const px = await sharp(drawn.data).removeAlpha().raw().toBuffer();
+      expect([...px.subarray(0, 3)]).toEqual([0, 255, 0]);
+    } finally {
+      server.close();
+    }
   });
 });
 
