@@ -16,7 +16,9 @@ const SELF_IS_TS = import.meta.url.endsWith(".ts");
 const ENTRY = new URL(`./process-worker.${SELF_IS_TS ? "ts" : "js"}`, import.meta.url);
 
 function spawnWorker(): Worker {
-  if (!SELF_IS_TS) return new Worker(ENTRY);
+  // Flags that only make sense for the main script (node --input-type=module -e ...) break a thread.
+  const execArgv = process.execArgv.filter((a) => !/^(--input-type|--eval|-e$|--print|-p$)/.test(a));
+  if (!SELF_IS_TS) return new Worker(ENTRY, { execArgv });
   const api = pathToFileURL(
     createRequire(import.meta.url)
       .resolve("tsx/esm/api")
