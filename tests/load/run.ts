@@ -271,7 +271,7 @@ function render(r: Report): string {
     `  errors:       ${r.errors}${kinds ? ` (${kinds})` : ""}`,
     `  POST latency: p50 ${ms(r.postLatencyMs.p50)}, p95 ${ms(r.postLatencyMs.p95)}, p99 ${ms(r.postLatencyMs.p99)}`,
     r.endToEndMs
-      ? `  end to end (session created to finished): p50 ${ms(r.endToEndMs.p50)}, p95 ${ms(r.endToEndMs.p95)}, p99 ${ms(r.endToEndMs.p99)}`
+      ? `  end to end (${r.engine.startsWith("built-in") ? "POST to complete event" : "session created to finished"}): p50 ${ms(r.endToEndMs.p50)}, p95 ${ms(r.endToEndMs.p95)}, p99 ${ms(r.endToEndMs.p99)}`
       : "",
     `  sessions:     ${r.sessions.finished}/${r.sessions.total} finished, ${r.sessions.unfinished} unfinished; images done ${r.sessions.imagesDone}, failed ${r.sessions.imagesFailed}${r.drainSec !== undefined ? `; all finished ${r.drainSec.toFixed(1)} s after the last arrival` : ""}`,
     `  result:       ${r.errors === 0 && r.sessions.imagesFailed === 0 && r.sessions.unfinished === 0 ? "PASS (zero errors)" : "FAIL"}`,
