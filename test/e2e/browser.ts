@@ -31,6 +31,8 @@ export function launchBrowser(): Promise<Browser> {
 export interface RunningService {
   url: string;
   dataDir: string;
+  /** Mint a bearer token for a user, as `imgedit token --user NAME` does. */
+  token(user: string): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -53,6 +55,7 @@ export async function startService(extra: Record<string, string> = {}): Promise<
   return {
     url: server.url.endsWith("/") ? server.url : `${server.url}/`,
     dataDir,
+    token: (user) => server.token(user),
     close: async () => {
       await server.close();
       rmSync(dataDir, { recursive: true, force: true });

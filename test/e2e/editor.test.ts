@@ -35,6 +35,8 @@ describe("the editor page", () => {
     browser = await launchBrowser();
     context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
     page = await context.newPage();
+    // Generous: the machine is shared; nothing here asserts speed.
+    page.setDefaultTimeout(60_000);
     page.on("pageerror", (e) => pageErrors.push(e.message));
   });
 
@@ -197,6 +199,8 @@ describe("the editor page", () => {
     await expect(resultFacts("landscape.jpg").textContent()).resolves.toMatch(/400×267 · WEBP/);
     await expect(resultFacts("shapes.png").textContent()).resolves.toMatch(/400×400 · WEBP/);
     await expect(page.getByTestId("command").inputValue()).resolves.toBe(COMMAND);
+    // The originals come back too (uploads of this tab), so before/after still works.
+    await expect(card("landscape.jpg").getByRole("slider").count()).resolves.toBe(1);
     await shot(page, "07-history");
   });
 
@@ -224,11 +228,65 @@ describe("the editor page", () => {
     await shot(page, "09-card-error");
   });
 
+  it("adds an image dropped on the drop zone", async () => {
+    const png = (
+      await sharp({ create: { width: 300, height: 200, channels: 3, background: "#0ea5e9" } })
+        .png()
+        .toBuffer()
+    ).toString("base64");
+    // Page code as a string: this file is type-checked without the DOM library.
+    const transfer = await page.evaluateHandle(`(() => {
+      const bytes = Uint8Array.from(atob("${png}"), (c) => c.charCodeAt(0));
+      const dt = new DataTransfer();
+      dt.items.add(new File([bytes], "dropped.png", { type: "image/png" }));
+      return dt;
+    })()`);
+    await page.getByTestId("dropzone").dispatchEvent("drop", { dataTransfer: transfer });
+    await card("dropped.png").and(page.locator('[data-status="ready"]')).waitFor();
+    await expect(card("dropped.png").getByTestId("source-facts").textContent()).resolves.toMatch(/300×200 · PNG/);
+  });
+
   it("fits a phone screen without sideways scrolling", async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     const overflow = await page.evaluate<number>("document.documentElement.scrollWidth - window.innerWidth");
     expect(overflow).toBeLessThanOrEqual(0);
     await shot(page, "10-phone");
     expect(pageErrors).toEqual([]);
+  });
+});
+
+describe("signing in with a token", () => {
+  let service: RunningService;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    service = await startService({ LOCAL_SIGN_IN: "false" });
+    browser = await launchBrowser();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await service?.close();
+  });
+
+  it("offers no local sign-in, refuses a bad token and accepts a good one", async () => {
+    const context = await browser.newContext({ viewport: { width: 800, height: 800 } });
+    const page = await context.newPage();
+    page.setDefaultTimeout(60_000);
+    await page.goto(service.url);
+    const field = page.getByLabel("Access token");
+    await field.waitFor();
+    await expect(page.getByRole("button", { name: "Sign in locally" }).count()).resolves.toBe(0);
+
+    await field.fill("not.a.token");
+    await page.getByRole("button", { name: "Sign in with token" }).click();
+    await page.getByRole("alert").filter({ hasText: "not accepted" }).waitFor();
+
+    await field.fill(await service.token("alice"));
+    await page.getByRole("button", { name: "Sign in with token" }).click();
+    await page.getByRole("heading", { name: "Images", exact: true }).waitFor();
+    await expect(page.locator(".user").textContent()).resolves.toBe("alice");
+    expect(page.url()).not.toMatch(/token/i);
+    await context.close();
   });
 });

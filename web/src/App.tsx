@@ -4,6 +4,9 @@ import {
   type EditOperation,
   fetchBlob,
   getToken,
+  previewFor,
+  rememberPreview,
+  type SessionView,
   setSession,
   setUnauthorizedHandler,
   storedUser,
@@ -146,7 +149,7 @@ function Editor({ user, onSignOut }: { user: User; onSignOut(): void }) {
         setAnnounce(`Finished: ${total - failed} of ${total} done${failed ? `, ${failed} failed` : ""}`);
         setHistoryKey((k) => k + 1);
       },
-      session: (s) => dispatch({ type: "session", session: s, replace: false }),
+      session: (s) => dispatch({ type: "session", session: withPreviews(s), replace: false }),
     });
   }, []);
 
@@ -222,7 +225,7 @@ function Editor({ user, onSignOut }: { user: User; onSignOut(): void }) {
     try {
       const s = await api.session(sessionId);
       stopFollowing.current?.();
-      dispatch({ type: "session", session: s, replace: true });
+      dispatch({ type: "session", session: withPreviews(s), replace: true });
       if (s.command) setCommand(s.command);
       setAnnounce(`Opened session: ${sessionLabel(s)}`);
       const done = s.status === "completed" || s.status === "partial" || s.status === "failed";
@@ -417,7 +420,13 @@ function Editor({ user, onSignOut }: { user: User; onSignOut(): void }) {
   );
 }
 
+/** Originals of a reopened session: uploads made in this tab have a remembered preview link. */
+function withPreviews(s: SessionView): SessionView {
+  return { ...s, images: s.images.map((i) => ({ ...i, previewUrl: i.previewUrl ?? previewFor(i.sourceUrl) })) };
+}
+
 function uploaded(up: UploadAnswer): Partial<Item> {
+  rememberPreview(up.url, up.previewUrl);
   return {
     url: up.url,
     width: up.width,

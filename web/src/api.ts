@@ -289,3 +289,23 @@ export async function fetchBlob(url: string): Promise<Blob> {
 export async function uploadBlob(blob: Blob, name: string): Promise<UploadAnswer> {
   return uploadFile(new File([blob], name, { type: blob.type }), () => {});
 }
+
+// Signed preview links of this tab's uploads, by `upload:<id>`, so a reopened session can show its
+// originals: session answers name an upload source but carry no link to it.
+const PREVIEWS_KEY = "imgedit.previews";
+
+export function rememberPreview(uploadUrl: string, previewUrl: string | undefined): void {
+  if (!previewUrl) return;
+  safeSession(() => {
+    const map = JSON.parse(sessionStorage.getItem(PREVIEWS_KEY) ?? "{}") as Record<string, string>;
+    map[uploadUrl] = previewUrl;
+    const keys = Object.keys(map);
+    for (const k of keys.slice(0, Math.max(0, keys.length - 500))) delete map[k];
+    sessionStorage.setItem(PREVIEWS_KEY, JSON.stringify(map));
+  });
+}
+
+export function previewFor(sourceUrl: string): string | undefined {
+  const map = safeSession(() => JSON.parse(sessionStorage.getItem(PREVIEWS_KEY) ?? "{}") as Record<string, string>);
+  return map?.[sourceUrl];
+}
