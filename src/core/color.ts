@@ -1,4 +1,4 @@
-// Colours are CSS-style names or hex (#rgb, #rgba, #rrggbb, #rrggbbaa).
+// Colours are CSS-style names, hex (#rgb, #rgba, #rrggbb, #rrggbbaa) or rgb()/rgba().
 
 export interface Rgba {
   r: number;
@@ -57,15 +57,24 @@ export const NAMED_COLORS: Readonly<Record<string, string>> = {
   sepia: "#704214",
 };
 
-const HEX = /^#?([0-9a-f]{3}|[0-9a-f]{4}|[0-9a-f]{6}|[0-9a-f]{8})$/i;
+// The "#" is required: bare hex would make words such as "add", "bad" or "facade" colours.
+const HEX = /^#([0-9a-f]{3}|[0-9a-f]{4}|[0-9a-f]{6}|[0-9a-f]{8})$/i;
+const RGB = /^rgba?\((\d{1,3}),(\d{1,3}),(\d{1,3})(?:,(\d*\.?\d+)(%?))?\)$/;
 
-/** Parse a colour name or hex string; undefined when it is neither. */
+/** Parse a colour name, hex string or rgb()/rgba(); undefined when it is none of them. */
 export function parseColor(input: string): Rgba | undefined {
   const s = input
     .trim()
     .toLowerCase()
     .replace(/[\s_-]+/g, "");
   if (s === "transparent" || s === "none") return { r: 0, g: 0, b: 0, alpha: 0 };
+  const rgb = RGB.exec(s);
+  if (rgb) {
+    const [r, g, b] = [rgb[1], rgb[2], rgb[3]].map(Number);
+    const a = rgb[4] === undefined ? 1 : Number(rgb[4]) / (rgb[5] ? 100 : 1);
+    if (r > 255 || g > 255 || b > 255 || !(a >= 0 && a <= 1)) return undefined;
+    return { r, g, b, alpha: a };
+  }
   const hex = NAMED_COLORS[s] ?? s;
   const m = HEX.exec(hex);
   if (!m) return undefined;
