@@ -65,6 +65,13 @@ export async function runJob(job: Job, deps: JobDeps, opts: { signal?: AbortSign
     log.info({ status: image.status }, "job skipped: image already finished (duplicate delivery)");
     return;
   }
+  // In flight and the session moved recently: another delivery is working on it. Past the lease
+  // (a crashed worker, a killed function), this delivery takes over.
+  const leaseMs = deps.limits.processTimeoutMs + deps.config.FETCH_TIMEOUT_MS + 30_000;
+  if (image.status !== "queued" && (deps.clock ?? Date).now() - session.updatedAt < leaseMs) {
+    log.info({ status: image.status }, "job skipped: image in flight elsewhere (duplicate delivery)");
+    return;
+  }
 
   // Progress writes go one after another, so a late progress tick never overwrites "done".
   let chain: Promise<unknown> = Promise.resolve();

@@ -359,3 +359,15 @@ describe("uploads", () => {
     expect(await res.json()).toMatchObject({ name: "cat.bin", format: "jpeg", width: 64, height: 48 });
   });
 });
+
+describe("metrics after work", () => {
+  it("counts jobs by outcome, durations, bytes in and out", async () => {
+    const text = await (await fetch(`${svc.base}/metrics`)).text();
+    expect(text).toMatch(/imgedit_jobs_total\{outcome="done",code="none"\} [1-9]\d*/);
+    expect(text).toMatch(/imgedit_jobs_total\{outcome="failed",code="FETCH_BLOCKED"\} [1-9]\d*/);
+    expect(text).toMatch(/imgedit_job_duration_seconds_bucket\{le="[^"]+",outcome="done"\} \d+/);
+    expect(text).toMatch(/imgedit_bytes_in_total\{source="url"\} [1-9]\d*/);
+    expect(text).toMatch(/imgedit_bytes_out_total\{kind="result"\} [1-9]\d*/);
+    expect(text).toMatch(/imgedit_http_requests_total\{method="POST",route="\/image-edit",status="202"\} [1-9]\d*/);
+  });
+});

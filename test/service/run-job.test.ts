@@ -1,0 +1,161 @@
+// runJob on its own, with real stores (SQLite, filesystem) and the real pipeline in this thread:
+// duplicate delivery writes one result, "done" is never recorded before the file exists,
+// storage failures are retried, a deleted session leaves nothing behind.
+import path from "node:path";
+import sharp from "sharp";
+import { describe, expect, it } from "vitest";
+import { FsObjectStore } from "../../src/adapters/local/fs-objects.js";
+import { noMetrics } from "../../src/adapters/local/prom-metrics.js";
+import { SqliteSessionStore } from "../../src/adapters/local/sqlite-sessions.js";
+import tokenCommand from "../../src/cli/commands/token.js";
+import { ImageEditError } from "../../src/core/errors.js";
+import { limitsFromConfig } from "../../src/core/limits.js";
+import { processImage } from "../../src/core/pipeline.js";
+import { createAuth } from "../../src/http/auth.js";
+import { silentLogger } from "../../src/logger.js";
+import type { ObjectStore, Session } from "../../src/ports.js";
+import { type JobDeps, runJob } from "../../src/service/run-job.js";
+import { withChangeNotifications } from "../../src/service/watch.js";
+import { makeImage } from "../helpers/images.js";
+import { tempDir, testConfig } from "../http/harness.js";
+
+async function setup(opts: { objects?: (o: FsObjectStore) => ObjectStore } = {}) {
+  const dir = tempDir();
+  const config = testConfig(dir, { JOB_MAX_ATTEMPTS: "3" });
+  const sqlite = new SqliteSessionStore(path.join(dir, "s.db"));
+  const { store, watcher } = withChangeNotifications(sqlite);
+  const fsObjects = new FsObjectStore(path.join(dir, "objects"), { secret: new Uint8Array(32) });
+  const objects = opts.objects ? opts.objects(fsObjects) : fsObjects;
+  const input = await makeImage({ width: 80, height: 60 });
+  let fetches = 0;
+  const deps: JobDeps = {
+    config,
+    limits: limitsFromConfig(config),
+    sessions: store,
+    objects,
+    metrics: noMetrics,
+    logger: silentLogger(),
+    process: processImage,
+    fetchSource: async () => {
+      fetches++;
+      return input;
+    },
+    retryBaseMs: 1,
+  };
+  const now = Date.now();
+  const session: Session = {
+    sessionId: "s1",
+    userId: "u1",
+    createdAt: now,
+    updatedAt: now,
+    status: "queued",
+    plan: [{ op: "resize", width: 40 }] as Session["plan"],
+    images: [
+      { id: "a", name: "a", sourceUrl: "http://x/a.png", status: "queued", percent: 0, attempts: 0, version: 1 },
+    ],
+    ttl: Math.floor(now / 1000) + 3600,
+    version: 1,
+  };
+  await store.create(session);
+  return { deps, store, watcher, fsObjects, fetches: () => fetches };
+}
+
+const job = { sessionId: "s1", imageId: "a", userId: "u1", attempt: 1 };
+
+describe("runJob", () => {
+  it("writes one result when the same job is delivered twice, and records done only once the file exists", async () => {
+    const { deps, store, watcher, fsObjects, fetches } = await setup();
+    const seen: { status: string; fileThere: boolean }[] = [];
+    const checks: Promise<void>[] = [];
+    watcher.watch("s1", (s) => {
+      const img = s?.images[0];
+      if (img?.status === "done")
+        checks.push(
+          fsObjects.exists(img.result!.key).then((fileThere) => void seen.push({ status: "done", fileThere })),
+        );
+    });
+    // Delivered twice at once: both may work, but the key is deterministic and the write atomic.
+    await Promise.all([runJob(job, deps), runJob(job, deps)]);
+    const afterTwo = fetches();
+    expect(afterTwo).toBeGreaterThanOrEqual(1);
+    await runJob(job, deps); // redelivered after it finished: skipped
+    await Promise.all(checks);
+    expect(fetches()).toBe(afterTwo);
+    expect(seen.length).toBeGreaterThanOrEqual(1);
+    for (const x of seen) expect(x).toEqual({ status: "done", fileThere: true });
+    const s = await store.get("s1");
+    expect(s?.status).toBe("completed");
+    expect(s?.images[0].result).toMatchObject({ key: "u1/s1/a.png", width: 40, height: 30, format: "png" });
+    expect(await fsObjects.list("u1/s1/")).toEqual(["u1/s1/a.png"]);
+    const meta = await sharp((await fsObjects.getBuffer("u1/s1/a.png"))!).metadata();
+    expect([meta.width, meta.height]).toEqual([40, 30]);
+  });
+
+  it("retries a failed store and then succeeds", async () => {
+    let puts = 0;
+    const { deps, store } = await setup({
+      objects: (o) =>
+        Object.assign(Object.create(o) as FsObjectStore, {
+          put: async (key: string, body: Buffer, type: string) => {
+            if (++puts === 1) throw new Error("disk briefly unavailable");
+            return o.put(key, body, type);
+          },
+        }),
+    });
+    await runJob(job, deps);
+    const img = (await store.get("s1"))!.images[0];
+    expect(img).toMatchObject({ status: "done", attempts: 2 });
+    expect(puts).toBe(2);
+  });
+
+  it("fails the image with the pipeline's typed error, without retrying bad input", async () => {
+    const { deps, store, fetches } = await setup();
+    deps.fetchSource = async () => {
+      throw new ImageEditError("UNSUPPORTED_FORMAT", "not an image");
+    };
+    await runJob(job, deps);
+    const s = (await store.get("s1"))!;
+    expect(s.status).toBe("failed");
+    expect(s.images[0]).toMatchObject({ status: "failed", attempts: 1, error: { code: "UNSUPPORTED_FORMAT" } });
+    expect(fetches()).toBe(0);
+  });
+
+  it("leaves nothing behind when the session is deleted while it works", async () => {
+    const { deps, store, fsObjects } = await setup();
+    const process = deps.process;
+    deps.process = async (input, plan, opts) => {
+      const r = await process(input, plan, opts);
+      await store.delete("s1");
+      return r;
+    };
+    await runJob(job, deps);
+    expect(await store.get("s1")).toBeUndefined();
+    expect(await fsObjects.list("u1/")).toEqual([]);
+  });
+});
+
+describe("imgedit token", () => {
+  it("mints a token the service accepts, with the secret kept in DATA_DIR", async () => {
+    const dir = tempDir();
+    let out = "";
+    let err = "";
+    const io = {
+      stdout: { write: (s: string) => ((out += s), true) } as unknown as NodeJS.WritableStream,
+      stderr: { write: (s: string) => ((err += s), true) } as unknown as NodeJS.WritableStream,
+      env: { DATA_DIR: dir },
+    };
+    expect(await tokenCommand.run(["--user", "dana", "--ttl", "2h"], io)).toBe(0);
+    const token = out.trim();
+    const { loadOrCreateSecret } = await import("../../src/adapters/local/secret.js");
+    const auth = createAuth({
+      config: {},
+      secret: loadOrCreateSecret({ DATA_DIR: dir, JWT_SECRET: undefined }),
+    } as never);
+    expect(await auth.verify(token)).toEqual({ userId: "dana" });
+    const payload = JSON.parse(Buffer.from(token.split(".")[1], "base64url").toString());
+    expect(payload.exp - payload.iat).toBe(7200);
+    expect(await tokenCommand.run([], io)).toBe(2);
+    expect(err).toMatch(/--user NAME is required/);
+    expect(await tokenCommand.run(["--user", "../etc"], io)).toBe(2);
+  });
+});
