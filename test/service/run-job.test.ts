@@ -140,8 +140,18 @@ describe("imgedit token", () => {
     let out = "";
     let err = "";
     const io = {
-      stdout: { write: (s: string) => ((out += s), true) } as unknown as NodeJS.WritableStream,
-      stderr: { write: (s: string) => ((err += s), true) } as unknown as NodeJS.WritableStream,
+      stdout: {
+        write: (s: string) => {
+          out += s;
+          return true;
+        },
+      } as unknown as NodeJS.WritableStream,
+      stderr: {
+        write: (s: string) => {
+          err += s;
+          return true;
+        },
+      } as unknown as NodeJS.WritableStream,
       env: { DATA_DIR: dir },
     };
     expect(await tokenCommand.run(["--user", "dana", "--ttl", "2h"], io)).toBe(0);
