@@ -251,6 +251,9 @@ describe("the editor page", () => {
     const overflow = await page.evaluate<number>("document.documentElement.scrollWidth - window.innerWidth");
     expect(overflow).toBeLessThanOrEqual(0);
     await shot(page, "10-phone");
+    // Reduced motion turns transitions off, so the shot shows the dark theme, not a fade into it.
+    await page.emulateMedia({ colorScheme: "dark", reducedMotion: "reduce" });
+    await shot(page, "11-phone-dark");
     expect(pageErrors).toEqual([]);
   });
 });

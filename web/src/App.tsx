@@ -245,6 +245,24 @@ function Editor({ user, onSignOut }: { user: User; onSignOut(): void }) {
     }
   };
 
+  // Pasting image files anywhere but a text field adds them (screenshots from the clipboard).
+  useEffect(() => {
+    const onPaste = (e: ClipboardEvent) => {
+      const t = e.target as HTMLElement | null;
+      if (t && (t.tagName === "TEXTAREA" || t.tagName === "INPUT")) return;
+      const files = Array.from(e.clipboardData?.files ?? []).filter((f) => f.type.startsWith("image/"));
+      if (files.length === 0) return;
+      e.preventDefault();
+      addFiles(
+        files.map((f, i) =>
+          f.name && f.name !== "image.png" ? f : new File([f], `pasted-${Date.now()}-${i + 1}.png`, { type: f.type }),
+        ),
+      );
+    };
+    window.addEventListener("paste", onPaste);
+    return () => window.removeEventListener("paste", onPaste);
+  }, [addFiles]);
+
   // ---- undo / redo -------------------------------------------------------------------------
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
