@@ -143,6 +143,12 @@ describe("text", () => {
     expect([huge.width, huge.height]).toEqual([120, 60]);
   });
 
+  it("leaves the image alone when nothing printable is left of the text", async () => {
+    const input = await black(40, 20);
+    const out = await runOp(input, { op: "text", text: "\u0007\u0000 \n", opacity: 1 });
+    expect(out.data.equals((await decode(input)).data)).toBe(true);
+  });
+
   it("draws on every frame of an animation at the same place", async () => {
     const gif = await makeImage({ width: 80, height: 40, pages: 3, format: "gif", color: "#000000" });
     const out = await runOp(

@@ -81,18 +81,21 @@ export function textForPango(text: string, size: number, frame: { width: number;
   return visible.replace(/[&<>"']/g, (c) => MARKUP_ESCAPES[c]);
 }
 
+/** The text as an RGBA overlay; undefined when nothing visible is left of it. */
 async function renderText(
   o: { text: string; size?: number; color: string; opacity: number; position: Position },
   frame: { width: number; height: number },
-): Promise<Overlay> {
+): Promise<Overlay | undefined> {
   const color = parseColor(o.color) ?? { r: 255, g: 255, b: 255, alpha: 1 };
   const size = Math.min(o.size ?? Math.max(8, Math.round(frame.height * 0.05)), Math.max(4, frame.height));
+  const markup = textForPango(o.text, size, frame);
+  if (markup.trim() === "") return undefined;
   const hex = [color.r, color.g, color.b].map((v) => v.toString(16).padStart(2, "0")).join("");
   const margin = marginFor(frame.width, frame.height);
   const align = o.position.includes("left") ? "left" : o.position.includes("right") ? "right" : "centre";
   const { data, info } = await sharp({
     text: {
-      text: `<span foreground="#${hex}">${textForPango(o.text, size, frame)}</span>`,
+      text: `<span foreground="#${hex}">${markup}</span>`,
       font: `${FONT} ${size}`,
       dpi: 72, // at 72 dpi a point is a pixel: `size` is the font size in px
       rgba: true,
@@ -114,7 +117,7 @@ async function applyText(
   ctx: StepContext,
 ): Promise<Sharp> {
   const overlay = await renderText(o, ctx.meta);
-  return drawOverlay(image, overlay, o.position, ctx);
+  return overlay ? drawOverlay(image, overlay, o.position, ctx) : image;
 }
 
 /**
