@@ -230,10 +230,10 @@ describe("planCommand", () => {
       res.writeHead(503);
       res.end("overloaded");
     };
-    const r = await planCommand("make it pop", { llm: settings() });
+    const r = await planCommand("make it glow", { llm: settings() });
     expect(r.ok).toBe(false);
     if (r.ok) return;
-    expect(r.error.unknown.map((u) => u.word)).toEqual(["pop"]);
+    expect(r.error.unknown.map((u) => u.word)).toEqual(["glow"]);
     expect(r.error.message).toContain("HTTP 503");
     expect(r.llmError?.code).toBe("LLM_FAILED");
   });

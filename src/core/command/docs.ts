@@ -9,6 +9,7 @@ import {
   BLUR_SIGMA,
   BORDER_WIDTHS,
   COMPRESS_QUALITY,
+  FIT_PRESETS,
   PRESETS,
   QUALITY_WORDS,
   TEXT_SIZES,
@@ -129,7 +130,7 @@ export function renderCommandsDoc(): string {
     "| --- | --- | --- |",
     ...Object.entries(PRESETS).map(
       ([key, p]) =>
-        `| ${p.label} (${code(key.slice("preset:".length))}) | ${p.width}x${p.height} | ${key === "preset:hd" || key === "preset:4k" ? "inside" : "cover"} |`,
+        `| ${p.label} (${code(key.slice("preset:".length))}) | ${p.width}x${p.height} | ${FIT_PRESETS.has(key) ? "inside" : "cover"} |`,
     ),
     "",
     "## Several steps",

@@ -103,11 +103,24 @@ function position(c: Clause): Position | undefined {
   const it = c.take((i) => i.key in POSITION_KEYS);
   if (!it) return undefined;
   c.takeAll(...CORNER_WORDS);
-  return POSITION_KEYS[it.key];
+  let pos = POSITION_KEYS[it.key];
+  // "top center" is top; "top" + "left" is top-left
+  const second = c.take((i) => i.key in POSITION_KEYS);
+  if (second) {
+    const b = POSITION_KEYS[second.key];
+    const pair = new Set([pos, b]);
+    if (pair.has("center")) pos = pos === "center" ? b : pos;
+    else {
+      const v = pair.has("top") ? "top" : pair.has("bottom") ? "bottom" : undefined;
+      const h = pair.has("left") ? "left" : pair.has("right") ? "right" : undefined;
+      if (v && h) pos = `${v}-${h}` as Position;
+    }
+  }
+  return pos;
 }
 
 const COLOR_EXTRA = new Set(["transparent"]);
-function isColorItem(it: Item): boolean {
+export function isColorItem(it: Item): boolean {
   if (it.key === "#hex") return true;
   return (it.key in NAMED_COLORS || COLOR_EXTRA.has(it.key)) && parseColor(it.key) !== undefined;
 }
@@ -169,11 +182,12 @@ export const PRESETS: Record<string, { width: number; height: number; label: str
   "preset:youtube": { width: 1280, height: 720, label: "YouTube thumbnail (16:9)" },
   "preset:og": { width: 1200, height: 630, label: "Open Graph / social card" },
   "preset:avatar": { width: 400, height: 400, label: "Avatar / profile picture" },
-  "preset:hd": { width: 1920, height: 1080, label: "Full HD (fit inside)" },
+  "preset:720p": { width: 1280, height: 720, label: "HD 720p (fit inside)" },
+  "preset:hd": { width: 1920, height: 1080, label: "Full HD 1080p (fit inside)" },
   "preset:4k": { width: 3840, height: 2160, label: "4K UHD (fit inside)" },
 };
 /** Presets that fit inside rather than fill (screens, not slots). */
-const FIT_PRESETS = new Set(["preset:hd", "preset:4k"]);
+export const FIT_PRESETS = new Set(["preset:720p", "preset:hd", "preset:4k"]);
 
 export const THUMBNAIL_SIZE = 200;
 const SHRINK = [
@@ -267,6 +281,7 @@ const parseSize: Parser = (c, ctx) => {
       ...(bg ? { background: bg } : {}),
     } as OperationInput);
 
+  const thumb = c.takeKey("thumbnail", "thumbnails", "thumb", "icon", "preview");
   const preset = c.take((it) => it.key.startsWith("preset:"));
   const dims = c.takeKey("#dims");
   if (preset) {
@@ -286,7 +301,6 @@ const parseSize: Parser = (c, ctx) => {
   c.takeAll(...WIDTH_KEYS, ...HEIGHT_KEYS);
   if (widthN || heightN) return resizeOp(widthN?.num?.value, heightN?.num?.value);
 
-  const thumb = c.takeKey("thumbnail", "thumbnails", "thumb", "icon", "preview");
   const n = num(c);
   if (n?.num) {
     // "by 25%" and "20% bigger" are relative; "to 25%" and "25% of the size" are not
@@ -526,6 +540,9 @@ export const ADJUST: Record<string, { up: number[]; down: number[] }> = {
   saturation: { up: [1.15, 1.3, 1.6], down: [0.85, 0.7, 0.4] },
 };
 
+/** Trigger nouns that name the setting without saying which way ("brightness 80%" sets it). */
+const NEUTRAL_ADJUST = ["brightness", "contrast", "saturation", "exposure"];
+
 const parseAdjust: Parser = (c, ctx) => {
   const downWords = DOWN_WORDS[ctx.op] ?? [];
   let down = ctx.triggers.some((t) => downWords.includes(t.key)) || c.takeKey(...downWords) !== undefined;
@@ -557,10 +574,13 @@ const parseAdjust: Parser = (c, ctx) => {
   if (n?.num) {
     const { value, unit } = n.num;
     const signed = /^[+\-−]/u.test(n.text);
-    if (unit === "%" || value > 10) {
-      const p = value / 100;
-      factor = signed || more ? 1 + p : down ? 1 - Math.abs(p) : p;
-    } else factor = down && value < 1 && (less || signed) ? 1 - Math.abs(value) : more && value < 1 ? 1 + value : value;
+    // "brighten by 10%", "increase contrast 20%", "+20%" change by that much; "brightness 80%" sets it
+    const neutral = ctx.triggers.every((t) => NEUTRAL_ADJUST.includes(t.key));
+    const relative = signed || c.before(n)?.key === "by" || ((!neutral || more || less) && c.before(n)?.key !== "to");
+    const p = unit === "%" || Math.abs(value) > 10 ? value / 100 : value;
+    if (signed) factor = 1 + p;
+    else if (relative && (unit === "%" || Math.abs(value) > 10 || value < 1)) factor = down ? 1 - p : 1 + p;
+    else factor = p;
   } else {
     const table = ADJUST[ctx.op] ?? ADJUST.brightness;
     const [little, normal, lot] = down ? table.down : table.up;
@@ -688,6 +708,14 @@ const parseText: Parser = (c, ctx) => {
   const sizeWord = c.takeKey(...Object.keys(TEXT_SIZES));
   const col = color(c);
   c.takeAll(
+    "watermark",
+    "across",
+    "over",
+    "notice",
+    "symbol",
+    "sign",
+    "message",
+    "line",
     "text",
     "caption",
     "label",

@@ -11,7 +11,7 @@ import {
   type OperationName,
   PlanSchema,
 } from "../operations.js";
-import { Clause, IMPLICIT_FORMAT, parserFor } from "./grammar.js";
+import { Clause, IMPLICIT_FORMAT, isColorItem, parserFor } from "./grammar.js";
 import { suggestFor } from "./suggest.js";
 import { FILLERS, type Item, isIgnorable, isSeparator, lex, TRIGGERS } from "./vocabulary.js";
 
@@ -220,7 +220,7 @@ function explain(unknown: Item[], errors: string[], marks: Item[]): ParseResult 
   }
   for (const e of errors) parts.push(`${e.charAt(0).toUpperCase()}${e.slice(1)}.`);
   if (suggestions.length) parts.push(`Did you mean ${suggestions.slice(0, 5).join(", ")}?`);
-  const highlight = [...unknown, ...marks].sort((a, b) => a.start - b.start);
+  const highlight = [...new Set([...unknown, ...marks])].sort((a, b) => a.start - b.start);
   return notUnderstood(parts.join(" "), highlight, suggestions.slice(0, 5));
 }
 
@@ -255,6 +255,14 @@ function plan(text: string): ParseResult {
       if (joined.cost < next.cost + r.cost) {
         readings[i + 1] = joined;
         clauses[i + 1] = [...clauses[i], ...clauses[i + 1]];
+        continue;
+      }
+    }
+    // a bare colour ("make it blue") is a tint
+    if (clauses[i].some((it) => isColorItem(it))) {
+      const tinted = readAs(clauses[i], "tint");
+      if (tinted.cost < r.cost) {
+        kept.push({ items: clauses[i], r: tinted });
         continue;
       }
     }

@@ -200,6 +200,12 @@ export function tokenize(text: string): Token[] {
       push({ kind: "word", text: m[0], norm, start: i, end: i + m[0].length });
       continue;
     }
+    // ".png" names a format, it does not end a sentence
+    const ext = /^\.(png|jpe?g|webp|avif|gif|tiff?)(?![\p{L}\p{N}])/iu.exec(rest);
+    if (ext && (i === 0 || /\s/u.test(text[i - 1]))) {
+      push({ kind: "word", text: ext[0], norm: ext[1].toLowerCase(), start: i, end: i + ext[0].length });
+      continue;
+    }
     if (ch === "," || ch === ";" || ch === "." || ch === "&" || ch === "+" || ch === "!" || ch === "?" || ch === "\n") {
       push({ kind: "sep", text: ch, norm: ch, start: i, end: i + 1 });
       continue;
@@ -208,7 +214,7 @@ export function tokenize(text: string): Token[] {
       push({ kind: "word", text: ch, norm: ch, start: i, end: i + 1 });
       continue;
     }
-    if ("()[]:-–—/\"'“”‘’…".includes(ch)) {
+    if ("()[]:-–—/\"'“”‘’…=".includes(ch)) {
       push({ kind: "punct", text: ch, norm: ch, start: i, end: i + 1 });
       continue;
     }

@@ -149,6 +149,7 @@ export const saturation = defineOperation({
     "vibrant",
     "colorful",
     "colourful",
+    "pop",
     "muted",
     "desaturated",
     "dull",
