@@ -211,6 +211,13 @@ describe("the editor page", () => {
     await explained.waitFor();
     await expect(explained.locator("mark.unknown-word").allTextContents()).resolves.toContain("frobnicate");
     await shot(page, "08-not-understood");
+
+    // Its suggestions are one click away and replace the word not understood.
+    await box.fill("resize to 400px and pixelate it");
+    await explained.locator("mark.unknown-word", { hasText: "pixelate" }).waitFor();
+    await explained.getByRole("button", { name: "blur", exact: true }).click();
+    await expect(box.inputValue()).resolves.toBe("resize to 400px and blur it");
+    await page.locator('[data-testid="plan"][data-status="ok"]').getByText(/Blur/).waitFor();
   });
 
   it("shows a server error on the failing card while the others finish", async () => {

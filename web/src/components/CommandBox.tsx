@@ -40,6 +40,32 @@ export function notUnderstood(e: unknown, text: string): ParseState | undefined 
   return { status: "not-understood", text, message: e.message, unknown, suggestions };
 }
 
+/** Levenshtein distance, small strings only. */
+function distance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++)
+      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length];
+}
+
+/** Which of several words not understood a suggestion is meant for. */
+export function nearest(unknown: UnknownWord[], suggestion: string): UnknownWord | undefined {
+  let best: UnknownWord | undefined;
+  let bestD = Number.POSITIVE_INFINITY;
+  for (const u of unknown) {
+    const d = distance(u.word.toLowerCase(), suggestion.toLowerCase());
+    if (d < bestD) {
+      best = u;
+      bestD = d;
+    }
+  }
+  return best;
+}
+
 /** The command with the words the planner did not understand marked. */
 export function Highlighted({ text, unknown }: { text: string; unknown: UnknownWord[] }) {
   const parts: ReactNode[] = [];
@@ -129,10 +155,10 @@ export function CommandBox({ value, onChange, onRun, history, canRun, runLabel, 
 
   const applySuggestion = (s: string) => {
     if (parse.status !== "not-understood") return;
-    const first = parse.unknown[0];
-    // A one-word suggestion replaces the first word not understood; a phrase replaces the command.
-    const next = first && !/\s/.test(s.trim()) ? value.slice(0, first.start) + s.trim() + value.slice(first.end) : s;
-    onChange(next);
+    const word = s.trim();
+    // A one-word suggestion replaces the unknown word it is nearest to; a phrase replaces the command.
+    const target = /\s/.test(word) ? undefined : nearest(parse.unknown, word);
+    onChange(target ? parse.text.slice(0, target.start) + word + parse.text.slice(target.end) : word);
     area.current?.focus();
   };
 
