@@ -1,6 +1,8 @@
 // Hostile and malformed requests, each with its expected status and error code; plus auth modes,
 // rate limits, operations endpoints (health, metrics, OpenAPI, request ids) and the page fallback.
 import { createHmac } from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -331,6 +333,30 @@ describe("operations endpoints", () => {
       expect(doc.components.schemas[name], target).toBeDefined();
     }
     expect(JSON.stringify(doc.components.schemas.Plan)).toContain('"resize"');
+  });
+
+  it("serves the built page and its assets, nothing outside them", async () => {
+    const root = tempDir();
+    fs.mkdirSync(path.join(root, "assets"));
+    fs.writeFileSync(path.join(root, "index.html"), "<!doctype html><title>editor</title>");
+    fs.writeFileSync(path.join(root, "assets", "app-1234.js"), "console.log(1)");
+    fs.writeFileSync(path.join(path.dirname(root), "secret.txt"), "no");
+    const other = await startService({}, { webRoot: root });
+    try {
+      const index = await fetch(`${other.base}/`);
+      expect(index.headers.get("content-type")).toMatch(/^text\/html/);
+      expect(await index.text()).toContain("<title>editor</title>");
+      const js = await fetch(`${other.base}/assets/app-1234.js`);
+      expect(js.headers.get("content-type")).toMatch(/^text\/javascript/);
+      expect(js.headers.get("cache-control")).toContain("immutable");
+      for (const p of ["/assets/..%2F..%2Fsecret.txt", "/assets/%2e%2e/%2e%2e/secret.txt", "/assets/missing.js"]) {
+        const res = await fetch(`${other.base}${p}`, { headers: { "x-request-id": "req-404" } });
+        expect(res.status).toBe(404);
+        expect(res.headers.get("x-request-id")).toBe("req-404");
+      }
+    } finally {
+      await other.close();
+    }
   });
 
   it("answers / with a not-built page when web/dist is missing", async () => {
