@@ -201,6 +201,35 @@ describe("live streams", () => {
   });
 });
 
+describe("resume while running", () => {
+  it("a client that drops and returns with Last-Event-ID gets only what it missed, then complete", async () => {
+    src.hold("/slow2.png");
+    src.set("/slow2.png", await makeImage({ width: 200, height: 100 }));
+    const { json } = await edit({
+      images: [
+        { id: "fast", url: `${src.base}/a.png` },
+        { id: "slow", url: `${src.base}/slow2.png` },
+      ],
+      operation: OPS,
+    });
+    const first = await openSse(svc.base + json.progressUrl);
+    await first.waitFor((e) => e.event === "image" && (e.data as Json).imageId === "fast");
+    await first.waitFor(
+      (e) => e.event === "progress" && (e.data as Json).imageId === "slow" && (e.data as Json).status === "fetching",
+    );
+    first.close();
+    const lastId = Math.max(...first.events.filter((e) => e.id).map((e) => Number(e.id)));
+    const second = await openSse(svc.base + json.progressUrl, { "last-event-id": String(lastId) });
+    src.release();
+    await second.done;
+    const ids = second.events.filter((e) => e.id).map((e) => Number(e.id));
+    for (const id of ids) expect(id).toBeGreaterThan(lastId);
+    expect(second.events.some((e) => e.event === "image" && (e.data as Json).imageId === "fast")).toBe(false);
+    expect(second.events.some((e) => e.event === "image" && (e.data as Json).imageId === "slow")).toBe(true);
+    expect(second.events[second.events.length - 1]).toMatchObject({ event: "complete", data: { status: "completed" } });
+  });
+});
+
 describe("per-image failures", () => {
   it("fails blocked and bad images with their own reasons while the others complete", async () => {
     const { json } = await edit({
