@@ -158,8 +158,12 @@ describe("the editor page", () => {
     await expect(card("landscape.webp").getByTestId("source-facts").textContent()).resolves.toMatch(/400×267 · WEBP/);
     await expect(page.getByTestId("result-facts").first().getAttribute("data-width")).resolves.toBeNull();
 
-    // A quick edit on the new inputs: structured operations, same plan as "rotate right".
-    await page.getByRole("button", { name: "Rotate right" }).click();
+    // A quick edit on the new inputs, from the keyboard: the toolbar is one Tab stop with arrow keys.
+    // It sends structured operations, the same plan as "rotate right".
+    await page.getByRole("button", { name: "Rotate left" }).focus();
+    await page.keyboard.press("ArrowRight");
+    await expect(page.evaluate<string>("document.activeElement.textContent")).resolves.toContain("Rotate right");
+    await page.keyboard.press("Enter");
     await page.locator('[data-testid="card"][data-status="done"]').nth(1).waitFor();
     await expect(resultFacts("landscape.webp").textContent()).resolves.toMatch(/267×400/);
     await shot(page, "05-keep-editing");
