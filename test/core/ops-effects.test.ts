@@ -2,7 +2,10 @@
 // grows) its size.
 import sharp from "sharp";
 import { describe, expect, it } from "vitest";
+import { DEFAULT_LIMITS } from "../../src/core/limits.js";
 import { withMagickImage } from "../../src/core/magick.js";
+import { processImage } from "../../src/core/pipeline.js";
+import { validatePlan } from "../../src/core/plan.js";
 import { makeImage } from "../helpers/images.js";
 import { bandStats, countChanged, decode, type RawResult, rgbAt, runOp } from "../helpers/run-op.js";
 
@@ -105,6 +108,20 @@ describe("polaroid", () => {
     const frameTop = rgbAt(out, Math.round(out.width / 2), 4);
     expect(frameTop[0]).toBeGreaterThan(200);
     expect(rgbAt(out, 0, out.height - 1)[3]).toBeLessThan(255);
+  });
+
+  it("predicts at least its frame, so an image that cannot fit the limit fails before ImageMagick runs", async () => {
+    const input = await makeImage({ width: 500, height: 100 });
+    const result = processImage(input, validatePlan([{ op: "polaroid" }], DEFAULT_LIMITS), {
+      limits: { ...DEFAULT_LIMITS, maxDimension: 530 },
+    });
+    await expect(result).rejects.toMatchObject({
+      code: "DIMENSIONS_TOO_LARGE",
+      message: "operations[0] (polaroid) would make the image 540x140; the limit is 530 px per side",
+    });
+    const out = await runOp(input, { op: "polaroid" });
+    expect(out.width).toBeGreaterThanOrEqual(540);
+    expect(out.height).toBeGreaterThanOrEqual(140);
   });
 
   it("tilts by the angle", async () => {

@@ -123,5 +123,11 @@ export const polaroid = defineOperation({
   words: ["polaroid", "instant", "snapshot"],
   keepsAnimation: false,
   magick: true,
+  // At least the image plus ImageMagick's frame (the shadow and the tilt add more): enough to
+  // refuse an image that cannot fit the limit before seconds of ImageMagick work.
+  outputSize: (meta) => {
+    const frame = 2 * Math.max(Math.max(meta.width, meta.height) / 25, 10);
+    return { width: Math.ceil(meta.width + frame), height: Math.ceil(meta.height + frame) };
+  },
   apply: (image, o, ctx) => magickStep(image, ctx, (img, m) => polaroidImage(img, m, o.angle), { keepAlpha: true }),
 });
