@@ -32,6 +32,12 @@ beforeAll(async () => {
   src.set("/b.jpg", await makeImage({ width: 640, height: 480, format: "jpeg", quadrants: true }), "image/jpeg");
   src.set("/c.webp", await makeImage({ width: 300, height: 600, format: "webp" }), "image/webp");
   src.set("/not-image.png", Buffer.from("<html>hello</html>"), "image/png");
+  src.set(
+    "/bomb.png",
+    await sharp({ create: { width: 12000, height: 100, channels: 3, background: "#000" } })
+      .png()
+      .toBuffer(),
+  );
   svc = await startService({ FETCH_ALLOW_HOSTS: `127.0.0.1:${src.port}` });
 });
 afterAll(async () => {
@@ -168,12 +174,16 @@ describe("a batch through to complete", () => {
   });
 
   it("resumes after Last-Event-ID with only what changed later", async () => {
-    const ids = stream.events.filter((e) => e.event === "progress").map((e) => Number(e.id));
-    const cut = ids[Math.floor(ids.length / 2)];
+    // Each image's final version (the id of its done event); resume after the second one to finish.
+    const finals = stream.events
+      .filter((e) => e.event === "progress" && (e.data as Json).status === "done")
+      .map((e) => ({ id: (e.data as Json).imageId as string, version: Number(e.id) }))
+      .sort((a, b) => a.version - b.version);
+    expect(finals).toHaveLength(3);
+    const cut = finals[1].version;
     const resumed = await followToEnd(first.progressUrl, { "last-event-id": String(cut) });
     const progress = resumed.events.filter((e) => e.event === "progress");
-    expect(progress.length).toBeGreaterThan(0);
-    expect(progress.length).toBeLessThan(3);
+    expect(progress.map((e) => (e.data as Json).imageId)).toEqual([finals[2].id]);
     for (const e of progress) expect(Number(e.id)).toBeGreaterThan(cut);
     expect(resumed.events[resumed.events.length - 1].event).toBe("complete");
   });
@@ -241,6 +251,11 @@ describe("per-image failures", () => {
         { id: "scheme", url: "file:///etc/passwd" },
         { id: "missing", url: `${src.base}/nope.png` },
         { id: "notimage", url: `${src.base}/not-image.png` },
+        { id: "bomb", url: `${src.base}/bomb.png` },
+        { id: "localhost", url: `http://localhost:${src.port}/a.png` },
+        // The URL parser turns these into 127.0.0.1: a port that is not allow-listed stays blocked.
+        { id: "decimal", url: `http://2130706433:${src.port + 1}/a.png` },
+        { id: "octal", url: `http://0177.0.0.1:${src.port + 1}/a.png` },
       ],
       operation: OPS,
     });
@@ -248,10 +263,12 @@ describe("per-image failures", () => {
     const complete = s.events[s.events.length - 1].data as any;
     expect(complete.status).toBe("partial");
     expect(complete.completed).toBe(1);
-    expect(complete.failed).toBe(6);
+    expect(complete.failed).toBe(10);
     const err = (id: string) => complete.images.find((i: { id: string }) => i.id === id).error?.code;
     expect(err("ok")).toBeUndefined();
-    for (const id of ["metadata", "private", "otherport", "scheme"]) expect(err(id)).toBe("FETCH_BLOCKED");
+    for (const id of ["metadata", "private", "otherport", "scheme", "localhost", "decimal", "octal"])
+      expect(err(id), id).toBe("FETCH_BLOCKED");
+    expect(err("bomb")).toBe("DIMENSIONS_TOO_LARGE");
     expect(err("missing")).toBe("FETCH_FAILED");
     expect(err("notimage")).toBe("UNSUPPORTED_FORMAT");
   });
