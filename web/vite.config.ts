@@ -14,7 +14,8 @@ export default defineConfig({
     outDir: "dist",
     emptyOutDir: true,
     target: "es2022",
-    sourcemap: true,
+    // No source maps in what the service ships: the page is small and readable in web/src.
+    sourcemap: false,
   },
   server: {
     // `npx vite --config web/vite.config.ts` during development: proxy the API to a local service.
