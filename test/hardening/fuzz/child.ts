@@ -14,6 +14,8 @@ export interface FuzzRequest {
   outputFormat: OutputFormat;
   width: number;
   processTimeoutMs: number;
+  /** limits.allowSvg (SVG tests); off by default like the service. */
+  allowSvg?: boolean;
   /** Harness self-test only: make this child abort or stop answering, to prove both are caught. */
   misbehave?: "abort" | "hang";
 }
@@ -31,7 +33,7 @@ const rss = () => process.memoryUsage().rss;
 async function handle(req: FuzzRequest): Promise<FuzzOutcome> {
   if (req.misbehave === "abort") process.abort();
   if (req.misbehave === "hang") return new Promise<never>(() => setInterval(() => {}, 1000));
-  const limits: Limits = { ...DEFAULT_LIMITS, processTimeoutMs: req.processTimeoutMs };
+  const limits: Limits = { ...DEFAULT_LIMITS, processTimeoutMs: req.processTimeoutMs, allowSvg: req.allowSvg ?? false };
   const plan = validatePlan(
     [
       { op: "resize", width: req.width },
