@@ -1,7 +1,9 @@
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { EXAMPLES } from "../../src/core/command/examples.js";
 import { MAX_COMMAND_LENGTH, parseCommand } from "../../src/core/command/index.js";
-import { lex, TRIGGERS } from "../../src/core/command/vocabulary.js";
+import { KNOWN_WORDS, LEXICON_KEYS, lex, TRIGGERS } from "../../src/core/command/vocabulary.js";
 import { catalog, PlanSchema } from "../../src/core/operations.js";
 import { REJECTED, UNDERSTOOD } from "./cases.js";
 
@@ -102,5 +104,17 @@ describe("reading", () => {
     const a = parseCommand("make it half the size and black and white");
     const b = parseCommand("make it half the size and black and white");
     expect(a).toEqual(b);
+  });
+});
+
+describe("the grammar's own words", () => {
+  it("every keyword a parser reads is a known word, so typo correction never rewrites it", () => {
+    const src = readFileSync(fileURLToPath(new URL("../../src/core/command/grammar.ts", import.meta.url)), "utf8");
+    const missing: string[] = [];
+    for (const call of src.matchAll(/\.take(?:Key|All)\(([^)]*)\)/gs))
+      for (const [, word] of call[1].matchAll(/"([^"]+)"/g))
+        if (!KNOWN_WORDS.has(word) && !TRIGGERS.has(word) && !LEXICON_KEYS.has(word) && !/[:#\- ]/.test(word))
+          missing.push(word);
+    expect(missing).toEqual([]);
   });
 });

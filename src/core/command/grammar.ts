@@ -260,7 +260,7 @@ const parseSize: Parser = (c, ctx) => {
   const noEnlarge = c.takeAll("noenlarge", "atmost") > 0;
   let fit: "inside" | "cover" | "contain" | "fill" | "outside" | undefined;
   if (c.takeKey("stretch", "stretched", "exactly", "exact", "distort", "squash", "squish")) fit = "fill";
-  else if (c.takeKey("cover", "fill", "crop", "cropped", "cropping")) fit = "cover";
+  else if (c.takeKey("cover", "fill", "crop", "cropped", "cropping", "resize and crop")) fit = "cover";
   else if (c.takeKey("contain", "letterbox", "letterboxed", "pad", "padded", "padding", "bars")) fit = "contain";
   else if (c.takeKey("atleast", "outside", "minimum", "min")) fit = "outside";
   const bg = fit === "contain" || c.has("background") ? color(c) : undefined;
@@ -308,7 +308,11 @@ const parseSize: Parser = (c, ctx) => {
     const relative =
       prevKey === "by" ||
       c.before(n, 2)?.key === "by" ||
-      (polarity !== undefined && prevKey !== "to" && prevKey !== "of" && c.after(n)?.key !== "of");
+      (polarity !== undefined &&
+        prevKey !== "to" &&
+        prevKey !== "of" &&
+        c.after(n)?.key !== "of" &&
+        c.after(n)?.key !== "as");
     const { unit, value } = n.num;
     const isFactor =
       unit === "%" ||
@@ -363,6 +367,7 @@ const parseCrop: Parser = (c) => {
     "keep",
     "keeping",
     "focusing",
+    "out",
     "focused",
     "focus",
     "centering",
@@ -414,6 +419,7 @@ const parseTrim: Parser = (c) => {
     "blank",
     "extra",
     "excess",
+    "sides:all",
     "remove-verb",
     "remove",
     "around",
@@ -478,8 +484,10 @@ const parsePad: Parser = (c) => {
 export const BORDER_WIDTHS = { thin: 2, normal: 10, thick: 30 };
 const parseBorder: Parser = (c) => {
   // "remove the border" means trim it off
-  if (c.takeKey("remove-verb", "remove", "delete", "strip", "without", "no"))
+  if (c.takeKey("remove-verb", "remove", "delete", "strip", "without", "no", "crop", "cut", "off")) {
+    c.takeAll("crop", "cut", "off");
     return parseTrim(c, { op: "trim", triggers: [] });
+  }
   const a = amount(c);
   const n = num(c, (x) => x.unit === undefined || x.unit === "px");
   let width = n?.num ? Math.round(n.num.value) : pick(a, 5, BORDER_WIDTHS.normal, BORDER_WIDTHS.thick);
@@ -503,7 +511,7 @@ const parseRotate: Parser = (c, ctx) => {
   else if (c.takeKey("halfturn", "upside-down", "around")) angle = 180;
   const dir = c.takeKey(...CCW, ...CW);
   if (dir && CCW.includes(dir.key) && angle !== undefined) angle = -Math.abs(angle);
-  c.takeAll("turn", "rotation", "deg", "way", "by");
+  c.takeAll("turn", "rotation", "deg", "way", "by", "horizontal", "onto", "side");
   const bg = c.has("background", "fill", "corners", "bg") ? color(c) : undefined;
   c.takeAll("background", "fill", "corners", "bg", "filled");
   const a = amount(c);
@@ -517,11 +525,34 @@ const parseRotate: Parser = (c, ctx) => {
 };
 
 const parseFlip: Parser = (c, ctx) => {
+  const h = c.takeKey("horizontal");
+  const v = c.takeKey("vertical", "upside-down");
+  c.takeAll(
+    "down",
+    "dir:less",
+    "axis",
+    "it",
+    "around",
+    "mirror",
+    "image",
+    "sideways",
+    "left",
+    "right",
+    "over",
+    "both",
+    "ways",
+  );
+  // "flip horizontally and vertically": both
+  if (h && v)
+    return {
+      ops: [
+        { op: "flip", direction: "horizontal" },
+        { op: "flip", direction: "vertical" },
+      ],
+    };
   let direction: "horizontal" | "vertical" = "horizontal";
-  const d = c.takeKey("vertical", "upside-down", "horizontal", "top", "bottom", "over");
-  if (d && d.key !== "horizontal") direction = "vertical";
-  if (!d && ctx.triggers.some((t) => t.key === "upside")) direction = "vertical";
-  c.takeAll("down", "dir:less", "axis", "it", "around", "mirror", "image", "sideways", "left", "right");
+  if (v || c.takeKey("top", "bottom")) direction = "vertical";
+  if (!h && !v && ctx.triggers.some((t) => t.key === "upside")) direction = "vertical";
   return { ops: [{ op: "flip", direction }] };
 };
 
@@ -569,7 +600,7 @@ const parseAdjust: Parser = (c, ctx) => {
     "by",
   );
   const a = amount(c);
-  const n = num(c, (x) => x.unit === undefined || x.unit === "%");
+  const n = num(c, (x) => x.unit === undefined || x.unit === "%" || x.unit === "frac");
   let factor: number;
   if (n?.num) {
     const { value, unit } = n.num;
@@ -579,7 +610,8 @@ const parseAdjust: Parser = (c, ctx) => {
     const relative = signed || c.before(n)?.key === "by" || ((!neutral || more || less) && c.before(n)?.key !== "to");
     const p = unit === "%" || Math.abs(value) > 10 ? value / 100 : value;
     if (signed) factor = 1 + p;
-    else if (relative && (unit === "%" || Math.abs(value) > 10 || value < 1)) factor = down ? 1 - p : 1 + p;
+    else if (relative && (unit === "%" || unit === "frac" || Math.abs(value) > 10 || value < 1))
+      factor = down ? 1 - p : 1 + p;
     else factor = p;
   } else {
     const table = ADJUST[ctx.op] ?? ADJUST.brightness;
@@ -975,6 +1007,9 @@ export function parserFor(op: OperationName): Parser {
 
 // Register every word the grammar reads, so typo correction can snap to them.
 registerKnownWords([
+  ..."coloured colored exact squash squish cropped cropping letterboxed padded bars atleast outside minimum min bg squared thumbnails thumb focusing out focused centering centring region offset starting empty blank excess fuzz narrow fine hairline fat bold line filled axis over ways tones punch tinted shade shifted corrected curve value cleanup ghost ghosted fully notice symbol sign message reading word writing written letters lettering using q saved exported output encode encoded type leave kept scrub private brush drawn sketched angled rotated skewed across both onto off".split(
+    " ",
+  ),
   ...Object.keys(POSITION_KEYS),
   ...CORNER_WORDS,
   ...SHRINK,

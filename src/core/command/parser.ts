@@ -87,9 +87,22 @@ function validateStep(op: OperationInput): string | undefined {
   return `${op.op}: ${field}${issue.message}`;
 }
 
+/** "webp 800px": a size right after another operation's word starts a resize of its own. */
+function sizeAfterOtherStep(items: Item[], k: number): boolean {
+  const before = TRIGGERS.get(items[k - 1]?.key) ?? [];
+  return isSize(items[k]) && before.length > 0 && before.every((op) => op !== "resize" && op !== "scale");
+}
+
+function isSize(it: Item): boolean {
+  return it.key === "#dims" || (it.num !== undefined && (it.num.unit === "px" || it.num.unit === "%"));
+}
+
 /** The best single-operation reading of a run of items. */
 function readSegment(items: Item[]): Reading {
   const ops = triggersIn(items);
+  // a size with no operation word ("800px webp") is a resize
+  const inferred = ops.length === 0 && items.some(isSize);
+  if (inferred) ops.push("resize");
   if (ops.length === 0) {
     const unknown = items.filter((it) => !isIgnorable(it));
     return { ops: [], unknown, errors: [], marks: [], cost: unknown.length * 10 + 3, hasTrigger: false };
@@ -100,7 +113,8 @@ function readSegment(items: Item[]): Reading {
     if (!best || r.cost < best.cost) best = r;
     if (best.cost <= 1) break;
   }
-  return best as Reading;
+  // an inferred resize is still a clause without an operation word: it may continue its neighbour
+  return inferred ? { ...(best as Reading), hasTrigger: false, cost: (best as Reading).cost + 2 } : (best as Reading);
 }
 
 const VERB_STARTS = new Set([
@@ -122,7 +136,7 @@ const MAX_SPLIT_POINTS = 12;
 function readClause(items: Item[]): Reading {
   const points = [0];
   for (let k = 1; k < items.length; k++)
-    if (TRIGGERS.has(items[k].key) || VERB_STARTS.has(items[k].key)) points.push(k);
+    if (TRIGGERS.has(items[k].key) || VERB_STARTS.has(items[k].key) || sizeAfterOtherStep(items, k)) points.push(k);
   if (points.length === 1 || points.length > MAX_SPLIT_POINTS) return readSegment(items);
   points.push(items.length);
   // best[j]: best reading of items[0 .. points[j])
@@ -240,41 +254,37 @@ function plan(text: string): ParseResult {
       kept.push({ items: clauses[i], r });
       continue;
     }
-    if (r.unknown.length === 0) continue; // only fillers: "please", "thanks"
+    if (r.unknown.length === 0 && r.ops.length === 0 && r.errors.length === 0) continue; // only fillers: "thanks"
+    // Choose what explains it best: joined to the step before or after, or a step of its own
+    // (a bare size is a resize, a bare colour a tint), comparing the extra cost of each.
+    const options: { delta: number; apply: () => void }[] = [
+      { delta: r.cost, apply: () => kept.push({ items: clauses[i], r }) },
+    ];
     const prev = kept.at(-1);
     if (prev) {
-      const joined = readClause([...prev.items, ...clauses[i]]);
-      if (joined.cost < prev.r.cost + r.cost) {
-        kept[kept.length - 1] = { items: [...prev.items, ...clauses[i]], r: joined };
-        continue;
-      }
+      const items = [...prev.items, ...clauses[i]];
+      const joined = readClause(items);
+      options.push({ delta: joined.cost - prev.r.cost, apply: () => (kept[kept.length - 1] = { items, r: joined }) });
     }
     const next = readings[i + 1];
     if (next?.hasTrigger) {
-      const joined = readClause([...clauses[i], ...clauses[i + 1]]);
-      if (joined.cost < next.cost + r.cost) {
-        readings[i + 1] = joined;
-        clauses[i + 1] = [...clauses[i], ...clauses[i + 1]];
-        continue;
-      }
+      const items = [...clauses[i], ...clauses[i + 1]];
+      const joined = readClause(items);
+      options.push({
+        delta: joined.cost - next.cost,
+        apply: () => {
+          readings[i + 1] = joined;
+          clauses[i + 1] = items;
+        },
+      });
     }
-    // a bare colour ("make it blue") is a tint
-    if (clauses[i].some((it) => isColorItem(it))) {
-      const tinted = readAs(clauses[i], "tint");
-      if (tinted.cost < r.cost) {
-        kept.push({ items: clauses[i], r: tinted });
-        continue;
-      }
-    }
-    // a bare size on its own ("800x600", "to 50%") is a resize
-    if (clauses[i].some((it) => it.key === "#dims" || (it.num && (it.num.unit === "px" || it.num.unit === "%")))) {
-      const sized = readAs(clauses[i], "resize");
-      if (sized.cost < r.cost) {
-        kept.push({ items: clauses[i], r: sized });
-        continue;
-      }
-    }
-    kept.push({ items: clauses[i], r });
+    const own = (op: OperationName) => {
+      const reading = readAs(clauses[i], op);
+      options.push({ delta: reading.cost, apply: () => kept.push({ items: clauses[i], r: reading }) });
+    };
+    if (clauses[i].some(isSize)) own("resize");
+    if (clauses[i].some(isColorItem)) own("tint");
+    options.reduce((a, b) => (b.delta < a.delta ? b : a)).apply();
   }
   const unknown = kept.flatMap((k) => k.r.unknown);
   const errors = kept.flatMap((k) => k.r.errors);

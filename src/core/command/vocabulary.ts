@@ -242,6 +242,9 @@ const LEXICON: Record<string, string[]> = {
     "orientation",
   ],
   autolevel: [
+    "stretch the contrast",
+    "stretch contrast",
+    "contrast stretch",
     "auto level",
     "auto levels",
     "auto-level",
@@ -268,6 +271,24 @@ const LEXICON: Record<string, string[]> = {
   skyblue: ["sky blue"],
   gps: ["location data", "gps data", "location info", "geotag", "geotags", "geo tags", "camera data", "camera info"],
   noise: ["grain", "grainy", "graininess", "speckles", "speckle", "noise reduction"],
+  keepratio: [
+    "keep the aspect ratio",
+    "keep aspect ratio",
+    "keeping the aspect ratio",
+    "keeping aspect ratio",
+    "keep the ratio",
+    "keep the proportions",
+    "keep proportions",
+    "maintain the aspect ratio",
+    "maintain aspect ratio",
+    "maintaining the aspect ratio",
+    "preserve the aspect ratio",
+    "preserve aspect ratio",
+    "preserving the aspect ratio",
+    "proportionally",
+    "in proportion",
+  ],
+  muted: ["tone down the colours", "tone down the colors", "less colourful", "less colorful"],
   grayscale: ["gray scale", "grey scale", "greyscaled", "grayscaled"],
   webp: ["web", "the web", "for web", "for the web", "websites", "website"],
   "preset:720p": ["720p", "hd", "hd ready"],
@@ -286,6 +307,8 @@ const LEXICON: Record<string, string[]> = {
   "remove-verb": ["get rid of", "take off", "take away", "strip off"],
 };
 
+/** Canonical keys of the shared language ("top-left", "amt:little", "noenlarge"). */
+export const LEXICON_KEYS = new Set(Object.keys(LEXICON));
 export const PHRASE_KEYS = new Map<string, string>();
 const LEXICON_PHRASE_KEY = new Map<string, string>();
 for (const [key, phrases] of Object.entries(LEXICON)) {
@@ -446,6 +469,7 @@ export const FILLERS = new Set([
   "amount",
   "level",
   "create",
+  "keepratio",
   "prepare",
   "generate",
   "produce",
