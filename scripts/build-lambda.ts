@@ -89,6 +89,11 @@ async function bundle(name: "api" | "processor"): Promise<void> {
     metafile: true,
     logLevel: "warning",
   });
+  const web = path.join(root, "web/dist");
+  if (name === "api" && existsSync(web)) {
+    // The editor page, served by the API at / (the function URL's origin).
+    cpSync(web, path.join(dir, "web"), { recursive: true });
+  }
   if (name === "processor") {
     // The 32-bit-memory build: the memory64 one does not run on Node 20.
     const wasm = createRequire(import.meta.url).resolve("@imagemagick/magick-wasm/magick.wasm");
