@@ -102,7 +102,7 @@ export function renderCommandsDoc(): string {
     "| *at most 1200px*, *max 1200*, *without enlarging* | `withoutEnlargement: true` |",
     `| *thumbnail* | fit inside ${THUMBNAIL_SIZE}x${THUMBNAIL_SIZE} (*square thumbnail*: cover; *150px thumbnail*: 150) |`,
     "| *portrait* / *landscape* | crop the centre to 2:3 / 3:2 (the plan cannot know the image's orientation, so it does not rotate; say *rotate 90* as well if you want that) |",
-    "| *square*, *widescreen* | crop to 1:1, 16:9; *around the face* / *on the subject* / *smart* = gravity `attention` |",
+    "| *square*, *widescreen* | crop to 1:1, 16:9; *around the face* / *on the subject* / *smart* = gravity `attention`; *crop to the face* alone = a square around it |",
     `| *compress* | \`format\` webp at quality ${COMPRESS_QUALITY.normal} (*a little*: ${COMPRESS_QUALITY.little}, *a lot*: ${COMPRESS_QUALITY.lot}); *compress as jpeg* keeps that format |`,
     "| *quality 80* with no format | jpeg at 80, unless another step names the format (*convert to webp, quality 80*) |",
     `| *high / good / medium / low quality* | ${Object.entries(QUALITY_WORDS)

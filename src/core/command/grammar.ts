@@ -136,6 +136,7 @@ function color(c: Clause): string | undefined {
 
 function amount(c: Clause): Amount {
   const it = c.takeKey("amt:little", "amt:lot");
+  if (it) c.takeAll(it.key); // "much much brighter"
   return it ? (it.key === "amt:little" ? "little" : "lot") : undefined;
 }
 function pick(a: Amount, little: number, normal: number, lot: number): number {
@@ -147,12 +148,16 @@ function num(c: Clause, pred: (n: NonNullable<Item["num"]>, it: Item) => boolean
 }
 
 /** A number near one of the keywords ("quality 80", "80% quality", "opacity of 50%"). */
+const POSTFIX_WORDS = new Set(["wide", "tall", "high", "across", "long", "opaque", "transparent"]);
+
 function numNear(c: Clause, keys: string[], span = 3): Item | undefined {
   const kw = c.items.find((it) => keys.includes(it.key));
   if (!kw) return undefined;
   const i = c.indexOf(kw);
+  // adjectives follow their number ("800 wide", "50% opacity"); nouns lead it ("width 800")
+  const before = POSTFIX_WORDS.has(kw.key) || c.items[i - 1]?.num !== undefined;
   for (let d = 1; d <= span; d++) {
-    for (const j of [i + d, i - d]) {
+    for (const j of before ? [i - d, i + d] : [i + d, i - d]) {
       const it = c.items[j];
       if (it?.num && !c.used[j]) {
         c.mark(it);
@@ -397,6 +402,8 @@ const parseCrop: Parser = (c) => {
   if (c.takeKey("portrait", "vertical", "tall")) return base({ aspectRatio: "2:3" });
   if (c.takeKey("landscape", "horizontal")) return base({ aspectRatio: "3:2" });
   if (c.takeKey("widescreen")) return base({ aspectRatio: "16:9" });
+  // "crop to the face": a square around it
+  if (gravity === "attention" || gravity === "entropy") return base({ aspectRatio: "1:1" });
   const w = numNear(c, ["width", "wide"]);
   const h = numNear(c, ["height", "tall", "high"]);
   if (w?.num && h?.num) return base({ width: w.num.value, height: h.num.value });
@@ -867,7 +874,19 @@ const parseFormat: Parser = (c, ctx) => {
 };
 
 const parseMetadata: Parser = (c) => {
-  const keep = c.takeKey("keep", "preserve", "retain", "with", "leave", "kept", "maintain") !== undefined;
+  const keep =
+    c.takeKey(
+      "keep",
+      "keeping",
+      "preserve",
+      "preserving",
+      "retain",
+      "retaining",
+      "with",
+      "leave",
+      "kept",
+      "maintain",
+    ) !== undefined;
   c.takeAll(
     "remove",
     "remove-verb",
@@ -1007,7 +1026,7 @@ export function parserFor(op: OperationName): Parser {
 
 // Register every word the grammar reads, so typo correction can snap to them.
 registerKnownWords([
-  ..."coloured colored exact squash squish cropped cropping letterboxed padded bars atleast outside minimum min bg squared thumbnails thumb focusing out focused centering centring region offset starting empty blank excess fuzz narrow fine hairline fat bold line filled axis over ways tones punch tinted shade shifted corrected curve value cleanup ghost ghosted fully notice symbol sign message reading word writing written letters lettering using q saved exported output encode encoded type leave kept scrub private brush drawn sketched angled rotated skewed across both onto off".split(
+  ..."keeping preserving retaining coloured colored exact squash squish cropped cropping letterboxed padded bars atleast outside minimum min bg squared thumbnails thumb focusing out focused centering centring region offset starting empty blank excess fuzz narrow fine hairline fat bold line filled axis over ways tones punch tinted shade shifted corrected curve value cleanup ghost ghosted fully notice symbol sign message reading word writing written letters lettering using q saved exported output encode encoded type leave kept scrub private brush drawn sketched angled rotated skewed across both onto off".split(
     " ",
   ),
   ...Object.keys(POSITION_KEYS),

@@ -101,8 +101,8 @@ function isSize(it: Item): boolean {
 function readSegment(items: Item[]): Reading {
   const ops = triggersIn(items);
   // a size with no operation word ("800px webp") is a resize
-  const inferred = ops.length === 0 && items.some(isSize);
-  if (inferred) ops.push("resize");
+  const inferred = ops.length === 0 && items.some((it) => isSize(it) || it.key === "#ratio");
+  if (inferred) ops.push(items.some(isSize) ? "resize" : "crop");
   if (ops.length === 0) {
     const unknown = items.filter((it) => !isIgnorable(it));
     return { ops: [], unknown, errors: [], marks: [], cost: unknown.length * 10 + 3, hasTrigger: false };
@@ -129,6 +129,16 @@ const VERB_STARTS = new Set([
   "convert",
   "save",
   "then",
+  "keep",
+  "keeping",
+  "preserve",
+  "preserving",
+  "retain",
+  "remove",
+  "delete",
+  "strip",
+  "with",
+  "without",
 ]);
 const MAX_SPLIT_POINTS = 12;
 
@@ -284,6 +294,7 @@ function plan(text: string): ParseResult {
     };
     if (clauses[i].some(isSize)) own("resize");
     if (clauses[i].some(isColorItem)) own("tint");
+    if (clauses[i].some((it) => it.key === "#ratio")) own("crop");
     options.reduce((a, b) => (b.delta < a.delta ? b : a)).apply();
   }
   const unknown = kept.flatMap((k) => k.r.unknown);

@@ -51,6 +51,11 @@ const LEXICON: Record<string, string[]> = {
   "amt:little": [
     "a little",
     "a little bit",
+    "a tiny bit",
+    "tiny bit",
+    "a wee bit",
+    "a smidge",
+    "just a little",
     "a bit",
     "a touch",
     "a tad",
@@ -474,8 +479,6 @@ export const FILLERS = new Set([
   "generate",
   "produce",
   "while",
-  "keeping",
-  "preserving",
   "aspect",
   "ratio",
 ]);

@@ -20,7 +20,7 @@ export const sharpen = defineOperation({
   summary: "Unsharp-mask sharpening; sigma sets the strength (0.01-10, default 1).",
   schema: opSchema("sharpen", { sigma: z.number().min(0.01).max(10).default(1) }),
   describe: (o) => `Sharpen (sigma ${o.sigma})`,
-  words: ["sharpen", "sharper", "crisp", "crisper", "crispen", "clarity", "detail", "unblur", "deblur"],
+  words: ["sharpen", "sharper", "sharp", "crisp", "crisper", "crispen", "clarity", "detail", "unblur", "deblur"],
   keepsAnimation: true,
   apply: (image, o) => image.sharpen({ sigma: o.sigma }),
 });
