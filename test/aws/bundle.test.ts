@@ -4,7 +4,7 @@
 // holding a link to it stands in for the layer's /opt/nodejs/node_modules), so everything else
 // must be inside the bundle, and the ImageMagick effect proves magick.wasm is read from beside it.
 import { execFile, execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -28,14 +28,29 @@ import {
 const root = path.resolve(import.meta.dirname, "../..");
 const out = mkdtempSync(path.join(os.tmpdir(), "imgedit-bundle-"));
 let aws: LoopbackAws;
+let layer = "the repository's sharp";
 
 beforeAll(async () => {
   execFileSync(process.execPath, ["--import", "tsx", "scripts/build-lambda.ts", "--skip-layers", `--out=${out}`], {
     cwd: root,
     stdio: "pipe",
   });
-  mkdirSync(path.join(out, "node_modules"));
-  symlinkSync(path.join(root, "node_modules/sharp"), path.join(out, "node_modules/sharp"), "dir");
+  // The real layer when `npm run build:lambda` has built it for this machine's architecture
+  // (unpacked as Lambda does under /opt), else a link to the repository's sharp.
+  const layerZip = path.join(root, "build/lambda", `sharp-layer-${process.arch}.zip`);
+  if (process.platform === "linux" && existsSync(layerZip)) {
+    const opt = path.join(out, "opt");
+    for (const [name, data] of Object.entries(unzipSync(readFileSync(layerZip)))) {
+      if (name.endsWith("/")) continue;
+      mkdirSync(path.dirname(path.join(opt, name)), { recursive: true });
+      writeFileSync(path.join(opt, name), data);
+    }
+    symlinkSync(path.join(opt, "nodejs/node_modules"), path.join(out, "node_modules"), "dir");
+    layer = `layer ${path.basename(layerZip)}`;
+  } else {
+    mkdirSync(path.join(out, "node_modules"));
+    symlinkSync(path.join(root, "node_modules/sharp"), path.join(out, "node_modules/sharp"), "dir");
+  }
   aws = await startLoopbackAws();
   await createSessionsTable(aws.dynamoEndpoint, "sessions");
   await createBucket(aws.s3Endpoint, "results");
@@ -78,7 +93,8 @@ describe("lambda bundles", () => {
     expect(api).toContain("index.mjs");
   });
 
-  it("runs a job from the processor bundle, ImageMagick effect included", async () => {
+  it("runs a job from the processor bundle, ImageMagick effect included", async (ctx) => {
+    ctx.annotate(`sharp from ${layer}`);
     const sessions = new DynamoSessionStore({
       client: dynamoDocumentClient({
         endpoint: aws.dynamoEndpoint,
