@@ -75,7 +75,13 @@ function readMultipart(req: Request, maxBytes: number): Promise<{ upload: Upload
       else reject(new ImageEditError("INVALID_INPUT", `multipart body: ${e.message}`, { field: "file" }));
     });
     if (!req.body) return reject(new ImageEditError("INVALID_INPUT", "the request has no body", { field: "file" }));
-    Readable.fromWeb(req.body as import("node:stream/web").ReadableStream).pipe(bb);
+    const body = Readable.fromWeb(req.body as import("node:stream/web").ReadableStream);
+    // pipe() does not forward errors: a client that goes away mid-upload must not crash us.
+    body.on("error", (e) => {
+      bb.destroy(e);
+      reject(new ImageEditError("INVALID_INPUT", `the upload was interrupted: ${e.message}`, { field: "file" }));
+    });
+    body.pipe(bb);
   });
 }
 

@@ -470,3 +470,56 @@ describe("JWKS mode", () => {
     }
   });
 });
+
+describe("clients that go away", () => {
+  it("survives uploads and streams cut off halfway", async () => {
+    const { request } = await import("node:http");
+    const token = await svc.token();
+    const url = new URL(`${svc.base}/uploads`);
+    for (const multipart of [true, false]) {
+      await new Promise<void>((resolve) => {
+        const req = request(
+          {
+            host: url.hostname,
+            port: url.port,
+            path: url.pathname,
+            method: "POST",
+            headers: {
+              authorization: `Bearer ${token}`,
+              "content-type": multipart ? "multipart/form-data; boundary=XYZ" : "image/png",
+              "content-length": "100000",
+            },
+          },
+          () => resolve(),
+        );
+        req.on("error", () => resolve());
+        const head = multipart
+          ? '--XYZ\r\nContent-Disposition: form-data; name="file"; filename="a.png"\r\nContent-Type: image/png\r\n\r\n'
+          : "";
+        req.write(
+          Buffer.concat([
+            Buffer.from(head),
+            Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+            Buffer.alloc(5000),
+          ]),
+        );
+        setTimeout(() => {
+          req.destroy();
+          resolve();
+        }, 100);
+      });
+    }
+    const sse = await svc.api("/image-edit", {
+      method: "POST",
+      body: JSON.stringify({ images: [{ url: `${src.base}/a.png` }], operation: OPS }),
+    });
+    const { progressUrl } = (await sse.json()) as Json;
+    const ac = new AbortController();
+    const res = await fetch(svc.base + progressUrl, { signal: ac.signal });
+    ac.abort();
+    await res.body?.cancel().catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await fetch(`${svc.base}/healthz`)).status).toBe(200);
+    await svc.server.idle();
+  });
+});

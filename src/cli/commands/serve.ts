@@ -29,7 +29,11 @@ Stops gracefully on SIGTERM or SIGINT: running images finish (up to 10 s) or res
       ...(values.host !== undefined ? { HOST: values.host } : {}),
     });
     const { startLocalServer } = await import("../../server.js");
-    const server = await startLocalServer(config);
+    const { createLogger } = await import("../../logger.js");
+    const logger = createLogger(config);
+    // A stray rejection is a bug to log, not a reason to drop every running edit.
+    process.on("unhandledRejection", (reason) => logger.error({ err: reason }, "unhandled rejection"));
+    const server = await startLocalServer(config, { logger });
     const lines = [`imgedit listening on ${server.url}  (data in ${config.DATA_DIR}, ${config.mode} mode)`];
     if (server.auth.mode === "local") {
       const token = await server.token("local", 12 * 3600);
