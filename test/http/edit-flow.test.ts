@@ -305,6 +305,11 @@ describe("sessions", () => {
     expect(b.res.status).toBe(202);
     expect(b.json.sessionId).toBe(a.json.sessionId);
     expect(b.res.headers.get("idempotent-replayed")).toBe("true");
+    // Sent at once (a client retrying before the first answer): still one session.
+    const racing = await Promise.all([1, 2, 3].map(() => edit(body, { headers: { "idempotency-key": "race-1" } })));
+    expect(new Set(racing.map((r) => r.json.sessionId)).size).toBe(1);
+    for (const r of racing) expect(r.res.status).toBe(202);
+    await followToEnd(racing[0].json.progressUrl);
     const c = await edit(body, { headers, user: "bob" });
     expect(c.json.sessionId).not.toBe(a.json.sessionId);
     await followToEnd(a.json.progressUrl);

@@ -520,6 +520,25 @@ describe("clients that go away", () => {
     await res.body?.cancel().catch(() => undefined);
     await new Promise((r) => setTimeout(r, 200));
     expect((await fetch(`${svc.base}/healthz`)).status).toBe(200);
+    // A watcher that left is forgotten (no leaked subscriptions or timers).
+    src.hold("/held-sse.png");
+    src.set("/held-sse.png", await makeImage({ width: 20, height: 20 }));
+    const held = (await (
+      await svc.api("/image-edit", {
+        method: "POST",
+        body: JSON.stringify({ images: [{ url: `${src.base}/held-sse.png` }], operation: OPS }),
+      })
+    ).json()) as Json;
+    const ac2 = new AbortController();
+    const live = await fetch(svc.base + held.progressUrl, { signal: ac2.signal });
+    const reader = live.body!.getReader();
+    await reader.read();
+    const gauge = async () => /imgedit_sse_clients (\d+)/.exec(await (await fetch(`${svc.base}/metrics`)).text())?.[1];
+    expect(Number(await gauge())).toBeGreaterThanOrEqual(1);
+    ac2.abort();
+    for (let i = 0; i < 40 && (await gauge()) !== "0"; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(await gauge()).toBe("0");
+    src.release();
     await svc.server.idle();
   });
 });
