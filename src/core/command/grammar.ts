@@ -567,7 +567,7 @@ const parseFlip: Parser = (c, ctx) => {
 
 /** Words that turn an adjustment down: "darker", "less contrast", "muted". */
 const DOWN_WORDS: Partial<Record<OperationName, string[]>> = {
-  brightness: ["darken", "darker", "dim", "dimmer", "dark", "dimmed", "underexpose", "darkened", "shadowy"],
+  brightness: ["darken", "darker", "dim", "dimmer", "dark", "dimmed", "underexpose", "darkened"],
   contrast: ["flat", "flatter", "softer", "washed"],
   saturation: ["muted", "desaturated", "dull", "duller", "faded", "mute", "pale", "paler", "washed"],
 };
@@ -584,8 +584,8 @@ const NEUTRAL_ADJUST = ["brightness", "contrast", "saturation", "exposure"];
 const parseAdjust: Parser = (c, ctx) => {
   const downWords = DOWN_WORDS[ctx.op] ?? [];
   let down = ctx.triggers.some((t) => downWords.includes(t.key)) || c.takeKey(...downWords) !== undefined;
-  const less = c.takeKey("dir:less");
-  const more = c.takeKey("dir:more");
+  const less = c.takeKey("dir:less", "low");
+  const more = c.takeKey("dir:more", "high");
   if (less) down = !down || !more;
   c.takeAll(
     "bright",
@@ -858,10 +858,13 @@ const parseFormat: Parser = (c, ctx) => {
   );
   const qN = numNear(c, ["quality", "q"]) ?? num(c, (x) => x.unit === "%" || (x.unit === undefined && x.value <= 100));
   const qWord = c.takeKey(...Object.keys(QUALITY_WORDS));
-  const lossless = c.takeKey("lossless", "losslessly") !== undefined;
   c.takeAll("quality", "q", "compression");
   const a = amount(c);
-  const op: Record<string, unknown> = { op: "format", format: f ? FORMAT_KEYS[f.key] : compress ? "webp" : "jpeg" };
+  const lossless = c.takeKey("lossless", "losslessly") !== undefined;
+  const op: Record<string, unknown> = {
+    op: "format",
+    format: f ? FORMAT_KEYS[f.key] : compress || lossless ? "webp" : "jpeg",
+  };
   if (qN?.num) op.quality = Math.round(qN.num.value <= 1 && qN.num.unit !== "%" ? qN.num.value * 100 : qN.num.value);
   else if (qWord) op.quality = QUALITY_WORDS[qWord.key];
   else if (compress && !lossless)
@@ -988,6 +991,7 @@ export const PARSERS: Partial<Record<OperationName, Parser>> = {
 
 /** Extra per-operation words a no-parameter operation's clause may contain. */
 const GENERIC_EXTRA = [
+  "out",
   "convert",
   "converted",
   "colors",

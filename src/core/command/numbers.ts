@@ -37,6 +37,7 @@ const SCALES: Record<string, number> = { hundred: 100, thousand: 1000 };
 /** Denominators: "a third", "two thirds", "three quarters". */
 const FRACTIONS: Record<string, number> = {
   half: 2,
+  halve: 2,
   halves: 2,
   third: 3,
   thirds: 3,

@@ -31,6 +31,7 @@ export const format = defineOperation({
     "optimise",
     "file size",
     "quality",
+    "lossless",
     "jpeg",
     "jpg",
     "png",
