@@ -29,10 +29,30 @@ export interface DynamoSessionStoreOptions {
   now?: () => number;
 }
 
+/**
+ * An item holds the whole session and DynamoDB caps items at 400 KB: with 50 images of 4 KB URLs
+ * the sources alone take ~200 KB, so stored error messages are kept short.
+ */
+export const MAX_STORED_MESSAGE = 500;
+
+function compactPatch(patch: Partial<Omit<SessionImage, "id" | "version">>) {
+  if (!patch.error || patch.error.message.length <= MAX_STORED_MESSAGE) return patch;
+  return { ...patch, error: { ...patch.error, message: `${patch.error.message.slice(0, MAX_STORED_MESSAGE - 1)}…` } };
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function storageError(action: string, e: unknown): ImageEditError {
   const message = e instanceof Error ? e.message : String(e);
+  if (/item size/i.test(message)) {
+    return new ImageEditError(
+      "STORAGE_FAILED",
+      `session store: ${action}: the session is over DynamoDB's 400 KB item limit`,
+      {
+        cause: e,
+      },
+    );
+  }
   return new ImageEditError("STORAGE_FAILED", `session store: ${action} failed: ${message}`, {
     retryable: true,
     cause: e,
@@ -130,8 +150,9 @@ export class DynamoSessionStore implements SessionStore {
   async updateImage(
     sessionId: string,
     imageId: string,
-    patch: Partial<Omit<SessionImage, "id" | "version">>,
+    rawPatch: Partial<Omit<SessionImage, "id" | "version">>,
   ): Promise<Session> {
+    const patch = compactPatch(rawPatch);
     for (let attempt = 1; ; attempt++) {
       const current = await this.read(sessionId);
       if (!current) throw new ImageEditError("NOT_FOUND", `session ${sessionId} not found`);
