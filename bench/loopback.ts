@@ -1,7 +1,7 @@
 // Loopback helpers shared by the service bench and the load test: the imgedit server in its own
 // node process (so its RSS is its own), a tiny HTTP server for the source images, tokens, and a
 // client that posts one edit and follows its progress stream to the end.
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -10,6 +10,15 @@ import { fileURLToPath } from "node:url";
 import { SignJWT } from "jose";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
+
+/** USER_HZ: Linux reports process CPU times in these ticks per second. */
+const CLOCK_TICKS = (() => {
+  try {
+    return Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
 
 export interface ImageServer {
   /** Base URL, e.g. http://127.0.0.1:41234 ; files are served at /<name>. */
@@ -51,6 +60,8 @@ export interface ServerProcess {
   pid: number;
   /** Peak RSS so far (VmHWM), in MB. */
   peakRssMB(): number | undefined;
+  /** CPU time used so far by the server process (all threads: HTTP, worker pool, libvips), ms. */
+  cpuMs(): number | undefined;
   close(): Promise<void>;
 }
 
@@ -91,6 +102,16 @@ export async function startServerProcess(env: Record<string, string>, timeoutMs 
       try {
         const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
         return m ? Number(m[1]) / 1024 : undefined;
+      } catch {
+        return undefined;
+      }
+    },
+    cpuMs: () => {
+      try {
+        // /proc/<pid>/stat: fields 14 and 15 (utime, stime) in clock ticks, counted after the ")"
+        const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+        const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+        return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
       } catch {
         return undefined;
       }

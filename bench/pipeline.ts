@@ -15,6 +15,8 @@ export interface ToolResult {
   imagesPerSec?: number;
   medianMs?: number;
   p95Ms?: number;
+  /** CPU time per image (user + system, all threads): steadier than wall time on a busy machine. */
+  cpuMsPerImage?: number;
   peakRssMB?: number;
   iterations?: number;
   outBytes?: number;
@@ -29,6 +31,8 @@ export interface CaseResult {
   tools: ToolResult[];
   /** imgedit throughput / bare sharp throughput. */
   imgeditVsSharp?: number;
+  /** bare sharp CPU per image / imgedit CPU per image (1 = same work, below 1 = imgedit does more). */
+  imgeditVsSharpCpu?: number;
 }
 
 export type Availability = Partial<Record<ToolName, string>>;
@@ -51,6 +55,7 @@ interface Live {
   runner: Runner;
   latencies: number[];
   wallMs: number;
+  cpuMs: number;
   done: boolean;
   error?: string;
 }
@@ -78,7 +83,7 @@ async function runCase(
     try {
       await runner.init();
       await runner.batch(o.warmup, Math.min(o.warmup, o.concurrency));
-      live.push({ runner, latencies: [], wallMs: 0, done: false });
+      live.push({ runner, latencies: [], wallMs: 0, cpuMs: 0, done: false });
     } catch (e) {
       runner.close();
       const msg = e instanceof Error ? e.message : String(e);
@@ -96,13 +101,19 @@ async function runCase(
         const b = await l.runner.batch(o.concurrency, o.concurrency);
         l.latencies.push(...b.latenciesMs);
         l.wallMs += b.wallMs;
+        l.cpuMs += b.cpuMs;
       } catch (e) {
         l.error = e instanceof Error ? e.message : String(e);
         l.done = true;
         continue;
       }
       const n = l.latencies.length;
-      l.done = n >= o.maxIterations || (n >= o.minIterations && l.wallMs >= o.budgetMs);
+      // slow tools (AVIF encoders, ImageMagick on the 12-op plan) stop after two rounds once
+      // they have used three budgets, so the whole run stays within minutes on 2 cores
+      l.done =
+        n >= o.maxIterations ||
+        (n >= o.minIterations && l.wallMs >= o.budgetMs) ||
+        (n >= 2 * o.concurrency && l.wallMs >= 3 * o.budgetMs);
     }
   }
   for (const l of live) {
@@ -127,6 +138,7 @@ async function runCase(
       imagesPerSec: (l.latencies.length / l.wallMs) * 1000,
       medianMs: median(l.latencies),
       p95Ms: percentile(l.latencies, 95),
+      cpuMsPerImage: l.cpuMs > 0 ? l.cpuMs / l.latencies.length : undefined,
       peakRssMB: l.runner.peakRssKB / 1024,
       iterations: l.latencies.length,
       outBytes: l.runner.outBytes,
@@ -139,6 +151,9 @@ async function runCase(
   const sh = results.get("sharp")?.imagesPerSec;
   const res: CaseResult = { id: c.id, label: c.label, concurrency: o.concurrency, tools };
   if (ig && sh) res.imgeditVsSharp = ig / sh;
+  const igCpu = results.get("imgedit")?.cpuMsPerImage;
+  const shCpu = results.get("sharp")?.cpuMsPerImage;
+  if (igCpu && shCpu) res.imgeditVsSharpCpu = shCpu / igCpu;
   log(
     `  ${c.id}: ${tools.map((t) => `${t.tool} ${t.imagesPerSec ? t.imagesPerSec.toFixed(1) : t.status}`).join(", ")}`,
   );

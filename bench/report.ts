@@ -32,7 +32,9 @@ export function pipelineTable(cases: CaseResult[]): string {
   const out: string[] = [];
   for (const c of cases) {
     const sharp = c.tools.find((t) => t.tool === "sharp")?.imagesPerSec;
-    const rows = [["tool", "images/s", "median ms", "p95 ms", "peak RSS MB", "vs sharp", "n", "output", "note"]];
+    const rows = [
+      ["tool", "images/s", "median ms", "p95 ms", "CPU ms/img", "peak RSS MB", "vs sharp", "n", "output", "note"],
+    ];
     for (const t of c.tools) {
       rows.push(
         t.status === "ok"
@@ -41,24 +43,44 @@ export function pipelineTable(cases: CaseResult[]): string {
               fmt(t.imagesPerSec, 2),
               fmt(t.medianMs),
               fmt(t.p95Ms),
+              fmt(t.cpuMsPerImage),
               fmt(t.peakRssMB, 0),
               x(t.imagesPerSec && sharp ? t.imagesPerSec / sharp : undefined),
               String(t.iterations ?? "-"),
               t.check?.startsWith("ok") ? `${t.check} ${Math.round((t.outBytes ?? 0) / 1024)} KB` : (t.check ?? "-"),
               t.note ?? "",
             ]
-          : [TOOL_LABEL[t.tool], t.status, "", "", "", "", "", "", t.note ?? ""],
+          : [TOOL_LABEL[t.tool], t.status, "", "", "", "", "", "", "", t.note ?? ""],
       );
     }
     out.push(`${c.label}  (${c.concurrency} images in flight per tool)`, table(rows));
-    out.push(`  imgedit / bare sharp: ${x(c.imgeditVsSharp)}`, "");
+    out.push(
+      `  imgedit / bare sharp: ${x(c.imgeditVsSharp)} images/s, ${x(c.imgeditVsSharpCpu)} CPU efficiency (sharp's CPU per image / imgedit's)`,
+      "",
+    );
   }
   return out.join("\n");
 }
 
 export function serviceTable(s: ServiceResult): string {
   if (s.status !== "ok") return `service: ${s.status}${s.note ? ` (${s.note})` : ""}`;
-  const rows = [["concurrency", "images/s", "p50 ms", "p95 ms", "p99 ms", "failed", "vs pipeline", "overhead"]];
+  const rows = [
+    [
+      "concurrency",
+      "images/s",
+      "p50 ms",
+      "p95 ms",
+      "p99 ms",
+      "failed",
+      "pipeline images/s",
+      "vs pipeline",
+      "overhead",
+      "server CPU ms/img",
+      "pipeline CPU ms/img",
+      "CPU overhead",
+    ],
+  ];
+  const pct = (v: number | undefined) => (v === undefined ? "-" : `${(v * 100).toFixed(1)}%`);
   for (const l of s.levels)
     rows.push([
       String(l.concurrency),
@@ -67,12 +89,18 @@ export function serviceTable(s: ServiceResult): string {
       fmt(l.p95Ms),
       fmt(l.p99Ms),
       String(l.failed),
+      fmt(l.pipelineImagesPerSec, 2),
       x(l.vsPipeline),
-      l.vsPipeline === undefined ? "-" : `${((1 - l.vsPipeline) * 100).toFixed(1)}%`,
+      pct(l.vsPipeline === undefined ? undefined : 1 - l.vsPipeline),
+      fmt(l.serverCpuMsPerImage),
+      fmt(l.pipelineCpuMsPerImage),
+      pct(l.cpuOverhead),
     ]);
   return [
-    `service: POST /image-edit "resize to 800px" + progress stream, loopback (pipeline baseline ${fmt(s.pipelineImagesPerSec, 2)} images/s, server peak RSS ${fmt(s.serverPeakRssMB, 0)} MB)`,
+    `service: POST /image-edit "resize to 800px" + progress stream until "complete", loopback; server with ${s.workerConcurrency} workers, peak RSS ${fmt(s.serverPeakRssMB, 0)} MB, ${s.writesPerImage ?? "?"} session writes per image`,
     table(rows),
+    "  pipeline images/s: imgedit's processImage alone, same edit and images in flight, measured just before each level.",
+    "  The client (fetch + SSE) and the image server share the same cores as the server.",
     s.note ? `  ${s.note}` : "",
   ].join("\n");
 }

@@ -11,6 +11,8 @@ import type { WorkerReply, WorkerRequest } from "./worker.js";
 export interface Batch {
   latenciesMs: number[];
   wallMs: number;
+  /** CPU time (user + system, all threads) the batch used. */
+  cpuMs: number;
 }
 
 export interface Runner {
@@ -93,7 +95,7 @@ class WorkerRunner implements Runner {
     if (r.type !== "done") throw new Error(`unexpected reply ${r.type}`);
     this.peakRssKB = Math.max(this.peakRssKB, r.maxRssKB);
     this.outBytes = r.outBytes;
-    return { latenciesMs: r.latenciesMs, wallMs: r.wallMs };
+    return { latenciesMs: r.latenciesMs, wallMs: r.wallMs, cpuMs: r.cpuMs };
   }
 
   async save(file: string): Promise<void> {
@@ -122,7 +124,7 @@ class CliRunner implements Runner {
     if (!existsSync(TIME)) throw new Error(`${TIME} is not installed (apt-get install time)`);
   }
 
-  private runOne(slot: number): Promise<number> {
+  private runOne(slot: number): Promise<{ ms: number; cpuMs: number }> {
     const build = this.c.cli[this.tool];
     if (!build) return Promise.reject(new Error(`no ${this.tool} version of ${this.c.id}`));
     const out = path.join(this.workDir, `${this.c.id}-${this.tool}-${slot}.${this.c.outExt}`);
@@ -131,7 +133,7 @@ class CliRunner implements Runner {
     const args = [...(this.tool === "gm" ? ["convert"] : []), ...build(this.inputPath, out)];
     return new Promise((resolve, reject) => {
       const start = performance.now();
-      const child = spawn(TIME, ["-f", "%M", "-o", rssFile, bin, ...args], {
+      const child = spawn(TIME, ["-f", "%M %U %S", "-o", rssFile, bin, ...args], {
         stdio: ["ignore", "ignore", "pipe"],
         env: benchEnv(),
       });
@@ -142,9 +144,14 @@ class CliRunner implements Runner {
       child.on("error", reject);
       child.on("close", async (code) => {
         const ms = performance.now() - start;
+        let cpuMs = 0;
         try {
-          const rss = Number.parseInt((await readFile(rssFile, "utf8")).trim().split("\n").pop() ?? "", 10);
+          // "%M %U %S": peak RSS in KB, user and system CPU seconds (the last line; errors come before)
+          const [rss, user, sys] = ((await readFile(rssFile, "utf8")).trim().split("\n").pop() ?? "")
+            .split(" ")
+            .map(Number);
           if (Number.isFinite(rss)) this.peakRssKB = Math.max(this.peakRssKB, rss);
+          if (Number.isFinite(user) && Number.isFinite(sys)) cpuMs = (user + sys) * 1000;
         } catch {
           // no rss file: the run failed before time wrote it; the exit code says why below
         }
@@ -158,25 +165,28 @@ class CliRunner implements Runner {
           return;
         }
         this.lastOut = out;
-        resolve(ms);
+        resolve({ ms, cpuMs });
       });
     });
   }
 
   async batch(n: number, concurrency: number): Promise<Batch> {
     const latenciesMs: number[] = [];
+    let cpuMs = 0;
     let next = 0;
     const t0 = performance.now();
     const lane = async (slot: number) => {
       while (next < n) {
         next++;
-        latenciesMs.push(await this.runOne(slot));
+        const r = await this.runOne(slot);
+        latenciesMs.push(r.ms);
+        cpuMs += r.cpuMs;
       }
     };
     await Promise.all(Array.from({ length: Math.min(concurrency, n) }, (_, i) => lane(i)));
     const wallMs = performance.now() - t0;
     if (this.lastOut) this.outBytes = (await readFile(this.lastOut)).length;
-    return { latenciesMs, wallMs };
+    return { latenciesMs, wallMs, cpuMs };
   }
 
   async save(file: string): Promise<void> {

@@ -3,8 +3,10 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { CASES } from "./baselines.js";
 import { mintToken, runSession, startImageServer, startServerProcess } from "./loopback.js";
 import type { BenchOptions } from "./options.js";
+import { makeRunner, type Runner } from "./runners.js";
 import { percentile } from "./stats.js";
 
 export interface ServiceLevel {
@@ -15,8 +17,15 @@ export interface ServiceLevel {
   p95Ms: number;
   p99Ms: number;
   failed: number;
-  /** Service images/s divided by the pipeline's images/s (same edit, same run). */
+  /** The pipeline alone (imgedit's processImage, same edit, same images in flight), measured just before. */
+  pipelineImagesPerSec?: number;
+  /** Service images/s divided by the pipeline's images/s. */
   vsPipeline?: number;
+  /** Server process CPU per image (HTTP, fetch, sessions, storage, SSE and the pixels). */
+  serverCpuMsPerImage?: number;
+  pipelineCpuMsPerImage?: number;
+  /** serverCpu / pipelineCpu - 1: the service's extra work, insensitive to other load on the machine. */
+  cpuOverhead?: number;
   firstError?: string;
 }
 
@@ -57,7 +66,16 @@ export async function runService(o: BenchOptions, pipelineImagesPerSec?: number)
   const dataDir = await mkdtemp(path.join(os.tmpdir(), "imgedit-bench-service-"));
   const images = await startImageServer({ "photo.jpg": o.photoPath });
   let server: Awaited<ReturnType<typeof startServerProcess>> | undefined;
+  // the pipeline's own rate is measured right before each level, so both see the same machine load
+  let pipeline: Runner | undefined = makeRunner("imgedit", jpegCase(), o.photoPath, dataDir);
   try {
+    try {
+      await pipeline.init();
+      await pipeline.batch(o.warmup, 1);
+    } catch {
+      pipeline.close();
+      pipeline = undefined;
+    }
     try {
       server = await startServerProcess(benchServerEnv(dataDir, images.host, o.concurrency));
     } catch (e) {
@@ -83,7 +101,21 @@ export async function runService(o: BenchOptions, pipelineImagesPerSec?: number)
     }
     const versions: number[] = [];
     for (const c of o.serviceLevels) {
+      let base: { imagesPerSec: number; cpuMsPerImage: number } | undefined;
+      if (pipeline) {
+        let images = 0;
+        let wall = 0;
+        let cpu = 0;
+        while (wall < o.budgetMs / 2 || images < 2 * o.concurrency) {
+          const b = await pipeline.batch(o.concurrency, o.concurrency);
+          images += b.latenciesMs.length;
+          wall += b.wallMs;
+          cpu += b.cpuMs;
+        }
+        base = { imagesPerSec: (images / wall) * 1000, cpuMsPerImage: cpu / images };
+      }
       const n = Math.max(o.serviceRequests, c * 3);
+      const cpu0 = srv.cpuMs();
       const lat: number[] = [];
       let failed = 0;
       let firstError: string | undefined;
@@ -104,7 +136,11 @@ export async function runService(o: BenchOptions, pipelineImagesPerSec?: number)
         }),
       );
       const wall = performance.now() - t0;
+      const cpu1 = srv.cpuMs();
       const imagesPerSec = (lat.length / wall) * 1000;
+      const serverCpuMsPerImage =
+        cpu0 !== undefined && cpu1 !== undefined && lat.length ? (cpu1 - cpu0) / lat.length : undefined;
+      const basis = base?.imagesPerSec ?? pipelineImagesPerSec;
       res.levels.push({
         concurrency: c,
         requests: n,
@@ -113,7 +149,12 @@ export async function runService(o: BenchOptions, pipelineImagesPerSec?: number)
         p95Ms: percentile(lat, 95),
         p99Ms: percentile(lat, 99),
         failed,
-        vsPipeline: pipelineImagesPerSec ? imagesPerSec / pipelineImagesPerSec : undefined,
+        pipelineImagesPerSec: basis,
+        vsPipeline: basis ? imagesPerSec / basis : undefined,
+        serverCpuMsPerImage,
+        pipelineCpuMsPerImage: base?.cpuMsPerImage,
+        cpuOverhead:
+          serverCpuMsPerImage !== undefined && base ? serverCpuMsPerImage / base.cpuMsPerImage - 1 : undefined,
         firstError,
       });
     }
@@ -121,8 +162,15 @@ export async function runService(o: BenchOptions, pipelineImagesPerSec?: number)
     if (versions.length) res.writesPerImage = percentile(versions, 50);
     return res;
   } finally {
+    pipeline?.close();
     await server?.close();
     await images.close();
     await rm(dataDir, { recursive: true, force: true });
   }
+}
+
+function jpegCase() {
+  const c = CASES.find((x) => x.id === "jpeg");
+  if (!c) throw new Error("no jpeg case");
+  return c;
 }

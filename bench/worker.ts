@@ -12,7 +12,7 @@ export type WorkerRequest =
 export type WorkerReply =
   | { type: "ready" }
   | { type: "error"; message: string }
-  | { type: "done"; latenciesMs: number[]; wallMs: number; maxRssKB: number; outBytes: number }
+  | { type: "done"; latenciesMs: number[]; wallMs: number; cpuMs: number; maxRssKB: number; outBytes: number }
   | { type: "saved" };
 
 type Job = () => Promise<Uint8Array>;
@@ -61,6 +61,7 @@ async function run(n: number, concurrency: number): Promise<WorkerReply> {
   const latenciesMs: number[] = [];
   let next = 0;
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   const lane = async () => {
     while (next < n) {
       next++;
@@ -71,7 +72,16 @@ async function run(n: number, concurrency: number): Promise<WorkerReply> {
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, n) }, lane));
   const wallMs = performance.now() - t0;
-  return { type: "done", latenciesMs, wallMs, maxRssKB: process.resourceUsage().maxRSS, outBytes: last?.length ?? 0 };
+  const cpu = process.cpuUsage(cpu0);
+  return {
+    type: "done",
+    latenciesMs,
+    wallMs,
+    // every thread of this process: libvips' and the libuv pool's included
+    cpuMs: (cpu.user + cpu.system) / 1000,
+    maxRssKB: process.resourceUsage().maxRSS,
+    outBytes: last?.length ?? 0,
+  };
 }
 
 const send = (m: WorkerReply) => process.send?.(m);
