@@ -802,6 +802,13 @@ export const UNDERSTOOD: [command: string, plan: OperationInput[]][] = [
   ["webp 90", [{ op: "format", format: "webp", quality: 90 }]],
   ["quality 95 jpeg", [{ op: "format", format: "jpeg", quality: 95 }]],
   ["make it lossless", [{ op: "format", format: "webp", lossless: true }]],
+  ["profile picture", [{ op: "resize", width: 400, height: 400, fit: "cover" }]],
+  ["make it an og image", [{ op: "resize", width: 1200, height: 630, fit: "cover" }]],
+  ["resize for tiktok", [{ op: "resize", width: 1080, height: 1920, fit: "cover" }]],
+  ["ultra hd", [{ op: "resize", width: 3840, height: 2160 }]],
+  ["x header", [{ op: "resize", width: 1500, height: 500, fit: "cover" }]],
+  ["fb post", [{ op: "resize", width: 1200, height: 630, fit: "cover" }]],
+  ["1080p", [{ op: "resize", width: 1920, height: 1080 }]],
 ];
 
 export interface Rejection {

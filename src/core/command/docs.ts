@@ -16,6 +16,7 @@ import {
   THUMBNAIL_SIZE,
 } from "./grammar.js";
 import { MAX_COMMAND_LENGTH, parseCommand } from "./parser.js";
+import { phrasesOf } from "./vocabulary.js";
 
 /** The operation without the fields that equal their defaults: what a person would write. */
 export function minimalOperation(op: Operation): Record<string, unknown> {
@@ -130,7 +131,10 @@ export function renderCommandsDoc(): string {
     "| --- | --- | --- |",
     ...Object.entries(PRESETS).map(
       ([key, p]) =>
-        `| ${p.label} (${code(key.slice("preset:".length))}) | ${p.width}x${p.height} | ${FIT_PRESETS.has(key) ? "inside" : "cover"} |`,
+        `| ${p.label}: ${phrasesOf(key)
+          .slice(0, 4)
+          .map((s) => `*${s}*`)
+          .join(", ")} | ${p.width}x${p.height} | ${FIT_PRESETS.has(key) ? "inside" : "cover"} |`,
     ),
     "",
     "## Several steps",

@@ -236,7 +236,8 @@ function notUnderstood(message: string, unknown: Item[], suggestions: string[] =
 function explain(unknown: Item[], errors: string[], marks: Item[]): ParseResult {
   const suggestions: string[] = [];
   const parts: string[] = [];
-  for (const u of unknown)
+  // suggestions for the first few words are enough (and keep a wall of nonsense cheap)
+  for (const u of unknown.slice(0, 5))
     for (const s of suggestFor(u.key === "#sym" ? "" : u.text)) if (!suggestions.includes(s)) suggestions.push(s);
   if (unknown.length) {
     const words = unknown.map((u) => `"${u.text}"`).join(", ");

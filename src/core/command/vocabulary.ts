@@ -208,7 +208,7 @@ const LEXICON: Record<string, string[]> = {
   "preset:twitter-header": ["twitter header", "twitter banner", "x header", "twitter cover"],
   "preset:twitter": ["twitter", "twitter post", "tweet"],
   "preset:facebook-cover": ["facebook cover", "facebook header", "facebook banner"],
-  "preset:facebook": ["facebook", "facebook post", "fb"],
+  "preset:facebook": ["facebook", "facebook post", "fb", "fb post"],
   "preset:linkedin-banner": ["linkedin banner", "linkedin header", "linkedin cover", "linkedin background"],
   "preset:linkedin": ["linkedin", "linkedin post"],
   "preset:youtube": ["youtube thumbnail", "youtube", "yt thumbnail"],
@@ -327,6 +327,11 @@ const LEXICON: Record<string, string[]> = {
   ],
   "remove-verb": ["get rid of", "take off", "take away", "strip off"],
 };
+
+/** The phrases that mean a key ("for the docs"). */
+export function phrasesOf(key: string): readonly string[] {
+  return LEXICON[key] ?? [];
+}
 
 /** Canonical keys of the shared language ("top-left", "amt:little", "noenlarge"). */
 export const LEXICON_KEYS = new Set(Object.keys(LEXICON));
@@ -490,6 +495,10 @@ export const FILLERS = new Set([
   "amount",
   "level",
   "create",
+  "post",
+  "posting",
+  "upload",
+  "uploading",
   "ready",
   "suitable",
   "friendly",
