@@ -48,6 +48,8 @@ const defaultSleep = (ms: number, signal?: AbortSignal) =>
   });
 
 class SessionGone extends Error {}
+/** Another delivery of this job finished the image first. */
+class Superseded extends Error {}
 
 export async function runJob(job: Job, deps: JobDeps, opts: { signal?: AbortSignal } = {}): Promise<void> {
   const { sessions, logger, metrics } = deps;
@@ -65,18 +67,20 @@ export async function runJob(job: Job, deps: JobDeps, opts: { signal?: AbortSign
     log.info({ status: image.status }, "job skipped: image already finished (duplicate delivery)");
     return;
   }
-  // In flight and the session moved recently: another delivery is working on it. Past the lease
-  // (a crashed worker, a killed function), this delivery takes over.
-  const leaseMs = deps.limits.processTimeoutMs + deps.config.FETCH_TIMEOUT_MS + 30_000;
-  if (image.status !== "queued" && (deps.clock ?? Date).now() - session.updatedAt < leaseMs) {
-    log.info({ status: image.status }, "job skipped: image in flight elsewhere (duplicate delivery)");
-    return;
-  }
+  // An image still in flight is taken over, not skipped: the other delivery may have died (a
+  // killed function, a crash), and two live ones write the same deterministic key atomically.
 
   // Progress writes go one after another, so a late progress tick never overwrites "done".
   let chain: Promise<unknown> = Promise.resolve();
   const update = (patch: Partial<Omit<SessionImage, "id" | "version">>): Promise<Session> => {
-    const p = chain.then(() => sessions.updateImage(job.sessionId, job.imageId, patch));
+    const p = chain.then(async () => {
+      // Never touch a finished image (a duplicate delivery that lost the race).
+      const current = await sessions.get(job.sessionId);
+      const img = current?.images.find((i) => i.id === job.imageId);
+      if (!current || !img) throw new SessionGone();
+      if (isTerminal(img.status)) throw new Superseded();
+      return sessions.updateImage(job.sessionId, job.imageId, patch);
+    });
     chain = p.catch(() => undefined);
     return p.catch((e: unknown) => {
       if (e instanceof ImageEditError && e.code === "NOT_FOUND") throw new SessionGone();
@@ -154,6 +158,10 @@ export async function runJob(job: Job, deps: JobDeps, opts: { signal?: AbortSign
       log.info({ attempts, bytes: result.bytes, ms: now() - started }, "image done");
       return;
     } catch (e) {
+      if (e instanceof Superseded) {
+        log.info("job stopped: another delivery finished this image");
+        return;
+      }
       if (e instanceof SessionGone) {
         // Deleted while we worked: leave nothing behind.
         if (storedKey) await deps.objects.delete(storedKey).catch(() => undefined);
@@ -181,7 +189,7 @@ export async function runJob(job: Job, deps: JobDeps, opts: { signal?: AbortSign
       try {
         await update({ status: "failed", percent: 100, error: { code: err.code, message: err.message } });
       } catch (e2) {
-        if (e2 instanceof SessionGone) return;
+        if (e2 instanceof SessionGone || e2 instanceof Superseded) return;
         throw e2;
       }
       metrics.increment("jobs_total", { outcome: "failed", code: err.code });

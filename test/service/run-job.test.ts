@@ -91,6 +91,35 @@ describe("runJob", () => {
     expect([meta.width, meta.height]).toEqual([40, 30]);
   });
 
+  it("a duplicate delivery that loses the race never moves a finished image back", async () => {
+    const { deps, store, watcher } = await setup();
+    const statuses: string[] = [];
+    watcher.watch("s1", (s) => s && statuses.push(s.images[0].status));
+    let releaseSlow!: () => void;
+    const slowGate = new Promise<void>((r) => {
+      releaseSlow = r;
+    });
+    const fetchSource = deps.fetchSource;
+    let n = 0;
+    const slowDeps = {
+      ...deps,
+      fetchSource: async (url: string, user: string) => {
+        const data = await fetchSource(url, user);
+        if (n++ === 0) await slowGate; // the first delivery stalls mid-fetch
+        return data;
+      },
+    };
+    const slow = runJob(job, slowDeps);
+    await new Promise((r) => setTimeout(r, 20));
+    await runJob(job, slowDeps); // the second delivery finishes first
+    releaseSlow();
+    await slow;
+    const doneAt = statuses.indexOf("done");
+    expect(doneAt).toBeGreaterThan(0);
+    expect(statuses.slice(doneAt).every((s) => s === "done")).toBe(true);
+    expect((await store.get("s1"))?.status).toBe("completed");
+  });
+
   it("retries a failed store and then succeeds", async () => {
     let puts = 0;
     const { deps, store } = await setup({
