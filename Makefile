@@ -12,6 +12,7 @@
 STACK      ?= ImgeditStack
 REGION     ?= $(or $(AWS_REGION),us-east-1)
 ARCH       ?= x86_64
+RUNTIME    ?= nodejs20.x
 PROCESSOR  ?= imgedit-image-processor
 API        ?= imgedit-api
 FUNCTION   ?= processor
@@ -24,7 +25,7 @@ CDK        := npx --yes aws-cdk@2
 AWS        := aws --region $(REGION)
 LAYER_ARCH := $(if $(filter arm64,$(ARCH)),arm64,x64)
 FN_NAME     = $(if $(filter api,$(FUNCTION)),$(API),$(PROCESSOR))
-CDK_CONTEXT = -c region=$(REGION) -c architecture=$(ARCH) -c stackName=$(STACK) \
+CDK_CONTEXT = -c region=$(REGION) -c architecture=$(ARCH) -c runtime=$(RUNTIME) -c stackName=$(STACK) \
               -c processorFunctionName=$(PROCESSOR) -c apiFunctionName=$(API)
 CDK_PARAMS  = $(if $(JWKS_URL),--parameters JwksUrl=$(JWKS_URL)) \
               $(if $(JWT_ISSUER),--parameters JwtIssuer=$(JWT_ISSUER)) \

@@ -38,5 +38,6 @@ new ImgeditStack(app, ctx("stackName") ?? "ImgeditStack", {
   code: built ? "build" : "placeholder",
   buildDir,
   retainData: ctx("retainData") !== "false",
+  runtime: ctx("runtime") === "nodejs22.x" ? "nodejs22.x" : undefined,
   sessionTtlDays: ctx("sessionTtlDays") ? Number(ctx("sessionTtlDays")) : undefined,
 });

@@ -41,6 +41,11 @@ export interface ImgeditStackProps extends StackProps {
   /** Keep the bucket and table when the stack is deleted (default true: they hold user data). */
   retainData?: boolean;
   sessionTtlDays?: number;
+  /**
+   * Node.js runtime of both functions (default nodejs20.x, as the guide says). AWS deprecated
+   * nodejs20.x on 2026-04-30; the bundles and the sharp layer (Node-API) also run on 22.
+   */
+  runtime?: "nodejs20.x" | "nodejs22.x";
   /** Lambda async retries for a failed job (0-2). */
   jobRetries?: number;
 }
@@ -73,6 +78,7 @@ export class ImgeditStack extends Stack {
     const archName = props.architecture === "arm64" ? "arm64" : "x64";
     const buildDir = props.buildDir ?? path.resolve("build/lambda");
     const useBuild = props.code === "build";
+    const runtime = props.runtime === "nodejs22.x" ? lambda.Runtime.NODEJS_22_X : lambda.Runtime.NODEJS_20_X;
     const removalPolicy = props.retainData === false ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
 
     const asset = (file: string, placeholderDir: string) => {
@@ -139,7 +145,7 @@ export class ImgeditStack extends Stack {
     const sharpLayer = new lambda.LayerVersion(this, "SharpLayer", {
       description: `sharp 0.35 with libvips for linux-${archName} (glibc)`,
       code: asset(`sharp-layer-${archName}.zip`, "layer"),
-      compatibleRuntimes: [lambda.Runtime.NODEJS_20_X],
+      compatibleRuntimes: [lambda.Runtime.NODEJS_20_X, lambda.Runtime.NODEJS_22_X],
       compatibleArchitectures: [arch],
     });
 
@@ -177,7 +183,7 @@ export class ImgeditStack extends Stack {
     this.processor = new lambda.Function(this, "ImageProcessorFunction", {
       functionName: props.processorFunctionName ?? "imgedit-image-processor",
       description: "imgedit: runs one image job (fetch, process, store, record progress)",
-      runtime: lambda.Runtime.NODEJS_20_X,
+      runtime,
       architecture: arch,
       handler: "index.handler",
       code: asset("processor.zip", "function"),
@@ -246,7 +252,7 @@ export class ImgeditStack extends Stack {
     this.api = new lambda.Function(this, "ApiFunction", {
       functionName: props.apiFunctionName ?? "imgedit-api",
       description: "imgedit: the HTTP API (function URL, response streaming for progress)",
-      runtime: lambda.Runtime.NODEJS_20_X,
+      runtime,
       architecture: arch,
       handler: "index.handler",
       code: asset("api.zip", "function"),

@@ -95,12 +95,19 @@ describe("functions", () => {
 
   it("packs sharp as a layer for the chosen architecture", () => {
     template.hasResourceProperties("AWS::Lambda::LayerVersion", {
-      CompatibleRuntimes: ["nodejs20.x"],
+      CompatibleRuntimes: ["nodejs20.x", "nodejs22.x"],
       CompatibleArchitectures: ["x86_64"],
     });
     const arm = synth({ architecture: "arm64" });
     arm.hasResourceProperties("AWS::Lambda::LayerVersion", { CompatibleArchitectures: ["arm64"] });
     arm.hasResourceProperties("AWS::Lambda::Function", { Architectures: ["arm64"], MemorySize: 2048 });
+  });
+
+  it("can move both functions to Node.js 22 (nodejs20.x is deprecated by AWS)", () => {
+    const t = synth({ runtime: "nodejs22.x" }).toJSON().Resources as Record<string, Json>;
+    const fns = Object.values(t).filter((r) => r.Type === "AWS::Lambda::Function");
+    expect(fns).toHaveLength(2);
+    for (const f of fns) expect(f.Properties.Runtime).toBe("nodejs22.x");
   });
 
   it("refuses to use build output that is not there", () => {
