@@ -6,7 +6,7 @@
 import { NAMED_COLORS, parseColor } from "../color.js";
 import type { OperationInput, OperationName } from "../operations.js";
 import type { Position } from "../ops/define.js";
-import { type Item, registerKnownWords, TRIGGERS } from "./vocabulary.js";
+import { type Item, registerKnownWords } from "./vocabulary.js";
 
 export type Amount = "little" | "lot" | undefined;
 
@@ -1135,4 +1135,3 @@ registerKnownWords([
     "hue",
   ],
 ]);
-void TRIGGERS;

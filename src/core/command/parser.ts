@@ -13,7 +13,7 @@ import {
 } from "../operations.js";
 import { Clause, IMPLICIT_FORMAT, isColorItem, parserFor } from "./grammar.js";
 import { suggestFor } from "./suggest.js";
-import { FILLERS, type Item, isIgnorable, isSeparator, lex, TRIGGERS } from "./vocabulary.js";
+import { type Item, isIgnorable, isSeparator, lex, TRIGGERS } from "./vocabulary.js";
 
 export const MAX_COMMAND_LENGTH = 1000;
 
@@ -307,10 +307,11 @@ function plan(text: string): ParseResult {
     return rest as OperationInput;
   });
   if (ops.length === 0) {
+    // only filler words: every word is "not understood" as an edit
     const words = items.filter((it) => !isSeparator(it) && it.key !== "#punct");
     return notUnderstood(
       "I found no edit in that command: say what to do, e.g. resize to 800px, rotate 90 degrees, convert to webp",
-      words.filter((w) => !FILLERS.has(w.key) || true),
+      words,
     );
   }
   const checked = PlanSchema.safeParse(ops);
