@@ -168,6 +168,15 @@ export class ImgeditStack extends Stack {
     );
     processorRole.addToPolicy(
       new iam.PolicyStatement({
+        sid: "MissingIsNotFound",
+        // Without ListBucket, S3 answers 403 instead of 404 for a missing key: an expired upload
+        // would look like a storage fault (retried) instead of NOT_FOUND.
+        actions: ["s3:ListBucket"],
+        resources: [this.bucket.bucketArn],
+      }),
+    );
+    processorRole.addToPolicy(
+      new iam.PolicyStatement({
         sid: "Sessions",
         actions: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"],
         resources: tableResources,

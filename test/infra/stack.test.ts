@@ -221,6 +221,9 @@ describe("IAM", () => {
       "dynamodb:UpdateItem",
     ]);
     expect(ddb.Resource).toEqual([tableArn(), { "Fn::Join": ["", [tableArn(), "/index/userId-createdAt-index"]] }]);
+    const list = st.find((s) => actionsOf(s).includes("s3:ListBucket"))!;
+    expect(actionsOf(list)).toEqual(["s3:ListBucket"]);
+    expect(list.Resource).toEqual(bucketArn());
     expect(st.some((s) => actionsOf(s).some((a) => a.startsWith("lambda:")))).toBe(false);
     expect(st.some((s) => actionsOf(s).includes("s3:PutObjectAcl"))).toBe(false);
   });
