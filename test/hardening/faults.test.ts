@@ -1,0 +1,320 @@
+// Fault injection on the local service (real SQLite, filesystem objects, worker threads, HTTP on
+// loopback): the object store refuses or times out on write, the session store refuses a write,
+// processing throws, a worker thread is killed mid-image, the source URL hangs, resets, trickles or
+// answers 503. For each: the session ends in a true state (retried to success, or failed with a
+// reason per image), no image is done without its file, no file is left without a done image, the
+// progress stream tells the client, and the service keeps working afterwards without a restart.
+import http from "node:http";
+import type net from "node:net";
+import sharp from "sharp";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ERROR_STATUS } from "../../src/core/errors.js";
+import { sessionStatusOf } from "../../src/service/status.js";
+import { type Json, openSse } from "../http/harness.js";
+import { type FaultyService, startFaultyService } from "./faults/service.js";
+
+let svc: FaultyService;
+let source: { base: string; hits: Map<string, number>; close(): Promise<void> };
+let png: Buffer;
+/** Totals for docs/RELIABILITY.md: printed at the end. */
+const tally = { sessions: 0, images: 0, faults: 0, lost: 0 };
+
+async function startSource(): Promise<typeof source> {
+  const hits = new Map<string, number>();
+  const sockets = new Set<net.Socket>();
+  const server = http.createServer((req, res) => {
+    const p = new URL(req.url ?? "/", "http://x").pathname;
+    const n = (hits.get(p) ?? 0) + 1;
+    hits.set(p, n);
+    const send = () => res.writeHead(200, { "content-type": "image/png", "content-length": png.length }).end(png);
+    if (p.startsWith("/ok")) return send();
+    if (p.startsWith("/flaky")) return n <= 2 ? res.writeHead(503).end("busy") : send();
+    if (p.startsWith("/reset-once")) return n === 1 ? req.socket.destroy() : send();
+    if (p.startsWith("/reset")) return req.socket.destroy();
+    if (p.startsWith("/hang")) return; // never answers
+    if (p.startsWith("/trickle")) {
+      res.writeHead(200, { "content-type": "image/png", "content-length": png.length });
+      let i = 0;
+      const t = setInterval(() => {
+        if (res.destroyed || i >= png.length) return clearInterval(t);
+        res.write(png.subarray(i, i + 1));
+        i++;
+      }, 1000);
+      res.on("close", () => clearInterval(t));
+      return;
+    }
+    res.writeHead(404).end();
+  });
+  server.on("connection", (s) => {
+    sockets.add(s);
+    s.on("close", () => sockets.delete(s));
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+  const port = (server.address() as net.AddressInfo).port;
+  return {
+    base: `http://127.0.0.1:${port}`,
+    hits,
+    close: () =>
+      new Promise<void>((r) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => r());
+      }),
+  };
+}
+
+beforeAll(async () => {
+  png = await sharp({ create: { width: 64, height: 48, channels: 3, background: "#2a7" } })
+    .png()
+    .toBuffer();
+  source = await startSource();
+  const port = new URL(source.base).port;
+  svc = await startFaultyService({
+    FETCH_ALLOW_HOSTS: `127.0.0.1:${port}`,
+    FETCH_TIMEOUT_MS: "1500",
+    FETCH_CONNECT_TIMEOUT_MS: "1000",
+    JOB_MAX_ATTEMPTS: "3",
+    WORKER_CONCURRENCY: "2",
+  });
+});
+afterAll(async () => {
+  await svc?.close();
+  await source?.close();
+  console.log(
+    `fault injection: ${tally.sessions} sessions, ${tally.images} images, ${tally.faults} faults injected, sessions lost ${tally.lost}`,
+  );
+});
+
+/** Faults injected so far ("-busy" entries only confirm that a kill landed on a busy thread). */
+const injectedCount = () =>
+  Object.entries(svc.faults.injected)
+    .filter(([k]) => !k.endsWith("-busy"))
+    .reduce((a, [, n]) => a + n, 0);
+
+interface Outcome {
+  session: Json;
+  events: { event: string; data: Json }[];
+}
+
+/** Start a session, follow its progress stream to the end, and check every invariant. */
+async function edit(images: { id: string; path: string }[]): Promise<Outcome> {
+  const before = injectedCount();
+  const res = await svc.api("/image-edit", {
+    method: "POST",
+    body: JSON.stringify({
+      images: images.map((i) => ({ id: i.id, url: `${source.base}${i.path}` })),
+      operation: { type: "operations", operations: [{ op: "resize", width: 32 }] },
+    }),
+  });
+  expect(res.status).toBe(202);
+  const started = (await res.json()) as Json;
+  const sse = await openSse(svc.base + started.progressUrl);
+  expect(sse.status).toBe(200);
+  const complete = await Promise.race([
+    sse.waitFor((e) => e.event === "complete"),
+    new Promise<never>((_, rej) => setTimeout(() => rej(new Error("no complete event in 25 s")), 25_000)),
+  ]).catch(async (e) => {
+    const s = await (await svc.api(`/image-edit/sessions/${started.sessionId}`)).json();
+    tally.lost++;
+    throw new Error(`${(e as Error).message}; session is ${JSON.stringify(s)}`);
+  });
+  sse.close();
+  const session = (await (await svc.api(`/image-edit/sessions/${started.sessionId}`)).json()) as Json;
+  tally.sessions++;
+  tally.images += images.length;
+  tally.faults += injectedCount() - before;
+  await checkInvariants(session, complete.data as Json, sse.events as Outcome["events"]);
+  return { session, events: sse.events as Outcome["events"] };
+}
+
+async function checkInvariants(session: Json, complete: Json, events: Outcome["events"]) {
+  const images = session.images as Json[];
+  // A true, terminal state, consistent with the images.
+  expect(["completed", "partial", "failed"]).toContain(session.status);
+  expect(session.status).toBe(sessionStatusOf(images));
+  // The store's own record (the API view hides keys and the user id).
+  const stored = await svc.sessions.get(session.sessionId);
+  if (!stored) throw new Error(`session ${session.sessionId} is not in the store`);
+  const keys: string[] = [];
+  for (const img of images) {
+    expect(["done", "failed"], `image ${img.id}`).toContain(img.status);
+    if (img.status === "done") {
+      // Done means the file is there, downloadable, and what the session says it is.
+      const key = stored.images.find((i) => i.id === img.id)?.result?.key as string;
+      expect(key).toBe(`${stored.userId}/${session.sessionId}/${img.id}.png`);
+      keys.push(key);
+      expect(await svc.objects.exists(key), `file for done image ${img.id}`).toBe(true);
+      const got = await fetch(new URL(img.result.url, svc.base));
+      expect(got.status).toBe(200);
+      const meta = await sharp(Buffer.from(await got.arrayBuffer())).metadata();
+      expect([meta.width, meta.height]).toEqual([img.result.width, img.result.height]);
+      expect([meta.width, meta.height]).toEqual([32, 24]);
+    } else {
+      expect(Object.keys(ERROR_STATUS), `error code of ${img.id}`).toContain(img.error?.code);
+      expect(img.error.message.length).toBeGreaterThan(0);
+    }
+  }
+  // No file without a done image.
+  expect((await svc.objects.list(`${stored.userId}/${session.sessionId}/`)).sort()).toEqual(keys.sort());
+  // The stream told the client: the summary matches, each result and each failure was announced.
+  expect(complete).toMatchObject({ sessionId: session.sessionId, status: session.status });
+  expect(Object.fromEntries((complete.images as Json[]).map((i) => [i.id, i.status]))).toEqual(
+    Object.fromEntries(images.map((i) => [i.id, i.status])),
+  );
+  for (const img of images) {
+    if (img.status === "done")
+      expect(
+        events.some((e) => e.event === "image" && e.data.imageId === img.id),
+        `image event ${img.id}`,
+      ).toBe(true);
+    else
+      expect(
+        events.some(
+          (e) =>
+            e.event === "progress" && e.data.imageId === img.id && e.data.status === "failed" && e.data.error?.code,
+        ),
+        `failed progress event ${img.id}`,
+      ).toBe(true);
+  }
+}
+
+const byId = (o: Outcome) => Object.fromEntries((o.session.images as Json[]).map((i) => [i.id, i]));
+
+describe("the source URL misbehaves", () => {
+  it("503 twice then fine: retried with backoff to success; a good neighbour is unaffected", async () => {
+    const o = await edit([
+      { id: "flaky", path: "/flaky-1.png" },
+      { id: "good", path: "/ok-1.png" },
+    ]);
+    expect(byId(o).flaky).toMatchObject({ status: "done", attempts: 3 });
+    expect(byId(o).good.status).toBe("done");
+    expect(source.hits.get("/flaky-1.png")).toBe(3);
+  });
+
+  it("connection reset once: retried to success", async () => {
+    const o = await edit([{ id: "r", path: "/reset-once-1.png" }]);
+    expect(byId(o).r.status).toBe("done");
+  });
+
+  it("connection reset every time: failed with FETCH_FAILED after the bounded retries", async () => {
+    const o = await edit([
+      { id: "r", path: "/reset-always.png" },
+      { id: "good", path: "/ok-2.png" },
+    ]);
+    expect(byId(o).r).toMatchObject({ status: "failed", error: { code: "FETCH_FAILED" }, attempts: 3 });
+    expect(source.hits.get("/reset-always.png")).toBe(3);
+    expect(o.session.status).toBe("partial");
+  });
+
+  it("hangs, or trickles a byte a second: FETCH_TIMEOUT, bounded attempts, neighbours done", async () => {
+    const o = await edit([
+      { id: "hang", path: "/hang-1.png" },
+      { id: "trickle", path: "/trickle-1.png" },
+      { id: "good", path: "/ok-3.png" },
+    ]);
+    expect(byId(o).hang).toMatchObject({ status: "failed", error: { code: "FETCH_TIMEOUT" } });
+    expect(byId(o).trickle).toMatchObject({ status: "failed", error: { code: "FETCH_TIMEOUT" } });
+    expect(byId(o).good.status).toBe("done");
+    expect(source.hits.get("/hang-1.png")).toBeLessThanOrEqual(3);
+  }, 40_000);
+});
+
+describe("the object store misbehaves", () => {
+  it("refuses one write: retried to success, one file", async () => {
+    svc.faults.putErrors = 1;
+    const o = await edit([{ id: "a", path: "/ok-4.png" }]);
+    expect(svc.faults.injected["put-error"]).toBe(1);
+    expect(byId(o).a).toMatchObject({ status: "done", attempts: 2 });
+  });
+
+  it("times out on one write: retried to success", async () => {
+    svc.faults.putTimeouts = 1;
+    const o = await edit([{ id: "a", path: "/ok-5.png" }]);
+    expect(svc.faults.injected["put-timeout"]).toBe(1);
+    expect(byId(o).a.status).toBe("done");
+  });
+
+  it("refuses every write: failed with STORAGE_FAILED after the bounded retries, no file", async () => {
+    svc.faults.putErrors = 100;
+    try {
+      const o = await edit([{ id: "a", path: "/ok-6.png" }]);
+      expect(byId(o).a).toMatchObject({ status: "failed", error: { code: "STORAGE_FAILED" }, attempts: 3 });
+      expect(100 - svc.faults.putErrors).toBe(3);
+    } finally {
+      svc.faults.putErrors = 0;
+    }
+  });
+});
+
+describe("processing misbehaves", () => {
+  it("the processor throws: that image fails with a reason, the other is done", async () => {
+    svc.faults.processThrows = 1;
+    const o = await edit([
+      { id: "a", path: "/ok-7.png" },
+      { id: "b", path: "/ok-8.png" },
+    ]);
+    const statuses = Object.values(byId(o)).map((i: Json) => i.status);
+    expect(statuses.sort()).toEqual(["done", "failed"]);
+    const failed = Object.values(byId(o)).find((i: Json) => i.status === "failed") as Json;
+    expect(failed.error.code).toBe("PROCESSING_FAILED");
+  });
+
+  it("a worker thread is killed mid-image: the image ends done or failed with a reason; the pool recovers", async () => {
+    svc.faults.workerKills = 1;
+    const o = await edit([{ id: "a", path: "/ok-9.png" }]);
+    expect(svc.faults.injected["worker-kill"]).toBe(1);
+    expect(svc.faults.injected["worker-terminated-busy"]).toBe(1);
+    const a = byId(o).a;
+    if (a.status === "failed") expect(a.error.message).toMatch(/worker/i);
+    console.log(`killed worker: image ${a.status}${a.error ? ` (${a.error.code}: ${a.error.message})` : ""}`);
+    const after = await edit([
+      { id: "x", path: "/ok-10.png" },
+      { id: "y", path: "/ok-11.png" },
+      { id: "z", path: "/ok-12.png" },
+    ]);
+    expect(after.session.status).toBe("completed");
+  });
+});
+
+describe("the session store misbehaves", () => {
+  it("refuses the write that starts an image: the session still ends in a true state", async () => {
+    svc.faults.sessionWriteStatus = "fetching";
+    svc.faults.sessionWriteErrors = 1;
+    try {
+      const o = await edit([{ id: "a", path: "/ok-13.png" }]);
+      expect(svc.faults.injected["session-write-error"]).toBe(1);
+      expect(["done", "failed"]).toContain(byId(o).a.status);
+    } finally {
+      svc.faults.sessionWriteStatus = undefined;
+      svc.faults.sessionWriteErrors = 0;
+    }
+  });
+
+  // A transient session-store error on the final write: the file is stored, then "done" cannot be
+  // recorded. The image must end done (retried) or failed with its file removed; checkInvariants
+  // fails on a file left behind for an image that is not done.
+  // Fails today (reported to the service owner): runJob (src/service/run-job.ts) stores the file,
+  // the "done" write throws, the error is classed PROCESSING_FAILED (not retryable) and the image is
+  // recorded failed, but the stored file stays: a file without a done image, which the sweeper
+  // does not remove either (its session exists). A session-store error should be retried like a
+  // storage error, or the file deleted before recording the failure.
+  it.fails("refuses the write that records done: no file is left for an image that is not done", async () => {
+    svc.faults.sessionWriteStatus = "done";
+    svc.faults.sessionWriteErrors = 1;
+    try {
+      const o = await edit([{ id: "a", path: "/ok-14.png" }]);
+      console.log(`done-write refused: image ${JSON.stringify(byId(o).a.status)} ${JSON.stringify(byId(o).a.error)}`);
+      expect(["done", "failed"]).toContain(byId(o).a.status);
+    } finally {
+      svc.faults.sessionWriteStatus = undefined;
+      svc.faults.sessionWriteErrors = 0;
+    }
+  });
+});
+
+describe("after every fault", () => {
+  it("the service still completes a clean batch without a restart", async () => {
+    const o = await edit(Array.from({ length: 6 }, (_, i) => ({ id: `c${i}`, path: `/ok-final-${i}.png` })));
+    expect(o.session.status).toBe("completed");
+    expect(tally.lost).toBe(0);
+  });
+});
