@@ -159,7 +159,8 @@ export function createApp(deps: AppDeps): Hono<Env> {
     const seconds = (deps.clock.now() - started) / 1000;
     metrics.increment("http_requests_total", { method: c.req.method, route, status: c.res.status });
     metrics.observe("http_request_duration_seconds", seconds, { method: c.req.method, route });
-    const level = c.res.status >= 500 ? "error" : "info";
+    const quiet = c.req.path === "/healthz" || c.req.path === "/metrics";
+    const level = c.res.status >= 500 ? "error" : quiet ? "debug" : "info";
     log[level](
       { method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(seconds * 1000) },
       "request",
@@ -253,6 +254,10 @@ export function createApp(deps: AppDeps): Hono<Env> {
     await checkConcurrentSessions(userId, deps);
     const body = await readJson(c);
     const r = await startEdit(userId, body, deps, { idempotencyKey: key, signal: c.req.raw.signal });
+    c.get("log").info(
+      { sessionId: r.session.sessionId, images: r.session.images.length, steps: r.steps.length },
+      "edit started",
+    );
     metrics.increment("sessions_total", { operation: r.session.command ? "command" : "operations" });
     metrics.increment("images_total", {}, r.session.images.length);
     return accepted(c, r);
