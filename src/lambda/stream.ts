@@ -80,14 +80,22 @@ export function streamingHandler(app: FetchApp, runtime: AwsLambdaStreamingGloba
     responseStream.on("error", () => abort("response stream failed"));
     let out: Writable = responseStream;
     try {
-      let res: Response;
-      try {
-        res = await app.fetch(requestFromEvent(event, controller.signal), { event, context });
-      } catch {
-        res = new Response(JSON.stringify({ error: { code: "INVALID_INPUT", message: "malformed request" } }), {
-          status: 400,
+      const fail = (status: number, code: string, message: string) =>
+        new Response(JSON.stringify({ error: { code, message } }), {
+          status,
           headers: { "content-type": "application/json" },
         });
+      let res: Response;
+      let request: Request | undefined;
+      try {
+        request = requestFromEvent(event, controller.signal);
+      } catch {
+        // fall through: not a request we can rebuild
+      }
+      try {
+        res = request ? await app.fetch(request, { event, context }) : fail(400, "INVALID_INPUT", "malformed request");
+      } catch {
+        res = fail(500, "INTERNAL", "internal error");
       }
       const headers: Record<string, string> = {};
       const cookies: string[] = [];

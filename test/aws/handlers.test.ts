@@ -326,3 +326,25 @@ describe("processor handler", () => {
     expect(last).toMatchObject({ service: "imgedit", function: "processor" });
   });
 });
+
+describe("API handler: deleting a session", () => {
+  it("removes the session and its results from S3", async () => {
+    const list = await apiDeps.sessions.listByUser("alice", { limit: 50 });
+    const s = list.items.find((x) => x.images.some((i) => i.result))!;
+    const keys = s.images.filter((i) => i.result).map((i) => i.result!.key);
+    expect(keys.length).toBeGreaterThan(0);
+    for (const k of keys) expect(await apiDeps.objects.exists(k)).toBe(true);
+    const notYours = await invokeStreaming(
+      api,
+      urlEvent("DELETE", `/image-edit/sessions/${s.sessionId}`, { headers: auth(bob) }),
+    );
+    expect(notYours.status).toBe(404);
+    const res = await invokeStreaming(
+      api,
+      urlEvent("DELETE", `/image-edit/sessions/${s.sessionId}`, { headers: auth(alice) }),
+    );
+    expect(res.status).toBe(204);
+    expect(await apiDeps.sessions.get(s.sessionId)).toBeUndefined();
+    for (const k of keys) expect(await apiDeps.objects.exists(k)).toBe(false);
+  });
+});
