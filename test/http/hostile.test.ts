@@ -542,3 +542,31 @@ describe("clients that go away", () => {
     await svc.server.idle();
   });
 });
+
+describe("logs", () => {
+  it("writes JSON lines with the request id, never the token", async () => {
+    const lines: string[] = [];
+    const { createLogger } = await import("../../src/logger.js");
+    const logger = createLogger({ LOG_LEVEL: "info" }, { write: (l: string) => void lines.push(l) });
+    const logged = await startService({ FETCH_ALLOW_HOSTS: `127.0.0.1:${src.port}` }, { logger });
+    try {
+      const token = await logged.token();
+      const res = await fetch(`${logged.base}/image-edit?token=${token}`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "x-request-id": "trace-77", "content-type": "application/json" },
+        body: JSON.stringify({ images: [{ url: `${src.base}/a.png` }], operation: OPS }),
+      });
+      expect(res.status).toBe(202);
+      await logged.server.idle();
+      const records = lines.map((l) => JSON.parse(l) as Json);
+      const request = records.find((r) => r.requestId === "trace-77" && r.msg === "request");
+      expect(request).toMatchObject({ level: 30, method: "POST", path: "/image-edit", status: 202, userId: "alice" });
+      const started = records.find((r) => r.requestId === "trace-77" && r.msg === "edit started");
+      expect(started?.sessionId).toMatch(/^[0-9a-f-]{36}$/);
+      expect(records.some((r) => r.sessionId === started?.sessionId && r.msg === "image done")).toBe(true);
+      expect(lines.join("\n")).not.toContain(token);
+    } finally {
+      await logged.close();
+    }
+  });
+});
