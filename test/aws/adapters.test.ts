@@ -176,9 +176,24 @@ describe("EmfMetrics", () => {
       ],
     });
     expect(docs[1].bytes_out_total).toBe(4096);
-    expect(docs[2]).toMatchObject({ job_duration_seconds: 1.25, attempt: "2" });
+    // Labels outside the allow-list stay on the line (Logs Insights) without becoming dimensions.
+    expect(docs[2]).toMatchObject({ job_duration_seconds: 1.25, attempt: "2", outcome: "failed" });
+    expect(docs[2]._aws.CloudWatchMetrics[0].Dimensions).toEqual([["service", "function", "outcome"]]);
     expect(docs[2]._aws.CloudWatchMetrics[0].Metrics[0].Unit).toBe("Seconds");
     expect(docs[3]._aws.CloudWatchMetrics[0].Metrics[0]).toEqual({ Name: "max_memory_used_bytes", Unit: "Bytes" });
+  });
+
+  it("keeps high-cardinality labels out of the dimensions unless allowed", () => {
+    const lines: string[] = [];
+    new EmfMetrics({ write: (l) => lines.push(l) }).increment("http_requests_total", { route: "/x/:id", status: 200 });
+    new EmfMetrics({ write: (l) => lines.push(l), labelDimensions: ["route"] }).increment("http_requests_total", {
+      route: "/x/:id",
+      status: 200,
+    });
+    const [plain, routed] = lines.map(assertValidEmf);
+    expect(plain._aws.CloudWatchMetrics[0].Dimensions).toEqual([["service"]]);
+    expect(plain).toMatchObject({ route: "/x/:id", status: "200" });
+    expect(routed._aws.CloudWatchMetrics[0].Dimensions).toEqual([["service", "route"]]);
   });
 
   it("drops non-finite values and never lets a label overwrite the metric", () => {

@@ -9,6 +9,11 @@ export interface EmfMetricsOptions {
   namespace?: string;
   /** Dimensions on every metric, e.g. { service: "imgedit", function: "processor" }. */
   dimensions?: Record<string, string>;
+  /**
+   * Labels that become dimensions too. Every distinct dimension combination is a billed custom
+   * metric, so by default only `outcome` does; all labels stay on the line for Logs Insights.
+   */
+  labelDimensions?: string[];
   write?: (line: string) => void;
   now?: () => number;
 }
@@ -28,8 +33,10 @@ export class EmfMetrics implements Metrics {
   private readonly dimensions: Record<string, string>;
   private readonly write: (line: string) => void;
   private readonly now: () => number;
+  private readonly labelDimensions: Set<string>;
 
   constructor(opts: EmfMetricsOptions = {}) {
+    this.labelDimensions = new Set(opts.labelDimensions ?? ["outcome"]);
     this.namespace = opts.namespace ?? "imgedit";
     this.dimensions = opts.dimensions ?? { service: "imgedit" };
     this.write = opts.write ?? ((line) => process.stdout.write(line));
@@ -38,18 +45,22 @@ export class EmfMetrics implements Metrics {
 
   private emit(name: string, value: number, unit: EmfUnit, labels: Labels = {}): void {
     if (!Number.isFinite(value)) return;
-    const dims: Record<string, string> = { ...this.dimensions };
+    const props: Record<string, string> = {};
     for (const [k, v] of Object.entries(labels)) {
-      // A dimension named like the metric would overwrite the value on the root object.
-      if (k !== name && k !== "_aws") dims[k] = String(v);
+      // A label named like the metric (or _aws) would overwrite the document's own fields.
+      if (k !== name && k !== "_aws" && !(k in this.dimensions)) props[k] = String(v);
     }
-    const keys = Object.keys(dims).slice(0, 30); // EMF allows 30 dimensions per set
+    const keys = [
+      ...Object.keys(this.dimensions),
+      ...Object.keys(props).filter((k) => this.labelDimensions.has(k)),
+    ].slice(0, 30); // EMF allows 30 dimensions per set
     const doc = {
       _aws: {
         Timestamp: this.now(),
         CloudWatchMetrics: [{ Namespace: this.namespace, Dimensions: [keys], Metrics: [{ Name: name, Unit: unit }] }],
       },
-      ...Object.fromEntries(keys.map((k) => [k, dims[k]])),
+      ...this.dimensions,
+      ...props,
       [name]: value,
     };
     this.write(`${JSON.stringify(doc)}\n`);
