@@ -360,7 +360,21 @@ const ATTENTION = [
 ];
 const ENTROPY = ["entropy", "busy", "busiest", "detail", "detailed", "detailed part"];
 
-const parseCrop: Parser = (c) => {
+const parseCrop: Parser = (c, ctx) => {
+  // "make it a 500px square" without "crop": a square of that size, the whole image scaled into it
+  const cropWord = ctx.triggers.some((t) => t.key === "crop" || t.key === "cut");
+  if (!cropWord && c.has("square", "squared")) {
+    const dims = c.items.find((it) => it.key === "#dims" && it.dims && it.dims.w === it.dims.h);
+    const n = c.items.find(
+      (it) => it.num && (it.num.unit === "px" || (it.num.unit === undefined && it.num.value > 32)),
+    );
+    const side = dims?.dims?.w ?? n?.num?.value;
+    if (side !== undefined) {
+      c.mark(dims ?? n);
+      c.takeAll("square", "squared", "px");
+      return { ops: [{ op: "resize", width: side, height: side, fit: "cover" }] };
+    }
+  }
   let gravity: string | undefined;
   if (c.takeKey(...ATTENTION)) gravity = "attention";
   else if (c.takeKey(...ENTROPY)) gravity = "entropy";
@@ -532,8 +546,12 @@ const parseRotate: Parser = (c, ctx) => {
 };
 
 const parseFlip: Parser = (c, ctx) => {
-  const h = c.takeKey("horizontal");
-  const v = c.takeKey("vertical", "upside-down");
+  // "along the vertical axis" mirrors left-right: the axis is the line it flips over
+  const axis = c.has("axis");
+  let h = c.takeKey("horizontal");
+  let v = c.takeKey("vertical", "upside-down");
+  if (axis && (h?.key === "horizontal") !== (v?.key === "vertical")) [h, v] = [v, h];
+  c.takeAll("along", "across");
   c.takeAll(
     "down",
     "dir:less",
@@ -630,6 +648,7 @@ const parseAdjust: Parser = (c, ctx) => {
 
 const parseTint: Parser = (c) => {
   const col = color(c);
+  if (col && (parseColor(col)?.alpha ?? 1) === 0) return { error: "a tint needs a visible colour" };
   c.takeAll("tone", "toned", "cast", "hue", "wash", "tinted", "overlay", "filter", "shade");
   amount(c);
   if (!col) return { error: "say which colour to tint with, e.g. tint blue or tint #ff8800" };
@@ -793,6 +812,8 @@ const parseWatermark: Parser = (c) => {
   const op2 = opacity(c);
   const scaleN = numNear(c, ["size", "scale", "width", "wide", "big"]) ?? num(c, (x) => x.unit === "%");
   c.takeAll("size", "scale", "width", "wide", "image", "using", "from", "corner", "the", "big");
+  // "watermark it with 'Confidential'": a text watermark
+  if (!url?.url && c.has("#quote")) return parseText(c, { op: "text", triggers: [] });
   if (!url?.url) return { error: "a watermark needs an image URL, e.g. watermark with https://example.com/logo.png" };
   const op: Record<string, unknown> = { op: "watermark", url: url.url };
   if (pos) op.position = pos;
@@ -870,8 +891,11 @@ const parseFormat: Parser = (c, ctx) => {
   else if (compress && !lossless)
     op.quality = pick(a, COMPRESS_QUALITY.little, COMPRESS_QUALITY.normal, COMPRESS_QUALITY.lot);
   if (lossless) op.lossless = true;
-  if (!f && !lossless && op.quality === undefined)
+  if (!f && !lossless && op.quality === undefined) {
+    // "export a 2x version", "save it": the verb alone is no format step
+    if (ctx.triggers.every((t) => ["convert", "save", "export"].includes(t.key))) return { ops: [] };
     return { error: "say which format: jpeg, png, webp, avif, gif or tiff" };
+  }
   if (!f) (op as Record<symbol, unknown>)[IMPLICIT_FORMAT] = true;
   return { ops: [op as OperationInput] };
 };
@@ -1030,7 +1054,7 @@ export function parserFor(op: OperationName): Parser {
 
 // Register every word the grammar reads, so typo correction can snap to them.
 registerKnownWords([
-  ..."keeping preserving retaining coloured colored exact squash squish cropped cropping letterboxed padded bars atleast outside minimum min bg squared thumbnails thumb focusing out focused centering centring region offset starting empty blank excess fuzz narrow fine hairline fat bold line filled axis over ways tones punch tinted shade shifted corrected curve value cleanup ghost ghosted fully notice symbol sign message reading word writing written letters lettering using q saved exported output encode encoded type leave kept scrub private brush drawn sketched angled rotated skewed across both onto off".split(
+  ..."along keeping preserving retaining coloured colored exact squash squish cropped cropping letterboxed padded bars atleast outside minimum min bg squared thumbnails thumb focusing out focused centering centring region offset starting empty blank excess fuzz narrow fine hairline fat bold line filled axis over ways tones punch tinted shade shifted corrected curve value cleanup ghost ghosted fully notice symbol sign message reading word writing written letters lettering using q saved exported output encode encoded type leave kept scrub private brush drawn sketched angled rotated skewed across both onto off".split(
     " ",
   ),
   ...Object.keys(POSITION_KEYS),

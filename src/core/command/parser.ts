@@ -89,12 +89,16 @@ function validateStep(op: OperationInput): string | undefined {
 
 /** "webp 800px": a size right after another operation's word starts a resize of its own. */
 function sizeAfterOtherStep(items: Item[], k: number): boolean {
-  const before = TRIGGERS.get(items[k - 1]?.key) ?? [];
+  let j = k - 1;
+  while (j > 0 && isIgnorable(items[j])) j--;
+  const before = TRIGGERS.get(items[j]?.key) ?? [];
   return isSize(items[k]) && before.length > 0 && before.every((op) => op !== "resize" && op !== "scale");
 }
 
 function isSize(it: Item): boolean {
-  return it.key === "#dims" || (it.num !== undefined && (it.num.unit === "px" || it.num.unit === "%"));
+  return (
+    it.key === "#dims" || (it.num !== undefined && (it.num.unit === "px" || it.num.unit === "%" || it.num.unit === "x"))
+  );
 }
 
 /** The best single-operation reading of a run of items. */
@@ -262,6 +266,16 @@ function plan(text: string): ParseResult {
   for (let i = 0; i < readings.length; i++) {
     const r = readings[i];
     if (r.hasTrigger) {
+      // a step that does not read well alone may finish the one before: "rotate 45, fill the corners with black"
+      const prev = kept.at(-1);
+      if (prev && (r.unknown.length || r.errors.length)) {
+        const items = [...prev.items, ...clauses[i]];
+        const joined = readClause(items);
+        if (joined.cost < prev.r.cost + r.cost) {
+          kept[kept.length - 1] = { items, r: joined };
+          continue;
+        }
+      }
       kept.push({ items: clauses[i], r });
       continue;
     }

@@ -69,7 +69,7 @@ export const vignette = defineOperation({
   summary: "Darken the corners (ImageMagick); sigma softens the edge (default 10).",
   schema: opSchema("vignette", { sigma: z.number().min(0.1).max(100).default(10) }),
   describe: (o) => `Vignette (sigma ${o.sigma})`,
-  words: ["vignette", "corners"],
+  words: ["vignette", "dark corners", "darken the corners", "darker corners"],
   keepsAnimation: false,
   magick: true,
   apply: applyVignette,
