@@ -116,6 +116,10 @@ export function renderCommandsDoc(): string {
     "| *sharpen* | sigma 1 (*a little* 0.5, *a lot* 2) |",
     `| *border* | ${BORDER_WIDTHS.normal}px black (*thin* ${BORDER_WIDTHS.thin}, *thick* ${BORDER_WIDTHS.thick}) |`,
     "| *padding* | 20px white on every side (*a little* 10, *a lot* 50); *on the left and right*, *top and bottom* pick sides |",
+    "| *make it a 500px square* (no *crop*) | `resize` 500x500 `cover`: the whole image scaled, the overflow cut |",
+    "| *convert* / *save* / *export* with no format | no step of its own (*export a 2x version* = scale 2) |",
+    "| *watermark it with 'Confidential'* | a `text` step (a `watermark` needs an image URL) |",
+    "| *flip along the vertical axis* | mirror left-right (the axis is the line it flips over) |",
     "| *rotate* with no angle | 90° clockwise; *left* / *counterclockwise* = -90; *upside down* / *half turn* = 180; *tilt* needs an angle |",
     "| *flip* | horizontal (a mirror); *vertically* / *upside down* = vertical |",
     `| text size words | ${Object.entries(TEXT_SIZES)
