@@ -12,7 +12,15 @@ export default async function setup(project: TestProject): Promise<void> {
   const s = settingsFromEnv(process.env);
   const reason = typeof s === "string" ? s : await credentialProblem(s.region);
   project.provide("awsSkipReason", reason ?? "");
-  if (reason) process.stderr.write(`\nnpm run test:integration: SKIPPED (nothing was tested) because ${reason}\n\n`);
+  const api = process.env.IMGEDIT_AWS_API_URL && process.env.IMGEDIT_AWS_TOKEN;
+  if (reason) {
+    process.stderr.write(`\nnpm run test:integration: store contracts SKIPPED (not tested) because ${reason}\n`);
+  }
+  process.stderr.write(
+    api
+      ? `npm run test:integration: deployed API check against ${process.env.IMGEDIT_AWS_API_URL}\n\n`
+      : "npm run test:integration: deployed API check SKIPPED (not tested) because IMGEDIT_AWS_API_URL and IMGEDIT_AWS_TOKEN are not set\n\n",
+  );
   else if (typeof s !== "string") {
     process.stderr.write(`\nnpm run test:integration: table ${s.table}, bucket ${s.bucket}, region ${s.region}\n\n`);
   }
