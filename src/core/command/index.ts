@@ -4,6 +4,7 @@ import { isImageEditError } from "../errors.js";
 import { type LlmSettings, planWithLlm } from "./llm.js";
 import { type ParseResult, parseCommand } from "./parser.js";
 
+export { COMBINED_EXAMPLES, EXAMPLES } from "./examples.js";
 export { type LlmSettings, llmSettingsFromConfig, llmTool, planWithLlm } from "./llm.js";
 export { type CommandError, MAX_COMMAND_LENGTH, type ParseResult, parseCommand, type UnknownWord } from "./parser.js";
 

@@ -530,7 +530,6 @@ export const FILLERS = new Set([
 ]);
 
 const SEP_WORDS = new Set(["and", "then", "also", "next", "finally", "afterwards", "plus"]);
-const SEP_TOKENS = new Set([",", ";", ".", "&", "+", "!", "?", "\n"]);
 
 /** Words any parser may leave unconsumed without it being a misunderstanding. */
 export function isIgnorable(item: Item): boolean {
@@ -740,5 +739,3 @@ function attachUnits(items: Item[]): Item[] {
 export function isSeparator(item: Item): boolean {
   return item.key === "#sep" || item.key === "#sepword";
 }
-
-export { SEP_TOKENS };
