@@ -3,11 +3,13 @@
 // but with the ports wrapped in fault-injecting decorators: an object store that refuses or times
 // out on writes, a session store that refuses writes, a processor that throws, and a handle on the
 // worker pool to kill a thread mid-image. startLocalServer has no seams for these, so the wiring is
-// repeated here (test-only).
+// repeated here (test-only). The same wiring runs on the AWS stores (DynamoDB on dynalite, S3 on
+// s3rver) with the local job runner in place of Lambda.
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { serve } from "@hono/node-server";
+import { DynamoSessionStore, dynamoDocumentClient, S3ObjectStore, s3Client } from "../../../src/adapters/aws/index.js";
 import { FsObjectStore } from "../../../src/adapters/local/fs-objects.js";
 import { LocalJobRunner } from "../../../src/adapters/local/job-runner.js";
 import { PromMetrics } from "../../../src/adapters/local/prom-metrics.js";
@@ -103,7 +105,15 @@ function faultySessions(inner: SessionStore, f: Faults): SessionStore {
   });
 }
 
-export async function startFaultyService(env: Record<string, string> = {}): Promise<FaultyService> {
+/** The stores under test: local (SQLite + files, the default) or AWS (DynamoDB + S3 on loopback). */
+export type Backend =
+  | { kind: "local" }
+  | { kind: "aws"; dynamoEndpoint: string; s3Endpoint: string; table: string; bucket: string };
+
+export async function startFaultyService(
+  env: Record<string, string> = {},
+  backend: Backend = { kind: "local" },
+): Promise<FaultyService> {
   const dataDir = tempDir("imgedit-faults-");
   const config = testConfig(dataDir, { JWT_SECRET: "h9-fault-injection-secret-0123456789abcdef", ...env });
   const clock = { now: () => Date.now() };
@@ -119,15 +129,32 @@ export async function startFaultyService(env: Record<string, string> = {}): Prom
     injected: {},
   };
   const secret = new TextEncoder().encode(config.JWT_SECRET);
-  const sqlite = new SqliteSessionStore(path.join(dataDir, "sessions.db"), { clock });
-  const { store, watcher } = withChangeNotifications(faultySessions(sqlite, faults));
-  const fsObjects = new FsObjectStore(path.join(dataDir, "objects"), {
-    secret,
-    baseUrl: "",
-    clock,
-    sniff: sniffImageType,
-  });
-  const objects = faultyObjects(fsObjects, faults);
+  let baseSessions: SessionStore;
+  let baseObjects: ObjectStore;
+  let verifySignedFile: ((key: string, exp?: string, sig?: string) => boolean) | undefined;
+  if (backend.kind === "local") {
+    baseSessions = new SqliteSessionStore(path.join(dataDir, "sessions.db"), { clock });
+    const fsObjects = new FsObjectStore(path.join(dataDir, "objects"), {
+      secret,
+      baseUrl: "",
+      clock,
+      sniff: sniffImageType,
+    });
+    baseObjects = fsObjects;
+    verifySignedFile = (key, exp, sig) => fsObjects.verifySignedGet(key, exp, sig);
+  } else {
+    const credentials = { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" };
+    baseSessions = new DynamoSessionStore({
+      client: dynamoDocumentClient({ endpoint: backend.dynamoEndpoint, region: "us-east-1", credentials }),
+      table: backend.table,
+    });
+    baseObjects = new S3ObjectStore({
+      client: s3Client({ endpoint: backend.s3Endpoint, region: "us-east-1", credentials }),
+      bucket: backend.bucket,
+    });
+  }
+  const { store, watcher } = withChangeNotifications(faultySessions(baseSessions, faults));
+  const objects = faultyObjects(baseObjects, faults);
   const pool = new WorkerPool(config.WORKER_CONCURRENCY);
   const process = async (input: Buffer, plan: Plan, opts: ProcessOptions): Promise<ProcessResult> => {
     if (faults.processThrows > 0) {
@@ -183,7 +210,7 @@ export async function startFaultyService(env: Record<string, string> = {}): Prom
     clock,
     auth,
     probe: probeImage,
-    verifySignedFile: (key, exp, sig) => fsObjects.verifySignedGet(key, exp, sig),
+    verifySignedFile,
     sseHeartbeatMs: 200,
   });
   const server = await new Promise<Server>((resolve, reject) => {
@@ -195,8 +222,8 @@ export async function startFaultyService(env: Record<string, string> = {}): Prom
   return {
     base,
     faults,
-    objects: fsObjects,
-    sessions: sqlite,
+    objects: baseObjects,
+    sessions: baseSessions,
     token,
     async api(pathname, init = {}) {
       const { user = "alice", ...rest } = init;
@@ -213,7 +240,7 @@ export async function startFaultyService(env: Record<string, string> = {}): Prom
       server.closeAllConnections?.();
       await stopped;
       await pool.close();
-      await sqlite.close?.();
+      await baseSessions.close?.();
     },
   };
 }
