@@ -73,6 +73,54 @@ describe("the editor page", () => {
     await shot(page, "02-uploaded");
   });
 
+  it("shows each file's upload progress as it goes", async () => {
+    // A slow uplink (DevTools network emulation) makes the progress observable; no timing is asserted.
+    const cdp = await context.newCDPSession(page);
+    await cdp.send("Network.enable");
+    await cdp.send("Network.emulateNetworkConditions", {
+      offline: false,
+      latency: 0,
+      downloadThroughput: -1,
+      uploadThroughput: 256 * 1024,
+    });
+    const noisy = await sharp({
+      create: {
+        width: 700,
+        height: 500,
+        channels: 3,
+        background: "#808080",
+        noise: { type: "gaussian", mean: 128, sigma: 60 },
+      },
+    })
+      .png()
+      .toBuffer();
+    const slow = writeTemp({ "noisy.png": noisy });
+    try {
+      await page.getByTestId("file-input").setInputFiles(slow.paths);
+      // The text and the bar show the same number; the text is one read, so no race with the bar.
+      const status = card("noisy.png").getByTestId("card-status");
+      await expect
+        .poll(() => status.textContent(), { timeout: 60_000, interval: 50 })
+        .toMatch(/^Uploading… ([1-9]|[1-9]\d)%$/);
+      await expect(card("noisy.png").getByRole("progressbar").count()).resolves.toBe(1);
+      await card("noisy.png").and(page.locator('[data-status="ready"]')).waitFor();
+      await expect(card("noisy.png").getByTestId("source-facts").textContent()).resolves.toMatch(/700×500 · PNG/);
+    } finally {
+      await cdp.send("Network.emulateNetworkConditions", {
+        offline: false,
+        latency: 0,
+        downloadThroughput: -1,
+        uploadThroughput: -1,
+      });
+      await cdp.detach();
+      slow.cleanup();
+    }
+    await card("noisy.png")
+      .getByRole("button", { name: /^Remove/ })
+      .click();
+    await expect.poll(() => page.getByTestId("card").count()).toBe(2);
+  });
+
   it("selects none, one and all", async () => {
     await page.getByRole("button", { name: "Select none" }).click();
     await expect(page.getByTestId("selection-count").textContent()).resolves.toBe("0 of 2 selected");
