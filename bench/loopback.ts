@@ -66,11 +66,20 @@ export interface ServerProcess {
 }
 
 /** Starts `startLocalServer` (src/server.ts) in a child node process with the given settings. */
-export async function startServerProcess(env: Record<string, string>, timeoutMs = 60_000): Promise<ServerProcess> {
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", path.join(here, "server-process.ts")], {
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+export async function startServerProcess(
+  env: Record<string, string>,
+  timeoutMs = 60_000,
+  /** Extra node flags, e.g. --cpu-prof to see where the server's time goes. */
+  nodeArgs: string[] = [],
+): Promise<ServerProcess> {
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [...nodeArgs, "--import", "tsx", path.join(here, "server-process.ts")],
+    {
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   let stderr = "";
   child.stderr?.on("data", (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-4000);

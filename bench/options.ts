@@ -68,7 +68,7 @@ export function parseOptions(argv: string[], env: Record<string, string | undefi
     warmup: quick ? 1 : 3,
     minIterations: quick ? 2 : 6,
     maxIterations: quick ? 4 : 400,
-    budgetMs: quick ? 200 : 3000,
+    budgetMs: quick ? 200 : 2500,
     serviceLevels: [1, 2, 4, 8],
     serviceRequests: quick ? 8 : 60,
     batchImages: quick ? 6 : 50,

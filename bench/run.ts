@@ -27,7 +27,11 @@ export function evaluateTargets(r: BenchResults): Target[] {
   const tool = (t: string) => jpeg?.tools.find((x) => x.tool === t);
   const pipelineRatios = (r.pipeline ?? [])
     .filter((c) => c.imgeditVsSharp !== undefined)
-    .map((c) => `${c.id} ${(c.imgeditVsSharp ?? 0).toFixed(2)}`);
+    .map(
+      (c) =>
+        `${c.id} ${(c.imgeditVsSharp ?? 0).toFixed(2)}` +
+        (c.imgeditVsSharpCpu !== undefined ? ` (CPU ${c.imgeditVsSharpCpu.toFixed(2)})` : ""),
+    );
   const worst = Math.min(...(r.pipeline ?? []).map((c) => c.imgeditVsSharp ?? Number.POSITIVE_INFINITY));
   targets.push({
     name: "pipeline vs bare sharp",

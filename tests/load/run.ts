@@ -312,10 +312,7 @@ async function main(argv: string[]): Promise<number> {
       target = server.url;
     }
     // the processor reads the secret from JWT_SECRET or DATA_DIR, as the server does
-    Object.assign(process.env, {
-      DATA_DIR: env.DATA_DIR ?? process.env.DATA_DIR,
-      LOAD_IMAGE_PORT: env.LOAD_IMAGE_PORT,
-    });
+    for (const k of ["DATA_DIR", "LOAD_IMAGE_PORT"] as const) if (env[k] !== undefined) process.env[k] = env[k];
     const key = processor.secret();
 
     let engine = engineWanted === "builtin" ? "builtin" : "artillery";
