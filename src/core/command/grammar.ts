@@ -530,6 +530,9 @@ const parseRotate: Parser = (c, ctx) => {
   if (n?.num) angle = n.num.value;
   else if (c.takeKey("quarterturn")) angle = 90;
   else if (c.takeKey("halfturn", "upside-down", "around")) angle = 180;
+  // "rotate 90 degrees twice"
+  const times = c.take((it) => it.num?.unit === "x");
+  if (times?.num && angle !== undefined) angle *= times.num.value;
   const dir = c.takeKey(...CCW, ...CW);
   if (dir && CCW.includes(dir.key) && angle !== undefined) angle = -Math.abs(angle);
   c.takeAll("turn", "rotation", "deg", "way", "by", "horizontal", "onto", "side");

@@ -87,12 +87,20 @@ function validateStep(op: OperationInput): string | undefined {
   return `${op.op}: ${field}${issue.message}`;
 }
 
+// Number words that name a scale ("half", "twice") never start a step in mid-clause: "sharpen
+// twice" is not "sharpen, then double the size".
+
 /** "webp 800px": a size right after another operation's word starts a resize of its own. */
 function sizeAfterOtherStep(items: Item[], k: number): boolean {
   let j = k - 1;
   while (j > 0 && isIgnorable(items[j])) j--;
   const before = TRIGGERS.get(items[j]?.key) ?? [];
-  return isSize(items[k]) && before.length > 0 && before.every((op) => op !== "resize" && op !== "scale");
+  return (
+    isSize(items[k]) &&
+    !TRIGGERS.has(items[k].key) &&
+    before.length > 0 &&
+    before.every((op) => op !== "resize" && op !== "scale")
+  );
 }
 
 function isSize(it: Item): boolean {
@@ -150,7 +158,8 @@ const MAX_SPLIT_POINTS = 12;
 function readClause(items: Item[]): Reading {
   const points = [0];
   for (let k = 1; k < items.length; k++)
-    if (TRIGGERS.has(items[k].key) || VERB_STARTS.has(items[k].key) || sizeAfterOtherStep(items, k)) points.push(k);
+    if ((TRIGGERS.has(items[k].key) && !items[k].num) || VERB_STARTS.has(items[k].key) || sizeAfterOtherStep(items, k))
+      points.push(k);
   if (points.length === 1 || points.length > MAX_SPLIT_POINTS) return readSegment(items);
   points.push(items.length);
   // best[j]: best reading of items[0 .. points[j])

@@ -43,7 +43,7 @@ export function suggestFor(word: string, max = 3): string[] {
   if (w.length < 3 || !/^[\p{L}-]+$/u.test(w)) return [];
   const scored: { word: string; d: number }[] = (HINTS[w] ?? []).map((h) => ({ word: h, d: 0 }));
   for (const c of CANDIDATES) {
-    if (c.word.includes(" ")) continue;
+    if (c.word.includes(" ") || c.word === w) continue;
     let d = editDistance(w, c.word, 2);
     if (
       d > 2 &&
