@@ -287,6 +287,20 @@ describe("the editor page", () => {
     await shot(page, "09-card-error");
   });
 
+  it("shows why an upload was refused on its card", async () => {
+    const broken = writeTemp({ "broken.png": Buffer.from("this is not an image at all, just text") });
+    try {
+      await page.getByTestId("file-input").setInputFiles(broken.paths);
+      const bad = card("broken.png");
+      await bad.and(page.locator('[data-status="upload-failed"]')).waitFor();
+      await expect(bad.getByTestId("card-status").textContent()).resolves.toMatch(/image|format|recogni/i);
+      await bad.getByRole("button", { name: /^Remove/ }).click();
+      await expect(bad.count()).resolves.toBe(0);
+    } finally {
+      broken.cleanup();
+    }
+  });
+
   it("adds an image dropped on the drop zone", async () => {
     const png = (
       await sharp({ create: { width: 300, height: 200, channels: 3, background: "#0ea5e9" } })
