@@ -292,12 +292,12 @@ function Editor({ user, onSignOut }: { user: User; onSignOut(): void }) {
   return (
     <div className="app">
       <header className="topbar">
-        <div className="brand">
+        <h1 className="brand">
           <span className="logo" aria-hidden="true">
             ◆
           </span>{" "}
           imgedit
-        </div>
+        </h1>
         <div className="topbar-actions">
           <button
             type="button"
