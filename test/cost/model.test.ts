@@ -5,6 +5,7 @@ import {
   guideWorkload,
   lambdaSeconds,
   measuredFromBench,
+  measuredSeconds,
   measuredWorkload,
 } from "../../src/cost/model.js";
 import { PRICES, type PriceTable } from "../../src/cost/prices.js";
@@ -113,6 +114,12 @@ describe("measured workload", () => {
     expect(w.transferOutGB).toBeCloseTo((30_000 * 2 * 125_000) / 1024 ** 3, 9);
     const small = measuredWorkload(m, { imagesPerDay: 1000, processorMemoryMB: 512 });
     expect(small.processor.secondsPerImage).toBeCloseTo(0.08 * (1769 / 512), 9);
+  });
+
+  it("takes the larger of the service's and the pipeline's time, so the estimate errs high", () => {
+    expect(measuredSeconds({ source: "x", pipelineSeconds: 0.06, serviceSeconds: 0.04 })).toBe(0.06);
+    expect(measuredSeconds({ source: "x", serviceSeconds: 0.04 })).toBe(0.04);
+    expect(measuredSeconds({ source: "x" })).toBeUndefined();
   });
 
   it("--seconds overrides the measurement; no time at all is an error", () => {

@@ -10,6 +10,7 @@ import {
   type LineKey,
   type Measured,
   measuredFromBench,
+  measuredSeconds,
   measuredWorkload,
 } from "../../cost/model.js";
 import { PRICES } from "../../cost/prices.js";
@@ -141,9 +142,8 @@ export function renderCost(
     const proc = measured.lines.find((l) => l.key === "processor");
     out.push(
       `Measured (${m.source}${m.date ? `, ${m.date.slice(0, 10)}` : ""}${m.machine ? `, ${m.machine}` : ""}):`,
-      `  processing: ${a.seconds !== undefined ? `${a.seconds} s per image on one core (--seconds)` : m.serviceSeconds !== undefined ? `${(m.serviceSeconds * 1000).toFixed(0)} ms end to end through the service (p50, 1 at a time)` : `${((m.pipelineSeconds ?? 0) * 1000).toFixed(0)} ms in the pipeline (median)`}` +
-        `${m.pipelineSeconds !== undefined ? `; pipeline alone ${(m.pipelineSeconds * 1000).toFixed(0)} ms` : ""}` +
-        ` for the 2725x2225 JPEG -> 800 px JPEG; the guide assumes 10 s.`,
+      `  processing: ${processingText(a.seconds, m)}`,
+      `  (2725x2225 JPEG -> 800 px JPEG; the guide assumes 10 s). Cold starts (loading sharp) are not included.`,
       `  ${proc?.usage ?? ""}: one bench core taken as one Lambda vCPU (1769 MB); below that Lambda gets less CPU, so time grows.`,
       "  API: billed while the progress stream is open (response streaming), ~the processing time, over 2 invocations (POST + stream).",
       `  storage and transfer from the measured result size (${m.outputBytes ? `${Math.round(m.outputBytes / 1024)} KB` : "unknown"}), kept 30 days, downloaded ${2} times.`,
@@ -152,6 +152,12 @@ export function renderCost(
     );
   }
   return out.join("\n");
+}
+
+function processingText(seconds: number | undefined, m: Measured): string {
+  if (seconds !== undefined) return `${seconds} s per image on one core (--seconds)`;
+  const ms = (v: number | undefined) => (v === undefined ? "not measured" : `${Math.round(v * 1000)} ms`);
+  return `${ms(measuredSeconds(m))} per image, the larger of the service's end-to-end p50 at concurrency 1 (${ms(m.serviceSeconds)}) and the pipeline's median (${ms(m.pipelineSeconds)})`;
 }
 
 async function run(argv: string[], io: CliIO): Promise<number> {
