@@ -83,8 +83,13 @@ export async function runJob(job: Job, deps: JobDeps, opts: { signal?: AbortSign
     });
     chain = p.catch(() => undefined);
     return p.catch((e: unknown) => {
-      if (e instanceof ImageEditError && e.code === "NOT_FOUND") throw new SessionGone();
-      throw e;
+      if (e instanceof SessionGone || e instanceof Superseded) throw e;
+      if (e instanceof ImageEditError) throw e.code === "NOT_FOUND" ? new SessionGone() : e;
+      // The session store hiccuped (busy, throttled, a dropped connection): worth another attempt.
+      throw new ImageEditError("STORAGE_FAILED", `could not record progress: ${(e as Error)?.message ?? e}`, {
+        retryable: true,
+        cause: e,
+      });
     });
   };
   let lastPercent = 0;
@@ -98,10 +103,11 @@ export async function runJob(job: Job, deps: JobDeps, opts: { signal?: AbortSign
   const maxAttempts = Math.max(1, deps.config.JOB_MAX_ATTEMPTS);
   const started = now();
   let attempts = image.attempts;
+  // A result stored but not yet recorded as done: removed if this image ends up failed.
+  let storedKey: string | undefined;
   for (;;) {
     attempts++;
     lastPercent = 5;
-    let storedKey: string | undefined;
     try {
       await update({ status: "fetching", percent: 5, attempts, error: undefined });
       const input = await deps.fetchSource(image.sourceUrl, job.userId, signal);
@@ -186,12 +192,18 @@ export async function runJob(job: Job, deps: JobDeps, opts: { signal?: AbortSign
         continue;
       }
       log.warn({ code: err.code, attempts }, `image failed: ${err.message}`);
+      const removeStored = async () => {
+        if (storedKey) await deps.objects.delete(storedKey).catch(() => undefined);
+      };
       try {
         await update({ status: "failed", percent: 100, error: { code: err.code, message: err.message } });
       } catch (e2) {
-        if (e2 instanceof SessionGone || e2 instanceof Superseded) return;
+        if (e2 instanceof Superseded) return; // the file is the other delivery's result now
+        await removeStored();
+        if (e2 instanceof SessionGone) return;
         throw e2;
       }
+      await removeStored();
       metrics.increment("jobs_total", { outcome: "failed", code: err.code });
       metrics.observe("job_duration_seconds", (now() - started) / 1000, { outcome: "failed" });
       return;

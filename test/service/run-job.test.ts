@@ -120,6 +120,34 @@ describe("runJob", () => {
     expect((await store.get("s1"))?.status).toBe("completed");
   });
 
+  it("a refused 'done' write is retried; refused for good, the image fails and its file is removed", async () => {
+    for (const refusals of [1, 100]) {
+      const { deps, store, fsObjects } = await setup();
+      let left = refusals;
+      deps.sessions = new Proxy(store, {
+        get(target, prop, receiver) {
+          if (prop === "updateImage")
+            return async (id: string, img: string, patch: { status?: string }) => {
+              if (patch.status === "done" && left-- > 0) throw new Error("SQLITE_BUSY: database is locked");
+              return target.updateImage(id, img, patch as never);
+            };
+          const v = Reflect.get(target, prop, receiver);
+          return typeof v === "function" ? v.bind(target) : v;
+        },
+      });
+      await runJob(job, deps);
+      const img = (await store.get("s1"))!.images[0];
+      const files = await fsObjects.list("u1/s1/");
+      if (refusals === 1) {
+        expect(img).toMatchObject({ status: "done", attempts: 2 });
+        expect(files).toEqual(["u1/s1/a.png"]);
+      } else {
+        expect(img).toMatchObject({ status: "failed", attempts: 3, error: { code: "STORAGE_FAILED" } });
+        expect(files).toEqual([]);
+      }
+    }
+  });
+
   it("retries a failed store and then succeeds", async () => {
     let puts = 0;
     const { deps, store } = await setup({
