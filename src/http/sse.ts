@@ -81,8 +81,13 @@ export function progressStream(o: ProgressStreamOptions): ReadableStream<Uint8Ar
             percent: img.percent,
             ...(img.error ? { error: img.error } : {}),
           };
-          write(formatEvent("progress", progress, img.version));
-          if (img.status === "done" && img.result) write(formatEvent("image", await o.imageEvent(img), img.version));
+          if (img.status === "done" && img.result) {
+            // The id goes on the image event only: a client cut off between the two resumes
+            // before this version and so still gets its result.
+            const image = await o.imageEvent(img);
+            write(formatEvent("progress", progress));
+            write(formatEvent("image", image, img.version));
+          } else write(formatEvent("progress", progress, img.version));
           sent = Math.max(sent, img.version);
         }
         if (isFinished(s.status)) {
