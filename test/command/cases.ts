@@ -893,6 +893,30 @@ export const UNDERSTOOD: [command: string, plan: OperationInput[]][] = [
       { op: "scale", factor: 0.5 },
     ],
   ],
+  [
+    "rotate 90 convert to webp",
+    [
+      { op: "rotate", angle: 90 },
+      { op: "format", format: "webp" },
+    ],
+  ],
+  [
+    "rotate 90 degrees add a white border",
+    [
+      { op: "rotate", angle: 90 },
+      { op: "border", width: 10, color: "white" },
+    ],
+  ],
+  [
+    "webp 800px",
+    [
+      { op: "format", format: "webp" },
+      { op: "resize", width: 800, height: 800 },
+    ],
+  ],
+  ["sharpen the details", [{ op: "sharpen" }]],
+  ["add a frame", [{ op: "border", width: 10 }]],
+  ["resize to 800px square", [{ op: "resize", width: 800, height: 800, fit: "cover" }]],
 ];
 
 export interface Rejection {
@@ -946,6 +970,7 @@ export const REJECTED: Rejection[] = [
   { command: "add a drop shadow", unknown: ["drop", "shadow"] },
   { command: "sharpen twice", unknown: ["twice"] },
   { command: "upper right", unknown: ["upper right"] },
+  { command: "blur the edges", unknown: ["edges"] },
   { command: "crop to a circle", unknown: ["circle"], suggests: ["crop"] },
   { command: "crop 200 pixels from the left", unknown: ["200 pixels"], says: "what to crop to" },
   { command: "resize to 800px 600px", unknown: ["600px"] },

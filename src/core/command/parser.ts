@@ -153,6 +153,20 @@ const VERB_STARTS = new Set([
   "without",
 ]);
 const MAX_SPLIT_POINTS = 12;
+/** Operation words that are verbs: they may start a step without "and"/"then" before them. */
+const STEP_VERBS = new Set(
+  (
+    "resize scale shrink enlarge downsize upsize downscale upscale stretch crop cut trim autocrop pad extend " +
+    "rotate turn spin tilt straighten flip mirror flop reflect orient autoorient grayscale greyscale desaturate " +
+    "invert negate normalize normalise enhance tint colorize colourise colourize brighten lighten darken dim " +
+    "saturate blur soften smooth defocus sharpen crispen unblur deblur denoise despeckle median threshold " +
+    "binarize binarise posterize write put add stamp caption label watermark convert save export compress " +
+    "optimize optimise strip swirl twirl twist whirl vignette halve double " +
+    // names that cannot mean anything else: "800px webp", "resize to 800 black and white"
+    "jpeg jpg png webp avif gif tiff tif sepia monochrome b&w bw"
+  ).split(" "),
+);
+STEP_VERBS.add("black and white");
 
 /** A clause: one reading, or several when splitting at a trigger explains more words. */
 function readClause(items: Item[]): Reading {
@@ -169,7 +183,11 @@ function readClause(items: Item[]): Reading {
       const prev = best[s];
       if (!prev) continue;
       const seg = readSegment(items.slice(points[s], points[e]));
-      const cost = prev.cost + seg.cost;
+      // without a joiner, only a verb ("rotate 90 convert to webp") or a size starts a new step:
+      // "blur the edges" is a blur with a word not understood, not a blur and a trim
+      const start = items[points[s]];
+      const joinless = s > 0 && !STEP_VERBS.has(start.key) && !VERB_STARTS.has(start.key) && !isSize(start) ? 10 : 0;
+      const cost = prev.cost + seg.cost + joinless;
       if (!best[e] || cost < (best[e] as Reading).cost)
         best[e] = {
           ops: [...prev.ops, ...seg.ops],
