@@ -1,5 +1,7 @@
 // AWS adapter behaviour beyond the shared contracts: DynamoDB's 400 KB item limit, the Lambda
 // job runner against a loopback Invoke API, and the EMF lines CloudWatch will parse.
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dynamoDocumentClient, lambdaClient } from "../../src/adapters/aws/clients.js";
 import { EmfMetrics, unitFor } from "../../src/adapters/aws/emf-metrics.js";
@@ -29,7 +31,7 @@ afterAll(async () => {
   await aws?.close();
 });
 
-describe("DynamoSessionStore and the 400 KB item limit", () => {
+describe("DynamoSessionStore at its limits (item size, many writers)", () => {
   const store = () =>
     new DynamoSessionStore({
       client: dynamoDocumentClient({
@@ -66,6 +68,43 @@ describe("DynamoSessionStore and the 400 KB item limit", () => {
       expect(img.error?.message.length).toBeLessThanOrEqual(MAX_STORED_MESSAGE);
       expect(img.sourceUrl).toBe(url);
     }
+  });
+
+  it("takes 50 images' progress from 10 containers at once without losing or retrying away any", async () => {
+    const writers = Array.from(
+      { length: 10 },
+      () =>
+        new DynamoSessionStore({
+          // Separate clients, as separate Lambda containers have.
+          client: DynamoDBDocumentClient.from(
+            new DynamoDBClient({ endpoint: aws.dynamoEndpoint, region: TEST_REGION, credentials: TEST_CREDENTIALS }),
+            { marshallOptions: { removeUndefinedValues: true } },
+          ),
+          table: "sessions",
+        }),
+    );
+    const ids = Array.from({ length: 50 }, (_, i) => `i${i}`);
+    const session = makeSession({ images: ids.map((id) => makeImage(id)) });
+    await writers[0].create(session);
+    await Promise.all(
+      ids.map(async (id, i) => {
+        const w = writers[i % writers.length];
+        for (const percent of [5, 30, 60, 92])
+          await w.updateImage(session.sessionId, id, { status: "processing", percent });
+        await w.updateImage(session.sessionId, id, {
+          status: i % 7 === 0 ? "failed" : "done",
+          percent: 100,
+          attempts: 1,
+        });
+      }),
+    );
+    const final = await writers[0].get(session.sessionId);
+    expect(final?.status).toBe("partial");
+    expect(final?.version).toBeGreaterThanOrEqual(1 + 50 * 5);
+    for (const [i, img] of final!.images.entries()) {
+      expect(img).toMatchObject({ id: ids[i], status: i % 7 === 0 ? "failed" : "done", percent: 100, attempts: 1 });
+    }
+    for (const w of writers) (w as unknown as { client: DynamoDBDocumentClient }).client.destroy();
   });
 
   it("says plainly when a session cannot fit", async () => {

@@ -148,15 +148,19 @@ export function sessionStoreContract(name: string, makeStore: () => Promise<Sess
       const s = makeSession();
       await store.create(s);
       const r1 = await store.updateImage(s.sessionId, "a", { status: "processing", percent: 40 });
-      expect(r1.version).toBe(s.version + 1);
+      // At least one step per change (a store may take a second one for the status it derives).
+      expect(r1.version).toBeGreaterThan(s.version);
       expect(r1.status).toBe("running");
-      expect(r1.images[0]).toMatchObject({ id: "a", status: "processing", percent: 40, version: r1.version });
+      expect(r1.images[0]).toMatchObject({ id: "a", status: "processing", percent: 40 });
+      expect(r1.images[0].version).toBeGreaterThan(s.version);
+      expect(r1.images[0].version).toBeLessThanOrEqual(r1.version);
       expect(r1.images[1]).toEqual(s.images[1]);
       expect(r1.updatedAt).toBeGreaterThanOrEqual(s.updatedAt);
 
       const result = { key: `${s.userId}/${s.sessionId}/a.webp`, width: 800, height: 533, format: "webp", bytes: 4321 };
       const r2 = await store.updateImage(s.sessionId, "a", { status: "done", percent: 100, result });
-      expect(r2.version).toBe(r1.version + 1);
+      expect(r2.version).toBeGreaterThan(r1.version);
+      expect(r2.images[0].version).toBeGreaterThan(r1.version);
       expect(r2.images[0].result).toEqual(result);
       expect(r2.status).toBe("running"); // b is still queued
 
@@ -167,7 +171,9 @@ export function sessionStoreContract(name: string, makeStore: () => Promise<Sess
         attempts: 1,
       });
       expect(r3.status).toBe("partial");
-      expect(r3.images[1]).toMatchObject({ status: "failed", attempts: 1, version: r3.version });
+      expect(r3.images[1]).toMatchObject({ status: "failed", attempts: 1 });
+      expect(r3.images[1].version).toBeGreaterThan(r2.version);
+      expect(r3.images[0]).toEqual(r2.images[0]);
       expect(await store.get(s.sessionId)).toEqual(r3);
     });
 
@@ -212,25 +218,29 @@ export function sessionStoreContract(name: string, makeStore: () => Promise<Sess
         { status: "processing", percent: 50 },
         { status: "storing", percent: 90 },
       ];
-      const seenVersions: number[] = [];
+      // The version each update stamped on its image.
+      const stamped: number[] = [];
       await Promise.all(
         ids.map(async (id, i) => {
           const writer = writers[i % 2];
-          for (const step of steps) seenVersions.push((await writer.updateImage(s.sessionId, id, step)).version);
-          const done = await writer.updateImage(s.sessionId, id, {
-            status: "done",
-            percent: 100,
-            result: { key: `k/${id}.png`, width: i + 1, height: 1, format: "png", bytes: 10 + i },
-          });
-          seenVersions.push(done.version);
+          const stamp = (r: Session) => stamped.push(r.images.find((x) => x.id === id)!.version);
+          for (const step of steps) stamp(await writer.updateImage(s.sessionId, id, step));
+          stamp(
+            await writer.updateImage(s.sessionId, id, {
+              status: "done",
+              percent: 100,
+              result: { key: `k/${id}.png`, width: i + 1, height: 1, format: "png", bytes: 10 + i },
+            }),
+          );
         }),
       );
       const final = await store.get(s.sessionId);
       expect(final?.status).toBe("completed");
       const updates = ids.length * (steps.length + 1);
-      expect(final?.version).toBe(s.version + updates);
+      expect(final?.version).toBeGreaterThanOrEqual(s.version + updates);
       // Every update got its own version: none was applied over another's stale copy.
-      expect(new Set(seenVersions).size).toBe(updates);
+      expect(new Set(stamped).size).toBe(updates);
+      for (const v of stamped) expect(v).toBeLessThanOrEqual(final!.version);
       for (const [i, id] of ids.entries()) {
         const img = final?.images.find((x) => x.id === id);
         expect(img).toMatchObject({ status: "done", percent: 100, result: { width: i + 1, bytes: 10 + i } });

@@ -1,7 +1,8 @@
 // SessionStore on DynamoDB: one item per session (table `image-edit-sessions`, hash key
-// sessionId, GSI userId-createdAt-index, TTL attribute `ttl`). Image progress is written with
-// a read-modify-write conditional on `version`, retried with jittered backoff on conflict, so
-// two writers (two processor Lambdas on images of one session) never lose each other's progress.
+// sessionId, GSI userId-createdAt-index, TTL attribute `ttl`). Image progress is written in place
+// (only that image's fields, with an atomic version increment), so two writers (processor
+// Lambdas on images of one session) never lose each other's progress and never have to retry;
+// the derived session status is then written conditional on `version`, re-read on conflict.
 // DynamoDB deletes expired items late (up to days), so every read filters on ttl itself.
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import {
@@ -24,7 +25,7 @@ export const USER_INDEX = "userId-createdAt-index";
 export interface DynamoSessionStoreOptions {
   client: DynamoDBDocumentClient;
   table: string;
-  /** Conflict retries before giving up with a retryable STORAGE_FAILED. */
+  /** Status-write conflicts before giving up with a retryable STORAGE_FAILED. */
   maxAttempts?: number;
   now?: () => number;
 }
@@ -153,51 +154,101 @@ export class DynamoSessionStore implements SessionStore {
     rawPatch: Partial<Omit<SessionImage, "id" | "version">>,
   ): Promise<Session> {
     const patch = compactPatch(rawPatch);
+    const current = await this.read(sessionId);
+    if (!current) throw new ImageEditError("NOT_FOUND", `session ${sessionId} not found`);
+    const index = current.images.findIndex((i) => i.id === imageId);
+    if (index < 0) throw new ImageEditError("NOT_FOUND", `image ${imageId} not found in session ${sessionId}`);
+    const after = await this.writeImage(sessionId, imageId, index, patch);
+    return this.reconcileStatus(after);
+  }
+
+  /**
+   * Step 1: change only this image's fields, in place, and take the next version atomically
+   * (every right-hand side reads the item as it was before this write). Writers on different
+   * images never conflict, so 50 processor runs on one session never retry each other away.
+   */
+  private async writeImage(
+    sessionId: string,
+    imageId: string,
+    index: number,
+    patch: Partial<Omit<SessionImage, "id" | "version">>,
+  ): Promise<Session> {
+    const names: Record<string, string> = {
+      "#images": "images",
+      "#id": "id",
+      "#version": "version",
+      "#updatedAt": "updatedAt",
+    };
+    const values: Record<string, unknown> = { ":id": imageId, ":one": 1, ":now": this.now() };
+    const img = `#images[${index}]`;
+    const sets = [`${img}.#version = #version + :one`, "#version = #version + :one", "#updatedAt = :now"];
+    const removes: string[] = [];
+    Object.entries(patch).forEach(([key, value], n) => {
+      if (key === "id" || key === "version") return;
+      names[`#f${n}`] = key;
+      if (value === undefined) removes.push(`${img}.#f${n}`);
+      else {
+        values[`:f${n}`] = value;
+        sets.push(`${img}.#f${n} = :f${n}`);
+      }
+    });
+    try {
+      const out = await this.client.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { sessionId },
+          UpdateExpression: `SET ${sets.join(", ")}${removes.length ? ` REMOVE ${removes.join(", ")}` : ""}`,
+          // Images are never reordered or removed, but never write into the wrong one.
+          ConditionExpression: `attribute_exists(sessionId) AND ${img}.#id = :id`,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: "ALL_NEW",
+        }),
+      );
+      return out.Attributes as Session;
+    } catch (e) {
+      if (e instanceof ConditionalCheckFailedException) {
+        throw new ImageEditError("NOT_FOUND", `image ${imageId} not found in session ${sessionId}`);
+      }
+      throw storageError("updateImage", e);
+    }
+  }
+
+  /**
+   * Step 2: the session status follows from all images. If it no longer matches, record it,
+   * conditional on the version just read (bumping it, so pollers see the change); if another
+   * write came in between, look again at the newer state. Status writes are rare (a session
+   * changes status a few times), so this loop settles at once in practice.
+   */
+  private async reconcileStatus(after: Session): Promise<Session> {
+    let seen = after;
     for (let attempt = 1; ; attempt++) {
-      const current = await this.read(sessionId);
-      if (!current) throw new ImageEditError("NOT_FOUND", `session ${sessionId} not found`);
-      const index = current.images.findIndex((i) => i.id === imageId);
-      if (index < 0) throw new ImageEditError("NOT_FOUND", `image ${imageId} not found in session ${sessionId}`);
-      const version = current.version + 1;
-      const merged: SessionImage = { ...current.images[index], ...patch, id: imageId, version };
-      // A key patched to undefined clears that field.
-      for (const [k, v] of Object.entries(patch))
-        if (v === undefined) delete (merged as unknown as Record<string, unknown>)[k];
-      const images = current.images.map((img, i) => (i === index ? merged : img));
-      const next: Session = {
-        ...current,
-        images,
-        status: sessionStatusOf(images),
-        updatedAt: Math.max(this.now(), current.updatedAt),
-        version,
-      };
+      const status = sessionStatusOf(seen.images);
+      if (status === seen.status) return seen;
       try {
-        await this.client.send(
+        const out = await this.client.send(
           new UpdateCommand({
             TableName: this.table,
-            Key: { sessionId },
-            UpdateExpression: "SET images = :images, #status = :status, updatedAt = :updatedAt, version = :next",
-            ConditionExpression: "version = :prev",
-            ExpressionAttributeNames: { "#status": "status" },
-            ExpressionAttributeValues: {
-              ":images": images,
-              ":status": next.status,
-              ":updatedAt": next.updatedAt,
-              ":next": version,
-              ":prev": current.version,
-            },
+            Key: { sessionId: seen.sessionId },
+            UpdateExpression: "SET #status = :status, #version = #version + :one",
+            ConditionExpression: "#version = :seen",
+            ExpressionAttributeNames: { "#status": "status", "#version": "version" },
+            ExpressionAttributeValues: { ":status": status, ":one": 1, ":seen": seen.version },
+            ReturnValues: "ALL_NEW",
           }),
         );
-        return next;
+        return out.Attributes as Session;
       } catch (e) {
         if (!(e instanceof ConditionalCheckFailedException)) throw storageError("updateImage", e);
+        const latest = await this.read(seen.sessionId);
+        if (!latest) throw new ImageEditError("NOT_FOUND", `session ${seen.sessionId} not found`);
         if (attempt >= this.maxAttempts) {
-          throw new ImageEditError("STORAGE_FAILED", `session ${sessionId}: too many concurrent updates`, {
+          throw new ImageEditError("STORAGE_FAILED", `session ${seen.sessionId}: too many concurrent updates`, {
             retryable: true,
           });
         }
-        // Full jitter: writers that collided spread out instead of colliding again.
-        await sleep(Math.random() * Math.min(500, 5 * 2 ** attempt));
+        seen = latest;
+        await sleep(Math.random() * Math.min(200, 2 ** attempt));
       }
     }
   }
