@@ -1,7 +1,9 @@
 // The LLM planner against a small OpenAI-compatible server on loopback (real HTTP, scripted answers).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { PassThrough } from "node:stream";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import parse from "../../src/cli/commands/parse.js";
 import { loadConfig } from "../../src/config.js";
 import { type LlmSettings, llmSettingsFromConfig, planCommand, planWithLlm } from "../../src/core/command/index.js";
 import { LLM_TOOL_NAME } from "../../src/core/command/llm.js";
@@ -236,6 +238,35 @@ describe("planCommand", () => {
     expect(r.error.unknown.map((u) => u.word)).toEqual(["glow"]);
     expect(r.error.message).toContain("HTTP 503");
     expect(r.llmError?.code).toBe("LLM_FAILED");
+  });
+});
+
+describe("imgedit parse with an LLM configured", () => {
+  it("shows a plan the LLM made, marked as such", async () => {
+    script = toolAnswer({ operations: [{ op: "vignette", sigma: 12 }] });
+    let out = "";
+    const stdout = new PassThrough();
+    stdout.on("data", (c) => {
+      out += c;
+    });
+    const env = { LLM_BASE_URL: baseUrl, LLM_MODEL: "test-model", LLM_TIMEOUT_MS: "2000" };
+    const code = await parse.run(["give it a moody film look"], { stdout, stderr: new PassThrough(), env });
+    expect(code).toBe(0);
+    expect(out).toContain('"source": "llm"');
+    expect(out).toContain("(planned by the LLM)");
+    expect(out).toContain("1. Vignette (sigma 12)");
+    expect(seen).toHaveLength(1);
+    expect(seen[0].auth).toBeUndefined();
+  });
+
+  it("--grammar-only never calls it", async () => {
+    const code = await parse.run(["give it a moody film look", "--grammar-only"], {
+      stdout: new PassThrough(),
+      stderr: new PassThrough(),
+      env: { LLM_BASE_URL: baseUrl, LLM_MODEL: "test-model" },
+    });
+    expect(code).toBe(2);
+    expect(seen).toHaveLength(0);
   });
 });
 
