@@ -1,6 +1,8 @@
 // Sessions as the API shows them: result keys become signed download URLs.
 import { describeOperation } from "../core/operations.js";
 import type { ObjectStore, Session, SessionImage } from "../ports.js";
+import { uploadKey } from "./edit.js";
+import { UPLOAD_URL } from "./schemas.js";
 
 /** How long a download URL handed out in an answer or event stays valid. */
 export const DOWNLOAD_URL_TTL_SEC = 3600;
@@ -14,6 +16,8 @@ export interface ImageView {
   attempts: number;
   error?: SessionImage["error"];
   source?: SessionImage["source"];
+  /** A signed link to the original when it was an upload (for before/after views). */
+  previewUrl?: string;
   result?: { url: string; width: number; height: number; format: string; bytes: number; pages?: number };
 }
 
@@ -33,9 +37,17 @@ export interface SessionView {
 
 export type Absolutize = (url: string) => string;
 
-export async function imageView(img: SessionImage, objects: ObjectStore, abs: Absolutize): Promise<ImageView> {
+export async function imageView(
+  img: SessionImage,
+  objects: ObjectStore,
+  abs: Absolutize,
+  userId?: string,
+): Promise<ImageView> {
   const { version: _v, result, ...rest } = img;
   const view: ImageView = { ...rest };
+  const upload = userId ? UPLOAD_URL.exec(img.sourceUrl) : null;
+  if (upload && userId)
+    view.previewUrl = abs(await objects.signedGetUrl(uploadKey(userId, upload[1]), DOWNLOAD_URL_TTL_SEC));
   if (result) {
     const { key: _k, ...facts } = result;
     view.result = { url: abs(await objects.signedGetUrl(result.key, DOWNLOAD_URL_TTL_SEC)), ...facts };
@@ -55,7 +67,7 @@ export async function sessionView(s: Session, objects: ObjectStore, abs: Absolut
     plan: s.plan,
     steps: s.plan.map(describeOperation),
     ...(s.options ? { options: s.options } : {}),
-    images: await Promise.all(s.images.map((i) => imageView(i, objects, abs))),
+    images: await Promise.all(s.images.map((i) => imageView(i, objects, abs, s.userId))),
   };
 }
 

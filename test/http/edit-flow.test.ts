@@ -393,6 +393,12 @@ describe("uploads", () => {
     const img = s.events.find((e) => e.event === "image")!.data as { width: number; height: number };
     expect([img.width, img.height]).toEqual([100, 63]);
 
+    // A reopened session links back to the uploaded original, for before/after views.
+    const again = (await (await svc.api(`/image-edit/sessions/${json.sessionId}`)).json()) as Json;
+    const original = await fetch(again.images[0].previewUrl);
+    expect(original.status).toBe(200);
+    expect(Buffer.from(await original.arrayBuffer()).equals(png)).toBe(true);
+
     // Only the owner can use it.
     const theirs = await edit({ images: [{ url: up.url }], operation: OPS }, { user: "bob" });
     expect(theirs.res.status).toBe(400);
