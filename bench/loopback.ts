@@ -67,18 +67,20 @@ export interface ServerProcess {
 
 /** Starts `startLocalServer` (src/server.ts) in a child node process with the given settings. */
 export async function startServerProcess(
-  env: Record<string, string>,
+  /** Settings over this process's environment; undefined removes a variable. */
+  env: Record<string, string | undefined>,
   timeoutMs = 60_000,
   /** Extra node flags, e.g. --cpu-prof to see where the server's time goes. */
   nodeArgs: string[] = [],
 ): Promise<ServerProcess> {
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
+  for (const [k, v] of Object.entries(childEnv)) if (v === undefined) delete childEnv[k];
+  // loading sharp in this process set VIPSHOME; the server's own sharp sets its own
+  delete childEnv.VIPSHOME;
   const child: ChildProcess = spawn(
     process.execPath,
     [...nodeArgs, "--import", "tsx", path.join(here, "server-process.ts")],
-    {
-      env: { ...process.env, ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    },
+    { env: childEnv, stdio: ["ignore", "pipe", "pipe"] },
   );
   let stderr = "";
   child.stderr?.on("data", (d: Buffer) => {

@@ -2,12 +2,14 @@
 // 50-image batch, each in a fresh node process, with MALLOC_ARENA_MAX=2 and with glibc's default.
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
-import { stat } from "node:fs/promises";
+import { mkdtemp, rm, stat } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { mintToken, runSession, startImageServer, startServerProcess } from "./loopback.js";
 import type { BenchOptions } from "./options.js";
+import { BENCH_SECRET, benchServerEnv } from "./service.js";
 
 const run = promisify(execFile);
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -32,6 +34,38 @@ export interface MemoryResult {
   lambdaMB: number;
   bigImage?: { path: string; bytes: number; width: number; height: number };
   runs: MemoryRun[];
+}
+
+/** One session through a fresh local server (POST + progress stream); the server's peak RSS. */
+async function serviceRun(
+  imageFile: string,
+  count: number,
+  arenaMax: boolean,
+  concurrency: number,
+): Promise<Measure & { check: string }> {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), "imgedit-bench-mem-"));
+  const images = await startImageServer({ "img.jpg": imageFile });
+  const env: Record<string, string | undefined> = benchServerEnv(dataDir, images.host, concurrency);
+  env.MALLOC_ARENA_MAX = arenaMax ? "2" : undefined;
+  const server = await startServerProcess(env);
+  try {
+    const token = await mintToken(BENCH_SECRET, "memory");
+    const list = Array.from({ length: count }, (_, i) => ({
+      id: `m${i}`,
+      url: `${images.url}/img.jpg`,
+      name: "img.jpg",
+    }));
+    const t0 = performance.now();
+    const r = await runSession(server.url, token, list, "resize to 800px", 600_000);
+    const seconds = (performance.now() - t0) / 1000;
+    const peak = server.peakRssMB() ?? Number.NaN;
+    const check = r.ok ? "ok" : `failed: ${r.error ?? "?"}`.slice(0, 160);
+    return { peakRssMB: peak, seconds, check };
+  } finally {
+    await server.close();
+    await images.close();
+    await rm(dataDir, { recursive: true, force: true });
+  }
 }
 
 /** A 10000x10000 JPEG made once from the photo (smooth content, so it stays under MAX_IMAGE_SIZE). */
@@ -112,6 +146,28 @@ export async function runMemory(o: BenchOptions, imgeditAvailable: boolean): Pro
       },
     },
   ];
+  const serviceTasks = [
+    { label: "service: one session, the 10000x10000 JPEG -> 800 px (server process)", file: big.path, count: 1 },
+    {
+      label: `service: one session of ${o.batchImages} images (2725x2225 JPEG -> 800 px; server process)`,
+      file: o.photoPath,
+      count: o.batchImages,
+    },
+  ];
+  for (const t of serviceTasks) {
+    const r: MemoryRun = { label: t.label, tool: "imgedit" };
+    try {
+      const a = await serviceRun(t.file, t.count, true, o.concurrency);
+      r.arena2 = { peakRssMB: a.peakRssMB, seconds: a.seconds };
+      r.check = a.check;
+      const b = await serviceRun(t.file, t.count, false, o.concurrency);
+      r.arenaDefault = { peakRssMB: b.peakRssMB, seconds: b.seconds };
+    } catch (e) {
+      r.error = e instanceof Error ? e.message.split("\n").slice(0, 3).join(" ") : String(e);
+      r.check = `failed: ${r.error.slice(0, 120)}`;
+    }
+    res.runs.push(r);
+  }
   for (const t of tasks) {
     const r: MemoryRun = { label: t.label, tool };
     try {

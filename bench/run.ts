@@ -63,10 +63,8 @@ export function evaluateTargets(r: BenchResults): Target[] {
   const failed = r.service?.levels.reduce((n, l) => n + l.failed, 0);
   if (failed !== undefined && r.service?.status === "ok")
     targets.push({ name: "service errors", goal: "0", measured: String(failed), met: failed === 0 });
-  const big = r.memory?.runs.find((x) => x.label.startsWith("10000x10000") && x.label.includes("800 px"));
-  const bigFull = r.memory?.runs.find((x) => x.label.includes("full size"));
-  for (const run of [big, bigFull]) {
-    if (!run) continue;
+  for (const run of r.memory?.runs ?? []) {
+    if (!run.label.includes("10000x10000")) continue;
     const peak = run.arena2?.peakRssMB;
     targets.push({
       name: `peak RSS: ${run.label.split(" [")[0]}`,
