@@ -917,6 +917,107 @@ export const UNDERSTOOD: [command: string, plan: OperationInput[]][] = [
   ["sharpen the details", [{ op: "sharpen" }]],
   ["add a frame", [{ op: "border", width: 10 }]],
   ["resize to 800px square", [{ op: "resize", width: 800, height: 800, fit: "cover" }]],
+  ["Resize the image so it's 640 pixels wide.", [{ op: "resize", width: 640 }]],
+  [
+    "Make this photo 300px tall and save it as a PNG.",
+    [
+      { op: "resize", height: 300 },
+      { op: "format", format: "png" },
+    ],
+  ],
+  ["Shrink the image to a quarter of its size.", [{ op: "scale", factor: 0.25 }]],
+  [
+    "Turn the image 90 degrees to the right, then make it grayscale.",
+    [{ op: "rotate", angle: 90 }, { op: "grayscale" }],
+  ],
+  ["Crop the image into a square.", [{ op: "crop", aspectRatio: "1:1" }]],
+  ["Crop to a 16:9 aspect ratio.", [{ op: "crop", aspectRatio: "16:9" }]],
+  ["Give it a 15px black border.", [{ op: "border", width: 15 }]],
+  ["Convert the picture to WebP with 70% quality.", [{ op: "format", format: "webp", quality: 70 }]],
+  ["Flip the picture upside down.", [{ op: "flip", direction: "vertical" }]],
+  ["Mirror the image horizontally and increase the contrast.", [{ op: "flip" }, { op: "contrast", factor: 1.2 }]],
+  ["Add 'Hello World' in the top left corner.", [{ op: "text", text: "Hello World", position: "top-left" }]],
+  ["Make it sepia and add a vignette.", [{ op: "sepia" }, { op: "vignette" }]],
+  ["Scale it to 200%.", [{ op: "scale", factor: 2 }]],
+  ["Reduce the image to 100x100.", [{ op: "resize", width: 100, height: 100 }]],
+  [
+    "Resize to 1280x720 and convert to jpg at 85 quality.",
+    [
+      { op: "resize", width: 1280, height: 720 },
+      { op: "format", format: "jpeg", quality: 85 },
+    ],
+  ],
+  ["Make the image look old.", [{ op: "sepia" }]],
+  ["Rotate it 45 degrees with a white background.", [{ op: "rotate", angle: 45 }]],
+  ["Invert the image colors.", [{ op: "negate" }]],
+  ["Lower the brightness a bit.", [{ op: "brightness", factor: 0.9 }]],
+  ["Apply a heavy blur.", [{ op: "blur", sigma: 8 }]],
+  [
+    "Strip the EXIF metadata and convert to PNG.",
+    [
+      { op: "metadata", keep: false },
+      { op: "format", format: "png" },
+    ],
+  ],
+  ["Crop 400x300 from the center.", [{ op: "crop", width: 400, height: 300 }]],
+  [
+    "Pad the image with 20 pixels of black on all sides.",
+    [{ op: "pad", top: 20, right: 20, bottom: 20, left: 20, color: "black" }],
+  ],
+  ["Add a thin white frame.", [{ op: "border", width: 2, color: "white" }]],
+  ["Make it a 1080x1080 square for Instagram.", [{ op: "resize", width: 1080, height: 1080, fit: "cover" }]],
+  ["Create a 150px thumbnail.", [{ op: "resize", width: 150, height: 150 }]],
+  ["Convert to grayscale and sharpen.", [{ op: "grayscale" }, { op: "sharpen" }]],
+  [
+    "Make it brighter and more saturated.",
+    [
+      { op: "brightness", factor: 1.2 },
+      { op: "saturation", factor: 1.3 },
+    ],
+  ],
+  ["Make it less saturated.", [{ op: "saturation", factor: 0.7 }]],
+  ["Apply a sepia tone and reduce the size by 50%.", [{ op: "sepia" }, { op: "scale", factor: 0.5 }]],
+  ['Put the text "DRAFT" in the center in red.', [{ op: "text", text: "DRAFT", position: "center", color: "red" }]],
+  ["Rotate the photo 180°.", [{ op: "rotate", angle: 180 }]],
+  [
+    "Resize to 50 percent and convert to webp.",
+    [
+      { op: "scale", factor: 0.5 },
+      { op: "format", format: "webp" },
+    ],
+  ],
+  ["Make it 2 times smaller.", [{ op: "scale", factor: 0.5 }]],
+  ["Crop it to portrait.", [{ op: "crop", aspectRatio: "2:3" }]],
+  [
+    "Flip vertically and rotate 90 degrees counter-clockwise.",
+    [
+      { op: "flip", direction: "vertical" },
+      { op: "rotate", angle: -90 },
+    ],
+  ],
+  ["Increase the brightness by 30%.", [{ op: "brightness", factor: 1.3 }]],
+  ["Decrease the contrast by 20%.", [{ op: "contrast", factor: 0.8 }]],
+  ["Set the saturation to 150%.", [{ op: "saturation", factor: 1.5 }]],
+  [
+    "Add a 2px red border and a 10px white padding.",
+    [
+      { op: "border", width: 2, color: "red" },
+      { op: "pad", top: 10, right: 10, bottom: 10, left: 10 },
+    ],
+  ],
+  ["Resize the longest side to 1500 pixels.", [{ op: "resize", width: 1500, height: 1500 }]],
+  ["Convert to AVIF.", [{ op: "format", format: "avif" }]],
+  [
+    "Blur the image slightly and darken it.",
+    [
+      { op: "blur", sigma: 1.5 },
+      { op: "brightness", factor: 0.8 },
+    ],
+  ],
+  [
+    "Sharpen the image and save as high quality JPEG.",
+    [{ op: "sharpen" }, { op: "format", format: "jpeg", quality: 90 }],
+  ],
 ];
 
 export interface Rejection {

@@ -38,11 +38,11 @@ const NUM = String.raw`(?:\d+(?:\.\d+)?|\.\d+)`;
 const UNIT = String.raw`(?:(?:px|pixels?|degrees?|degs?|x)(?![\p{L}\p{N}])|%|°)`;
 const reNumber = new RegExp(String.raw`^([+\-−]?)(${NUM})(?:\s*(${UNIT}))?`, "iu");
 const reDims = new RegExp(
-  String.raw`^(${NUM})\s*(px|pixels?)?\s*[x×*]\s*(${NUM})(?:\s*(px|pixels?))?(?![a-z0-9.])`,
+  String.raw`^(${NUM})\s*(px|pixels?)?\s*[x×*]\s*(${NUM})(?:\s*(px|pixels?))?(?![a-z0-9]|\.\d)`,
   "iu",
 );
-const reRatio = new RegExp(String.raw`^(${NUM}):(${NUM})(?![\d.])`, "u");
-const rePair = /^(\d+),(\d+)(?![\d.])/u;
+const reRatio = new RegExp(String.raw`^(${NUM}):(${NUM})(?!\d|\.\d)`, "u");
+const rePair = /^(\d+),(\d+)(?!\d|\.\d)/u;
 const reParenPair = /^\(\s*(\d+)\s*,\s*(\d+)\s*\)/u;
 const reHex = /^#(?:[0-9a-f]{8}|[0-9a-f]{6}|[0-9a-f]{4}|[0-9a-f]{3})(?![0-9a-z])/iu;
 const reUrl = /^(?:https?:\/\/|upload:)[^\s"'<>]+/iu;

@@ -1,0 +1,105 @@
+import { describe, expect, it } from "vitest";
+import { readNumberWords } from "../../src/core/command/numbers.js";
+import { tokenize } from "../../src/core/command/tokenize.js";
+import { lex } from "../../src/core/command/vocabulary.js";
+
+const kinds = (text: string) => tokenize(text).map((t) => [t.kind, t.text]);
+
+describe("tokenize", () => {
+  it("keeps numbers with their units, sizes, ratios and pairs whole", () => {
+    expect(tokenize("800px 50% 90° 90deg 2x -5 +20%").map((t) => [t.value, t.unit])).toEqual([
+      [800, "px"],
+      [50, "%"],
+      [90, "deg"],
+      [90, "deg"],
+      [2, "x"],
+      [-5, undefined],
+      [20, "%"],
+    ]);
+    expect(kinds("800x600, 800 x 600 px, 1.5:1, 10,20 (3, 4)")).toEqual([
+      ["dims", "800x600"],
+      ["sep", ","],
+      ["dims", "800 x 600 px"],
+      ["sep", ","],
+      ["ratio", "1.5:1"],
+      ["sep", ","],
+      ["pair", "10,20"],
+      ["pair", "(3, 4)"],
+    ]);
+  });
+
+  it("ends a sentence after a size, but not inside a decimal", () => {
+    expect(kinds("resize to 100x100.")).toEqual([
+      ["word", "resize"],
+      ["word", "to"],
+      ["dims", "100x100"],
+      ["sep", "."],
+    ]);
+    expect(tokenize("scale 0.5.")[1]).toMatchObject({ kind: "number", value: 0.5 });
+  });
+
+  it("reads quotes, apostrophes, urls, hex colours and .png", () => {
+    expect(kinds(`put 'Bob's Cafe' and "x, y" at https://a.example/l.png #ff8800 it's .png`)).toEqual([
+      ["word", "put"],
+      ["quote", "'Bob's Cafe'"],
+      ["word", "and"],
+      ["quote", '"x, y"'],
+      ["word", "at"],
+      ["url", "https://a.example/l.png"],
+      ["hex", "#ff8800"],
+      ["word", "it's"],
+      ["word", ".png"],
+    ]);
+  });
+
+  it("gives every token its exact source offsets", () => {
+    const text = "  Rotate 90°,  then ADD 'hi' 🎉 ";
+    for (const t of tokenize(text)) expect(text.slice(t.start, t.end)).toBe(t.text);
+  });
+});
+
+describe("numbers as words", () => {
+  const read = (s: string) => readNumberWords(s.split(" "), 0);
+  it.each([
+    ["ninety", 90],
+    ["two hundred", 200],
+    ["two hundred and fifty", 250],
+    ["one thousand five hundred", 1500],
+    ["forty five", 45],
+    ["one and a half", 1.5],
+    ["half", 0.5],
+    ["a third", 1 / 3],
+    ["a quarter", 0.25],
+    ["three quarters", 0.75],
+    ["two thirds", 2 / 3],
+    ["double", 2],
+    ["twice", 2],
+    ["triple", 3],
+    ["a hundred", 100],
+  ] as const)("%s = %d", (words, value) => {
+    expect(read(words)?.value).toBeCloseTo(value, 6);
+  });
+
+  it("leaves 'and' alone when no number follows", () => {
+    expect(lex("rotate two hundred and flip").map((i) => i.key)).toEqual(["rotate", "#num", "#sepword", "flip"]);
+  });
+});
+
+describe("lex", () => {
+  it("joins phrases, attaches units and corrects one-edit typos", () => {
+    const items = lex("make it blak and white, rotaet ninety degres to the botom-right");
+    expect(items.map((i) => i.key)).toEqual([
+      "make",
+      "it",
+      "black and white",
+      "#sep",
+      "rotate",
+      "#num",
+      "to",
+      "the",
+      "bottom-right",
+    ]);
+    expect(items[5]).toMatchObject({ num: { value: 90, unit: "deg" }, text: "ninety degres" });
+    expect(items[4].typo).toBe("rotaet");
+  });
+});
