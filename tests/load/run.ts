@@ -190,6 +190,7 @@ async function runBuiltin(phases: Phase[], target: string, imageUrl: string, key
   }
   const sentSec = (performance.now() - t0) / 1000;
   const all = await Promise.all(outcomes);
+  const drainSec = (performance.now() - t0) / 1000 - sentSec;
   const errorKinds: Record<string, number> = {};
   for (const o of all)
     if (o.status !== 202) {
@@ -205,6 +206,7 @@ async function runBuiltin(phases: Phase[], target: string, imageUrl: string, key
     errors: all.length - post.length,
     errorKinds,
     durationSec: sentSec,
+    drainSec,
     requestsPerSec: all.length / sentSec,
     postLatencyMs: { p50: percentile(post, 50), p95: percentile(post, 95), p99: percentile(post, 99) },
     endToEndMs: { p50: percentile(e2e, 50), p95: percentile(e2e, 95), p99: percentile(e2e, 99) },
@@ -274,6 +276,9 @@ function render(r: Report): string {
       ? `  end to end (${r.engine.startsWith("built-in") ? "POST to complete event" : "session created to finished"}): p50 ${ms(r.endToEndMs.p50)}, p95 ${ms(r.endToEndMs.p95)}, p99 ${ms(r.endToEndMs.p99)}`
       : "",
     `  sessions:     ${r.sessions.finished}/${r.sessions.total} finished, ${r.sessions.unfinished} unfinished; images done ${r.sessions.imagesDone}, failed ${r.sessions.imagesFailed}${r.drainSec !== undefined ? `; all finished ${r.drainSec.toFixed(1)} s after the last arrival` : ""}`,
+    r.drainSec !== undefined
+      ? `  processed:    ${(r.sessions.imagesDone / (r.durationSec + r.drainSec)).toFixed(2)} images/s over the run (arrivals + drain)`
+      : "",
     `  result:       ${r.errors === 0 && r.sessions.imagesFailed === 0 && r.sessions.unfinished === 0 ? "PASS (zero errors)" : "FAIL"}`,
   ]
     .filter(Boolean)
