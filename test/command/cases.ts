@@ -1018,6 +1018,21 @@ export const UNDERSTOOD: [command: string, plan: OperationInput[]][] = [
     "Sharpen the image and save as high quality JPEG.",
     [{ op: "sharpen" }, { op: "format", format: "jpeg", quality: 90 }],
   ],
+  [
+    "add 'A' top left and 'B' bottom right",
+    [
+      { op: "text", text: "A", position: "top-left" },
+      { op: "text", text: "B" },
+    ],
+  ],
+  ['"Hello" in the top left', [{ op: "text", text: "Hello", position: "top-left" }]],
+  [
+    "put 'x' bottom left, 'y' top right in red",
+    [
+      { op: "text", text: "x", position: "bottom-left" },
+      { op: "text", text: "y", position: "top-right", color: "red" },
+    ],
+  ],
 ];
 
 export interface Rejection {

@@ -120,6 +120,7 @@ export function renderCommandsDoc(): string {
     "| *make it a 500px square* (no *crop*) | `resize` 500x500 `cover`: the whole image scaled, the overflow cut |",
     "| *convert* / *save* / *export* with no format | no step of its own (*export a 2x version* = scale 2) |",
     "| *watermark it with 'Confidential'* | a `text` step (a `watermark` needs an image URL) |",
+    "| a step with no operation word | continues the step before it (*resize to 800px, without enlarging*); if that does not explain it, a size alone is a resize (*800x600*), a colour a tint (*make it blue*), a ratio a crop (*16:9*), quoted text a text step (*'B' bottom right*) |",
     "| *flip along the vertical axis* | mirror left-right (the axis is the line it flips over) |",
     "| *rotate* with no angle | 90° clockwise; *left* / *counterclockwise* = -90; *upside down* / *half turn* = 180; *tilt* needs an angle |",
     "| *flip* | horizontal (a mirror); *vertically* / *upside down* = vertical |",

@@ -337,6 +337,7 @@ function plan(text: string): ParseResult {
     if (clauses[i].some(isSize)) own("resize");
     if (clauses[i].some(isColorItem)) own("tint");
     if (clauses[i].some((it) => it.key === "#ratio")) own("crop");
+    if (clauses[i].some((it) => it.key === "#quote")) own("text");
     options.reduce((a, b) => (b.delta < a.delta ? b : a)).apply();
   }
   const unknown = kept.flatMap((k) => k.r.unknown);
