@@ -5,6 +5,7 @@
 // is saved under test-results/fuzz/. `npm run fuzz` runs thousands (FUZZ_COUNT, FUZZ_SEED).
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ImageEditError } from "../../src/core/errors.js";
 import { DEFAULT_LIMITS } from "../../src/core/limits.js";
 import { processImage } from "../../src/core/pipeline.js";
 import { validatePlan } from "../../src/core/plan.js";
@@ -243,5 +244,54 @@ describe("sizes reported for animations whose frames the encoder merges", () => 
   it.fails("WebP: the reported page count is the file's", async () => {
     const { reported, file } = await processed("webp");
     expect(reported.pages).toBe(file.pages ?? 1);
+  });
+});
+
+describe("animation timing from a hostile header", () => {
+  // An animated WebP whose first frame claims a 131192 ms duration (ANMF durations are 24-bit;
+  // sharp's encoder accepts 0-65535). Found by `npm run fuzz` (seed 31337, input 7729).
+  async function webpWithDuration(ms: number): Promise<Buffer> {
+    const strip = await sharp({ create: { width: 16, height: 32, channels: 4, background: "#09c" } })
+      .composite([
+        {
+          input: Buffer.from('<svg width="16" height="16"><rect width="16" height="16" fill="#f30"/></svg>'),
+          top: 16,
+          left: 0,
+        },
+      ])
+      .raw()
+      .toBuffer();
+    const webp = await sharp(strip, { raw: { width: 16, height: 32, channels: 4, pageHeight: 16 }, pages: -1 } as never)
+      .webp({ delay: [100, 100], loop: 0, lossless: true })
+      .toBuffer();
+    const anmf = webp.indexOf("ANMF", 0, "latin1");
+    expect(anmf).toBeGreaterThan(0);
+    const out = Buffer.from(webp);
+    out.writeUIntLE(ms, anmf + 8 + 12, 3);
+    return out;
+  }
+
+  // Fails today: processImage passes the header's delays straight to sharp's webp()/gif(), whose
+  // argument check throws a plain Error ("Expected integer ... between 0 and 65535 for delay"):
+  // not an ImageEditError. Reported to the pipeline owner (clamp delays, or refuse the file typed).
+  it.fails("processes it or refuses it with a typed error (never an untyped throw)", async () => {
+    const input = await webpWithDuration(131_192);
+    const meta = await sharp(input, { animated: true }).metadata();
+    expect(meta.pages).toBe(2);
+    expect(meta.delay?.[0]).toBe(131_192);
+    const limits = { ...DEFAULT_LIMITS, processTimeoutMs: TIMEOUT_MS };
+    const plan = validatePlan(
+      [
+        { op: "resize", width: 8 },
+        { op: "format", format: "webp" },
+      ],
+      limits,
+    );
+    const outcome = await processImage(input, plan, { limits }).then(
+      (r) => ({ ok: true as const, r }),
+      (e: unknown) => ({ ok: false as const, e }),
+    );
+    if (!outcome.ok) expect(outcome.e).toBeInstanceOf(ImageEditError);
+    else expect(outcome.r.width).toBe(8);
   });
 });
