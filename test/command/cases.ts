@@ -1033,6 +1033,9 @@ export const UNDERSTOOD: [command: string, plan: OperationInput[]][] = [
       { op: "text", text: "y", position: "top-right", color: "red" },
     ],
   ],
+  ["rotate 90º", [{ op: "rotate", angle: 90 }]],
+  ["rotate 45 ˚", [{ op: "rotate", angle: 45 }]],
+  ["rotate 30°", [{ op: "rotate", angle: 30 }]],
 ];
 
 export interface Rejection {

@@ -35,7 +35,7 @@ export interface Token {
 }
 
 const NUM = String.raw`(?:\d+(?:\.\d+)?|\.\d+)`;
-const UNIT = String.raw`(?:(?:px|pixels?|degrees?|degs?|x)(?![\p{L}\p{N}])|%|°)`;
+const UNIT = String.raw`(?:(?:px|pixels?|degrees?|degs?|x)(?![\p{L}\p{N}])|%|[°º˚])`;
 const reNumber = new RegExp(String.raw`^([+\-−]?)(${NUM})(?:\s*(${UNIT}))?`, "iu");
 const reDims = new RegExp(
   String.raw`^(${NUM})\s*(px|pixels?)?\s*[x×*]\s*(${NUM})(?:\s*(px|pixels?))?(?![a-z0-9]|\.\d)`,
@@ -210,7 +210,7 @@ export function tokenize(text: string): Token[] {
       push({ kind: "sep", text: ch, norm: ch, start: i, end: i + 1 });
       continue;
     }
-    if (ch === "%" || ch === "°") {
+    if (ch === "%" || ch === "°" || ch === "º" || ch === "˚") {
       push({ kind: "word", text: ch, norm: ch, start: i, end: i + 1 });
       continue;
     }

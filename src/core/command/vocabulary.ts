@@ -125,7 +125,7 @@ const LEXICON: Record<string, string[]> = {
   ],
   "%": ["percent", "per cent", "pct"],
   px: ["pixels", "pixel", "pixles"],
-  deg: ["degrees", "degree", "deg", "degs", "°"],
+  deg: ["degrees", "degree", "deg", "degs", "°", "º", "˚"],
   x: ["times"],
   "sides:tb": ["top and bottom", "bottom and top", "above and below"],
   "sides:lr": ["left and right", "right and left", "both sides", "either side"],
