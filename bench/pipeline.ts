@@ -3,7 +3,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { type BenchCase, CASES, hasTool, TOOLS, type ToolName } from "./baselines.js";
+import { type BenchCase, BINARIES, CASES, hasTool, TOOLS, type ToolName } from "./baselines.js";
 import type { BenchOptions } from "./options.js";
 import { makeRunner, type Runner } from "./runners.js";
 import { median, percentile } from "./stats.js";
@@ -33,6 +33,8 @@ export interface CaseResult {
   imgeditVsSharp?: number;
   /** bare sharp CPU per image / imgedit CPU per image (1 = same work, below 1 = imgedit does more). */
   imgeditVsSharpCpu?: number;
+  /** What each tool was given: imgedit's plan and the command lines of the external tools. */
+  commands: Record<string, string>;
 }
 
 export type Availability = Partial<Record<ToolName, string>>;
@@ -151,7 +153,15 @@ async function runCase(
   const tools = TOOLS.map((t) => results.get(t)).filter((r): r is ToolResult => r !== undefined);
   const ig = results.get("imgedit")?.imagesPerSec;
   const sh = results.get("sharp")?.imagesPerSec;
-  const res: CaseResult = { id: c.id, label: c.label, concurrency: o.concurrency, tools };
+  const commands: Record<string, string> = { imgedit: JSON.stringify(c.plan) };
+  for (const [tool, build] of Object.entries(c.cli))
+    if (build)
+      commands[tool] = [
+        BINARIES[tool as keyof typeof BINARIES],
+        ...(tool === "gm" ? ["convert"] : []),
+        ...build("IN", "OUT"),
+      ].join(" ");
+  const res: CaseResult = { id: c.id, label: c.label, concurrency: o.concurrency, tools, commands };
   if (ig && sh) res.imgeditVsSharp = ig / sh;
   const igCpu = results.get("imgedit")?.cpuMsPerImage;
   const shCpu = results.get("sharp")?.cpuMsPerImage;

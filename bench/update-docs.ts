@@ -15,7 +15,13 @@ const replace = (text: string, name: string, body: string) => {
   return text.replace(re, block(name, body));
 };
 let text = readFileSync(doc, "utf8");
+const commands = (results.pipeline ?? [])
+  .map((c) =>
+    [`${c.label}:`, ...Object.entries(c.commands ?? {}).map(([t, cmd]) => `  ${t.padEnd(13)} ${cmd}`)].join("\n"),
+  )
+  .join("\n\n");
 text = replace(text, "results", render(results));
+text = replace(text, "commands", commands);
 const loadFile = process.argv[2];
 if (loadFile) text = replace(text, "load", readFileSync(loadFile, "utf8"));
 writeFileSync(doc, text);
