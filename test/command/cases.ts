@@ -1036,6 +1036,7 @@ export const UNDERSTOOD: [command: string, plan: OperationInput[]][] = [
   ["rotate 90º", [{ op: "rotate", angle: 90 }]],
   ["rotate 45 ˚", [{ op: "rotate", angle: 45 }]],
   ["rotate 30°", [{ op: "rotate", angle: 30 }]],
+  ["rotate 90 and convrt to webp", [{"op":"rotate","angle":90},{"op":"format","format":"webp"}]],
 ];
 
 export interface Rejection {
@@ -1090,6 +1091,7 @@ export const REJECTED: Rejection[] = [
   { command: "sharpen twice", unknown: ["twice"] },
   { command: "upper right", unknown: ["upper right"] },
   { command: "blur the edges", unknown: ["edges"] },
+  { command: "smooth the skin", unknown: ["skin"] },
   { command: "crop to a circle", unknown: ["circle"], suggests: ["crop"] },
   { command: "crop 200 pixels from the left", unknown: ["200 pixels"], says: "what to crop to" },
   { command: "resize to 800px 600px", unknown: ["600px"] },

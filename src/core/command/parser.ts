@@ -186,7 +186,9 @@ function readClause(items: Item[]): Reading {
       // without a joiner, only a verb ("rotate 90 convert to webp") or a size starts a new step:
       // "blur the edges" is a blur with a word not understood, not a blur and a trim
       const start = items[points[s]];
-      const joinless = s > 0 && !STEP_VERBS.has(start.key) && !VERB_STARTS.has(start.key) && !isSize(start) ? 10 : 0;
+      // (a verb we only guessed from a typo does not count: "smooth the skin" is not "... the spin")
+      const verb = (STEP_VERBS.has(start.key) || VERB_STARTS.has(start.key)) && !start.typo;
+      const joinless = s > 0 && !verb && !isSize(start) ? 10 : 0;
       const cost = prev.cost + seg.cost + joinless;
       if (!best[e] || cost < (best[e] as Reading).cost)
         best[e] = {
