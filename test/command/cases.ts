@@ -1036,7 +1036,13 @@ export const UNDERSTOOD: [command: string, plan: OperationInput[]][] = [
   ["rotate 90º", [{ op: "rotate", angle: 90 }]],
   ["rotate 45 ˚", [{ op: "rotate", angle: 45 }]],
   ["rotate 30°", [{ op: "rotate", angle: 30 }]],
-  ["rotate 90 and convrt to webp", [{"op":"rotate","angle":90},{"op":"format","format":"webp"}]],
+  [
+    "rotate 90 and convrt to webp",
+    [
+      { op: "rotate", angle: 90 },
+      { op: "format", format: "webp" },
+    ],
+  ],
 ];
 
 export interface Rejection {
