@@ -76,10 +76,18 @@ describe("reading", () => {
   });
 
   it("never drops a meaningful word: one unknown word sinks the whole command", () => {
-    for (const [command] of UNDERSTOOD.slice(0, 60)) {
+    for (const [command] of UNDERSTOOD) {
       const r = parseCommand(`${command} and zorble`);
       expect(r.ok, command).toBe(false);
       if (!r.ok) expect(r.error.unknown.map((u) => u.word)).toContain("zorble");
+    }
+  });
+
+  it("ignores politeness around any understood command", () => {
+    for (const [command, expected] of UNDERSTOOD) {
+      const r = parseCommand(`Please, ${command.replace(/[.!?]+$/u, "")}. Thanks!`);
+      if (!r.ok) throw new Error(`${command}: ${r.error.message}`);
+      expect(r.plan, command).toEqual(PlanSchema.parse(expected));
     }
   });
 
