@@ -83,6 +83,15 @@ describe("reading", () => {
     }
   });
 
+  it("ignores letter case (outside quotes and URLs)", () => {
+    for (const [command, expected] of UNDERSTOOD) {
+      if (/['"“‘]|https?:/u.test(command)) continue;
+      const r = parseCommand(command.toUpperCase());
+      if (!r.ok) throw new Error(`${command.toUpperCase()}: ${r.error.message}`);
+      expect(r.plan, command).toEqual(PlanSchema.parse(expected));
+    }
+  });
+
   it("ignores politeness around any understood command", () => {
     for (const [command, expected] of UNDERSTOOD) {
       const r = parseCommand(`Please, ${command.replace(/[.!?]+$/u, "")}. Thanks!`);
