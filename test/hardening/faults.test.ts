@@ -237,6 +237,58 @@ for (const backend of ["local", "aws"] as const) {
       });
     });
 
+    describe("deliveries and deletions", () => {
+      it("a job delivered twice (while in flight, and again after done) writes one result", async () => {
+        const res = await svc.api("/image-edit", {
+          method: "POST",
+          body: JSON.stringify({
+            images: [
+              { id: "a", url: `${source.base}${P("/slow-dup-a.png")}` },
+              { id: "b", url: `${source.base}${P("/ok-dup-b.png")}` },
+            ],
+            operation: { type: "operations", operations: [{ op: "resize", width: 32 }] },
+          }),
+        });
+        const started = (await res.json()) as Json;
+        const stored = await svc.sessions.get(started.sessionId);
+        const jobs = (stored?.images ?? []).map((i) => ({
+          sessionId: started.sessionId,
+          imageId: i.id,
+          userId: stored?.userId as string,
+          attempt: 1,
+        }));
+        await svc.redeliver(jobs);
+        const sse = await openSse(svc.base + started.progressUrl);
+        const complete = await sse.waitFor((e) => e.event === "complete");
+        sse.close();
+        await svc.idle();
+        await svc.redeliver(jobs); // late duplicates of finished images: skipped
+        await svc.idle();
+        const session = (await (await svc.api(`/image-edit/sessions/${started.sessionId}`)).json()) as Json;
+        expect(session.status).toBe("completed");
+        await checkSession(svc, session, complete.data as Json, sse.events as never);
+        const after = await svc.sessions.get(started.sessionId);
+        expect(after?.images.map((i) => i.status)).toEqual(["done", "done"]);
+      });
+
+      it("a session deleted while its image is fetched leaves no file behind", async () => {
+        const res = await svc.api("/image-edit", {
+          method: "POST",
+          body: JSON.stringify({
+            images: [{ id: "a", url: `${source.base}${P("/slow-del.png")}` }],
+            operation: { type: "operations", operations: [{ op: "resize", width: 32 }] },
+          }),
+        });
+        const started = (await res.json()) as Json;
+        const stored = await svc.sessions.get(started.sessionId);
+        expect((await svc.api(`/image-edit/sessions/${started.sessionId}`, { method: "DELETE" })).status).toBe(204);
+        await svc.idle();
+        expect(source.hits.get(P("/slow-del.png"))).toBe(1);
+        expect(await svc.sessions.get(started.sessionId)).toBeUndefined();
+        expect(await svc.objects.list(`${stored?.userId}/${started.sessionId}/`)).toEqual([]);
+      });
+    });
+
     describe("after every fault", () => {
       it("the service still completes a clean batch without a restart", async () => {
         const o = await edit(Array.from({ length: 6 }, (_, i) => ({ id: `c${i}`, path: `/ok-final-${i}.png` })));

@@ -22,7 +22,7 @@ import { fetchPolicyFromConfig, sniffImageType } from "../../../src/fetch/index.
 import { createApp } from "../../../src/http/app.js";
 import { createAuth } from "../../../src/http/auth.js";
 import { silentLogger } from "../../../src/logger.js";
-import type { ObjectStore, SessionStore } from "../../../src/ports.js";
+import type { Job, ObjectStore, SessionStore } from "../../../src/ports.js";
 import { type JobDeps, runJob } from "../../../src/service/run-job.js";
 import { makeFetchSource } from "../../../src/service/source.js";
 import { withChangeNotifications } from "../../../src/service/watch.js";
@@ -55,6 +55,8 @@ export interface FaultyService {
   token(user?: string): Promise<string>;
   api(pathname: string, init?: RequestInit & { user?: string }): Promise<Response>;
   idle(): Promise<void>;
+  /** Deliver jobs again (a queue's at-least-once delivery). */
+  redeliver(jobs: Job[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -233,6 +235,7 @@ export async function startFaultyService(
       return fetch(base + pathname, { ...rest, headers });
     },
     idle: () => jobs.idle(),
+    redeliver: (again) => jobs.enqueue(again),
     async close() {
       const stopped = new Promise<void>((r) => server.close(() => r()));
       server.closeIdleConnections?.();

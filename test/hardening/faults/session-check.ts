@@ -17,7 +17,8 @@ export interface FaultSource {
 
 /**
  * Paths by prefix: /ok* serves the PNG, /flaky* answers 503 twice first, /reset-once* drops the
- * first connection, /reset* drops every one, /hang* never answers, /trickle* sends a byte a second.
+ * first connection, /reset* drops every one, /hang* never answers, /trickle* sends a byte a second,
+ * /slow* answers after 600 ms.
  */
 export async function startSource(png: Buffer): Promise<FaultSource> {
   const hits = new Map<string, number>();
@@ -32,6 +33,10 @@ export async function startSource(png: Buffer): Promise<FaultSource> {
     if (p.startsWith("/reset-once")) return n === 1 ? req.socket.destroy() : send();
     if (p.startsWith("/reset")) return req.socket.destroy();
     if (p.startsWith("/hang")) return; // never answers
+    if (p.startsWith("/slow")) {
+      setTimeout(send, 600);
+      return;
+    }
     if (p.startsWith("/trickle")) {
       res.writeHead(200, { "content-type": "image/png", "content-length": png.length });
       let i = 0;
