@@ -1062,6 +1062,62 @@ export const UNDERSTOOD: [command: string, plan: OperationInput[]][] = [
   ["resize to 12.5%", [{ op: "scale", factor: 0.125 }]],
   ["scale 0.75", [{ op: "scale", factor: 0.75 }]],
   ["scale to three quarters", [{ op: "scale", factor: 0.75 }]],
+  ["make it vintage", [{ op: "sepia" }]],
+  ["make it cinematic", [{ op: "crop", aspectRatio: "16:9" }]],
+  ["make it sharp and bright", [{ op: "sharpen" }, { op: "brightness", factor: 1.2 }]],
+  [
+    "make it smaller and webp",
+    [
+      { op: "scale", factor: 0.5 },
+      { op: "format", format: "webp" },
+    ],
+  ],
+  [
+    "make it a jpeg thumbnail",
+    [
+      { op: "resize", width: 200, height: 200 },
+      { op: "format", format: "jpeg" },
+    ],
+  ],
+  [
+    "thumbnail as webp",
+    [
+      { op: "resize", width: 200, height: 200 },
+      { op: "format", format: "webp" },
+    ],
+  ],
+  [
+    "small webp thumbnail",
+    [
+      { op: "resize", width: 200, height: 200 },
+      { op: "format", format: "webp" },
+    ],
+  ],
+  [
+    "make a 100px webp thumbnail",
+    [
+      { op: "resize", width: 100, height: 100 },
+      { op: "format", format: "webp" },
+    ],
+  ],
+  [
+    "webp thumbnail 300px",
+    [
+      { op: "resize", width: 300, height: 300 },
+      { op: "format", format: "webp" },
+    ],
+  ],
+  ["make it 1024 wide and 768 high", [{ op: "resize", width: 1024, height: 768 }]],
+  ["1024 wide", [{ op: "resize", width: 1024 }]],
+  ["resize w=800 h=600", [{ op: "resize", width: 800, height: 600 }]],
+  ["resize width to 800 and leave the height", [{ op: "resize", width: 800 }]],
+  ["scale to width 800", [{ op: "resize", width: 800 }]],
+  ["rotate ninety clockwise", [{ op: "rotate", angle: 90 }]],
+  ["brighten 20", [{ op: "brightness", factor: 1.2 }]],
+  ["darken 15%", [{ op: "brightness", factor: 0.85 }]],
+  ["contrast up", [{ op: "contrast", factor: 1.2 }]],
+  ["brightness down a bit", [{ op: "brightness", factor: 0.9 }]],
+  ["saturation up a lot", [{ op: "saturation", factor: 1.6 }]],
 ];
 
 export interface Rejection {
@@ -1117,6 +1173,7 @@ export const REJECTED: Rejection[] = [
   { command: "upper right", unknown: ["upper right"] },
   { command: "blur the edges", unknown: ["edges"] },
   { command: "smooth the skin", unknown: ["skin"] },
+  { command: "make the height 50%", unknown: ["50%"], says: "scale 50%" },
   { command: "crop to a circle", unknown: ["circle"], suggests: ["crop"] },
   { command: "crop 200 pixels from the left", unknown: ["200 pixels"], says: "what to crop to" },
   { command: "resize to 800px 600px", unknown: ["600px"] },

@@ -224,6 +224,11 @@ const GROW = [
 const WIDTH_KEYS = ["width", "wide", "w", "across"];
 const HEIGHT_KEYS = ["height", "tall", "high", "h"];
 const SIZE_WORDS = [
+  "leave",
+  "unchanged",
+  "auto",
+  "automatic",
+  "proportional",
   "size",
   "sized",
   "resize",
@@ -274,7 +279,9 @@ const parseSize: Parser = (c, ctx) => {
   const finish = (op: OperationInput): ClauseResult => {
     c.takeAll(...SIZE_WORDS);
     amount(c);
-    return { ops: [op] };
+    // "a 100px webp thumbnail": the format named inside the size step
+    const f = c.take((it) => it.key in FORMAT_KEYS);
+    return { ops: f ? [op, { op: "format", format: FORMAT_KEYS[f.key] } as OperationInput] : [op] };
   };
   const resizeOp = (width?: number, height?: number, defFit: typeof fit = "inside") =>
     finish({
@@ -304,6 +311,8 @@ const parseSize: Parser = (c, ctx) => {
   const widthN = numNear(c, WIDTH_KEYS);
   const heightN = numNear(c, HEIGHT_KEYS);
   c.takeAll(...WIDTH_KEYS, ...HEIGHT_KEYS);
+  if (widthN?.num?.unit === "%" || heightN?.num?.unit === "%")
+    return { error: "a width or height in % is not supported: say scale 50% to scale both sides" };
   if (widthN || heightN) return resizeOp(widthN?.num?.value, heightN?.num?.value);
 
   const n = num(c);
