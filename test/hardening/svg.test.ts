@@ -12,6 +12,7 @@ import { DEFAULT_LIMITS, type Limits } from "../../src/core/limits.js";
 import { probeImage, processImage } from "../../src/core/pipeline.js";
 import { validatePlan } from "../../src/core/plan.js";
 import { startHttpServer, type TestServer } from "../fetch/servers.js";
+import { type Json, openSse, startImageSource, startService, type TestService } from "../http/harness.js";
 import { FuzzChild } from "./fuzz/harness.js";
 
 const MB = 1024 * 1024;
@@ -308,5 +309,71 @@ describe("SVG allowed: entity expansion is refused or bounded", () => {
       allowSvg: false,
     });
     expect(out).toMatchObject({ kind: "typed", code: "UNSUPPORTED_FORMAT" });
+  });
+});
+
+describe("SVG through the service", () => {
+  const hostile = () =>
+    svg(
+      `<image href="${base}/service.png" width="100" height="100"/><text x="0" y="50"><xi:include href="file:///etc/passwd" parse="text"/></text>`,
+    );
+
+  async function session(svc: TestService, url: string): Promise<Json> {
+    const res = await svc.api("/image-edit", {
+      method: "POST",
+      body: JSON.stringify({
+        images: [{ id: "s", url }],
+        operation: { type: "operations", operations: [{ op: "format", format: "png" }] },
+      }),
+    });
+    expect(res.status).toBe(202);
+    const started = (await res.json()) as Json;
+    const sse = await openSse(svc.base + started.progressUrl);
+    await sse.waitFor((e) => e.event === "complete");
+    sse.close();
+    return (await (await svc.api(`/image-edit/sessions/${started.sessionId}`)).json()) as Json;
+  }
+
+  it("ALLOW_SVG off (default): an SVG upload is 415 and an SVG URL fails UNSUPPORTED_FORMAT; nothing fetched", async () => {
+    const src = await startImageSource();
+    const svc = await startService({ FETCH_ALLOW_HOSTS: `127.0.0.1:${src.port}` });
+    try {
+      src.set("/x.svg", hostile(), "image/svg+xml");
+      const before = server.connections;
+      const up = await svc.api("/uploads?name=x.svg", {
+        method: "POST",
+        body: new Uint8Array(hostile()),
+        headers: { "content-type": "image/svg+xml" },
+      });
+      expect(up.status).toBe(415);
+      expect(((await up.json()) as Json).error.code).toBe("UNSUPPORTED_FORMAT");
+      const s = await session(svc, `${src.base}/x.svg`);
+      expect(s.images[0]).toMatchObject({ status: "failed", error: { code: "UNSUPPORTED_FORMAT" } });
+      expect(server.connections).toBe(before);
+    } finally {
+      await svc.close();
+      await src.close();
+    }
+  });
+
+  it("ALLOW_SVG on: an uploaded hostile SVG renders in the worker pool without reaching out", async () => {
+    const svc = await startService({ ALLOW_SVG: "true" });
+    try {
+      const before = server.connections;
+      const up = await svc.api("/uploads?name=x.svg", {
+        method: "POST",
+        body: new Uint8Array(hostile()),
+        headers: { "content-type": "image/svg+xml" },
+      });
+      expect(up.status).toBe(201);
+      const s = await session(svc, ((await up.json()) as Json).url);
+      expect(s.images[0].status).toBe("done");
+      const file = await fetch(new URL(s.images[0].result.url, svc.base));
+      const px = await foreignPixels(Buffer.from(await file.arrayBuffer()));
+      expect(px).toMatchObject({ red: 0, dark: 0, total: 10_000 });
+      expect(server.connections).toBe(before);
+    } finally {
+      await svc.close();
+    }
   });
 });
