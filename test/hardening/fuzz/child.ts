@@ -14,6 +14,8 @@ export interface FuzzRequest {
   outputFormat: OutputFormat;
   width: number;
   processTimeoutMs: number;
+  /** Pixel steps before the final resize (the decode paths differ: fused first step vs raw stages). */
+  before?: Record<string, unknown>[];
   /** limits.allowSvg (SVG tests); off by default like the service. */
   allowSvg?: boolean;
   /** Harness self-test only: make this child abort or stop answering, to prove both are caught. */
@@ -35,10 +37,7 @@ async function handle(req: FuzzRequest): Promise<FuzzOutcome> {
   if (req.misbehave === "hang") return new Promise<never>(() => setInterval(() => {}, 1000));
   const limits: Limits = { ...DEFAULT_LIMITS, processTimeoutMs: req.processTimeoutMs, allowSvg: req.allowSvg ?? false };
   const plan = validatePlan(
-    [
-      { op: "resize", width: req.width },
-      { op: "format", format: req.outputFormat },
-    ],
+    [...(req.before ?? []), { op: "resize", width: req.width }, { op: "format", format: req.outputFormat }],
     limits,
   );
   let result: Awaited<ReturnType<typeof processImage>>;

@@ -74,6 +74,20 @@ interface Job {
 
 const TYPED = new Set(Object.keys(ERROR_STATUS));
 
+/** Plans are these steps then a resize: half the inputs get the one-step (fused) path. */
+const STEPS_BEFORE: Record<string, unknown>[][] = [
+  [],
+  [],
+  [],
+  [{ op: "grayscale" }],
+  [{ op: "rotate", angle: 90 }],
+  [
+    { op: "flip", direction: "horizontal" },
+    { op: "blur", sigma: 1 },
+  ],
+  [{ op: "rotate", angle: 33 }],
+];
+
 export async function runFuzz(o: FuzzOptions): Promise<FuzzSummary> {
   const started = Date.now();
   const processTimeoutMs = o.processTimeoutMs ?? 4000;
@@ -93,12 +107,13 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzSummary> {
     const s = rng.pick(seeds);
     const m = mutate(rng, s.data);
     const outputFormat = rng.pick(formats);
+    const before = rng.pick(STEPS_BEFORE);
     jobs.push({
       index: i,
       seedName: s.name,
-      label: m.label,
       control: false,
-      req: { id: i, data: m.data, outputFormat, width: rng.pick([1, 17, 64]), processTimeoutMs },
+      label: before.length ? `${m.label} | ${before.map((o) => o.op).join(",")}` : m.label,
+      req: { id: i, data: m.data, outputFormat, width: rng.pick([1, 17, 64]), processTimeoutMs, before },
     });
   }
 
@@ -202,6 +217,7 @@ function save(seed: number, job: Job, kind: string): string {
         from: job.seedName,
         mutations: job.label,
         outputFormat: job.req.outputFormat,
+        before: job.req.before,
         width: job.req.width,
       },
       null,
