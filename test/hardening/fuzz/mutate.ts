@@ -97,7 +97,7 @@ function fixPngCrc(b: Buffer, at: number, len: number): void {
 
 const pngIhdrSize: Mutator = (rng, b) => {
   const c = pngChunks(b)[0];
-  if (c?.type !== "IHDR" || c.len < 8) return undefined;
+  if (c?.type !== "IHDR" || c.len < 10 || c.at + 12 + c.len > b.length) return undefined;
   const out = Buffer.from(b);
   const w = rng.chance(0.5) ? rng.pick(HUGE32) : out.readUInt32BE(c.at + 8);
   const h = rng.chance(0.5) || w === out.readUInt32BE(c.at + 8) ? rng.pick(HUGE32) : out.readUInt32BE(c.at + 12);
@@ -156,7 +156,7 @@ const isSof = (m: number) => m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 
 
 const jpegSofSize: Mutator = (rng, b) => {
   const sof = jpegSegments(b).find((s) => isSof(s.marker));
-  if (!sof || sof.at + 9 > b.length) return undefined;
+  if (!sof || sof.at + 10 > b.length) return undefined;
   const out = Buffer.from(b);
   const h = rng.pick(HUGE16);
   const w = rng.pick(HUGE16);
@@ -337,7 +337,13 @@ export function mutate(rng: Rng, seed: Buffer): Mutant {
   for (let r = 0; r < rounds; r++) {
     const aware = AWARE[kindOf(data)];
     const m = aware.length > 0 && rng.chance(0.55) ? rng.pick(aware) : rng.pick(BLIND);
-    const res = data.length > 1 ? m(rng, data) : undefined;
+    let res: Mutant | undefined;
+    try {
+      res = data.length > 1 ? m(rng, data) : undefined;
+    } catch (e) {
+      // A structure parsed from an already-mutated file can point past its end: skip that round.
+      if (!(e instanceof RangeError)) throw e;
+    }
     if (!res) continue;
     data = res.data;
     labels.push(res.label);
