@@ -1,6 +1,7 @@
 // `npm run fuzz`: a long fuzz run. FUZZ_COUNT (default 3000), FUZZ_SEED (default random, printed),
 // FUZZ_WORKERS (default 2), FUZZ_TIMEOUT_MS (per-image processTimeoutMs, default 4000).
-// Exits 1 when any input crashed, hung, threw an untyped error or produced a bad output.
+// Exits 1 when any input crashed, hung, threw an untyped error or produced a bad output, or when the
+// child's RSS went over 1 GiB.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { FAILURE_DIR, formatSummary, runFuzz } from "./harness.js";
@@ -31,4 +32,7 @@ console.log(formatSummary(summary));
 mkdirSync(FAILURE_DIR, { recursive: true });
 writeFileSync(join(FAILURE_DIR, "last-run.json"), JSON.stringify(summary, null, 2));
 console.log(`summary written to ${join(FAILURE_DIR, "last-run.json")}`);
-process.exitCode = summary.failures.length > 0 || summary.seedFailures.length > 0 ? 1 : 0;
+// The same generous resource bound as the test: a blow-up, not a timing.
+const memoryBlownUp = summary.rssMax > 1024 * 1024 * 1024;
+if (memoryBlownUp) console.log("FAIL: the child's RSS went over 1 GiB");
+process.exitCode = summary.failures.length > 0 || summary.seedFailures.length > 0 || memoryBlownUp ? 1 : 0;
