@@ -292,7 +292,7 @@ function render(r: Report): string {
     r.endToEndMs
       ? `  end to end (${r.engine.startsWith("built-in") ? "POST to complete event" : "session created to finished"}): p50 ${ms(r.endToEndMs.p50)}, p95 ${ms(r.endToEndMs.p95)}, p99 ${ms(r.endToEndMs.p99)}`
       : "",
-    `  sessions:     ${r.sessions.finished}/${r.sessions.total} finished, ${r.sessions.unfinished} unfinished; images done ${r.sessions.imagesDone}, failed ${r.sessions.imagesFailed}${r.drainSec !== undefined ? `; the last finished ${r.drainSec.toFixed(1)} s after the last arrival` : ""}`,
+    `  sessions:     ${r.sessions.finished}/${r.sessions.total} finished, ${r.sessions.unfinished} unfinished; images done ${r.sessions.imagesDone}, failed ${r.sessions.imagesFailed}${r.drainSec !== undefined ? `; the last finished ${r.drainSec.toFixed(2)} s after the last arrival` : ""}`,
     r.spanSec
       ? `  processed:    ${(r.sessions.imagesDone / r.spanSec).toFixed(2)} images/s from the first arrival to the last session finished`
       : "",
