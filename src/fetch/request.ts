@@ -125,8 +125,25 @@ export function openHop(target: TargetUrl, pin: PinnedAddress, opts: HopOptions)
     };
     opts.signal.addEventListener("abort", onAbort, { once: true });
     // Once this hop's connection is gone there is nothing left to abort (and, over many
-    // redirects, listeners would pile up on the one signal).
-    req.once("close", () => opts.signal.removeEventListener("abort", onAbort));
+    // redirects, listeners would pile up on the one signal). A connection that closes without an
+    // answer or an error (Node stays silent in some cases) must still settle the hop.
+    req.once("close", () => {
+      opts.signal.removeEventListener("abort", onAbort);
+      if (!response) fail(Object.assign(new Error("socket hang up"), { code: "ECONNRESET" }));
+    });
+    // 101 Switching Protocols: Node hands the socket to 'upgrade' listeners and emits neither
+    // 'response' nor 'error', so without this the hop would wait forever, past every timeout.
+    req.on("upgrade", (res: IncomingMessage, socket: Socket) => {
+      socket.destroy();
+      res.destroy();
+      fail(
+        new ImageEditError(
+          "FETCH_FAILED",
+          `${hopPrefix(opts.hop, redact(url))}${target.host}:${target.port} answered ${res.statusCode} Switching Protocols, not an image`,
+          { details: { reason: "status", status: res.statusCode, hop: opts.hop } },
+        ),
+      );
+    });
 
     connectTimer = setTimeout(() => {
       req.destroy(
