@@ -377,3 +377,45 @@ describe("SVG through the service", () => {
     }
   });
 });
+
+describe("SVG allowed: raster images embedded as data: URLs", () => {
+  // A 560 kB SVG (under MAX_IMAGE_SIZE, a 100x100 canvas under every pixel limit) embedding a
+  // 12000x12000 PNG as a data: URL: librsvg decodes all 144 M pixels. Its own child, so its peak
+  // memory is measured alone.
+  let child: FuzzChild;
+  let bomb: Buffer;
+  beforeAll(async () => {
+    child = new FuzzChild(30_000, () => {});
+    const png = await sharp({
+      create: { width: 12_000, height: 12_000, channels: 3, background: "#000" },
+      limitInputPixels: false,
+    })
+      .greyscale()
+      .png({ compressionLevel: 9 })
+      .toBuffer();
+    bomb = Buffer.from(
+      `<svg xmlns="http://www.w3.org/2000/svg" width="100" height="100"><image width="100" height="100" href="data:image/png;base64,${png.toString("base64")}"/></svg>`,
+    );
+    expect(bomb.length).toBeLessThan(DEFAULT_LIMITS.maxImageBytes);
+  }, 60_000);
+  afterAll(async () => {
+    await child?.close();
+  });
+
+  // Fails today: the pixel limit is checked against the SVG canvas (100x100), not the images it
+  // embeds; the child's peak RSS reaches ~1.7 GB for this 560 kB file (and grows with the side).
+  // Reported to the pipeline owner: probe data: images inside an SVG against maxInputPixels (or
+  // refuse embedded rasters) before rendering.
+  it.fails("a decompression bomb inside an SVG is refused or rendered in bounded memory", async () => {
+    const out = await child.run({
+      id: 1,
+      data: bomb,
+      outputFormat: "png",
+      width: 32,
+      processTimeoutMs: 20_000,
+      allowSvg: true,
+    });
+    expect(["ok", "typed"], JSON.stringify(out)).toContain(out.kind);
+    expect((out as { rss: number }).rss).toBeLessThan(1024 * MB);
+  }, 60_000);
+});

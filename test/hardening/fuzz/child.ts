@@ -30,7 +30,8 @@ export type FuzzOutcome =
   /** Threw something that is not an ImageEditError. */
   | { id: number; kind: "untyped"; message: string; rss: number };
 
-const rss = () => process.memoryUsage().rss;
+/** Peak resident set size of this child so far, in bytes (catches a spike freed before we look). */
+const rss = () => process.resourceUsage().maxRSS * 1024;
 
 async function handle(req: FuzzRequest): Promise<FuzzOutcome> {
   if (req.misbehave === "abort") process.abort();
