@@ -30,8 +30,16 @@ export type FuzzOutcome =
   /** Threw something that is not an ImageEditError. */
   | { id: number; kind: "untyped"; message: string; rss: number };
 
-/** Peak resident set size of this child so far, in bytes (catches a spike freed before we look). */
-const rss = () => process.resourceUsage().maxRSS * 1024;
+// Peak resident set size of this child, sampled every 10 ms while libvips works on its threads (a
+// spike freed before the answer would be missed by one reading at the end). Not getrusage's
+// maxRSS: after fork() that still counts the parent's memory.
+let peakRss = 0;
+const sample = () => {
+  peakRss = Math.max(peakRss, process.memoryUsage.rss());
+  return peakRss;
+};
+setInterval(sample, 10).unref();
+const rss = sample;
 
 async function handle(req: FuzzRequest): Promise<FuzzOutcome> {
   if (req.misbehave === "abort") process.abort();
