@@ -76,6 +76,9 @@ export async function processImage(input: Buffer, plan: Plan, opts: ProcessOptio
   const run = new Run(input, plan, opts);
   try {
     return await run.execute();
+  } catch (e) {
+    // Every failure leaves typed; an untyped one here is a sharp argument check we did not foresee.
+    throw isImageEditError(e) ? e : sharpError(e, "process");
   } finally {
     run.dispose();
   }
@@ -339,10 +342,11 @@ class Run {
       const err = sharpError(e, stage.kind === "encoded" ? "decode" : "process");
       throw step && err.code === "PROCESSING_FAILED" ? stepError(err, step) : err;
     }
-    // Encoders merge identical consecutive frames (adding up their delays): count what was written.
-    const pages = this.animate ? await this.writtenPages(out.data, out.info.pages) : 1;
+    // Encoders merge identical consecutive frames (adding up their delays), down to a still file:
+    // the page count is the written file's, and info.height is the whole strip of frames.
+    const pages = this.animate ? await this.writtenPages(out.data) : 1;
     const width = out.info.width;
-    const height = pages > 1 && out.info.pageHeight ? out.info.pageHeight : out.info.height;
+    const height = this.animate && out.info.pageHeight ? out.info.pageHeight : out.info.height;
     this.checkDimensions(width, height);
     this.progress(100, "encode");
     return {
@@ -357,16 +361,18 @@ class Run {
     };
   }
 
-  private async writtenPages(data: Buffer, fallback?: number): Promise<number> {
-    const meta = await sharp(data)
-      .metadata()
-      .catch(() => undefined);
-    return Math.max(1, meta?.pages ?? fallback ?? 1);
+  /** Frames in the written file (header only); a still file has no `pages`. */
+  private async writtenPages(data: Buffer): Promise<number> {
+    try {
+      return Math.max(1, (await sharp(data).metadata()).pages ?? 1);
+    } catch (e) {
+      throw sharpError(e, "process");
+    }
   }
 
   private encoder(image: Sharp, s: OutputSettings): Sharp {
     const quality = s.quality ?? this.limits.defaultQuality;
-    const animation = this.animate ? { loop: this.header.loop ?? 0, ...this.delays() } : {};
+    const animation = this.animate ? { loop: clamp16(this.header.loop ?? 0), ...this.delays() } : {};
     switch (s.format) {
       case "jpeg":
         return image.jpeg({ quality });
@@ -388,7 +394,8 @@ class Run {
 
   private delays(): { delay?: number[] } {
     const d = this.header.delay;
-    return d && d.length === this.header.pages ? { delay: d } : {};
+    // WebP frame durations are 24-bit; the encoders take 0-65535 ms, so a hostile header is clamped.
+    return d && d.length === this.header.pages ? { delay: d.map(clamp16) } : {};
   }
 
   /** The final pixels painted over the (oriented) input, so withMetadata() finds its EXIF/XMP. */
@@ -448,6 +455,11 @@ class Run {
   private race<T>(p: Promise<T>): Promise<T> {
     return Promise.race([p, this.stop]);
   }
+}
+
+/** An integer in 0-65535: what sharp's GIF/WebP encoders accept for delays and loop counts. */
+function clamp16(n: number): number {
+  return Number.isFinite(n) ? Math.min(65_535, Math.max(0, Math.round(n))) : 0;
 }
 
 function rawMeta(stage: RawStage, sourceFormat: string): ImageMeta {

@@ -17,14 +17,21 @@ export function sharpError(e: unknown, phase: "decode" | "process"): ImageEditEr
     return new ImageEditError("PROCESSING_TIMEOUT", `image processing took too long (${message})`, { cause: e });
   if (/corrupt header/i.test(raw))
     return new ImageEditError("CORRUPT_IMAGE", `the image header is corrupt: ${detail(raw)}`, { cause: e });
-  if (phase === "decode" && DECODER.test(raw))
+  // Loader errors are the input's fault whichever step they surface in (libvips decodes lazily).
+  if (LOADER.test(raw) || (phase === "decode" && DECODER.test(raw)))
     return new ImageEditError("CORRUPT_IMAGE", `the image could not be decoded: ${detail(raw)}`, { cause: e });
   return new ImageEditError("PROCESSING_FAILED", message, { cause: e });
 }
 
-// Messages from libvips loaders (as opposed to an operation refusing its arguments).
+// Messages only a libvips loader (or the source it reads) produces: jpegload, pngload_buffer,
+// webp2vips, tiff2vips, VipsForeignLoad..., a truncated or lying file, failOn warnings.
+const LOADER =
+  /\b\w+load(_\w+)?:|\b\w+2vips:|VipsForeignLoad|Vips(Jpeg|Png|Gif|Webp|Tiff|Heif|Svg):|premature end|bad seek|failOn|warning treated as error|libspng read error/i;
+
+// Also decoder-like when the failing pipeline read the encoded input (as opposed to an operation
+// refusing its arguments): an encoder that cannot write because its source broke mid-read.
 const DECODER =
-  /load|Vips(Jpeg|Png|Gif|Webp|Tiff|Heif|Svg|Foreign)|premature|corrupt|truncat|huffman|marker|crc|decod|libspng|read error|bogus|not enough data|unexpected end|out of order/i;
+  /load|Vips(Jpeg|Png|Gif|Webp|Tiff|Heif|Svg|Foreign)|premature|corrupt|truncat|huffman|marker|crc|decod|libspng|read error|bogus|not enough data|unexpected end|out of order|unable to write to target/i;
 
 // libvips repeats lines; keep the first distinct reason, without the "Input file has..." prefix.
 function detail(raw: string): string {

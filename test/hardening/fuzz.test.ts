@@ -10,7 +10,7 @@ import { DEFAULT_LIMITS } from "../../src/core/limits.js";
 import { processImage } from "../../src/core/pipeline.js";
 import { validatePlan } from "../../src/core/plan.js";
 import type { FuzzOutcome, FuzzRequest } from "./fuzz/child.js";
-import { type Failure, FuzzChild, type FuzzSummary, formatSummary, runFuzz } from "./fuzz/harness.js";
+import { FuzzChild, type FuzzSummary, formatSummary, runFuzz } from "./fuzz/harness.js";
 import {
   avifWithSize,
   gifWithScreen,
@@ -99,8 +99,8 @@ describe("header fields set to huge values", () => {
     avif = await gradient(64, 48).avif({ effort: 0 }).toBuffer();
   });
 
-  // [name, input, codes accepted, processing accepted too, known bug (it.fails; see the report)]
-  const cases: [string, () => Buffer, string[], boolean?, string?][] = [
+  // [name, input, codes accepted, processing accepted too]
+  const cases: [string, () => Buffer, string[], boolean?][] = [
     ["PNG IHDR 0x7fffffff x 0x7fffffff (CRC recomputed)", () => pngWithSize(png, 0x7fffffff, 0x7fffffff), REFUSALS],
     ["PNG IHDR 0xffffffff x 1", () => pngWithSize(png, 0xffffffff, 1), REFUSALS],
     ["PNG IHDR 0 x 0", () => pngWithSize(png, 0, 0), REFUSALS],
@@ -120,18 +120,12 @@ describe("header fields set to huge values", () => {
     ["WebP VP8X canvas 16777216 x 16777216", () => webpWithCanvas(webp, 0x1000000, 0x1000000), REFUSALS],
     ["TIFF ImageWidth/Length 0x7fffffff", () => tiffWithSize(tiff, 0x7fffffff, 0x7fffffff), REFUSALS],
     ["TIFF 9000 x 9000 over 96x72 strips", () => tiffWithSize(tiff, 9000, 9000), REFUSALS],
-    [
-      "AVIF ispe 0x7fffffff x 0x7fffffff",
-      () => avifWithSize(avif, 0x7fffffff, 0x7fffffff),
-      REFUSALS,
-      false,
-      "PROCESSING_FAILED 'source: bad seek to 1024': a decode error blamed on the resize step",
-    ],
+    ["AVIF ispe 0x7fffffff x 0x7fffffff", () => avifWithSize(avif, 0x7fffffff, 0x7fffffff), REFUSALS],
     ["AVIF ispe 9000 x 9000", () => avifWithSize(avif, 9000, 9000), REFUSALS],
   ];
 
-  for (const [name, make, codes, mayProcess, knownBug] of cases)
-    (knownBug ? it.fails : it)(`${name}: refused with a typed error${mayProcess ? " or processed" : ""}`, async () => {
+  for (const [name, make, codes, mayProcess] of cases)
+    it(`${name}: refused with a typed error${mayProcess ? " or processed" : ""}`, async () => {
       const out = await run(make());
       if (mayProcess && out.kind === "ok") expect(out.width).toBe(32);
       else {
@@ -162,10 +156,8 @@ describe(`seeded fuzz run (seed ${SEED}, ${COUNT} mutants)`, () => {
   });
 
   it("ends every mutant processed or refused with a typed error: no crash, hang, untyped error or bad output", () => {
-    // Known bug (see "sizes reported for animations" below) kept out of this count, listed apart.
-    const other = summary.failures.filter((f) => !isFrameMergeBug(f));
-    expect(other).toEqual([]);
-    expect(summary.processed + summary.typed + summary.failures.length - other.length).toBe(COUNT);
+    expect(summary.failures).toEqual([]);
+    expect(summary.processed + summary.typed).toBe(COUNT);
     // The mutants reach both outcomes (a run where everything is refused would prove little).
     expect(summary.processed).toBeGreaterThan(0);
     expect(summary.typed).toBeGreaterThan(0);
@@ -179,21 +171,12 @@ describe(`seeded fuzz run (seed ${SEED}, ${COUNT} mutants)`, () => {
 
   // A broken input file is the input's fault (422 CORRUPT_IMAGE), never "processing failed" (500):
   // with a plain resize plan, PROCESSING_FAILED means a decoder error was misclassified.
-  // Fails today: sharpError (src/core/sharp-errors.ts) does not treat "webp2vips", "tiff2vips",
-  // "Warning treated as error due to failOn setting" or "unable to write to target" (a decode error
-  // surfacing through the encoder) as decode errors; reported to the pipeline owner.
-  it.fails("never blames the plan for a broken input (no PROCESSING_FAILED)", () => {
+  // sharpError (src/core/sharp-errors.ts) treats loader errors ("webp2vips", "tiff2vips", "failOn",
+  // "bad seek", ...) as CORRUPT_IMAGE whichever step they surface in.
+  it("never blames the plan for a broken input (no PROCESSING_FAILED)", () => {
     expect(summary.samples.PROCESSING_FAILED ?? []).toEqual([]);
   });
 });
-
-/** The animation-height bug: an encoder merged identical frames, the result reports the strip height. */
-function isFrameMergeBug(f: Failure): boolean {
-  const m = /^decoded (\d+)x(\d+) != reported (\d+)x(\d+)$/.exec(f.message);
-  return (
-    f.kind === "bad-output" && !!m && m[1] === m[3] && Number(m[4]) % Number(m[2]) === 0 && Number(m[4]) > Number(m[2])
-  );
-}
 
 describe("sizes reported for animations whose frames the encoder merges", () => {
   // Three frames that differ in one pixel only: shrunk to 4 px wide they become identical, and
@@ -232,16 +215,15 @@ describe("sizes reported for animations whose frames the encoder merges", () => 
     return { reported: { width: r.width, height: r.height, pages: r.pages }, file: m };
   }
 
-  // Fails today: src/core/pipeline.ts finish() takes out.info.height (the whole strip, 9) when the
-  // written file has one page; the file is 4x3. Reported to the pipeline owner.
-  it.fails("GIF: the reported height is the file's height", async () => {
+  // finish() (src/core/pipeline.ts) once took out.info.height (the whole strip, 9) here.
+  it("GIF: the reported height is the file's height", async () => {
     const { reported, file } = await processed("gif");
     expect(file.pages ?? 1).toBe(1);
     expect(reported).toEqual({ width: file.width, height: file.height, pages: 1 });
   });
 
-  // Fails today: the WebP encoder wrote a still image, writtenPages() falls back to info.pages (3).
-  it.fails("WebP: the reported page count is the file's", async () => {
+  // The WebP encoder writes a still image; the page count once fell back to info.pages (3).
+  it("WebP: the reported page count is the file's", async () => {
     const { reported, file } = await processed("webp");
     expect(reported.pages).toBe(file.pages ?? 1);
   });
@@ -271,10 +253,9 @@ describe("animation timing from a hostile header", () => {
     return out;
   }
 
-  // Fails today: processImage passes the header's delays straight to sharp's webp()/gif(), whose
-  // argument check throws a plain Error ("Expected integer ... between 0 and 65535 for delay"):
-  // not an ImageEditError. Reported to the pipeline owner (clamp delays, or refuse the file typed).
-  it.fails("processes it or refuses it with a typed error (never an untyped throw)", async () => {
+  // processImage once passed the header's delays straight to sharp's webp()/gif(), whose argument
+  // check threw a plain Error; delays are now clamped to 0-65535.
+  it("processes it or refuses it with a typed error (never an untyped throw)", async () => {
     const input = await webpWithDuration(131_192);
     const meta = await sharp(input, { animated: true }).metadata();
     expect(meta.pages).toBe(2);

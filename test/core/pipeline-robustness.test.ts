@@ -1,0 +1,116 @@
+// Regressions found by the hardening pass (test/hardening, docs/RELIABILITY.md): sizes reported
+// for animations whose frames the encoder merges, hostile frame durations, decoder errors that
+// surface in a later step, untyped errors escaping processImage.
+import sharp from "sharp";
+import { describe, expect, it } from "vitest";
+import { ImageEditError } from "../../src/core/errors.js";
+import { DEFAULT_LIMITS, type Limits } from "../../src/core/limits.js";
+import { type ProcessOptions, processImage } from "../../src/core/pipeline.js";
+import { validatePlan } from "../../src/core/plan.js";
+import { sharpError } from "../../src/core/sharp-errors.js";
+
+const limits: Limits = DEFAULT_LIMITS;
+const run = (input: Buffer, plan: unknown, opts: Partial<ProcessOptions> = {}) =>
+  processImage(input, validatePlan(plan, limits), { limits, ...opts });
+
+/** A 3-frame 40x30 GIF whose frames differ in one pixel: shrunk to 4 px wide they become identical. */
+async function nearlyStillGif(): Promise<Buffer> {
+  const w = 40;
+  const h = 30;
+  const frames = Array.from({ length: 3 }, (_, k) => {
+    const f = Buffer.alloc(w * h * 4, 200);
+    for (let i = 3; i < f.length; i += 4) f[i] = 255;
+    f.fill(0, k * 4, k * 4 + 3);
+    return f;
+  });
+  return sharp(Buffer.concat(frames), { raw: { width: w, height: h * 3, channels: 4, pageHeight: h }, pages: -1 })
+    .gif({ delay: [100, 100, 100] })
+    .toBuffer();
+}
+
+describe("animations whose frames the encoder merges", () => {
+  it.each(["gif", "webp"] as const)("%s: reports the written file's size and page count", async (format) => {
+    const input = await nearlyStillGif();
+    expect((await sharp(input).metadata()).pages).toBe(3);
+    const out = await run(input, [
+      { op: "resize", width: 4 },
+      { op: "format", format },
+    ]);
+    const file = await sharp(out.data).metadata();
+    const pages = file.pages ?? 1;
+    expect(out).toMatchObject({ width: file.width, height: file.pageHeight ?? file.height, pages });
+    expect(out.height).toBe(3);
+  });
+});
+
+describe("animation timing from a hostile header", () => {
+  /** A 2-frame animated WebP whose first frame claims `ms` (ANMF durations are 24-bit). */
+  async function webpWithDuration(ms: number): Promise<Buffer> {
+    const strip = Buffer.alloc(16 * 32 * 4, 255);
+    strip.fill(0, 16 * 16 * 4);
+    const webp = await sharp(strip, { raw: { width: 16, height: 32, channels: 4, pageHeight: 16 }, pages: -1 })
+      .webp({ delay: [100, 100], loop: 0, lossless: true })
+      .toBuffer();
+    const anmf = webp.indexOf("ANMF", 0, "latin1");
+    const out = Buffer.from(webp);
+    out.writeUIntLE(ms, anmf + 8 + 12, 3);
+    return out;
+  }
+
+  it("a frame duration over 65535 ms is clamped to what the encoder accepts", async () => {
+    const input = await webpWithDuration(131_192);
+    expect((await sharp(input).metadata()).delay).toEqual([131_192, 100]);
+    const out = await run(input, [
+      { op: "resize", width: 8 },
+      { op: "format", format: "webp" },
+    ]);
+    expect(out).toMatchObject({ format: "webp", width: 8, height: 8, pages: 2 });
+    expect((await sharp(out.data).metadata()).delay).toEqual([65_535, 100]);
+  });
+
+  it("any other error escaping the pipeline is an ImageEditError (here an encoder option sharp refuses)", async () => {
+    const input = await sharp({ create: { width: 8, height: 8, channels: 3, background: "#000" } })
+      .jpeg()
+      .toBuffer();
+    const err = await run(input, [{ op: "resize", width: 4 }], { quality: 500 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ImageEditError);
+    expect(err).toMatchObject({ code: "PROCESSING_FAILED" });
+  });
+});
+
+describe("decoder errors are the input's fault wherever they surface", () => {
+  it.each([
+    "webp2vips: unable to read pixels",
+    "tiff2vips: ZLib error: Z_DATA_ERROR",
+    "VipsJpeg: Premature end of JPEG file",
+    "gifload: no frames in GIF",
+    "heifload: Invalid input: Unspecified: Bitstream not supported by this decoder",
+    "source: bad seek to 1024",
+    "VipsForeignLoad: Warning treated as error due to failOn setting",
+    "pngload_buffer: libspng read error",
+  ])("%s -> CORRUPT_IMAGE in either phase", (message) => {
+    for (const phase of ["decode", "process"] as const)
+      expect(sharpError(new Error(message), phase).code, phase).toBe("CORRUPT_IMAGE");
+  });
+
+  it("an encoder that cannot write because its input is broken: CORRUPT_IMAGE while decoding only", () => {
+    const e = new Error("vips2png: unable to write to target");
+    expect(sharpError(e, "decode").code).toBe("CORRUPT_IMAGE");
+    expect(sharpError(e, "process").code).toBe("PROCESSING_FAILED");
+    expect(sharpError(new Error("extract_area: bad extract area"), "process").code).toBe("PROCESSING_FAILED");
+  });
+
+  it("an AVIF whose ispe box claims 0x7fffffff px fails CORRUPT_IMAGE, not as a resize failure", async () => {
+    const avif = Buffer.from(
+      await sharp({ create: { width: 64, height: 48, channels: 3, background: "#369" } })
+        .avif({ effort: 0 })
+        .toBuffer(),
+    );
+    const ispe = avif.indexOf("ispe", 0, "latin1");
+    avif.writeUInt32BE(0x7fffffff, ispe + 8);
+    avif.writeUInt32BE(0x7fffffff, ispe + 12);
+    const err = await run(avif, [{ op: "resize", width: 32 }]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ImageEditError);
+    expect(err).toMatchObject({ code: "CORRUPT_IMAGE" });
+  });
+});
