@@ -17,6 +17,13 @@ export function sharpError(e: unknown, phase: "decode" | "process"): ImageEditEr
     return new ImageEditError("PROCESSING_TIMEOUT", `image processing took too long (${message})`, { cause: e });
   if (/corrupt header/i.test(raw))
     return new ImageEditError("CORRUPT_IMAGE", `the image header is corrupt: ${detail(raw)}`, { cause: e });
+  // The decoder gave bands libvips cannot name (e.g. a TIFF claiming RGB with one sample).
+  if (phase === "decode" && /no known route from 'multiband'/i.test(raw))
+    return new ImageEditError(
+      "UNSUPPORTED_FORMAT",
+      `the image's colour space cannot be converted to RGB (${detail(raw)})`,
+      { cause: e },
+    );
   // Loader errors are the input's fault whichever step they surface in (libvips decodes lazily).
   if (LOADER.test(raw) || (phase === "decode" && DECODER.test(raw)))
     return new ImageEditError("CORRUPT_IMAGE", `the image could not be decoded: ${detail(raw)}`, { cause: e });
