@@ -4,6 +4,8 @@ import sharp, { type Metadata } from "sharp";
 import { ImageEditError } from "./errors.js";
 import type { Limits } from "./limits.js";
 import { sharpError } from "./sharp-errors.js";
+import { SNIFF_BYTES, sniffImageType } from "./sniff.js";
+import { MAX_SVG_EMBEDS, svgDataUrls } from "./svg-embeds.js";
 
 export interface ProbeResult {
   format: string;
@@ -47,9 +49,87 @@ function checkBytes(input: Buffer, limits: Limits): void {
   if (input.length === 0) throw new ImageEditError("UNSUPPORTED_FORMAT", "the input is empty (0 bytes)");
 }
 
+/** SVG text past this is refused whatever MAX_IMAGE_SIZE says: librsvg holds the whole tree. */
+export const MAX_SVG_BYTES = 10 * MB;
+
+const READABLE = ["jpeg", "png", "webp", "gif", "tiff", "avif", "heif", "svg"];
+const svgDisabled = () =>
+  new ImageEditError("UNSUPPORTED_FORMAT", "SVG input is disabled on this server (ALLOW_SVG=false)");
+
+/**
+ * The format by its magic bytes, before any decoder sees the input: only our formats reach sharp,
+ * and SVG (text for librsvg/libxml2, or gzipped) never does when it is off.
+ */
+function sniffFormat(input: Buffer, limits: Limits): string {
+  const format = sniffImageType(input.subarray(0, SNIFF_BYTES))?.format;
+  if (format === "svg") {
+    if (!limits.allowSvg) throw svgDisabled();
+    if (input.length > MAX_SVG_BYTES)
+      throw new ImageEditError(
+        "IMAGE_TOO_LARGE",
+        `SVG input is ${mb(input.length)}; the limit is ${mb(MAX_SVG_BYTES)}`,
+        {
+          details: { bytes: input.length, limit: MAX_SVG_BYTES },
+        },
+      );
+    return format;
+  }
+  if (format && READABLE.includes(format)) return format;
+  if (format)
+    throw new ImageEditError(
+      "UNSUPPORTED_FORMAT",
+      `${format.toUpperCase()} input is not supported; use JPEG, PNG, WebP, GIF, TIFF or AVIF`,
+    );
+  const xml = /^\ufeff?\s*</.test(input.toString("utf8", 0, 256));
+  if (xml && !limits.allowSvg) throw svgDisabled();
+  throw new ImageEditError(
+    "UNSUPPORTED_FORMAT",
+    xml
+      ? "the input is XML but not an SVG imgedit reads: it must open with an <svg> root element, and a DOCTYPE may not define entities"
+      : "the input is not an image format imgedit reads",
+  );
+}
+
+/** Every raster an allowed SVG embeds as a data: URL is held to the limits, before librsvg decodes it. */
+async function checkSvgEmbeds(svg: Buffer, limits: Limits): Promise<void> {
+  const embeds = svgDataUrls(svg);
+  if (embeds.length > MAX_SVG_EMBEDS)
+    throw new ImageEditError(
+      "UNSUPPORTED_FORMAT",
+      `the SVG embeds ${embeds.length} data: URLs; at most ${MAX_SVG_EMBEDS} are accepted`,
+    );
+  let total = 0;
+  for (const [i, data] of embeds.entries()) {
+    const what = `image ${i + 1} embedded in the SVG as a data: URL`;
+    if (sniffImageType(data.subarray(0, SNIFF_BYTES))?.format === "svg")
+      throw new ImageEditError("UNSUPPORTED_FORMAT", `${what} is an SVG; an SVG may embed only raster images`);
+    let h: Header;
+    try {
+      h = await readHeader(data, { ...limits, allowSvg: false });
+    } catch (e) {
+      const err = sharpError(e, "decode");
+      throw new ImageEditError(err.code, `${what}: ${err.message}`, { details: err.details, cause: err });
+    }
+    total += h.storedWidth * h.storedHeight * framesDecoded(h.format, h.pages);
+    if (total > limits.maxInputPixels)
+      throw new ImageEditError(
+        "PIXEL_LIMIT",
+        `the images embedded in the SVG have ${int(total)} pixels together; the limit is ${int(limits.maxInputPixels)}`,
+        { details: { pixels: total, limit: limits.maxInputPixels } },
+      );
+  }
+}
+
+/** Animations decode every frame, so the bomb guard counts them all. */
+function framesDecoded(format: string, pages: number): number {
+  return format === "gif" || format === "webp" ? pages : 1;
+}
+
 /** Reads the header (never the pixels) and enforces byte, dimension and pixel limits. */
 export async function readHeader(input: Buffer, limits: Limits): Promise<Header> {
   checkBytes(input, limits);
+  const sniffed = sniffFormat(input, limits);
+  if (sniffed === "svg") await checkSvgEmbeds(input, limits);
   let meta: Metadata;
   try {
     // limitInputPixels off here: we want the real size to report it, not sharp's generic message.
@@ -68,8 +148,9 @@ export async function readHeader(input: Buffer, limits: Limits): Promise<Header>
     format = "avif";
   }
   if (format === "jpg") format = "jpeg";
-  if (format === "svg" && !limits.allowSvg)
-    throw new ImageEditError("UNSUPPORTED_FORMAT", "SVG input is disabled on this server (ALLOW_SVG=false)");
+  // Defence in depth: sharp must agree with the sniff about SVG (gzipped SVG never sniffs as one).
+  if ((format === "svg") !== (sniffed === "svg"))
+    throw new ImageEditError("UNSUPPORTED_FORMAT", `the input's bytes say ${sniffed}, its decoder says ${format}`);
   if (!["jpeg", "png", "webp", "gif", "tiff", "avif", "svg"].includes(format))
     throw new ImageEditError(
       "UNSUPPORTED_FORMAT",
@@ -89,13 +170,12 @@ export async function readHeader(input: Buffer, limits: Limits): Promise<Header>
     throw new ImageEditError("DIMENSIONS_TOO_LARGE", `image is ${width}x${height}; the limit is ${max} px per side`, {
       details: { width, height, limit: max },
     });
-  // Animations decode every frame, so the bomb guard counts them all.
-  const framesDecoded = format === "gif" || format === "webp" ? pages : 1;
-  const pixels = storedWidth * storedHeight * framesDecoded;
+  const frames = framesDecoded(format, pages);
+  const pixels = storedWidth * storedHeight * frames;
   if (pixels > limits.maxInputPixels)
     throw new ImageEditError(
       "PIXEL_LIMIT",
-      `image has ${int(pixels)} pixels (${storedWidth}x${storedHeight}${framesDecoded > 1 ? ` x ${framesDecoded} frames` : ""}); the limit is ${int(limits.maxInputPixels)}`,
+      `image has ${int(pixels)} pixels (${storedWidth}x${storedHeight}${frames > 1 ? ` x ${frames} frames` : ""}); the limit is ${int(limits.maxInputPixels)}`,
       { details: { pixels, limit: limits.maxInputPixels } },
     );
   return {

@@ -289,17 +289,14 @@ describe("SVG allowed: entity expansion is refused or bounded", () => {
         allowSvg,
       });
       expect(["ok", "typed"], JSON.stringify(out)).toContain(out.kind);
-      // Refused either way when SVG is off (see the known bug below for which code).
-      if (!allowSvg) expect(["UNSUPPORTED_FORMAT", "CORRUPT_IMAGE"]).toContain((out as { code?: string }).code);
+      // Refused by its bytes when SVG is off, before any parser runs.
+      if (!allowSvg) expect((out as { code?: string }).code).toBe("UNSUPPORTED_FORMAT");
       expect((out as { rss: number }).rss).toBeLessThan(1024 * MB);
     }
   });
 
-  // Fails today: readHeader (src/core/probe.ts) asks sharp for metadata, i.e. has librsvg/libxml2
-  // parse the SVG, before checking allowSvg; with SVG off a hostile SVG should be refused as SVG
-  // without being parsed at all (sniff the text first). Refused either way, but the wrong code
-  // (CORRUPT_IMAGE) and the parser runs on input the operator turned off. Reported to the core owner.
-  it.fails("with SVG off, an SVG bomb is refused as SVG (UNSUPPORTED_FORMAT) before it is parsed", async () => {
+  // readHeader (src/core/probe.ts) sniffs the bytes first: with SVG off no parser ever sees them.
+  it("with SVG off, an SVG bomb is refused as SVG (UNSUPPORTED_FORMAT) before it is parsed", async () => {
     const out = await child.run({
       id: 2,
       data: laughs(10, 10),
@@ -402,11 +399,9 @@ describe("SVG allowed: raster images embedded as data: URLs", () => {
     await child?.close();
   });
 
-  // Fails today: the pixel limit is checked against the SVG canvas (100x100), not the images it
-  // embeds; the child's peak RSS reaches ~1.7 GB for this 560 kB file (and grows with the side).
-  // Reported to the pipeline owner: probe data: images inside an SVG against maxInputPixels (or
-  // refuse embedded rasters) before rendering.
-  it.fails("a decompression bomb inside an SVG is refused or rendered in bounded memory", async () => {
+  // The limits were once checked against the SVG canvas (100x100) only: the child's peak RSS reached
+  // ~1.7 GB for this 560 kB file. readHeader now probes every data: image's header first.
+  it("a decompression bomb inside an SVG is refused or rendered in bounded memory", async () => {
     const out = await child.run({
       id: 1,
       data: bomb,
@@ -415,7 +410,7 @@ describe("SVG allowed: raster images embedded as data: URLs", () => {
       processTimeoutMs: 20_000,
       allowSvg: true,
     });
-    expect(["ok", "typed"], JSON.stringify(out)).toContain(out.kind);
+    expect(out, JSON.stringify(out)).toMatchObject({ kind: "typed", code: "DIMENSIONS_TOO_LARGE" });
     expect((out as { rss: number }).rss).toBeLessThan(1024 * MB);
   }, 60_000);
 });
