@@ -8,25 +8,11 @@ import { DEFAULT_LIMITS, type Limits } from "../../src/core/limits.js";
 import { type ProcessOptions, processImage } from "../../src/core/pipeline.js";
 import { validatePlan } from "../../src/core/plan.js";
 import { sharpError } from "../../src/core/sharp-errors.js";
+import { nearlyStillGif } from "../helpers/images.js";
 
 const limits: Limits = DEFAULT_LIMITS;
 const run = (input: Buffer, plan: unknown, opts: Partial<ProcessOptions> = {}) =>
   processImage(input, validatePlan(plan, limits), { limits, ...opts });
-
-/** A 3-frame 40x30 GIF whose frames differ in one pixel: shrunk to 4 px wide they become identical. */
-async function nearlyStillGif(): Promise<Buffer> {
-  const w = 40;
-  const h = 30;
-  const frames = Array.from({ length: 3 }, (_, k) => {
-    const f = Buffer.alloc(w * h * 4, 200);
-    for (let i = 3; i < f.length; i += 4) f[i] = 255;
-    f.fill(0, k * 4, k * 4 + 3);
-    return f;
-  });
-  return sharp(Buffer.concat(frames), { raw: { width: w, height: h * 3, channels: 4, pageHeight: h }, pages: -1 })
-    .gif({ delay: [100, 100, 100] })
-    .toBuffer();
-}
 
 describe("animations whose frames the encoder merges", () => {
   it.each(["gif", "webp"] as const)("%s: reports the written file's size and page count", async (format) => {

@@ -9,6 +9,7 @@ import { ImageEditError } from "../../src/core/errors.js";
 import { DEFAULT_LIMITS } from "../../src/core/limits.js";
 import { processImage } from "../../src/core/pipeline.js";
 import { validatePlan } from "../../src/core/plan.js";
+import { nearlyStillGif } from "../helpers/images.js";
 import type { FuzzOutcome, FuzzRequest } from "./fuzz/child.js";
 import { FuzzChild, type FuzzSummary, formatSummary, runFuzz } from "./fuzz/harness.js";
 import {
@@ -179,24 +180,9 @@ describe(`seeded fuzz run (seed ${SEED}, ${COUNT} mutants)`, () => {
 });
 
 describe("sizes reported for animations whose frames the encoder merges", () => {
-  // Three frames that differ in one pixel only: shrunk to 4 px wide they become identical, and
-  // the GIF/WebP encoders merge identical consecutive frames.
   let input: Buffer;
   beforeAll(async () => {
-    const w = 40;
-    const h = 30;
-    const frames = Array.from({ length: 3 }, (_, k) => {
-      const f = Buffer.alloc(w * h * 4, 200);
-      for (let i = 3; i < f.length; i += 4) f[i] = 255;
-      f.fill(0, k * 4, k * 4 + 3);
-      return f;
-    });
-    input = await sharp(Buffer.concat(frames), {
-      raw: { width: w, height: h * 3, channels: 4, pageHeight: h },
-      pages: -1,
-    } as never)
-      .gif({ delay: [100, 100, 100] })
-      .toBuffer();
+    input = await nearlyStillGif();
     const meta = await sharp(input, { animated: true }).metadata();
     expect(meta.pages).toBe(3);
   });

@@ -152,6 +152,24 @@ export async function makeOrientedImage(orientation: number, width = 40, height 
   return sharp(pixels).withMetadata({ orientation }).jpeg({ quality: 95 }).toBuffer();
 }
 
+/**
+ * A 3-frame 40x30 GIF whose frames differ in one pixel only: shrunk to a few px wide they become
+ * identical, and the GIF/WebP encoders merge identical consecutive frames.
+ */
+export async function nearlyStillGif(): Promise<Buffer> {
+  const w = 40;
+  const h = 30;
+  const frames = Array.from({ length: 3 }, (_, k) => {
+    const f = Buffer.alloc(w * h * 4, 200);
+    for (let i = 3; i < f.length; i += 4) f[i] = 255;
+    f.fill(0, k * 4, k * 4 + 3);
+    return f;
+  });
+  return sharp(Buffer.concat(frames), { raw: { width: w, height: h * 3, channels: 4, pageHeight: h }, pages: -1 })
+    .gif({ delay: [100, 100, 100] })
+    .toBuffer();
+}
+
 export interface Pixels {
   data: Buffer;
   width: number;
