@@ -21,7 +21,7 @@ import { fetchPolicyFromConfig, sniffImageType } from "./fetch/index.js";
 import { createApp } from "./http/app.js";
 import { type Auth, createAuth } from "./http/auth.js";
 import { createLogger, type Logger } from "./logger.js";
-import type { Clock } from "./ports.js";
+import type { Clock, Job, ObjectStore, SessionStore } from "./ports.js";
 import { resumeUnfinished } from "./service/recover.js";
 import { type JobDeps, runJob } from "./service/run-job.js";
 import { makeFetchSource } from "./service/source.js";
@@ -40,6 +40,15 @@ export interface LocalServerOptions {
   retryBaseMs?: number;
   /** Directory of the built page (default web/dist of this package). */
   webRoot?: string;
+  /** Stores in place of SQLite and the filesystem (tests run the service on DynamoDB/S3 emulators). */
+  stores?: { sessions: SessionStore; objects: ObjectStore };
+  /** Wrappers around the ports the service uses (fault injection in tests); production sets none. */
+  wrap?: {
+    sessions?(store: SessionStore): SessionStore;
+    objects?(store: ObjectStore): ObjectStore;
+    /** Gets the worker pool's processor and the pool itself (a test may kill a busy thread). */
+    process?(process: JobDeps["process"], pool: WorkerPool): JobDeps["process"];
+  };
 }
 
 export interface LocalServer {
@@ -52,6 +61,8 @@ export interface LocalServer {
   sweepNow(): ReturnType<typeof sweep>;
   /** Resolves when no job is queued or running. */
   idle(): Promise<void>;
+  /** Hand jobs to the runner (again: tests deliver at least once, like a queue). */
+  enqueue(jobs: Job[]): Promise<void>;
   /**
    * Stop: refuse new connections, let running jobs finish for up to graceMs (default 10 s), then
    * abort them (their images resume on the next start), close streams, workers and the database.
@@ -68,14 +79,15 @@ export async function startLocalServer(config: Config, opts: LocalServerOptions 
   const secret = loadOrCreateSecret(config);
   const limits = limitsFromConfig(config);
   const metrics = new PromMetrics();
-  const sqlite = new SqliteSessionStore(path.join(config.DATA_DIR, "sessions.db"), { clock });
-  const { store: sessions, watcher } = withChangeNotifications(sqlite);
-  const objects = new FsObjectStore(path.join(config.DATA_DIR, "objects"), {
-    secret,
-    baseUrl: "",
-    clock,
-    sniff: sniffImageType,
-  });
+  const fsObjects = opts.stores
+    ? undefined
+    : new FsObjectStore(path.join(config.DATA_DIR, "objects"), { secret, baseUrl: "", clock, sniff: sniffImageType });
+  const baseSessions =
+    opts.stores?.sessions ?? new SqliteSessionStore(path.join(config.DATA_DIR, "sessions.db"), { clock });
+  const baseObjects = opts.stores?.objects ?? (fsObjects as ObjectStore);
+  const wrap = opts.wrap ?? {};
+  const { store: sessions, watcher } = withChangeNotifications(wrap.sessions?.(baseSessions) ?? baseSessions);
+  const objects = wrap.objects?.(baseObjects) ?? baseObjects;
   const pool = new WorkerPool(config.WORKER_CONCURRENCY);
   const policy = fetchPolicyFromConfig(config);
   const jobDeps: JobDeps = {
@@ -86,7 +98,7 @@ export async function startLocalServer(config: Config, opts: LocalServerOptions 
     metrics,
     logger,
     clock,
-    process: pool.process,
+    process: wrap.process?.(pool.process, pool) ?? pool.process,
     fetchSource: makeFetchSource(objects, policy),
     probe: probeImage,
     retryBaseMs: opts.retryBaseMs,
@@ -113,7 +125,8 @@ export async function startLocalServer(config: Config, opts: LocalServerOptions 
     clock,
     auth,
     probe: probeImage,
-    verifySignedFile: (key, exp, sig) => objects.verifySignedGet(key, exp, sig),
+    // Other stores serve their files themselves (S3 presigned URLs).
+    verifySignedFile: fsObjects ? (key, exp, sig) => fsObjects.verifySignedGet(key, exp, sig) : undefined,
     assets: staticFiles(webRoot),
     sseHeartbeatMs: opts.heartbeatMs,
     isReady: () => ready,
@@ -129,16 +142,19 @@ export async function startLocalServer(config: Config, opts: LocalServerOptions 
   const host = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;
   const url = `http://${host === "0.0.0.0" || host === "[::]" ? "127.0.0.1" : host}:${addr.port}`;
 
-  const sweepOpts = {
+  // The sweeper walks the object directory: only with the filesystem store.
+  const sweepOpts = fsObjects && {
     sessions,
-    objects,
+    objects: fsObjects,
     clock,
     logger,
     graceMs: opts.sweepGraceMs ?? 3_600_000,
     uploadTtlMs: config.SESSION_TTL_DAYS * 86_400_000,
   };
   const stopSweeper =
-    opts.sweepIntervalMs === 0 ? () => {} : startSweeper({ ...sweepOpts, intervalMs: opts.sweepIntervalMs ?? 600_000 });
+    opts.sweepIntervalMs === 0 || !sweepOpts
+      ? () => {}
+      : startSweeper({ ...sweepOpts, intervalMs: opts.sweepIntervalMs ?? 600_000 });
 
   await resumeUnfinished({ config, sessions, jobs, logger });
   logger.info({ url, dataDir: path.resolve(config.DATA_DIR), workers: config.WORKER_CONCURRENCY }, "imgedit listening");
@@ -149,8 +165,10 @@ export async function startLocalServer(config: Config, opts: LocalServerOptions 
     port: addr.port,
     auth,
     token: (user, ttlSec) => auth.mint(user, ttlSec),
-    sweepNow: () => sweep(sweepOpts),
+    sweepNow: () =>
+      sweepOpts ? sweep(sweepOpts) : Promise.reject(new Error("no sweeper: the objects are not on the filesystem")),
     idle: () => jobs.idle(),
+    enqueue: (again) => jobs.enqueue(again),
     close(closeOpts = {}) {
       closing ??= (async () => {
         ready = false;

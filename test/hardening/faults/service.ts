@@ -1,31 +1,16 @@
-// The local service assembled from its real parts (SQLite sessions, filesystem objects, worker
-// threads, the job runner, the Hono app on a loopback port), the way src/server.ts assembles it,
-// but with the ports wrapped in fault-injecting decorators: an object store that refuses or times
-// out on writes, a session store that refuses writes, a processor that throws, and a handle on the
-// worker pool to kill a thread mid-image. startLocalServer has no seams for these, so the wiring is
-// repeated here (test-only). The same wiring runs on the AWS stores (DynamoDB on dynalite, S3 on
-// s3rver) with the local job runner in place of Lambda.
-import type { Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import path from "node:path";
-import { serve } from "@hono/node-server";
+// The local service (startLocalServer: SQLite sessions, filesystem objects, worker threads, the job
+// runner, the Hono app on a loopback port) with its ports wrapped in fault-injecting decorators: an
+// object store that refuses or times out on writes, a session store that refuses writes, a
+// processor that throws, and a handle on the worker pool to kill a thread mid-image. The same
+// service runs on the AWS stores (DynamoDB on dynalite, S3 on s3rver) with the local job runner in
+// place of Lambda.
 import { DynamoSessionStore, dynamoDocumentClient, S3ObjectStore, s3Client } from "../../../src/adapters/aws/index.js";
-import { FsObjectStore } from "../../../src/adapters/local/fs-objects.js";
-import { LocalJobRunner } from "../../../src/adapters/local/job-runner.js";
-import { PromMetrics } from "../../../src/adapters/local/prom-metrics.js";
-import { SqliteSessionStore } from "../../../src/adapters/local/sqlite-sessions.js";
-import { WorkerPool } from "../../../src/adapters/local/worker-pool.js";
-import { limitsFromConfig } from "../../../src/core/limits.js";
+import type { WorkerPool } from "../../../src/adapters/local/worker-pool.js";
 import type { Plan } from "../../../src/core/operations.js";
-import { type ProcessOptions, type ProcessResult, probeImage } from "../../../src/core/pipeline.js";
-import { fetchPolicyFromConfig, sniffImageType } from "../../../src/fetch/index.js";
-import { createApp } from "../../../src/http/app.js";
-import { createAuth } from "../../../src/http/auth.js";
+import type { ProcessOptions, ProcessResult } from "../../../src/core/pipeline.js";
 import { silentLogger } from "../../../src/logger.js";
 import type { Job, ObjectStore, SessionStore } from "../../../src/ports.js";
-import { type JobDeps, runJob } from "../../../src/service/run-job.js";
-import { makeFetchSource } from "../../../src/service/source.js";
-import { withChangeNotifications } from "../../../src/service/watch.js";
+import { startLocalServer } from "../../../src/server.js";
 import { tempDir, testConfig } from "../../http/harness.js";
 
 /** What to break next; each counter is consumed one fault per call. */
@@ -118,9 +103,6 @@ export async function startFaultyService(
 ): Promise<FaultyService> {
   const dataDir = tempDir("imgedit-faults-");
   const config = testConfig(dataDir, { JWT_SECRET: "h9-fault-injection-secret-0123456789abcdef", ...env });
-  const clock = { now: () => Date.now() };
-  const logger = silentLogger();
-  const limits = limitsFromConfig(config);
   const faults: Faults = {
     putErrors: 0,
     putTimeouts: 0,
@@ -130,97 +112,67 @@ export async function startFaultyService(
     workerKills: 0,
     injected: {},
   };
-  const secret = new TextEncoder().encode(config.JWT_SECRET);
-  let baseSessions: SessionStore;
-  let baseObjects: ObjectStore;
-  let verifySignedFile: ((key: string, exp?: string, sig?: string) => boolean) | undefined;
-  if (backend.kind === "local") {
-    baseSessions = new SqliteSessionStore(path.join(dataDir, "sessions.db"), { clock });
-    const fsObjects = new FsObjectStore(path.join(dataDir, "objects"), {
-      secret,
-      baseUrl: "",
-      clock,
-      sniff: sniffImageType,
-    });
-    baseObjects = fsObjects;
-    verifySignedFile = (key, exp, sig) => fsObjects.verifySignedGet(key, exp, sig);
-  } else {
+  let stores: { sessions: SessionStore; objects: ObjectStore } | undefined;
+  if (backend.kind === "aws") {
     const credentials = { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" };
-    baseSessions = new DynamoSessionStore({
-      client: dynamoDocumentClient({ endpoint: backend.dynamoEndpoint, region: "us-east-1", credentials }),
-      table: backend.table,
-    });
-    baseObjects = new S3ObjectStore({
-      client: s3Client({ endpoint: backend.s3Endpoint, region: "us-east-1", credentials }),
-      bucket: backend.bucket,
-    });
+    stores = {
+      sessions: new DynamoSessionStore({
+        client: dynamoDocumentClient({ endpoint: backend.dynamoEndpoint, region: "us-east-1", credentials }),
+        table: backend.table,
+      }),
+      objects: new S3ObjectStore({
+        client: s3Client({ endpoint: backend.s3Endpoint, region: "us-east-1", credentials }),
+        bucket: backend.bucket,
+      }),
+    };
   }
-  const { store, watcher } = withChangeNotifications(faultySessions(baseSessions, faults));
-  const objects = faultyObjects(baseObjects, faults);
-  const pool = new WorkerPool(config.WORKER_CONCURRENCY);
-  const process = async (input: Buffer, plan: Plan, opts: ProcessOptions): Promise<ProcessResult> => {
-    if (faults.processThrows > 0) {
-      faults.processThrows--;
-      note(faults, "process-throw");
-      throw new TypeError("Cannot read properties of undefined (reading 'width') (injected)");
-    }
-    if (faults.workerKills > 0) {
-      faults.workerKills--;
-      note(faults, "worker-kill");
-      const running = pool.process(input, plan, opts);
-      // Kill the thread that took this image: pool.process hands the task to a free thread at once.
-      const slots = (pool as unknown as { slots: { worker: { terminate(): Promise<number> }; task?: unknown }[] })
-        .slots;
-      for (const s of slots)
-        if (s.task) {
-          note(faults, "worker-terminated-busy");
-          void s.worker.terminate();
-        }
-      return running;
-    }
-    return pool.process(input, plan, opts);
-  };
-  const metrics = new PromMetrics();
-  const jobDeps: JobDeps = {
-    config,
-    limits,
-    sessions: store,
-    objects,
-    metrics,
-    logger,
-    clock,
-    process,
-    fetchSource: makeFetchSource(objects, fetchPolicyFromConfig(config)),
-    probe: probeImage,
+  // The stores as they are, for tests to look behind the faults.
+  let baseSessions = stores?.sessions as SessionStore;
+  let baseObjects = stores?.objects as ObjectStore;
+  const faultyProcess =
+    (process: Processor, pool: WorkerPool): Processor =>
+    async (input, plan, opts) => {
+      if (faults.processThrows > 0) {
+        faults.processThrows--;
+        note(faults, "process-throw");
+        throw new TypeError("Cannot read properties of undefined (reading 'width') (injected)");
+      }
+      if (faults.workerKills > 0) {
+        faults.workerKills--;
+        note(faults, "worker-kill");
+        const running = process(input, plan, opts);
+        // Kill the thread that took this image: pool.process hands the task to a free thread at once.
+        const slots = (pool as unknown as { slots: { worker: { terminate(): Promise<number> }; task?: unknown }[] })
+          .slots;
+        for (const s of slots)
+          if (s.task) {
+            note(faults, "worker-terminated-busy");
+            void s.worker.terminate();
+          }
+        return running;
+      }
+      return process(input, plan, opts);
+    };
+  const server = await startLocalServer(config, {
+    logger: silentLogger(),
+    heartbeatMs: 200,
+    sweepIntervalMs: 0,
     retryBaseMs: 20,
-  };
-  const jobs = new LocalJobRunner(
-    (job, signal) => runJob(job, jobDeps, { signal }),
-    config.WORKER_CONCURRENCY * 2,
-    logger,
-  );
-  const auth = createAuth({ config, secret, clock });
-  const app = createApp({
-    config,
-    limits,
-    sessions: store,
-    objects,
-    jobs,
-    watcher,
-    metrics,
-    logger,
-    clock,
-    auth,
-    probe: probeImage,
-    verifySignedFile,
-    sseHeartbeatMs: 200,
+    stores,
+    wrap: {
+      sessions: (s) => {
+        baseSessions = s;
+        return faultySessions(s, faults);
+      },
+      objects: (o) => {
+        baseObjects = o;
+        return faultyObjects(o, faults);
+      },
+      process: faultyProcess,
+    },
   });
-  const server = await new Promise<Server>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, () => resolve(s as Server)) as Server;
-    s.once("error", reject);
-  });
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const token = (user = "alice") => auth.mint(user, 3600);
+  const base = server.url;
+  const token = (user = "alice") => server.token(user, 3600);
   return {
     base,
     faults,
@@ -234,16 +186,10 @@ export async function startFaultyService(
       if (typeof rest.body === "string") headers.set("content-type", "application/json");
       return fetch(base + pathname, { ...rest, headers });
     },
-    idle: () => jobs.idle(),
-    redeliver: (again) => jobs.enqueue(again),
-    async close() {
-      const stopped = new Promise<void>((r) => server.close(() => r()));
-      server.closeIdleConnections?.();
-      await jobs.stop(2000);
-      server.closeAllConnections?.();
-      await stopped;
-      await pool.close();
-      await baseSessions.close?.();
-    },
+    idle: () => server.idle(),
+    redeliver: (again) => server.enqueue(again),
+    close: () => server.close({ graceMs: 2000 }),
   };
 }
+
+type Processor = (input: Buffer, plan: Plan, opts: ProcessOptions) => Promise<ProcessResult>;
