@@ -18,7 +18,7 @@ export function sharpError(e: unknown, phase: "decode" | "process"): ImageEditEr
   if (/corrupt header/i.test(raw))
     return new ImageEditError("CORRUPT_IMAGE", `the image header is corrupt: ${detail(raw)}`, { cause: e });
   // The decoder gave bands libvips cannot name (e.g. a TIFF claiming RGB with one sample).
-  if (phase === "decode" && /no known route from 'multiband'/i.test(raw))
+  if (phase === "decode" && /no known route .*'multiband'/i.test(raw))
     return new ImageEditError(
       "UNSUPPORTED_FORMAT",
       `the image's colour space cannot be converted to RGB (${detail(raw)})`,

@@ -86,7 +86,7 @@ describe("decoder errors are the input's fault wherever they surface", () => {
     expect(sharpError(new Error("extract_area: bad extract area"), "process").code).toBe("PROCESSING_FAILED");
   });
 
-  it("a TIFF whose bands libvips cannot name (SamplesPerPixel 1, RGB) fails UNSUPPORTED_FORMAT, not as a resize failure", async () => {
+  it("a TIFF whose bands libvips cannot name (SamplesPerPixel 1, RGB) fails UNSUPPORTED_FORMAT, not as a step failure", async () => {
     const tiff = Buffer.from(
       await sharp({ create: { width: 64, height: 48, channels: 3, background: "#369" } })
         .tiff({ compression: "lzw" })
@@ -96,9 +96,11 @@ describe("decoder errors are the input's fault wherever they surface", () => {
     for (let i = 0; i < tiff.readUInt16LE(ifd); i++)
       if (tiff.readUInt16LE(ifd + 2 + i * 12) === 277) tiff.writeUInt16LE(1, ifd + 2 + i * 12 + 8);
     expect((await sharp(tiff).metadata()).space).toBe("multiband");
-    const err = await run(tiff, [{ op: "resize", width: 32 }]).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(ImageEditError);
-    expect(err).toMatchObject({ code: "UNSUPPORTED_FORMAT" });
+    for (const op of [{ op: "resize", width: 32 }, { op: "grayscale" }]) {
+      const err = await run(tiff, [op]).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ImageEditError);
+      expect(err, op.op).toMatchObject({ code: "UNSUPPORTED_FORMAT" });
+    }
     expect(sharpError(new Error("vips_colourspace: no known route from 'multiband' to 'srgb'"), "process").code).toBe(
       "PROCESSING_FAILED",
     );
