@@ -88,6 +88,16 @@ function closingQuote(text: string, i: number): number {
 export function tokenize(text: string): Token[] {
   const tokens: Token[] = [];
   let i = 0;
+  // "(800, 600)", "16:9", "800 by 600": two numbers in one token.
+  const twoNumbers = (kind: "pair" | "ratio", m: RegExpExecArray, at: number): Token => ({
+    kind,
+    text: m[0],
+    norm: m[0],
+    value: Number(m[1]),
+    value2: Number(m[2]),
+    start: at,
+    end: at + m[0].length,
+  });
   const push = (t: Token) => {
     tokens.push(t);
     i = t.end;
@@ -118,15 +128,7 @@ export function tokenize(text: string): Token[] {
     }
     m = reParenPair.exec(rest);
     if (m) {
-      push({
-        kind: "pair",
-        text: m[0],
-        norm: m[0],
-        value: Number(m[1]),
-        value2: Number(m[2]),
-        start: i,
-        end: i + m[0].length,
-      });
+      push(twoNumbers("pair", m, i));
       continue;
     }
     const startsNumber = /[\d.]/u.test(ch) && /\d/u.test(rest.slice(0, 2));
@@ -148,28 +150,12 @@ export function tokenize(text: string): Token[] {
       }
       m = reRatio.exec(rest);
       if (m) {
-        push({
-          kind: "ratio",
-          text: m[0],
-          norm: m[0],
-          value: Number(m[1]),
-          value2: Number(m[2]),
-          start: i,
-          end: i + m[0].length,
-        });
+        push(twoNumbers("ratio", m, i));
         continue;
       }
       m = rePair.exec(rest);
       if (m) {
-        push({
-          kind: "pair",
-          text: m[0],
-          norm: m[0],
-          value: Number(m[1]),
-          value2: Number(m[2]),
-          start: i,
-          end: i + m[0].length,
-        });
+        push(twoNumbers("pair", m, i));
         continue;
       }
     }
