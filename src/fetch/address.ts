@@ -170,6 +170,17 @@ export function sameAddress(a: string, b: string): boolean {
   return pa.bytes.every((v, i) => v === pb.bytes[i]);
 }
 
+type Refusal = Extract<AddressVerdict, { allowed: false }>;
+
+function refuse(address: string, family: Family, kind: string, range: string, description: string): Refusal {
+  return { allowed: false, address, family, kind, range, description };
+}
+
+/** Refused for lying in one of the listed ranges. */
+function inBlockedRange(address: string, family: Family, r: Range): Refusal {
+  return refuse(address, family, r.kind, r.cidr, `${r.phrase} (${r.cidr})`);
+}
+
 function formatV4(bytes: Uint8Array, offset = 0): string {
   return Array.from(bytes.subarray(offset, offset + 4)).join(".");
 }
@@ -177,14 +188,7 @@ function formatV4(bytes: Uint8Array, offset = 0): string {
 function classifyV4(address: string, bytes: Uint8Array): AddressVerdict {
   for (const r of V4_BLOCKED) {
     if (inRange(bytes, r)) {
-      return {
-        allowed: false,
-        address,
-        family: 4,
-        kind: r.kind,
-        range: r.cidr,
-        description: `${r.phrase} (${r.cidr})`,
-      };
+      return inBlockedRange(address, 4, r);
     }
   }
   return { allowed: true, address, family: 4 };
@@ -194,14 +198,7 @@ function classifyV6(address: string, bytes: Uint8Array): AddressVerdict {
   // :: and ::1 sit inside ::/96; name them for what they are.
   for (const r of V6_BLOCKED.slice(0, 2)) {
     if (inRange(bytes, r)) {
-      return {
-        allowed: false,
-        address,
-        family: 6,
-        kind: r.kind,
-        range: r.cidr,
-        description: `${r.phrase} (${r.cidr})`,
-      };
+      return inBlockedRange(address, 6, r);
     }
   }
   for (const e of EMBEDDING) {
@@ -209,46 +206,24 @@ function classifyV6(address: string, bytes: Uint8Array): AddressVerdict {
     const v4 = formatV4(bytes, e.offset);
     const inner = classifyV4(v4, bytes.subarray(e.offset, e.offset + 4));
     if (!inner.allowed) {
-      return {
-        allowed: false,
+      return refuse(
         address,
-        family: 6,
-        kind: inner.kind,
-        range: inner.range,
-        description: `${e.name} (${e.range.cidr}) embedding ${v4}, ${inner.description}`,
-      };
+        6,
+        inner.kind,
+        inner.range,
+        `${e.name} (${e.range.cidr}) embedding ${v4}, ${inner.description}`,
+      );
     }
     if (e.allowPublic) return { allowed: true, address, family: 6 };
-    return {
-      allowed: false,
-      address,
-      family: 6,
-      kind: "reserved",
-      range: e.range.cidr,
-      description: `${e.name} (${e.range.cidr}), a deprecated form`,
-    };
+    return refuse(address, 6, "reserved", e.range.cidr, `${e.name} (${e.range.cidr}), a deprecated form`);
   }
   for (const r of V6_BLOCKED) {
     if (inRange(bytes, r)) {
-      return {
-        allowed: false,
-        address,
-        family: 6,
-        kind: r.kind,
-        range: r.cidr,
-        description: `${r.phrase} (${r.cidr})`,
-      };
+      return inBlockedRange(address, 6, r);
     }
   }
   if (!inRange(bytes, GLOBAL_UNICAST)) {
-    return {
-      allowed: false,
-      address,
-      family: 6,
-      kind: "reserved",
-      range: "outside 2000::/3",
-      description: "a reserved address (not global unicast 2000::/3)",
-    };
+    return refuse(address, 6, "reserved", "outside 2000::/3", "a reserved address (not global unicast 2000::/3)");
   }
   return { allowed: true, address, family: 6 };
 }
@@ -260,14 +235,7 @@ function classifyV6(address: string, bytes: Uint8Array): AddressVerdict {
 export function classifyAddress(address: string): AddressVerdict {
   const ip = parseIp(address);
   if (!ip) {
-    return {
-      allowed: false,
-      address,
-      family: 4,
-      kind: "invalid",
-      range: "-",
-      description: "not a valid IP address",
-    };
+    return refuse(address, 4, "invalid", "-", "not a valid IP address");
   }
   return ip.family === 4 ? classifyV4(address, ip.bytes) : classifyV6(address, ip.bytes);
 }
