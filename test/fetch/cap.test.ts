@@ -1,8 +1,8 @@
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { describe, expect, it } from "vitest";
-import { ImageEditError } from "../../src/core/errors.js";
 import { capStream, parseLength, readCapped } from "../../src/fetch/cap.js";
+import { failure } from "../helpers/errors.js";
 
 /** A generator that yields `count` chunks of `size` bytes and records how many were pulled. */
 function source(count: number, size: number) {
@@ -18,16 +18,6 @@ function source(count: number, size: number) {
     }
   }
   return { iterable: gen(), state };
-}
-
-async function failure(p: Promise<unknown>): Promise<ImageEditError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(ImageEditError);
-    return e as ImageEditError;
-  }
-  throw new Error("expected a failure");
 }
 
 describe("capStream / readCapped", () => {

@@ -18,6 +18,7 @@ import {
   type Resolver,
   safeFetch,
 } from "../../src/fetch/index.js";
+import { failure } from "../helpers/errors.js";
 import { startHttpServer, startTcpServer, type TestServer } from "./servers.js";
 
 let png: Buffer;
@@ -33,16 +34,6 @@ const base = (over: Partial<FetchPolicy> = {}): FetchPolicy => ({
   maxRedirects: 5,
   ...over,
 });
-
-async function failure(p: Promise<unknown>): Promise<ImageEditError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(ImageEditError);
-    return e as ImageEditError;
-  }
-  throw new Error("expected the fetch to fail");
-}
 
 beforeAll(async () => {
   png = await sharp({ create: { width: 64, height: 48, channels: 3, background: "#3366cc" } })

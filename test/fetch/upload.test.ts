@@ -4,8 +4,9 @@ import { Readable } from "node:stream";
 import busboy from "busboy";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ImageEditError } from "../../src/core/errors.js";
+import type { ImageEditError } from "../../src/core/errors.js";
 import { readUpload } from "../../src/fetch/upload.js";
+import { failure } from "../helpers/errors.js";
 
 let jpeg: Buffer;
 
@@ -31,16 +32,6 @@ function chunked(data: Buffer, size: number) {
     })(),
   );
   return { readable, state };
-}
-
-async function failure(p: Promise<unknown>): Promise<ImageEditError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(ImageEditError);
-    return e as ImageEditError;
-  }
-  throw new Error("expected a failure");
 }
 
 describe("readUpload", () => {
