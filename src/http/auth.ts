@@ -2,7 +2,7 @@
 // (`imgedit token` and POST /auth/local mint them); in production a JWKS URL with issuer and
 // audience (Cognito, Google, any OIDC issuer). Progress streams also accept a short-lived stream
 // token bound to one user and one session, because EventSource cannot send headers.
-import { createHmac } from "node:crypto";
+import { createHmac, createSecretKey } from "node:crypto";
 import { createRemoteJWKSet, type JWTVerifyGetKey, errors as joseErrors, jwtVerify, SignJWT } from "jose";
 import type { Config } from "../config.js";
 import { ImageEditError } from "../core/errors.js";
@@ -70,13 +70,54 @@ function identityFrom(sub: unknown): Identity {
   return { userId: sub };
 }
 
+/**
+ * Tokens this process verified with its own HS256 keys, remembered for at most a minute and never
+ * past their expiry: a client sends the same token with every request, and checking its signature
+ * again proves nothing new. Only successes are kept, keyed by the whole token (signature included).
+ */
+class VerifiedTokenCache {
+  private static readonly MAX_ENTRIES = 10_000;
+  private static readonly MAX_AGE_MS = 60_000;
+  private readonly entries = new Map<string, { userId: string; sessionId: string; untilMs: number }>();
+
+  constructor(private readonly clock: Clock) {}
+
+  get(key: string): { userId: string; sessionId: string } | undefined {
+    const e = this.entries.get(key);
+    if (!e) return undefined;
+    if (this.clock.now() < e.untilMs) return e;
+    this.entries.delete(key);
+    return undefined;
+  }
+
+  set(key: string, userId: string, sessionId: string, exp: number | undefined, nbf: number | undefined): void {
+    const now = this.clock.now();
+    // A token not valid yet is not cached: it is checked again (and accepted) once it is.
+    if (nbf !== undefined && nbf * 1000 > now) return;
+    const untilMs = Math.min(now + VerifiedTokenCache.MAX_AGE_MS, exp !== undefined ? exp * 1000 : Infinity);
+    if (untilMs <= now) return;
+    if (this.entries.size >= VerifiedTokenCache.MAX_ENTRIES) {
+      // Oldest first (Map keeps insertion order): drop a tenth to amortise the sweep.
+      let n = VerifiedTokenCache.MAX_ENTRIES / 10;
+      for (const k of this.entries.keys()) {
+        this.entries.delete(k);
+        if (--n <= 0) break;
+      }
+    }
+    this.entries.set(key, { userId, sessionId, untilMs });
+  }
+}
+
 export function createAuth(opts: AuthOptions): Auth {
   const { config, secret } = opts;
   const clock = opts.clock ?? { now: () => Date.now() };
   const mode = config.JWKS_URL ? "jwks" : "local";
   const jwks = mode === "jwks" ? (opts.jwks ?? createRemoteJWKSet(new URL(config.JWKS_URL!))) : undefined;
+  // Keys imported once (jose would import raw bytes again on every sign and verify).
+  const localKey = createSecretKey(secret);
   // Stream tokens use their own key, so one can never pass as a login token.
-  const streamKey = new Uint8Array(createHmac("sha256", secret).update("imgedit stream tokens v1").digest());
+  const streamKey = createSecretKey(createHmac("sha256", secret).update("imgedit stream tokens v1").digest());
+  const verified = new VerifiedTokenCache(clock);
   const nowSec = () => Math.floor(clock.now() / 1000);
   const currentDate = () => new Date(clock.now());
 
@@ -100,14 +141,18 @@ export function createAuth(opts: AuthOptions): Auth {
           }
           return identityFrom(payload.sub);
         }
-        const { payload } = await jwtVerify(token, secret, {
+        const hit = verified.get(`l ${token}`);
+        if (hit) return { userId: hit.userId };
+        const { payload } = await jwtVerify(token, localKey, {
           issuer: LOCAL_ISSUER,
           audience: LOCAL_AUDIENCE,
           algorithms: ["HS256"],
           currentDate: currentDate(),
         });
         if (payload.typ === "stream") throw unauthorized("a stream token only opens its progress stream");
-        return identityFrom(payload.sub);
+        const id = identityFrom(payload.sub);
+        verified.set(`l ${token}`, id.userId, "", payload.exp, payload.nbf);
+        return id;
       } catch (e) {
         throw explain(e);
       }
@@ -124,7 +169,7 @@ export function createAuth(opts: AuthOptions): Auth {
         .setAudience(LOCAL_AUDIENCE)
         .setIssuedAt(nowSec())
         .setExpirationTime(nowSec() + ttlSec)
-        .sign(secret);
+        .sign(localKey);
     },
 
     async signStreamToken(userId, sessionId, ttlSec = 3600) {
@@ -139,13 +184,20 @@ export function createAuth(opts: AuthOptions): Auth {
 
     async verifyStreamToken(token, sessionId) {
       try {
+        const hit = verified.get(`s ${token}`);
+        if (hit) {
+          if (hit.sessionId !== sessionId) throw unauthorized("stream token is for another session");
+          return { userId: hit.userId };
+        }
         const { payload } = await jwtVerify(token, streamKey, {
           audience: STREAM_AUDIENCE,
           algorithms: ["HS256"],
           currentDate: currentDate(),
         });
         if (payload.sid !== sessionId) throw unauthorized("stream token is for another session");
-        return identityFrom(payload.sub);
+        const id = identityFrom(payload.sub);
+        verified.set(`s ${token}`, id.userId, String(payload.sid), payload.exp, payload.nbf);
+        return id;
       } catch (e) {
         throw explain(e);
       }

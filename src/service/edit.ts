@@ -86,11 +86,22 @@ export interface StartEditResult {
   replayed: boolean;
 }
 
+/**
+ * An optional SessionStore extension: stores that can count a user's unfinished sessions without
+ * reading their documents (SQLite) offer it; others are asked for their latest 100 sessions.
+ */
+export interface CountsUnfinished {
+  countUnfinishedByUser(userId: string): Promise<number>;
+}
+
 /** Answers RATE_LIMITED when the user already has MAX_CONCURRENT_SESSIONS unfinished sessions. */
 export async function checkConcurrentSessions(userId: string, deps: Pick<EditDeps, "config" | "sessions">) {
   const max = deps.config.MAX_CONCURRENT_SESSIONS;
-  const { items } = await deps.sessions.listByUser(userId, { limit: 100 });
-  const open = items.filter((s) => !isFinished(s.status)).length;
+  const counter = deps.sessions as Partial<CountsUnfinished>;
+  const open =
+    typeof counter.countUnfinishedByUser === "function"
+      ? await counter.countUnfinishedByUser(userId)
+      : (await deps.sessions.listByUser(userId, { limit: 100 })).items.filter((s) => !isFinished(s.status)).length;
   if (open >= max) {
     throw new ImageEditError(
       "RATE_LIMITED",

@@ -47,6 +47,9 @@ const defaultSleep = (ms: number, signal?: AbortSignal) =>
     signal?.addEventListener("abort", onAbort, { once: true });
   });
 
+/** Least time between two percent-only progress writes. */
+const PROGRESS_INTERVAL_MS = 1000;
+
 class SessionGone extends Error {}
 /** Another delivery of this job finished the image first. */
 class Superseded extends Error {}
@@ -93,10 +96,14 @@ export async function runJob(job: Job, deps: JobDeps, opts: { signal?: AbortSign
     });
   };
   let lastPercent = 0;
+  let lastWriteAt = 0;
   const tick = (status: "processing", percent: number) => {
     const p = Math.floor(percent);
-    if (p < lastPercent + 10) return; // progress every ~10 points, not every callback
+    // Progress every ~10 points and at most once a second: a typical image is done in well under
+    // a second, and a percent the client would see for a few milliseconds is not worth a write.
+    if (p < lastPercent + 10 || now() - lastWriteAt < PROGRESS_INTERVAL_MS) return;
     lastPercent = p;
+    lastWriteAt = now();
     update({ status, percent: p }).catch(() => undefined);
   };
 
@@ -122,6 +129,7 @@ export async function runJob(job: Job, deps: JobDeps, opts: { signal?: AbortSign
         source = { width: p.width, height: p.height, format: p.format, bytes: input.length };
       }
       lastPercent = 30;
+      lastWriteAt = now();
       await update({ status: "processing", percent: 30, ...(source ? { source } : {}) });
       const o = session.options ?? {};
       const result = await deps.process(input, session.plan, {

@@ -1,6 +1,7 @@
 // Two ways to learn that a session changed: in-process notifications from a wrapped store
 // (one machine: every change, at once), or polling the store (Lambda: another process writes).
 import type { Session, SessionStore, SessionWatcher } from "../ports.js";
+import type { CountsUnfinished } from "./edit.js";
 
 type Listener = (session: Session | undefined) => void;
 
@@ -42,6 +43,10 @@ export function withChangeNotifications(inner: SessionStore): { store: SessionSt
     listUnfinished: (l) => inner.listUnfinished(l),
     close: inner.close ? () => inner.close!() : undefined,
   };
+  // Pass optional read-only extensions through (see CountsUnfinished in edit.ts).
+  const counter = inner as Partial<CountsUnfinished>;
+  if (typeof counter.countUnfinishedByUser === "function")
+    Object.assign(store, { countUnfinishedByUser: (u: string) => counter.countUnfinishedByUser!(u) });
   const watcher: SessionWatcher = {
     watch(sessionId, onChange) {
       let set = listeners.get(sessionId);

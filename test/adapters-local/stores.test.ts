@@ -99,3 +99,35 @@ describe("local secret", () => {
     expect(new TextDecoder().decode(c)).toBe("configured");
   });
 });
+
+describe("SQLite unfinished-session count", () => {
+  it("counts a user's queued and running sessions, not finished, expired or other users' ones", async () => {
+    let nowMs = 1_700_000_000_000;
+    const store = new SqliteSessionStore(path.join(dbDir, `count${n++}.db`), { clock: { now: () => nowMs } });
+    const make = (sessionId: string, userId: string, status: "queued" | "done", ttlSec: number) => ({
+      sessionId,
+      userId,
+      createdAt: nowMs,
+      updatedAt: nowMs,
+      status: "queued" as const,
+      plan: [],
+      images: [{ id: "a", name: "a", sourceUrl: "http://x/a.png", status, percent: 0, attempts: 0, version: 1 }],
+      ttl: Math.floor(nowMs / 1000) + ttlSec,
+      version: 1,
+    });
+    await store.create(make("s1", "ann", "queued", 3600));
+    await store.create(make("s2", "ann", "queued", 3600));
+    await store.create(make("s3", "ann", "queued", 10));
+    await store.create(make("s4", "bob", "queued", 3600));
+    expect(await store.countUnfinishedByUser("ann")).toBe(3);
+    await store.updateImage("s2", "a", { status: "processing", percent: 30 });
+    expect(await store.countUnfinishedByUser("ann")).toBe(3); // running counts too
+    await store.updateImage("s1", "a", { status: "done", percent: 100 });
+    expect(await store.countUnfinishedByUser("ann")).toBe(2);
+    nowMs += 60_000; // s3 expired
+    expect(await store.countUnfinishedByUser("ann")).toBe(1);
+    expect(await store.countUnfinishedByUser("bob")).toBe(1);
+    expect(await store.countUnfinishedByUser("nobody")).toBe(0);
+    await store.close();
+  });
+});

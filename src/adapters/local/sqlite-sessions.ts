@@ -32,6 +32,8 @@ export function decodeCursor(cursor: string): { createdAt: number; sessionId: st
 export class SqliteSessionStore implements SessionStore {
   private readonly db: Database.Database;
   private readonly clock: Clock;
+  // Prepared once: preparing a statement costs more than running these small ones.
+  private readonly stmt: ReturnType<SqliteSessionStore["prepareAll"]>;
 
   constructor(file: string, opts: SqliteSessionStoreOptions = {}) {
     this.clock = opts.clock ?? { now: () => Date.now() };
@@ -57,6 +59,41 @@ export class SqliteSessionStore implements SessionStore {
       CREATE INDEX IF NOT EXISTS sessions_ttl ON sessions (ttl);
       CREATE INDEX IF NOT EXISTS sessions_status ON sessions (status);
     `);
+    this.stmt = this.prepareAll();
+  }
+
+  private prepareAll() {
+    const db = this.db;
+    return {
+      insert: db.prepare(
+        `INSERT INTO sessions (sessionId, userId, createdAt, updatedAt, status, ttl, version, idempotencyKey, doc)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      get: db.prepare("SELECT sessionId, doc FROM sessions WHERE sessionId = ? AND ttl >= ?"),
+      listFirst: db.prepare(
+        `SELECT sessionId, doc FROM sessions WHERE userId = ? AND ttl >= ?
+         ORDER BY createdAt DESC, sessionId DESC LIMIT ?`,
+      ),
+      listAfter: db.prepare(
+        `SELECT sessionId, doc FROM sessions WHERE userId = ? AND ttl >= ?
+           AND (createdAt < ? OR (createdAt = ? AND sessionId < ?))
+         ORDER BY createdAt DESC, sessionId DESC LIMIT ?`,
+      ),
+      countUnfinished: db
+        .prepare("SELECT COUNT(*) FROM sessions WHERE userId = ? AND ttl >= ? AND status IN ('queued', 'running')")
+        .pluck(),
+      update: db.prepare(
+        "UPDATE sessions SET doc = ?, status = ?, version = ?, updatedAt = ? WHERE sessionId = ? AND version = ?",
+      ),
+      delete: db.prepare("DELETE FROM sessions WHERE sessionId = ?"),
+      byIdempotencyKey: db.prepare(
+        "SELECT sessionId, doc FROM sessions WHERE userId = ? AND idempotencyKey = ? AND ttl >= ?",
+      ),
+      expired: db.prepare("SELECT sessionId, doc FROM sessions WHERE ttl < ? ORDER BY ttl LIMIT ?"),
+      unfinished: db.prepare(
+        "SELECT sessionId, doc FROM sessions WHERE status IN ('queued', 'running') AND ttl >= ? ORDER BY createdAt LIMIT ?",
+      ),
+    };
   }
 
   private nowSec(): number {
@@ -69,22 +106,17 @@ export class SqliteSessionStore implements SessionStore {
 
   async create(session: Session): Promise<void> {
     try {
-      this.db
-        .prepare(
-          `INSERT INTO sessions (sessionId, userId, createdAt, updatedAt, status, ttl, version, idempotencyKey, doc)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(
-          session.sessionId,
-          session.userId,
-          session.createdAt,
-          session.updatedAt,
-          session.status,
-          session.ttl,
-          session.version,
-          session.idempotencyKey ?? null,
-          JSON.stringify(session),
-        );
+      this.stmt.insert.run(
+        session.sessionId,
+        session.userId,
+        session.createdAt,
+        session.updatedAt,
+        session.status,
+        session.ttl,
+        session.version,
+        session.idempotencyKey ?? null,
+        JSON.stringify(session),
+      );
     } catch (e) {
       if ((e as { code?: string }).code?.startsWith("SQLITE_CONSTRAINT")) {
         throw new ImageEditError("CONFLICT", `session ${session.sessionId} (or its idempotency key) exists`, {
@@ -96,9 +128,7 @@ export class SqliteSessionStore implements SessionStore {
   }
 
   async get(sessionId: string): Promise<Session | undefined> {
-    const row = this.db
-      .prepare("SELECT sessionId, doc FROM sessions WHERE sessionId = ? AND ttl >= ?")
-      .get(sessionId, this.nowSec()) as Row | undefined;
+    const row = this.stmt.get.get(sessionId, this.nowSec()) as Row | undefined;
     return this.parse(row);
   }
 
@@ -108,20 +138,9 @@ export class SqliteSessionStore implements SessionStore {
     let rows: Row[];
     if (opts.cursor) {
       const c = decodeCursor(opts.cursor);
-      rows = this.db
-        .prepare(
-          `SELECT sessionId, doc FROM sessions WHERE userId = ? AND ttl >= ?
-             AND (createdAt < ? OR (createdAt = ? AND sessionId < ?))
-           ORDER BY createdAt DESC, sessionId DESC LIMIT ?`,
-        )
-        .all(userId, now, c.createdAt, c.createdAt, c.sessionId, limit + 1) as Row[];
+      rows = this.stmt.listAfter.all(userId, now, c.createdAt, c.createdAt, c.sessionId, limit + 1) as Row[];
     } else {
-      rows = this.db
-        .prepare(
-          `SELECT sessionId, doc FROM sessions WHERE userId = ? AND ttl >= ?
-           ORDER BY createdAt DESC, sessionId DESC LIMIT ?`,
-        )
-        .all(userId, now, limit + 1) as Row[];
+      rows = this.stmt.listFirst.all(userId, now, limit + 1) as Row[];
     }
     const items = rows.slice(0, limit).map((r) => this.parse(r)!);
     const last = items[items.length - 1];
@@ -154,11 +173,14 @@ export class SqliteSessionStore implements SessionStore {
         status: sessionStatusOf(images),
         updatedAt: Math.max(this.clock.now(), current.updatedAt),
       };
-      const res = this.db
-        .prepare(
-          "UPDATE sessions SET doc = ?, status = ?, version = ?, updatedAt = ? WHERE sessionId = ? AND version = ?",
-        )
-        .run(JSON.stringify(next), next.status, version, next.updatedAt, sessionId, current.version);
+      const res = this.stmt.update.run(
+        JSON.stringify(next),
+        next.status,
+        version,
+        next.updatedAt,
+        sessionId,
+        current.version,
+      );
       if (res.changes === 1) return next;
     }
     throw new ImageEditError("CONFLICT", `session ${sessionId} kept changing; update of ${imageId} gave up`, {
@@ -166,30 +188,27 @@ export class SqliteSessionStore implements SessionStore {
     });
   }
 
+  /** Unfinished (queued or running) sessions of a user: a count, without reading the documents. */
+  async countUnfinishedByUser(userId: string): Promise<number> {
+    return this.stmt.countUnfinished.get(userId, this.nowSec()) as number;
+  }
+
   async delete(sessionId: string): Promise<void> {
-    this.db.prepare("DELETE FROM sessions WHERE sessionId = ?").run(sessionId);
+    this.stmt.delete.run(sessionId);
   }
 
   async findByIdempotencyKey(userId: string, key: string): Promise<Session | undefined> {
-    const row = this.db
-      .prepare("SELECT sessionId, doc FROM sessions WHERE userId = ? AND idempotencyKey = ? AND ttl >= ?")
-      .get(userId, key, this.nowSec()) as Row | undefined;
+    const row = this.stmt.byIdempotencyKey.get(userId, key, this.nowSec()) as Row | undefined;
     return this.parse(row);
   }
 
   async listExpired(nowSec: number, limit: number): Promise<Session[]> {
-    const rows = this.db
-      .prepare("SELECT sessionId, doc FROM sessions WHERE ttl < ? ORDER BY ttl LIMIT ?")
-      .all(nowSec, limit) as Row[];
+    const rows = this.stmt.expired.all(nowSec, limit) as Row[];
     return rows.map((r) => this.parse(r)!);
   }
 
   async listUnfinished(limit: number): Promise<Session[]> {
-    const rows = this.db
-      .prepare(
-        "SELECT sessionId, doc FROM sessions WHERE status IN ('queued', 'running') AND ttl >= ? ORDER BY createdAt LIMIT ?",
-      )
-      .all(this.nowSec(), limit) as Row[];
+    const rows = this.stmt.unfinished.all(this.nowSec(), limit) as Row[];
     return rows.map((r) => this.parse(r)!);
   }
 
