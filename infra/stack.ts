@@ -206,6 +206,8 @@ export class ImgeditStack extends Stack {
         S3_BUCKET: this.bucket.bucketName,
         DYNAMODB_TABLE: this.table.tableName,
         SESSION_TTL_DAYS: String(props.sessionTtlDays ?? 30),
+        // Lambda's runtime has no fonts: text overlays use the DejaVu Sans the sharp layer ships.
+        FONTCONFIG_FILE: "/opt/fonts/fonts.conf",
         ...LIMITS_ENV,
       },
       retryAttempts: props.jobRetries ?? 2,

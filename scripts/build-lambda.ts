@@ -2,7 +2,9 @@
 //   build/lambda/api.zip, processor.zip     esbuild ESM bundles (index.mjs); sharp stays external,
 //                                           it comes from the layer; processor.zip carries magick.wasm
 //   build/lambda/sharp-layer-{x64,arm64}.zip  nodejs/node_modules/{sharp,@img/*} for linux glibc,
-//                                           installed from the npm registry with --os/--cpu/--libc
+//                                           installed from the npm registry with --os/--cpu/--libc,
+//                                           plus fonts/ (DejaVu Sans + fonts.conf): Lambda's runtime has
+//                                           no fonts, and text overlays need one (FONTCONFIG_FILE)
 // Options: --arch=x64|arm64|both (layers; default both), --skip-layers, --force-layers, --out=DIR
 import { execFileSync, spawnSync } from "node:child_process";
 import {
@@ -104,6 +106,23 @@ async function bundle(name: "api" | "processor"): Promise<void> {
   zipDir(dir, path.join(out, `${name}.zip`));
 }
 
+/** Where layers are unpacked on Lambda; the processor's FONTCONFIG_FILE points into it. */
+const FONT_DIR = "/opt/fonts";
+const SYSTEM_FONTS = "/usr/share/fonts/truetype/dejavu";
+
+function addFonts(dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  for (const file of ["DejaVuSans.ttf", "DejaVuSans-Bold.ttf"]) {
+    const from = path.join(SYSTEM_FONTS, file);
+    if (!existsSync(from)) throw new Error(`${from} is missing: apt-get install fonts-dejavu-core`);
+    cpSync(from, path.join(dir, file));
+  }
+  writeFileSync(
+    path.join(dir, "fonts.conf"),
+    `<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "fonts.dtd">\n<fontconfig>\n  <dir>${FONT_DIR}</dir>\n  <cachedir>/tmp/fontconfig-cache</cachedir>\n</fontconfig>\n`,
+  );
+}
+
 function sharpLayer(arch: string): void {
   const zipPath = path.join(out, `sharp-layer-${arch}.zip`);
   if (existsSync(zipPath) && args.get("force-layers") !== "true") {
@@ -136,6 +155,7 @@ function sharpLayer(arch: string): void {
     const vips = path.join(nodejs, "node_modules/@img", `sharp-libvips-linux-${arch}`);
     for (const p of [binary, vips]) if (!existsSync(p)) throw new Error(`sharp layer ${arch}: ${p} was not installed`);
     rmSync(path.join(nodejs, "package.json"));
+    addFonts(path.join(tmp, "fonts"));
     sizes.push([`sharp layer ${arch} (unzipped)`, dirSize(tmp)]);
     zipDir(tmp, zipPath);
   } finally {

@@ -44,6 +44,7 @@ describe("functions", () => {
       MAX_DIMENSIONS: "10000",
       DEFAULT_QUALITY: "90",
       MALLOC_ARENA_MAX: "2",
+      FONTCONFIG_FILE: "/opt/fonts/fonts.conf",
     });
     expect(env.S3_BUCKET).toEqual({ Ref: logicalId("AWS::S3::Bucket", "GeneratedImagesBucket") });
     expect(env.DYNAMODB_TABLE).toEqual({ Ref: logicalId("AWS::DynamoDB::Table", "ImageEditSessionsTable") });
