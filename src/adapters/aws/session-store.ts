@@ -178,8 +178,14 @@ export class DynamoSessionStore implements SessionStore {
       "#id": "id",
       "#version": "version",
       "#updatedAt": "updatedAt",
+      "#st": "status",
     };
-    const values: Record<string, unknown> = { ":id": imageId, ":one": 1, ":now": this.now() };
+    const values: Record<string, unknown> = {
+      ":id": imageId,
+      ":one": 1,
+      ":now": this.now(),
+      ":done": "done",
+    };
     const img = `#images[${index}]`;
     const sets = [`${img}.#version = #version + :one`, "#version = #version + :one", "#updatedAt = :now"];
     const removes: string[] = [];
@@ -198,8 +204,10 @@ export class DynamoSessionStore implements SessionStore {
           TableName: this.table,
           Key: { sessionId },
           UpdateExpression: `SET ${sets.join(", ")}${removes.length ? ` REMOVE ${removes.join(", ")}` : ""}`,
-          // Images are never reordered or removed, but never write into the wrong one.
-          ConditionExpression: `attribute_exists(sessionId) AND ${img}.#id = :id`,
+          // Images are never reordered or removed, but never write into the wrong one. A done image
+          // is final (a failed one may be queued again): two deliveries of one job (Lambda's
+          // at-least-once) both read it unfinished, and the loser must not overwrite "done".
+          ConditionExpression: `attribute_exists(sessionId) AND ${img}.#id = :id AND ${img}.#st <> :done`,
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
           ReturnValues: "ALL_NEW",
@@ -208,6 +216,10 @@ export class DynamoSessionStore implements SessionStore {
       return out.Attributes as Session;
     } catch (e) {
       if (e instanceof ConditionalCheckFailedException) {
+        const now = await this.read(sessionId);
+        const status = now?.images[index]?.id === imageId ? now.images[index].status : undefined;
+        if (status === "done")
+          throw new ImageEditError("CONFLICT", `image ${imageId} of session ${sessionId} is already ${status}`);
         throw new ImageEditError("NOT_FOUND", `image ${imageId} not found in session ${sessionId}`);
       }
       throw storageError("updateImage", e);

@@ -73,7 +73,7 @@ export async function startSource(png: Buffer): Promise<FaultSource> {
  * message; the progress stream's summary matches, and each result and failure was announced.
  */
 export async function checkSession(
-  svc: FaultyService,
+  svc: Pick<FaultyService, "base" | "sessions" | "objects">,
   session: Json,
   complete: Json,
   events: { event: string; data: Json }[],
