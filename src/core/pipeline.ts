@@ -5,6 +5,7 @@
 import sharp, { type OutputInfo, type Sharp } from "sharp";
 import { ImageEditError, isImageEditError } from "./errors.js";
 import { CONTENT_TYPES, defaultOutputFormat, EXTENSIONS, isAnimatedFormat, lacksAlpha } from "./formats.js";
+import { joinChain, startChain } from "./fusion.js";
 import type { Limits } from "./limits.js";
 import { describeOperation, getOperation, type Operation, type Plan } from "./operations.js";
 import {
@@ -143,22 +144,47 @@ class Run {
     this.progress(0, "decode");
     let stage: Stage = { kind: "encoded" };
     let meta = this.inputMeta();
-    for (const [n, step] of steps.entries()) {
-      const last = n === steps.length - 1;
+    for (let n = 0; n < steps.length; ) {
+      const step = steps[n];
       this.checkPredicted(step, meta);
       const ctx = this.context(meta);
+      let done = n + 1;
       if (meta.pages > 1 && (step.def.frames ?? "each") === "each") {
         stage = await this.eachFrame(stage, step, ctx);
       } else {
-        const image = await this.apply(this.open(stage), step, ctx);
-        if (last) return this.finish(image, finalSettings, stage, step);
-        stage = await this.materialise(image, stage.kind === "encoded" ? "decode" : "process", step);
+        let image = await this.apply(this.open(stage), step, ctx);
+        // Following steps that sharp runs, in the plan's order, in this same chain (./fusion.ts).
+        const chain = this.canFuse(stage) ? startChain(step.op) : undefined;
+        let predicted = predictedMeta(step, meta);
+        while (chain && predicted && done < steps.length) {
+          const next = steps[done];
+          if (predicted.pages > 1 && (next.def.frames ?? "each") === "each") break;
+          const op = joinChain(chain, next.op, predicted, stage.kind === "encoded");
+          if (!op) break;
+          this.checkPredicted(next, predicted);
+          image = await this.apply(image, { ...next, op }, this.context(predicted));
+          predicted = predictedMeta(next, predicted);
+          done++;
+        }
+        const lastStep = steps[done - 1];
+        if (done === steps.length) {
+          // the steps fused into the encoding chain report as they would have before it
+          for (; n < done - 1; n++) this.progress(this.percent(n + 1, total), describeOperation(steps[n].op));
+          return this.finish(image, finalSettings, stage, lastStep);
+        }
+        stage = await this.materialise(image, stage.kind === "encoded" ? "decode" : "process", lastStep);
       }
       meta = rawMeta(stage as RawStage, this.header.format);
-      this.checkDimensions(meta.width, meta.height, step);
-      this.progress(Math.round(((n + 1) / total) * 100), describeOperation(step.op));
+      this.checkDimensions(meta.width, meta.height, steps[done - 1]);
+      // one event per step, fused or not
+      for (; n < done; n++) this.progress(this.percent(n + 1, total), describeOperation(steps[n].op));
     }
     return this.finish(this.open(stage), finalSettings, stage);
+  }
+
+  /** Chains over the encoded input fuse only when no EXIF turn is applied (sharp moves it around). */
+  private canFuse(stage: Stage): boolean {
+    return stage.kind === "raw" || (this.header.orientation ?? 1) <= 1;
   }
 
   /** Split the plan: pixel steps in order, output steps folded into the settings. */
@@ -444,6 +470,10 @@ class Run {
       );
   }
 
+  private percent(stepsDone: number, total: number): number {
+    return Math.round((stepsDone / total) * 100);
+  }
+
   private progress(percent: number, label: string): void {
     try {
       this.opts.onProgress?.(percent, label);
@@ -460,6 +490,14 @@ class Run {
 /** An integer in 0-65535: what sharp's GIF/WebP encoders accept for delays and loop counts. */
 function clamp16(n: number): number {
   return Number.isFinite(n) ? Math.min(65_535, Math.max(0, Math.round(n))) : 0;
+}
+
+/** The image leaving `step` as far as it can be known beforehand; undefined = unknown. */
+function predictedMeta(step: Step, meta: ImageMeta): ImageMeta | undefined {
+  if (step.def.family === "colour" || step.def.family === "filter") return meta;
+  if (step.op.op === "flip") return meta;
+  const size = step.def.outputSize?.(meta, step.op as never);
+  return size && { ...meta, width: size.width, height: size.height };
 }
 
 function rawMeta(stage: RawStage, sourceFormat: string): ImageMeta {
