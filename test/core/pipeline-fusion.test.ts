@@ -211,6 +211,28 @@ describe("pipeline fusion: fused chains equal the step-by-step result exactly", 
     );
   });
 
+  it("a grey image fuses only pure rearrangements (while it is grey)", async () => {
+    const grey = await sharp(pixels(90, 70, 3), { raw: { width: 90, height: 70, channels: 3 } })
+      .toColourspace("b-w")
+      .png()
+      .toBuffer();
+    expect((await sharp(grey).metadata()).channels).toBe(1);
+    await expectSame(
+      grey,
+      [
+        { op: "resize", width: 80 },
+        { op: "crop", left: 4, top: 3, width: 60, height: 50 },
+        { op: "saturation", factor: 1.5 },
+        { op: "rotate", angle: 270 },
+        { op: "flip", direction: "horizontal" },
+        { op: "gamma", value: 2 },
+      ],
+      // [resize crop] [saturation] [rotate flip gamma]: sharp's modulate gives 3 sRGB channels,
+      // so the grey rule no longer applies after it
+      3,
+    );
+  });
+
   it("an EXIF-rotated JPEG: the chain reading it is not fused, later ones are", async () => {
     const jpeg = await sharp(pixels(90, 60, 3), { raw: { width: 90, height: 60, channels: 3 } })
       .jpeg({ quality: 95 })
