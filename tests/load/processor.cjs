@@ -98,4 +98,4 @@ function recordSession(_req, res, context, events, done) {
   done();
 }
 
-module.exports = { setAuth, recordSession, mintToken, ensureImageServer, secret };
+module.exports = { setAuth, recordSession, mintToken, ensureImageServer, secret, DEFAULT_IMAGE };

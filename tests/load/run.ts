@@ -4,6 +4,7 @@
 // then waits for every accepted session to finish and counts failed images.
 //
 //   npm run load [-- --full] [-- --engine artillery|builtin]
+//   npm run load -- --faults [--fault-every 3] [--duration 60]   (in-process server, built-in generator)
 //   TARGET=https://... JWT_SECRET=... IMAGE_URL=https://.../a.jpg npm run load
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
@@ -15,6 +16,7 @@ import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { runSession, type ServerProcess, type SessionOutcome, startServerProcess } from "../../bench/loopback.js";
 import { percentile } from "../../bench/stats.js";
+import { failureBound, ROTATION, startFaultyLoadServer } from "./faults.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
@@ -22,6 +24,7 @@ const processor = require("./processor.cjs") as {
   mintToken(user: string, key?: string): string;
   ensureImageServer(): Promise<string>;
   secret(): string;
+  DEFAULT_IMAGE: string;
 };
 
 export interface Phase {
@@ -172,7 +175,7 @@ async function runArtillery(
 }
 
 /** Built-in generator: the same phases, one virtual user per arrival (POST + its progress stream). */
-async function runBuiltin(phases: Phase[], target: string, imageUrl: string, key: string) {
+async function runBuiltin(phases: Phase[], target: string, imageUrl: string, key: string, sessionTimeoutMs = 300_000) {
   const outcomes: Promise<SessionOutcome>[] = [];
   const t0 = performance.now();
   let offset = 0;
@@ -185,7 +188,9 @@ async function runBuiltin(phases: Phase[], target: string, imageUrl: string, key
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       const token = processor.mintToken(`load-builtin-${++seq}`, key);
       const id = Math.random().toString(36).slice(2, 12);
-      outcomes.push(runSession(target, token, [{ id, url: imageUrl, name: "test.jpg" }], "resize to 800px", 300_000));
+      outcomes.push(
+        runSession(target, token, [{ id, url: imageUrl, name: "test.jpg" }], "resize to 800px", sessionTimeoutMs),
+      );
     }
     offset += p.duration * 1000;
     log(`  phase "${p.name}" sent (${n} arrivals)`);
@@ -203,6 +208,7 @@ async function runBuiltin(phases: Phase[], target: string, imageUrl: string, key
   const e2e = all.filter((o) => o.completeMs !== undefined).map((o) => o.completeMs as number);
   const finished = all.filter((o) => o.completeMs !== undefined);
   return {
+    outcomes: all,
     requests: all.length,
     accepted: post.length,
     errors: all.length - post.length,
@@ -278,7 +284,7 @@ async function waitForSessions(target: string, accepted: Accepted[], deadlineMs:
   };
 }
 
-function render(r: Report): string {
+function render(r: Report, verdict?: string): string {
   const ms = (n: number | undefined) => (n === undefined || !Number.isFinite(n) ? "-" : `${Math.round(n)} ms`);
   const kinds = Object.entries(r.errorKinds)
     .map(([k, v]) => `${k} x${v}`)
@@ -296,10 +302,108 @@ function render(r: Report): string {
     r.spanSec
       ? `  processed:    ${(r.sessions.imagesDone / r.spanSec).toFixed(2)} images/s from the first arrival to the last session finished`
       : "",
-    `  result:       ${r.errors === 0 && r.sessions.imagesFailed === 0 && r.sessions.unfinished === 0 ? "PASS (zero errors)" : "FAIL"}`,
+    `  result:       ${verdict ?? (r.errors === 0 && r.sessions.imagesFailed === 0 && r.sessions.unfinished === 0 ? "PASS (zero errors)" : "FAIL")}`,
   ]
     .filter(Boolean)
     .join("\n");
+}
+
+/** The phases scaled to `totalSec` in all (each at least 1 s), keeping their shape and rates. */
+export function scalePhases(phases: Phase[], totalSec?: number): Phase[] {
+  if (totalSec === undefined) return phases;
+  if (!(totalSec > 0)) throw new Error("--duration must be a positive number of seconds");
+  const total = phases.reduce((s, p) => s + p.duration, 0);
+  return phases.map((p) => ({ ...p, duration: Math.max(1, Math.round((p.duration * totalSec) / total)) }));
+}
+
+/** Sessions in the clean batch that must complete after the faulty run. */
+const CLEAN_BATCH = 5;
+
+/**
+ * --faults: the profile against an in-process server while one fault of ROTATION is armed every
+ * `everySec` seconds; then the errors against the faults that hit, a store audit of every accepted
+ * session, and a clean batch on the same server. Exit code 0 only if nothing was lost.
+ */
+async function runWithFaults(phases: Phase[], profile: string, everySec: number): Promise<number> {
+  const workDir = await mkdtemp(path.join(os.tmpdir(), "imgedit-load-faults-"));
+  const totalSec = phases.reduce((s, p) => s + p.duration, 0);
+  const srv = await startFaultyLoadServer({
+    dataDir: path.join(workDir, "data"),
+    imageFile: process.env.LOAD_IMAGE ?? processor.DEFAULT_IMAGE,
+  });
+  try {
+    log(
+      `faults: one of ${ROTATION.join(", ")} every ${everySec} s, in turn; ` +
+        `running ${phases.map((p) => `${p.name}: ${p.arrivalRate}/s for ${p.duration} s`).join(", ")}...`,
+    );
+    const armed: string[] = [];
+    const ticker = setInterval(() => armed.push(srv.arm()), everySec * 1000);
+    const stopArming = setTimeout(() => clearInterval(ticker), totalSec * 1000);
+    // Bounded: a session not finished 30 s after the arrivals end counts as lost.
+    const { outcomes, ...b } = await runBuiltin(phases, srv.target, srv.imageUrl, srv.secret, totalSec * 1000 + 30_000);
+    clearInterval(ticker);
+    clearTimeout(stopArming);
+    srv.disarm(); // armed but never hit: not carried into the clean batch
+    const report: Report = {
+      ...b,
+      engine: "built-in Node generator (in-process server, faults)",
+      target: srv.target,
+      profile,
+    };
+    const { hit, bound } = failureBound(srv.faults);
+    const accepted = outcomes.filter((o) => o.status === 202 && o.sessionId).map((o) => o.sessionId as string);
+    log(`arrivals and drain done in ${b.spanSec.toFixed(1)} s; auditing ${accepted.length} sessions in the stores...`);
+    const problems = await srv.audit(accepted);
+    log(`audit done; a clean batch of ${CLEAN_BATCH} sessions...`);
+    const clean = await Promise.all(
+      Array.from({ length: CLEAN_BATCH }, (_, i) =>
+        runSession(
+          srv.target,
+          processor.mintToken(`load-clean-${i}`, srv.secret),
+          [{ id: `clean${i}`, url: srv.imageUrl, name: "test.jpg" }],
+          "resize to 800px",
+          30_000,
+        ),
+      ),
+    );
+    const result = {
+      armed: armed.length,
+      hit,
+      injected: srv.faults.injected,
+      requests: b.requests,
+      errors: b.errors,
+      accepted: accepted.length,
+      sessionsLost: b.sessions.unfinished,
+      imagesDone: b.sessions.imagesDone,
+      imagesFailed: b.sessions.imagesFailed,
+      failureBound: bound,
+      auditProblems: problems,
+      cleanBatch: { sessions: CLEAN_BATCH, completed: clean.filter((o) => o.ok).length },
+    };
+    const ok =
+      result.errors === 0 &&
+      result.sessionsLost === 0 &&
+      result.imagesFailed <= bound &&
+      problems.length === 0 &&
+      result.cleanBatch.completed === CLEAN_BATCH;
+    process.stdout.write(`${render(report, ok ? "PASS (failures within the faults that hit, nothing lost)" : "FAIL")}
+`);
+    process.stdout.write(
+      [
+        `  faults:       ${armed.length} armed (every ${everySec} s), ${hit} hit: ${Object.entries(srv.faults.injected)
+          .map(([k, v]) => `${k} x${v}`)
+          .join(", ")}`,
+        `  vs. errors:   ${result.errors} refused requests; ${result.imagesFailed} images failed, bound ${bound} (a killed busy thread fails its image; a retryable fault fails one only by hitting all 3 attempts)`,
+        `  stores:       ${accepted.length} sessions audited, ${problems.length} problems${problems.length ? `: ${problems.slice(0, 5).join("; ")}` : ""}`,
+        `  recovery:     clean batch ${result.cleanBatch.completed}/${CLEAN_BATCH} completed on the same server (no restart)`,
+        `faults-result: ${JSON.stringify(result)}`,
+      ].join("\n") + "\n",
+    );
+    return ok ? 0 : 1;
+  } finally {
+    await srv.close();
+    await rm(workDir, { recursive: true, force: true });
+  }
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -309,7 +413,18 @@ async function main(argv: string[]): Promise<number> {
   if (!["auto", "artillery", "builtin"].includes(engineWanted ?? ""))
     throw new Error("--engine must be auto, artillery or builtin");
   const yml = path.join(here, full ? "image-processing.yml" : "image-processing.short.yml");
-  const phases = readPhases(readFileSync(yml, "utf8"));
+  const durationIdx = argv.indexOf("--duration");
+  const phases = scalePhases(
+    readPhases(readFileSync(yml, "utf8")),
+    durationIdx >= 0 ? Number(argv[durationIdx + 1]) : undefined,
+  );
+  if (argv.includes("--faults")) {
+    if (process.env.TARGET) throw new Error("--faults runs its own server in this process; unset TARGET");
+    const everyIdx = argv.indexOf("--fault-every");
+    const everySec = everyIdx >= 0 ? Number(argv[everyIdx + 1]) : 3;
+    if (!(everySec > 0)) throw new Error("--fault-every must be a positive number of seconds");
+    return runWithFaults(phases, full ? "full (guide)" : "short", everySec);
+  }
   const totalSec = phases.reduce((s, p) => s + p.duration, 0);
   const workDir = await mkdtemp(path.join(os.tmpdir(), "imgedit-load-"));
   const env: NodeJS.ProcessEnv = { ...process.env, PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD: "1" };
@@ -371,7 +486,7 @@ async function main(argv: string[]): Promise<number> {
       };
     } else {
       const imageUrl = await processor.ensureImageServer();
-      const b = await runBuiltin(phases, target, imageUrl, key);
+      const { outcomes: _o, ...b } = await runBuiltin(phases, target, imageUrl, key);
       report = { ...b, engine: "built-in Node generator (fetch, arrival-rate scheduler)", target, profile, note };
     }
     process.stdout.write(`${render(report)}\n`);
