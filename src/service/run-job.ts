@@ -87,6 +87,8 @@ export async function runJob(job: Job, deps: JobDeps, opts: { signal?: AbortSign
     chain = p.catch(() => undefined);
     return p.catch((e: unknown) => {
       if (e instanceof SessionGone || e instanceof Superseded) throw e;
+      // The store refuses writes to a done image: another delivery won between our check and write.
+      if (e instanceof ImageEditError && e.code === "CONFLICT") throw new Superseded();
       if (e instanceof ImageEditError) throw e.code === "NOT_FOUND" ? new SessionGone() : e;
       // The session store hiccuped (busy, throttled, a dropped connection): worth another attempt.
       throw new ImageEditError("STORAGE_FAILED", `could not record progress: ${(e as Error)?.message ?? e}`, {

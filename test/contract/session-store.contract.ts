@@ -95,6 +95,21 @@ export function sessionStoreContract(name: string, makeStore: () => Promise<Sess
       expect((await store.get(s.sessionId))?.userId).toBe(s.userId);
     });
 
+    it("keeps a done image final: later writes to it are refused (CONFLICT) and change nothing", async () => {
+      const s = makeSession({ images: [makeImage("a"), makeImage("b")] });
+      await store.create(s);
+      const result = { key: "u/s/a.webp", width: 8, height: 6, format: "webp", bytes: 100 };
+      await store.updateImage(s.sessionId, "a", { status: "done", percent: 100, result });
+      const before = await store.get(s.sessionId);
+      for (const patch of [{ status: "storing" as const, percent: 90 }, { status: "failed" as const }, { percent: 5 }])
+        await expectCode(store.updateImage(s.sessionId, "a", patch), "CONFLICT");
+      const after = await store.get(s.sessionId);
+      expect(after?.images[0]).toEqual(before?.images[0]);
+      // The other image is untouched by the refusal and still writable.
+      await store.updateImage(s.sessionId, "b", { status: "fetching", percent: 10 });
+      expect((await store.get(s.sessionId))?.images[1].status).toBe("fetching");
+    });
+
     it("answers undefined for a missing or expired session", async () => {
       expect(await store.get(uid("missing"))).toBeUndefined();
       const expired = makeSession({ ttl: nowSec() - 10 });

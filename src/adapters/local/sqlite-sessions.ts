@@ -161,6 +161,10 @@ export class SqliteSessionStore implements SessionStore {
       if (!current) throw new ImageEditError("NOT_FOUND", `session ${sessionId} not found`);
       const idx = current.images.findIndex((i) => i.id === imageId);
       if (idx < 0) throw new ImageEditError("NOT_FOUND", `image ${imageId} not in session ${sessionId}`);
+      // A done image is final (a failed one may be queued again): of two deliveries of one job
+      // that both saw it unfinished, the loser must not overwrite "done".
+      if (current.images[idx].status === "done")
+        throw new ImageEditError("CONFLICT", `image ${imageId} of session ${sessionId} is already done`);
       const version = current.version + 1;
       const image: SessionImage = { ...current.images[idx], ...patch, id: imageId, version };
       // Optional fields set to undefined in the patch are removed (e.g. a retried image's old error).
