@@ -162,7 +162,10 @@ export class FsObjectStore implements ObjectStore {
       for (const e of entries) {
         const k = rel ? `${rel}/${e.name}` : e.name;
         const full = path.join(dir, e.name);
-        if (e.isDirectory()) await walk(full, k);
+        // Descend only where keys under the prefix can be: not the whole store for one session.
+        if (e.isDirectory()) {
+          if (prefix.startsWith(`${k}/`) || k.startsWith(prefix)) await walk(full, k);
+        }
         else if (e.isFile() && k.startsWith(prefix)) {
           const st = await fs.stat(full).catch(() => undefined);
           if (st) out.push({ key: k, mtimeMs: st.mtimeMs, temp: e.name.includes(TEMP_MARK) });
