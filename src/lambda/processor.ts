@@ -3,10 +3,13 @@
 // results under deterministic keys. A run stops itself before the function timeout and marks
 // the image failed, instead of leaving it "processing" forever.
 import { loadConfig } from "../config.js";
-import type { Job } from "../ports.js";
 import { runJob } from "../service/run-job.js";
 import { isTerminal } from "../service/status.js";
 import { buildLambdaDeps, type LambdaDeps } from "./deps.js";
+import { makeFailureHandler } from "./failure.js";
+import { parseJobEvent } from "./job-event.js";
+
+export { parseJobEvent };
 
 /** The part of Lambda's context object the handler uses. */
 export interface LambdaContextLike {
@@ -16,15 +19,6 @@ export interface LambdaContextLike {
 
 /** Time kept back before the function timeout to record the outcome. */
 export const DEADLINE_MARGIN_MS = 15_000;
-
-/** The event's job, or undefined when it is not one (a malformed event is never retried). */
-export function parseJobEvent(event: unknown): Job | undefined {
-  const job = (event as { job?: Record<string, unknown> } | null)?.job;
-  if (!job || typeof job !== "object") return undefined;
-  const { sessionId, imageId, userId, attempt } = job;
-  if (typeof sessionId !== "string" || typeof imageId !== "string" || typeof userId !== "string") return undefined;
-  return { sessionId, imageId, userId, attempt: typeof attempt === "number" && attempt > 0 ? attempt : 1 };
-}
 
 export function makeProcessorHandler(getDeps: () => LambdaDeps) {
   return async (event: unknown, context: LambdaContextLike): Promise<{ ok: boolean; skipped?: string }> => {
@@ -67,6 +61,15 @@ export function makeProcessorHandler(getDeps: () => LambdaDeps) {
 
 let deps: LambdaDeps | undefined;
 export const handler = makeProcessorHandler(() => {
+  deps ??= buildLambdaDeps(loadConfig(), { functionLabel: "processor" });
+  return deps;
+});
+
+/**
+ * The processor's on-failure destination ("index.failureHandler", its own small function): marks
+ * the image failed once Lambda has given up on its job. Builds only what it uses, lazily.
+ */
+export const failureHandler = makeFailureHandler(() => {
   deps ??= buildLambdaDeps(loadConfig(), { functionLabel: "processor" });
   return deps;
 });

@@ -4,6 +4,8 @@
 // Lambda's asynchronous queue: a run that throws or whose process dies is delivered again, up to
 // 2 more times (Lambda's default for async events; the stack sets retryAttempts: 2). A "death"
 // freezes that run for good (its process is gone) and fails the invocation, as the runtime does.
+// When the last delivery fails too, the stand-in sends Lambda's on-failure record to the failure
+// recorder (the stack's on-failure destination), as an asynchronous invocation of its own.
 // Each session is followed on the API's progress stream and checked with checkSession.
 import { AsyncLocalStorage } from "node:async_hooks";
 import sharp from "sharp";
@@ -13,6 +15,7 @@ import { loadConfig } from "../../src/config.js";
 import { createAuth } from "../../src/http/auth.js";
 import { buildApiApp } from "../../src/lambda/api-app.js";
 import { buildLambdaDeps, type LambdaDeps } from "../../src/lambda/deps.js";
+import { makeFailureHandler } from "../../src/lambda/failure.js";
 import { type LambdaContextLike, makeProcessorHandler } from "../../src/lambda/processor.js";
 import { streamingHandler } from "../../src/lambda/stream.js";
 import { silentLogger } from "../../src/logger.js";
@@ -39,6 +42,7 @@ import { checkSession, type FaultSource, startSource } from "./faults/session-ch
 const TABLE = "image-edit-sessions";
 const BUCKET = "imgedit-lambda-faults";
 const PROCESSOR = "imgedit-image-processor";
+const RECORDER = "imgedit-failure-recorder";
 const SECRET = "h12-lambda-faults-secret-0123456789abcdef0123";
 /** Lambda's default for asynchronous invocations (and the stack's retryAttempts). */
 const LAMBDA_RETRIES = 2;
@@ -66,6 +70,10 @@ const deliveries = new Map<string, string[]>();
 /** Successful result writes per key and "done" records per image. */
 const puts = new Map<string, number>();
 const doneWrites = new Map<string, number>();
+/** What the on-failure recorder answered, per record Lambda sent it. */
+const recorded: unknown[] = [];
+/** A done image (from the CONFLICT test), for a late on-failure record. */
+let finished: { sessionId: string; imageId: string } | undefined;
 const tally = { sessions: 0, images: 0, faults: 0, deliveries: 0, lost: 0 };
 
 /** The run in progress on this async path (a delivery), so a fault can kill exactly that run. */
@@ -138,8 +146,9 @@ function lambdaDeps(deps: LambdaDeps): LambdaDeps {
 /**
  * Lambda's asynchronous queue for one function: a run that throws, or whose process dies, is
  * delivered again after a pause (1 and 2 minutes on AWS; 50 ms here), at most LAMBDA_RETRIES times.
+ * Then Lambda sends its invocation record to the on-failure destination (an async invoke of it).
  */
-function asyncQueue(handler: (event: unknown, ctx: LambdaContextLike) => Promise<unknown>) {
+function asyncQueue(handler: (event: unknown, ctx: LambdaContextLike) => Promise<unknown>, onFailure: string) {
   return async (event: unknown, ctx: LambdaContextLike): Promise<void> => {
     const job = (event as { job?: { sessionId: string; imageId: string } }).job;
     const key = `${job?.sessionId}/${job?.imageId}`;
@@ -160,8 +169,31 @@ function asyncQueue(handler: (event: unknown, ctx: LambdaContextLike) => Promise
       ]);
       log.push(outcome);
       if (outcome === "ok") return;
-      await new Promise((r) => setTimeout(r, 50));
+      if (attempt < LAMBDA_RETRIES) await new Promise((r) => setTimeout(r, 50));
     }
+    // The record Lambda sends a destination; a dead process reports Runtime.ExitError.
+    const last = log.at(-1) ?? "";
+    const record = {
+      version: "1.0",
+      timestamp: new Date().toISOString(),
+      requestContext: {
+        requestId: ctx.awsRequestId ?? "test",
+        functionArn: `arn:aws:lambda:${TEST_REGION}:000000000000:function:${PROCESSOR}:production`,
+        condition: "RetriesExhausted",
+        approximateInvokeCount: LAMBDA_RETRIES + 1,
+      },
+      requestPayload: event,
+      responseContext: { statusCode: 200, executedVersion: "1", functionError: "Unhandled" },
+      responsePayload: last.startsWith("died")
+        ? { errorType: "Runtime.ExitError", errorMessage: "Error: Runtime exited with error: signal: killed" }
+        : { errorType: "Error", errorMessage: last.replace(/^threw: /, "") },
+    };
+    const res = await fetch(`${invoke.endpoint}/2015-03-31/functions/${onFailure}/invocations`, {
+      method: "POST",
+      headers: { "x-amz-invocation-type": "Event" },
+      body: JSON.stringify(record),
+    });
+    if (res.status !== 202) throw new Error(`on-failure destination refused the record: ${res.status}`);
   };
 }
 
@@ -253,7 +285,16 @@ beforeAll(async () => {
   base = { sessions: processorDeps.sessions, objects: processorDeps.objects };
   const faulty = lambdaDeps(processorDeps);
   const processor = makeProcessorHandler(() => faulty);
-  invoke = await startInvokeServer({ [PROCESSOR]: asyncQueue(processor) });
+  // The recorder is its own function: the real stores, none of the processor's faults.
+  const recorder = makeFailureHandler(() => processorDeps);
+  invoke = await startInvokeServer({
+    [PROCESSOR]: asyncQueue(processor, RECORDER),
+    [RECORDER]: async (event, ctx) => {
+      const out = await recorder(event, ctx);
+      recorded.push(out);
+      return out;
+    },
+  });
   apiDeps = buildLambdaDeps(env({ LAMBDA_ENDPOINT: invoke.endpoint, IMAGE_PROCESSOR_FUNCTION_ARN: PROCESSOR }), {
     functionLabel: "api",
     ...quiet,
@@ -396,6 +437,7 @@ describe("DynamoSessionStore: a done image is final", () => {
     // The race the duplicate-delivery test hits: the losing delivery read the image unfinished,
     // then tried to record "storing"/"done"/"failed" over the winner's "done".
     const r = await edit({ f: "/ok-final.png" });
+    finished = { sessionId: r.sessionId, imageId: "f" };
     const before = await base.sessions.get(r.sessionId);
     for (const patch of [
       { status: "storing" as const, percent: 92 },
@@ -410,26 +452,56 @@ describe("DynamoSessionStore: a done image is final", () => {
   });
 });
 
-describe("known gap: a poison image that kills every delivery", () => {
-  // Lambda gives up after 3 deliveries and nothing marks the image failed: it stays in flight (no
-  // complete event, no reason) until the session's TTL. The local server fails such an image on
-  // its next start (resumeUnfinished); the AWS stack has no on-failure destination doing that yet.
-  it.fails("ends the image failed once Lambda's retries are exhausted", async () => {
+describe("a poison image that kills every delivery: the on-failure destination records it", () => {
+  // Lambda gives up after 3 deliveries and sends its invocation record to the processor's
+  // on-failure destination (infra/stack.ts), which marks the image failed with a reason.
+  it("ends the image failed with a reason, the session complete and the stream's `complete` sent", async () => {
     faults.deathsInProcess = LAMBDA_RETRIES + 1;
-    const res = await invokeStreaming(
-      api,
-      urlEvent("POST", "/image-edit", {
-        headers: { ...auth(), "content-type": "application/json" },
-        body: JSON.stringify({
-          images: [{ id: "p", url: `${source.base}/ok-poison.png` }],
-          operation: { type: "operations", operations: [{ op: "resize", width: 32 }] },
-        }),
-      }),
-    );
-    const sessionId = res.json().sessionId as string;
+    const before = recorded.length;
+    const r = await edit({ p: "/ok-poison.png" });
+    expect(r.runs("p")).toEqual(Array(LAMBDA_RETRIES + 1).fill("died: death-in-process"));
+    expect(recorded.slice(before)).toEqual([{ ok: true, recorded: true }]);
+    expect(r.byId.p).toMatchObject({
+      status: "failed",
+      error: {
+        code: "PROCESSING_FAILED",
+        message: `the processor stopped ${LAMBDA_RETRIES + 1} times on this image (out of memory or timeout?)`,
+      },
+    });
+    const session = await base.sessions.get(r.sessionId);
+    expect(session?.status).toBe("failed");
+    const complete = r.events.find((e) => e.event === "complete");
+    expect(complete?.data).toMatchObject({ status: "failed" });
+    expect(await base.objects.list(r.prefix)).toEqual([]); // no object without a done image
+  });
+
+  it("a record for a finished image, or a malformed one, changes nothing", async () => {
+    // (A new session here would hit the API's per-user rate limit.)
+    const r = finished!;
+    const before = await base.sessions.get(r.sessionId);
+    expect(before?.images.find((i) => i.id === r.imageId)?.status).toBe("done");
+    const from = recorded.length;
+    const send = (body: unknown) =>
+      fetch(`${invoke.endpoint}/2015-03-31/functions/${RECORDER}/invocations`, {
+        method: "POST",
+        headers: { "x-amz-invocation-type": "Event" },
+        body: JSON.stringify(body),
+      });
+    await send({
+      requestContext: { condition: "RetriesExhausted", approximateInvokeCount: 3 },
+      requestPayload: { job: { sessionId: r.sessionId, imageId: r.imageId, userId: "alice", attempt: 1 } },
+      responsePayload: null,
+    });
+    await send({ requestContext: {}, requestPayload: { nope: 1 } });
     await invoke.idle();
-    expect(deliveries.get(`${sessionId}/p`)).toEqual(Array(LAMBDA_RETRIES + 1).fill("died: death-in-process"));
-    const s = await base.sessions.get(sessionId);
-    expect(["done", "failed"]).toContain(s?.images[0]?.status);
+    // Both run at once (async invocations): either order.
+    expect(recorded.slice(from)).toHaveLength(2);
+    expect(recorded.slice(from)).toEqual(
+      expect.arrayContaining([
+        { ok: true, recorded: false, skipped: "done" },
+        { ok: false, skipped: "not an invocation record" },
+      ]),
+    );
+    expect(await base.sessions.get(r.sessionId)).toEqual(before);
   });
 });
