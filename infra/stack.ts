@@ -5,6 +5,9 @@
 //  - no s3:PutObjectAcl (objects are never made public), no ImageMagick layer (ImageMagick runs
 //    as WebAssembly inside the processor bundle);
 //  - lambda:InvokeFunction is granted to the API (the caller), not to the processor;
+//  - a job Lambda gives up on (its process died or it threw on every delivery) goes to an
+//    on-failure destination, a small function from the processor's bundle that marks the image
+//    failed, so the session still completes (the guide would leave it in flight until its TTL);
 //  - MaxMemoryUsed is not a CloudWatch metric: the processor reports its peak memory as an EMF
 //    metric (imgedit/max_memory_used_bytes) and the memory widget and alarm use that.
 import { existsSync } from "node:fs";
@@ -14,6 +17,7 @@ import {
   CfnParameter,
   aws_cloudwatch as cw,
   Duration,
+  aws_lambda_destinations as destinations,
   aws_dynamodb as dynamodb,
   aws_iam as iam,
   aws_lambda as lambda,
@@ -48,6 +52,7 @@ export interface ImgeditStackProps extends StackProps {
   runtime?: "nodejs20.x" | "nodejs22.x";
   /** Lambda async retries for a failed job (0-2). */
   jobRetries?: number;
+  failureRecorderFunctionName?: string;
 }
 
 /** The guide's limits, shared by both functions. */
@@ -69,6 +74,8 @@ export class ImgeditStack extends Stack {
   readonly processor: lambda.Function;
   readonly api: lambda.Function;
   readonly processorAlias: lambda.Alias;
+  /** The processor's on-failure destination: records the failure of a job Lambda gave up on. */
+  readonly failureRecorder: lambda.Function;
   readonly apiAlias: lambda.Alias;
   readonly functionUrl: lambda.FunctionUrl;
 
@@ -189,6 +196,41 @@ export class ImgeditStack extends Stack {
         removalPolicy: RemovalPolicy.DESTROY,
       });
 
+    // Lambda's on-failure destination for the processor. Its own function and role (it only reads
+    // and updates session records); no destination of its own, so a failure here cannot loop, and
+    // Lambda's async retries of it are safe (it never overwrites a finished image).
+    const recorderRole = basicRole("FailureRecorderRole");
+    recorderRole.addToPolicy(
+      new iam.PolicyStatement({
+        sid: "RecordFailure",
+        actions: ["dynamodb:GetItem", "dynamodb:UpdateItem"],
+        resources: [this.table.tableArn],
+      }),
+    );
+    this.failureRecorder = new lambda.Function(this, "FailureRecorderFunction", {
+      functionName: props.failureRecorderFunctionName ?? "imgedit-failure-recorder",
+      description: "imgedit: marks an image failed when Lambda gives up on its processor job",
+      runtime,
+      architecture: arch,
+      // The processor's bundle (its imports load sharp), with a second export.
+      handler: "index.failureHandler",
+      code: asset("processor.zip", "function"),
+      memorySize: 512,
+      timeout: Duration.seconds(30),
+      layers: [sharpLayer],
+      role: recorderRole,
+      logGroup: logRetention("FailureRecorder"),
+      environment: {
+        S3_BUCKET: this.bucket.bucketName,
+        DYNAMODB_TABLE: this.table.tableName,
+        SESSION_TTL_DAYS: String(props.sessionTtlDays ?? 30),
+      },
+      retryAttempts: 2,
+      maxEventAge: Duration.hours(6),
+    });
+    // The full invocation record (responseOnly false): the job is in its requestPayload.
+    const onFailure = new destinations.LambdaDestination(this.failureRecorder, { responseOnly: false });
+
     this.processor = new lambda.Function(this, "ImageProcessorFunction", {
       functionName: props.processorFunctionName ?? "imgedit-image-processor",
       description: "imgedit: runs one image job (fetch, process, store, record progress)",
@@ -212,12 +254,15 @@ export class ImgeditStack extends Stack {
       },
       retryAttempts: props.jobRetries ?? 2,
       maxEventAge: Duration.hours(1),
+      onFailure,
     });
     this.processorAlias = new lambda.Alias(this, "ImageProcessorProduction", {
       aliasName: "production",
       version: this.processor.currentVersion,
       retryAttempts: props.jobRetries ?? 2,
       maxEventAge: Duration.hours(1),
+      // The API invokes this alias: its own event-invoke config needs the destination too.
+      onFailure,
     });
 
     const apiRole = basicRole("ApiRole");
@@ -304,6 +349,7 @@ export class ImgeditStack extends Stack {
     new CfnOutput(this, "TableName", { value: this.table.tableName });
     new CfnOutput(this, "ProcessorFunctionName", { value: this.processor.functionName });
     new CfnOutput(this, "ApiFunctionName", { value: this.api.functionName });
+    new CfnOutput(this, "FailureRecorderFunctionName", { value: this.failureRecorder.functionName });
     new CfnOutput(this, "SharpLayerArn", { value: sharpLayer.layerVersionArn });
   }
 

@@ -104,10 +104,10 @@ describe("functions", () => {
     arm.hasResourceProperties("AWS::Lambda::Function", { Architectures: ["arm64"], MemorySize: 2048 });
   });
 
-  it("can move both functions to Node.js 22 (nodejs20.x is deprecated by AWS)", () => {
+  it("can move every function to Node.js 22 (nodejs20.x is deprecated by AWS)", () => {
     const t = synth({ runtime: "nodejs22.x" }).toJSON().Resources as Record<string, Json>;
     const fns = Object.values(t).filter((r) => r.Type === "AWS::Lambda::Function");
-    expect(fns).toHaveLength(2);
+    expect(fns).toHaveLength(3); // processor, API, failure recorder
     for (const f of fns) expect(f.Properties.Runtime).toBe("nodejs22.x");
   });
 
@@ -197,6 +197,7 @@ describe("IAM", () => {
   const actionsOf = (s: Json): string[] => [s.Action].flat();
   const bucketArn = () => ({ "Fn::GetAtt": [logicalId("AWS::S3::Bucket", "GeneratedImagesBucket"), "Arn"] });
   const tableArn = () => ({ "Fn::GetAtt": [logicalId("AWS::DynamoDB::Table", "ImageEditSessionsTable"), "Arn"] });
+  const recorderArn = () => ({ "Fn::GetAtt": [logicalId("AWS::Lambda::Function", "FailureRecorderFunction"), "Arn"] });
 
   it("never grants s3, dynamodb or lambda actions on '*'", () => {
     const all = byType("AWS::IAM::Policy").flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Json[]);
@@ -225,7 +226,12 @@ describe("IAM", () => {
     const list = st.find((s) => actionsOf(s).includes("s3:ListBucket"))!;
     expect(actionsOf(list)).toEqual(["s3:ListBucket"]);
     expect(list.Resource).toEqual(bucketArn());
-    expect(st.some((s) => actionsOf(s).some((a) => a.startsWith("lambda:")))).toBe(false);
+    // Lambda sends a destination record with the source function's role: it may invoke the
+    // failure recorder (and its versions), nothing else.
+    const lambdaStatements = st.filter((s) => actionsOf(s).some((a) => a.startsWith("lambda:")));
+    expect(lambdaStatements).toHaveLength(1);
+    expect(actionsOf(lambdaStatements[0])).toEqual(["lambda:InvokeFunction"]);
+    expect(lambdaStatements[0].Resource).toEqual([recorderArn(), { "Fn::Join": ["", [recorderArn(), ":*"]] }]);
     expect(st.some((s) => actionsOf(s).includes("s3:PutObjectAcl"))).toBe(false);
   });
 
@@ -241,12 +247,56 @@ describe("IAM", () => {
     expect(list.Resource).toEqual(bucketArn());
   });
 
-  it("attaches the basic execution role (logs) to both roles", () => {
-    for (const prefix of ["ImageProcessorRole", "ApiRole"]) {
+  it("lets the failure recorder only read and update session records", () => {
+    const st = statementsOf("FailureRecorderRole");
+    expect(st).toHaveLength(1);
+    expect(actionsOf(st[0]).sort()).toEqual(["dynamodb:GetItem", "dynamodb:UpdateItem"]);
+    expect(st[0].Resource).toEqual(tableArn());
+  });
+
+  it("attaches the basic execution role (logs) to every role", () => {
+    for (const prefix of ["ImageProcessorRole", "ApiRole", "FailureRecorderRole"]) {
       const role = resources[logicalId("AWS::IAM::Role", prefix)].Properties;
       expect(JSON.stringify(role.ManagedPolicyArns)).toContain("service-role/AWSLambdaBasicExecutionRole");
       expect(role.AssumeRolePolicyDocument.Statement[0].Principal).toEqual({ Service: "lambda.amazonaws.com" });
     }
+  });
+});
+
+describe("on-failure destination", () => {
+  const recorderId = () => logicalId("AWS::Lambda::Function", "FailureRecorderFunction");
+  const invokeConfigs = () => byType("AWS::Lambda::EventInvokeConfig").map(([, r]) => r.Properties);
+
+  it("sends a job Lambda gave up on (after 2 retries) to the failure recorder, on the function and its alias", () => {
+    const processorRef = { Ref: logicalId("AWS::Lambda::Function", "ImageProcessorFunction") };
+    const configs = invokeConfigs().filter((c) => JSON.stringify(c.FunctionName) === JSON.stringify(processorRef));
+    // $LATEST and the `production` alias the API invokes.
+    expect(configs).toHaveLength(2);
+    expect(configs.map((c) => c.Qualifier)).toContainEqual("$LATEST");
+    expect(JSON.stringify(configs.map((c) => c.Qualifier))).toContain(
+      logicalId("AWS::Lambda::Alias", "ImageProcessorProduction"),
+    );
+    for (const c of configs)
+      expect(c).toMatchObject({
+        MaximumRetryAttempts: 2,
+        MaximumEventAgeInSeconds: 3600,
+        DestinationConfig: { OnFailure: { Destination: { "Fn::GetAtt": [recorderId(), "Arn"] } } },
+      });
+  });
+
+  it("runs the recorder from the processor's bundle as index.failureHandler, with no destination of its own", () => {
+    const r = fnProps("FailureRecorderFunction");
+    const p = fnProps("ImageProcessorFunction");
+    expect(r).toMatchObject({ Handler: "index.failureHandler", Runtime: "nodejs20.x", Timeout: 30 });
+    expect(r.Code).toEqual(p.Code);
+    expect(r.Layers).toEqual(p.Layers);
+    expect(r.Environment.Variables.DYNAMODB_TABLE).toEqual(p.Environment.Variables.DYNAMODB_TABLE);
+    expect(r.Environment.Variables.S3_BUCKET).toEqual(p.Environment.Variables.S3_BUCKET);
+    // No loop: nothing sends the recorder's own failures anywhere.
+    const own = invokeConfigs().filter((c) => c.FunctionName?.Ref === recorderId());
+    expect(own).toHaveLength(1);
+    expect(own[0].DestinationConfig).toBeUndefined();
+    template.hasOutput("FailureRecorderFunctionName", { Value: { Ref: recorderId() } });
   });
 });
 
