@@ -165,8 +165,7 @@ export class FsObjectStore implements ObjectStore {
         // Descend only where keys under the prefix can be: not the whole store for one session.
         if (e.isDirectory()) {
           if (prefix.startsWith(`${k}/`) || k.startsWith(prefix)) await walk(full, k);
-        }
-        else if (e.isFile() && k.startsWith(prefix)) {
+        } else if (e.isFile() && k.startsWith(prefix)) {
           const st = await fs.stat(full).catch(() => undefined);
           if (st) out.push({ key: k, mtimeMs: st.mtimeMs, temp: e.name.includes(TEMP_MARK) });
         }
