@@ -98,7 +98,8 @@ export async function startLocalServer(config: Config, opts: LocalServerOptions 
     metrics,
     logger,
     clock,
-    process: wrap.process?.(pool.process, pool) ?? pool.process,
+    // runJob never reads an input again once it is processing (a retry fetches it afresh).
+    process: wrap.process?.(pool.processOwned, pool) ?? pool.processOwned,
     fetchSource: makeFetchSource(objects, policy),
     probe: probeImage,
     retryBaseMs: opts.retryBaseMs,

@@ -34,7 +34,19 @@ port.on("message", (msg: ToWorker) => {
     onProgress: (percent, step) => send({ type: "progress", id, percent, step }),
   }).then(
     (result) => {
-      const data = new Uint8Array(result.data).buffer as ArrayBuffer;
+      // The output's own memory moves to the main thread when it is a whole plain ArrayBuffer
+      // that can be transferred; otherwise (a slice, or memory sharp allocated) it is copied.
+      const b = result.data;
+      const ab = b.buffer;
+      if (ab instanceof ArrayBuffer && b.byteOffset === 0 && b.byteLength === ab.byteLength) {
+        try {
+          send({ type: "done", id, result: { ...result, data: ab } }, [ab]);
+          return;
+        } catch {
+          // not transferable: copy below
+        }
+      }
+      const data = new Uint8Array(b).buffer as ArrayBuffer;
       send({ type: "done", id, result: { ...result, data } }, [data]);
     },
     (e: unknown) => {

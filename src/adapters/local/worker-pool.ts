@@ -33,6 +33,8 @@ interface Task {
   input: Buffer;
   plan: Plan;
   opts: ProcessOptions;
+  /** The caller gives up the input: its memory moves to the thread instead of being copied. */
+  owned: boolean;
   resolve: (r: ProcessResult) => void;
   reject: (e: unknown) => void;
 }
@@ -52,6 +54,15 @@ function copyToArrayBuffer(b: Uint8Array): ArrayBuffer {
   return new Uint8Array(b).buffer as ArrayBuffer;
 }
 
+/**
+ * The input's memory when it may move to the thread as is: only a Buffer that is the whole of a
+ * plain ArrayBuffer (never a slice of Node's shared small-Buffer pool, which other Buffers use).
+ */
+function movable(b: Uint8Array): ArrayBuffer | undefined {
+  const ab = b.buffer;
+  return ab instanceof ArrayBuffer && b.byteOffset === 0 && b.byteLength === ab.byteLength ? ab : undefined;
+}
+
 export class WorkerPool {
   private readonly slots: Slot[] = [];
   private readonly waiting: Task[] = [];
@@ -64,14 +75,25 @@ export class WorkerPool {
   ) {}
 
   /** Same signature as processImage; runs it in a worker thread. */
-  process = (input: Buffer, plan: Plan, opts: ProcessOptions): Promise<ProcessResult> => {
+  process = (input: Buffer, plan: Plan, opts: ProcessOptions): Promise<ProcessResult> =>
+    this.enqueue(input, plan, opts, false);
+
+  /**
+   * Like process, but the input is handed over: when it owns its whole memory, that memory moves
+   * to the thread without a copy and `input` is left empty (detached). For callers that never
+   * read the input again (a job fetches it afresh on a retry).
+   */
+  processOwned = (input: Buffer, plan: Plan, opts: ProcessOptions): Promise<ProcessResult> =>
+    this.enqueue(input, plan, opts, true);
+
+  private enqueue(input: Buffer, plan: Plan, opts: ProcessOptions, owned: boolean): Promise<ProcessResult> {
     if (this.closed) return Promise.reject(new ImageEditError("PROCESSING_FAILED", "worker pool is closed"));
     if (opts.signal?.aborted) return Promise.reject(opts.signal.reason ?? new Error("aborted"));
     return new Promise((resolve, reject) => {
-      this.waiting.push({ id: this.nextId++, input, plan, opts, resolve, reject });
+      this.waiting.push({ id: this.nextId++, input, plan, opts, owned, resolve, reject });
       this.pump();
     });
-  };
+  }
 
   /** Images waiting plus running. */
   depth(): number {
@@ -128,9 +150,20 @@ export class WorkerPool {
       };
       signal.addEventListener("abort", slot.onAbort, { once: true });
     }
+    slot.worker.ref();
+    const moved = task.owned ? movable(task.input) : undefined;
+    if (moved) {
+      try {
+        slot.worker.postMessage({ type: "run", id: task.id, input: moved, plan: task.plan, options } as ToWorker, [
+          moved,
+        ]);
+        return;
+      } catch {
+        // not transferable after all (memory Node does not own): copy it below
+      }
+    }
     const input = copyToArrayBuffer(task.input);
     const msg: ToWorker = { type: "run", id: task.id, input, plan: task.plan, options };
-    slot.worker.ref();
     slot.worker.postMessage(msg, [input]);
   }
 
