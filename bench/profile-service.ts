@@ -89,7 +89,8 @@ async function main(): Promise<void> {
   } finally {
     await server.close();
     await img.close();
-    await rm(work, { recursive: true, force: true });
+    if (process.env.PROFILE_KEEP) process.stdout.write(`profiles kept in ${profDir}\n`);
+    else await rm(work, { recursive: true, force: true });
   }
 }
 

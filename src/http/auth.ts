@@ -7,6 +7,7 @@ import { createRemoteJWKSet, type JWTVerifyGetKey, errors as joseErrors, jwtVeri
 import type { Config } from "../config.js";
 import { ImageEditError } from "../core/errors.js";
 import type { Clock } from "../ports.js";
+import { signStreamJwt, verifyStreamJwt } from "./stream-token.js";
 
 const LOCAL_ISSUER = "imgedit-local";
 const LOCAL_AUDIENCE = "imgedit";
@@ -116,7 +117,7 @@ export function createAuth(opts: AuthOptions): Auth {
   // Keys imported once (jose would import raw bytes again on every sign and verify).
   const localKey = createSecretKey(secret);
   // Stream tokens use their own key, so one can never pass as a login token.
-  const streamKey = createSecretKey(createHmac("sha256", secret).update("imgedit stream tokens v1").digest());
+  const streamKey = createHmac("sha256", secret).update("imgedit stream tokens v1").digest();
   const verified = new VerifiedTokenCache(clock);
   const nowSec = () => Math.floor(clock.now() / 1000);
   const currentDate = () => new Date(clock.now());
@@ -173,13 +174,11 @@ export function createAuth(opts: AuthOptions): Auth {
     },
 
     async signStreamToken(userId, sessionId, ttlSec = 3600) {
-      return new SignJWT({ sid: sessionId, typ: "stream" })
-        .setProtectedHeader({ alg: "HS256" })
-        .setSubject(userId)
-        .setAudience(STREAM_AUDIENCE)
-        .setIssuedAt(nowSec())
-        .setExpirationTime(nowSec() + ttlSec)
-        .sign(streamKey);
+      const iat = nowSec();
+      return signStreamJwt(
+        { sub: userId, sid: sessionId, aud: STREAM_AUDIENCE, typ: "stream", iat, exp: iat + ttlSec },
+        streamKey,
+      );
     },
 
     async verifyStreamToken(token, sessionId) {
@@ -189,14 +188,10 @@ export function createAuth(opts: AuthOptions): Auth {
           if (hit.sessionId !== sessionId) throw unauthorized("stream token is for another session");
           return { userId: hit.userId };
         }
-        const { payload } = await jwtVerify(token, streamKey, {
-          audience: STREAM_AUDIENCE,
-          algorithms: ["HS256"],
-          currentDate: currentDate(),
-        });
+        const payload = verifyStreamJwt(token, streamKey, STREAM_AUDIENCE, nowSec());
         if (payload.sid !== sessionId) throw unauthorized("stream token is for another session");
         const id = identityFrom(payload.sub);
-        verified.set(`s ${token}`, id.userId, String(payload.sid), payload.exp, payload.nbf);
+        verified.set(`s ${token}`, id.userId, payload.sid, payload.exp, undefined);
         return id;
       } catch (e) {
         throw explain(e);

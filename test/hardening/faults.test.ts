@@ -281,6 +281,9 @@ for (const backend of ["local", "aws"] as const) {
         });
         const started = (await res.json()) as Json;
         const stored = await svc.sessions.get(started.sessionId);
+        // delete only once the (slow) fetch has begun: that is the case under test
+        for (let i = 0; i < 500 && !source.hits.get(P("/slow-del.png")); i++)
+          await new Promise((r) => setTimeout(r, 10));
         expect((await svc.api(`/image-edit/sessions/${started.sessionId}`, { method: "DELETE" })).status).toBe(204);
         await svc.idle();
         expect(source.hits.get(P("/slow-del.png"))).toBe(1);
