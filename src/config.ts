@@ -44,6 +44,8 @@ export const ConfigSchema = z.object({
     .transform((v) => v === "true" || v === "1"),
   SESSION_TTL_DAYS: int(30),
   WORKER_CONCURRENCY: int(Math.max(1, os.availableParallelism?.() ?? os.cpus().length)),
+  /** auto: worker threads only for plans with a thread-blocking step (effects); always: every image. */
+  WORKER_THREADS: z.enum(["auto", "always"]).default("auto"),
   JOB_MAX_ATTEMPTS: int(3),
   RATE_LIMIT_PER_MINUTE: int(10),
   MAX_CONCURRENT_SESSIONS: int(3),

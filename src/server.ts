@@ -88,7 +88,7 @@ export async function startLocalServer(config: Config, opts: LocalServerOptions 
   const wrap = opts.wrap ?? {};
   const { store: sessions, watcher } = withChangeNotifications(wrap.sessions?.(baseSessions) ?? baseSessions);
   const objects = wrap.objects?.(baseObjects) ?? baseObjects;
-  const pool = new WorkerPool(config.WORKER_CONCURRENCY);
+  const pool = new WorkerPool(config.WORKER_CONCURRENCY, undefined, config.WORKER_THREADS);
   const policy = fetchPolicyFromConfig(config);
   const jobDeps: JobDeps = {
     config,

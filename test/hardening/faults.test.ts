@@ -35,6 +35,7 @@ async function startFor(backend: "local" | "aws"): Promise<void> {
     FETCH_CONNECT_TIMEOUT_MS: "1000",
     JOB_MAX_ATTEMPTS: "3",
     WORKER_CONCURRENCY: "2",
+    WORKER_THREADS: "always", // worker kills need images in threads
   };
   if (backend === "local") {
     svc = await startFaultyService(env);

@@ -28,6 +28,7 @@ beforeAll(async () => {
     FETCH_TIMEOUT_MS: "3000",
     JOB_MAX_ATTEMPTS: "3",
     WORKER_CONCURRENCY: "2",
+    WORKER_THREADS: "always", // worker kills need images in threads
   });
 });
 afterAll(async () => {

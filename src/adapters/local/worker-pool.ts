@@ -1,12 +1,16 @@
-// A bounded pool of worker threads running processImage: one image per thread at a time, the
-// rest wait in FIFO order. A thread that hangs past the time limit, crashes or whose job is
-// aborted is terminated and replaced, so one bad image never wedges the pool.
+// A bounded pool running processImage: at most `size` images at a time, the rest wait in FIFO
+// order. Plans made only of libvips work run on this thread, since sharp already does the pixels
+// on libuv's pool and processImage enforces the time limit and abort itself; a worker thread there
+// cost ~10% of throughput (a message hop and a heap per thread, measured by bench/). Plans with a
+// step that blocks its thread (magick-wasm effects), or every plan with threads "always", run in
+// worker threads, one image per thread: a thread that hangs past the time limit, crashes or whose
+// job is aborted is terminated and replaced, so one bad image never wedges the pool.
 import { createRequire } from "node:module";
 import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import { ImageEditError } from "../../core/errors.js";
-import type { Plan } from "../../core/operations.js";
-import type { ProcessOptions, ProcessResult } from "../../core/pipeline.js";
+import { getOperation, type Plan } from "../../core/operations.js";
+import { type ProcessOptions, type ProcessResult, processImage } from "../../core/pipeline.js";
 import type { ToMain, ToWorker, WireError } from "./worker-protocol.js";
 
 // Under tsx/vitest this module is .ts and so is the entry: the thread registers tsx's loader and
@@ -63,15 +67,26 @@ function movable(b: Uint8Array): ArrayBuffer | undefined {
   return ab instanceof ArrayBuffer && b.byteOffset === 0 && b.byteLength === ab.byteLength ? ab : undefined;
 }
 
+/** Where images run: "auto" puts only plans with a thread-blocking step in worker threads. */
+export type ThreadMode = "auto" | "always";
+
+/** A step that keeps its thread busy until done (synchronous WebAssembly) needs a thread of its own. */
+export function needsThread(plan: Plan): boolean {
+  return plan.some((op) => getOperation(op.op)?.magick === true);
+}
+
 export class WorkerPool {
   private readonly slots: Slot[] = [];
   private readonly waiting: Task[] = [];
   private nextId = 1;
   private closed = false;
+  /** Images running on this thread. */
+  private inline = 0;
 
   constructor(
     readonly size: number,
     private readonly graceMs = 10_000,
+    readonly threads: ThreadMode = "auto",
   ) {}
 
   /** Same signature as processImage; runs it in a worker thread. */
@@ -97,7 +112,11 @@ export class WorkerPool {
 
   /** Images waiting plus running. */
   depth(): number {
-    return this.waiting.length + this.slots.filter((s) => s.task).length;
+    return this.waiting.length + this.running();
+  }
+
+  private running(): number {
+    return this.inline + this.slots.filter((s) => s.task).length;
   }
 
   private spawn(): Slot {
@@ -119,17 +138,30 @@ export class WorkerPool {
   }
 
   private pump(): void {
-    while (!this.closed && this.waiting.length) {
-      let slot = this.slots.find((s) => !s.task);
-      if (!slot && this.slots.length < this.size) slot = this.spawn();
-      if (!slot) return;
+    while (!this.closed && this.waiting.length && this.running() < this.size) {
       const task = this.waiting.shift()!;
       if (task.opts.signal?.aborted) {
         task.reject(task.opts.signal.reason ?? new Error("aborted"));
         continue;
       }
+      if (this.threads === "auto" && !needsThread(task.plan)) {
+        this.runInline(task);
+        continue;
+      }
+      // Fewer than `size` images run, so a thread is idle or one more may start.
+      const slot = this.slots.find((s) => !s.task) ?? this.spawn();
       this.start(slot, task);
     }
+  }
+
+  private runInline(task: Task): void {
+    this.inline++;
+    processImage(task.input, task.plan, task.opts)
+      .then(task.resolve, task.reject)
+      .finally(() => {
+        this.inline--;
+        this.pump();
+      });
   }
 
   private start(slot: Slot, task: Task): void {
