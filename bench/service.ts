@@ -56,7 +56,9 @@ export function benchServerEnv(dataDir: string, allowHost: string, workers: numb
     RATE_LIMIT_PER_MINUTE: "1000000",
     MAX_CONCURRENT_SESSIONS: "100000",
     WORKER_CONCURRENCY: String(workers),
+    // what bin/imgedit.js would set (glibc arenas, libuv's pool: the images + 4)
     MALLOC_ARENA_MAX: "2",
+    UV_THREADPOOL_SIZE: String(workers + 4),
   };
 }
 export const BENCH_SECRET = SECRET;
