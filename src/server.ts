@@ -101,7 +101,6 @@ export async function startLocalServer(config: Config, opts: LocalServerOptions 
     // runJob never reads an input again once it is processing (a retry fetches it afresh).
     process: wrap.process?.(pool.processOwned, pool) ?? pool.processOwned,
     fetchSource: makeFetchSource(objects, policy),
-    probe: probeImage,
     retryBaseMs: opts.retryBaseMs,
   };
   // Twice as many jobs as threads: while one image downloads, another's pixels keep a thread busy.

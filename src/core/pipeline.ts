@@ -49,6 +49,8 @@ export interface ProcessResult {
   bytes: number;
   contentType: string;
   ext: string;
+  /** The input as its header told (oriented size): callers record it without probing again. */
+  source: { width: number; height: number; format: string; pages: number };
 }
 
 interface EncodedStage {
@@ -384,6 +386,12 @@ class Run {
       bytes: out.data.length,
       contentType: CONTENT_TYPES[format],
       ext: EXTENSIONS[format],
+      source: {
+        width: this.header.width,
+        height: this.header.height,
+        format: this.header.format,
+        pages: this.header.pages,
+      },
     };
   }
 

@@ -73,6 +73,8 @@ export function progressStream(o: ProgressStreamOptions): ReadableStream<Uint8Ar
           finish();
           return;
         }
+        // One chunk per change (one socket write): progress, image and complete often come together.
+        let out = "";
         const changed = s.images.filter((i) => i.version > sent).sort((a, b) => a.version - b.version);
         for (const img of changed) {
           const progress = {
@@ -85,15 +87,14 @@ export function progressStream(o: ProgressStreamOptions): ReadableStream<Uint8Ar
             // The id goes on the image event only: a client cut off between the two resumes
             // before this version and so still gets its result.
             const image = await o.imageEvent(img);
-            write(formatEvent("progress", progress));
-            write(formatEvent("image", image, img.version));
-          } else write(formatEvent("progress", progress, img.version));
+            out += formatEvent("progress", progress) + formatEvent("image", image, img.version);
+          } else out += formatEvent("progress", progress, img.version);
           sent = Math.max(sent, img.version);
         }
-        if (isFinished(s.status)) {
-          write(formatEvent("complete", sessionSummary(s), s.version));
-          finish();
-        }
+        const done = isFinished(s.status);
+        if (done) out += formatEvent("complete", sessionSummary(s), s.version);
+        if (out) write(out);
+        if (done) finish();
       };
       const enqueue = (s: Session | undefined) => {
         chain = chain.then(() => handle(s)).catch(() => finish());

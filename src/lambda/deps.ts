@@ -5,7 +5,7 @@ import { type AwsClientSettings, createAwsAdapters } from "../adapters/aws/index
 import type { Config } from "../config.js";
 import { limitsFromConfig } from "../core/limits.js";
 import { setMagickWasmPath } from "../core/magick.js";
-import { probeImage, processImage } from "../core/pipeline.js";
+import { processImage } from "../core/pipeline.js";
 import { fetchPolicyFromConfig } from "../fetch/index.js";
 import { createLogger, type Logger } from "../logger.js";
 import type { JobRunner, Metrics, ObjectStore, SessionStore } from "../ports.js";
@@ -59,7 +59,6 @@ export function buildLambdaDeps(config: Config, opts: LambdaDepsOptions): Lambda
     metrics: aws.metrics,
     logger,
     process: processImage,
-    probe: probeImage,
     fetchSource: makeFetchSource(aws.objects, fetchPolicyFromConfig(config)),
   };
   return { config, ...aws, jobs: opts.jobs ?? aws.jobs, logger, job };

@@ -1,4 +1,4 @@
-// One image of a session: fetch (or read the upload), probe, process, store, record progress.
+// One image of a session: fetch (or read the upload), process, store, record progress.
 // Idempotent: an image already done or failed is skipped, the result key is deterministic, and
 // "done" is recorded only after the file is stored. Retryable errors (network, storage) are
 // retried with backoff up to JOB_MAX_ATTEMPTS; anything else fails this image only.
@@ -6,7 +6,7 @@ import type { Config } from "../config.js";
 import { ImageEditError, toImageEditError } from "../core/errors.js";
 import type { Limits } from "../core/limits.js";
 import type { Plan } from "../core/operations.js";
-import type { ProbeResult, ProcessOptions, ProcessResult } from "../core/pipeline.js";
+import type { ProcessOptions, ProcessResult } from "../core/pipeline.js";
 import type { Logger } from "../logger.js";
 import type { Clock, Job, Metrics, ObjectStore, Session, SessionImage, SessionStore } from "../ports.js";
 import { isTerminal } from "./status.js";
@@ -20,8 +20,6 @@ export interface JobDeps {
   logger: Logger;
   process: (input: Buffer, plan: Plan, opts: ProcessOptions) => Promise<ProcessResult>;
   fetchSource: (url: string, userId: string, signal?: AbortSignal) => Promise<Buffer>;
-  /** Header-only probe: records the source's facts and fails bombs before decoding. */
-  probe?: (input: Buffer, limits: Limits) => Promise<ProbeResult>;
   clock?: Clock;
   /** Waits between retries (tests shorten it). */
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
@@ -125,14 +123,11 @@ export async function runJob(job: Job, deps: JobDeps, opts: { signal?: AbortSign
         { source: image.sourceUrl.startsWith("upload:") ? "upload" : "url" },
         input.length,
       );
-      let source: SessionImage["source"];
-      if (deps.probe) {
-        const p = await deps.probe(input, deps.limits);
-        source = { width: p.width, height: p.height, format: p.format, bytes: input.length };
-      }
+      // The pipeline reads the header (and refuses pixel bombs) before decoding, and reports it.
+      const inputBytes = input.length; // the pool may take the buffer's memory
       lastPercent = 30;
       lastWriteAt = now();
-      await update({ status: "processing", percent: 30, ...(source ? { source } : {}) });
+      await update({ status: "processing", percent: 30 });
       const o = session.options ?? {};
       const result = await deps.process(input, session.plan, {
         limits: deps.limits,
@@ -145,7 +140,8 @@ export async function runJob(job: Job, deps: JobDeps, opts: { signal?: AbortSign
         loadAsset: (url) => deps.fetchSource(url, job.userId, signal),
         onProgress: (percent) => tick("processing", 30 + (Math.max(0, Math.min(100, percent)) * 60) / 100),
       });
-      await update({ status: "storing", percent: 92 });
+      const { width, height, format } = result.source;
+      await update({ status: "storing", percent: 92, source: { width, height, format, bytes: inputBytes } });
       const key = resultKey(job.userId, job.sessionId, job.imageId, result.ext);
       await deps.objects.put(key, result.data, result.contentType).catch((e: unknown) => {
         throw e instanceof ImageEditError

@@ -73,6 +73,7 @@ describe("worker pool", () => {
     expect(peak).toBeLessThanOrEqual(2);
     for (const r of results) {
       expect([r.width, r.height, r.format]).toEqual([50, 25, "jpeg"]);
+      expect(r.source).toEqual({ width: 200, height: 100, format: "jpeg", pages: 1 });
       const meta = await sharp(r.data).metadata();
       expect([meta.width, meta.height, meta.format]).toEqual([50, 25, "jpeg"]);
     }
@@ -94,6 +95,7 @@ describe("worker pool", () => {
     const r = await p.process(input, resize, { limits: DEFAULT_LIMITS });
     expect(threadsOf(p)).toBe(1);
     expect([r.width, r.height]).toEqual([50, 25]);
+    expect(r.source).toEqual({ width: 200, height: 100, format: "png", pages: 1 });
   });
 
   it("on the calling thread the time limit and the caller's abort still hold", async () => {

@@ -160,6 +160,8 @@ describe("a batch through to complete", () => {
     expect(s.streamToken).toBeTruthy();
     const a = s.images.find((i: { id: string }) => i.id === "a");
     expect(a).toMatchObject({ status: "done", percent: 100, source: { width: 400, height: 300, format: "png" } });
+    // the source's size in bytes is the fetched file's
+    expect(a.source.bytes).toBeGreaterThan(100);
     expect(a.result).toMatchObject({ width: 100, height: 75, format: "webp" });
     expect((await fetch(a.result.url)).status).toBe(200);
   });
