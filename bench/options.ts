@@ -70,7 +70,7 @@ export function parseOptions(argv: string[], env: Record<string, string | undefi
     maxIterations: quick ? 4 : 400,
     budgetMs: quick ? 200 : 2500,
     serviceLevels: [1, 2, 4, 8],
-    serviceRequests: quick ? 8 : 60,
+    serviceRequests: quick ? 8 : 150,
     batchImages: quick ? 6 : 50,
     plannerMs: quick ? 200 : 2000,
     cases: casesIdx >= 0 ? (argv[casesIdx + 1] ?? "").split(",").filter(Boolean) : undefined,

@@ -78,6 +78,7 @@ export function serviceTable(s: ServiceResult): string {
       "server CPU ms/img",
       "pipeline CPU ms/img",
       "CPU overhead",
+      "client CPU ms/img",
     ],
   ];
   const pct = (v: number | undefined) => (v === undefined ? "-" : `${(v * 100).toFixed(1)}%`);
@@ -95,12 +96,13 @@ export function serviceTable(s: ServiceResult): string {
       fmt(l.serverCpuMsPerImage),
       fmt(l.pipelineCpuMsPerImage),
       pct(l.cpuOverhead),
+      fmt(l.clientCpuMsPerImage),
     ]);
   return [
     `service: POST /image-edit "resize to 800px" + progress stream until "complete", loopback; server with ${s.workerConcurrency} workers, peak RSS ${fmt(s.serverPeakRssMB, 0)} MB, ${s.writesPerImage ?? "?"} session writes per image`,
     table(rows),
     "  pipeline images/s: imgedit's processImage alone, same edit and images in flight, measured just before each level.",
-    "  The client (fetch + SSE) and the image server share the same cores as the server.",
+    "  The client (HTTP + SSE) and the image server share the same cores as the server: client CPU is theirs.",
     s.note ? `  ${s.note}` : "",
   ].join("\n");
 }

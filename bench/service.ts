@@ -26,6 +26,8 @@ export interface ServiceLevel {
   pipelineCpuMsPerImage?: number;
   /** serverCpu / pipelineCpu - 1: the service's extra work, insensitive to other load on the machine. */
   cpuOverhead?: number;
+  /** This process's CPU per image: the load generator and the image server, on the same cores. */
+  clientCpuMsPerImage?: number;
   firstError?: string;
 }
 
@@ -118,6 +120,7 @@ export async function runService(o: BenchOptions, pipelineImagesPerSec?: number)
       }
       const n = Math.max(o.serviceRequests, c * 3);
       const cpu0 = srv.cpuMs();
+      const client0 = process.cpuUsage();
       const lat: number[] = [];
       let failed = 0;
       let firstError: string | undefined;
@@ -139,6 +142,7 @@ export async function runService(o: BenchOptions, pipelineImagesPerSec?: number)
       );
       const wall = performance.now() - t0;
       const cpu1 = srv.cpuMs();
+      const client = process.cpuUsage(client0);
       const imagesPerSec = (lat.length / wall) * 1000;
       const serverCpuMsPerImage =
         cpu0 !== undefined && cpu1 !== undefined && lat.length ? (cpu1 - cpu0) / lat.length : undefined;
@@ -157,6 +161,7 @@ export async function runService(o: BenchOptions, pipelineImagesPerSec?: number)
         pipelineCpuMsPerImage: base?.cpuMsPerImage,
         cpuOverhead:
           serverCpuMsPerImage !== undefined && base ? serverCpuMsPerImage / base.cpuMsPerImage - 1 : undefined,
+        clientCpuMsPerImage: lat.length ? (client.user + client.system) / 1000 / lat.length : undefined,
         firstError,
       });
     }
