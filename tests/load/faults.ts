@@ -96,6 +96,7 @@ export async function startFaultyLoadServer(opts: {
     FETCH_ALLOW_HOSTS: new URL(source.url).host,
     FETCH_TIMEOUT_MS: String(opts.fetchTimeoutMs ?? 2000),
     JOB_MAX_ATTEMPTS: "3",
+    WORKER_THREADS: "always", // so the worker-kill fault has a thread to kill
   });
   let sessions: SessionStore | undefined;
   let objects: ObjectStore | undefined;
