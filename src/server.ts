@@ -88,7 +88,7 @@ export async function startLocalServer(config: Config, opts: LocalServerOptions 
   const wrap = opts.wrap ?? {};
   const { store: sessions, watcher } = withChangeNotifications(wrap.sessions?.(baseSessions) ?? baseSessions);
   const objects = wrap.objects?.(baseObjects) ?? baseObjects;
-  const pool = new WorkerPool(config.WORKER_CONCURRENCY, undefined, config.WORKER_THREADS);
+  const pool = new WorkerPool(config.WORKER_CONCURRENCY, { threads: config.WORKER_THREADS });
   const policy = fetchPolicyFromConfig(config);
   const jobDeps: JobDeps = {
     config,
@@ -103,7 +103,8 @@ export async function startLocalServer(config: Config, opts: LocalServerOptions 
     fetchSource: makeFetchSource(objects, policy),
     retryBaseMs: opts.retryBaseMs,
   };
-  // Twice as many jobs as threads: while one image downloads, another's pixels keep a thread busy.
+  // Twice as many jobs as images processed at once: while one image downloads, another's pixels
+  // keep a core busy.
   const jobs = new LocalJobRunner(
     (job, signal) => runJob(job, jobDeps, { signal }),
     config.WORKER_CONCURRENCY * 2,

@@ -16,7 +16,7 @@ import {
   type OutputSettings,
   type StepContext,
 } from "./ops/define.js";
-import { type Header, readHeader } from "./probe.js";
+import { type Header, type ProbeResult, readHeader } from "./probe.js";
 import { sharpError } from "./sharp-errors.js";
 
 export type { ProbeResult } from "./probe.js";
@@ -50,7 +50,7 @@ export interface ProcessResult {
   contentType: string;
   ext: string;
   /** The input as its header told (oriented size): callers record it without probing again. */
-  source: { width: number; height: number; format: string; pages: number };
+  source: Pick<ProbeResult, "width" | "height" | "format" | "pages">;
 }
 
 interface EncodedStage {

@@ -15,7 +15,7 @@ afterEach(async () => {
 });
 
 function pool(size: number, mode?: "auto" | "always"): WorkerPool {
-  const p = new WorkerPool(size, 10_000, mode);
+  const p = new WorkerPool(size, { threads: mode });
   pools.push(p);
   return p;
 }

@@ -83,13 +83,18 @@ export class WorkerPool {
   /** Images running on this thread. */
   private inline = 0;
 
+  private readonly graceMs: number;
+  readonly threads: ThreadMode;
+
   constructor(
     readonly size: number,
-    private readonly graceMs = 10_000,
-    readonly threads: ThreadMode = "auto",
-  ) {}
+    opts: { threads?: ThreadMode /** Past the time limit before a thread is killed. */; graceMs?: number } = {},
+  ) {
+    this.threads = opts.threads ?? "auto";
+    this.graceMs = opts.graceMs ?? 10_000;
+  }
 
-  /** Same signature as processImage; runs it in a worker thread. */
+  /** Same signature as processImage; runs it here or in a worker thread (see the top of this file). */
   process = (input: Buffer, plan: Plan, opts: ProcessOptions): Promise<ProcessResult> =>
     this.enqueue(input, plan, opts, false);
 
