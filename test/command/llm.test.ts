@@ -21,7 +21,6 @@ let server: Server;
 let baseUrl: string;
 let script: Script;
 const seen: Seen[] = [];
-const sockets = new Set<import("node:net").Socket>();
 
 function toolAnswer(args: unknown): Script {
   return (_req, _body, res) => {
@@ -67,16 +66,12 @@ beforeAll(async () => {
       script(req, body, res);
     });
   });
-  server.on("connection", (s) => {
-    sockets.add(s);
-    s.on("close", () => sockets.delete(s));
-  });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
 });
 
 afterAll(async () => {
-  for (const s of sockets) s.destroy();
+  server.closeAllConnections();
   await new Promise<void>((resolve) => server.close(() => resolve()));
 });
 

@@ -37,7 +37,6 @@ export async function startImageSource(): Promise<ImageSource> {
   const failures = new Map<string, number>();
   const held = new Set<string>();
   let waiters: (() => void)[] = [];
-  const sockets = new Set<net.Socket>();
   const server = http.createServer(async (req, res) => {
     const p = new URL(req.url ?? "/", "http://x").pathname;
     hits.set(p, (hits.get(p) ?? 0) + 1);
@@ -55,10 +54,6 @@ export async function startImageSource(): Promise<ImageSource> {
     }
     res.writeHead(200, { "content-type": f.type, "content-length": f.body.length }).end(f.body);
   });
-  server.on("connection", (s) => {
-    sockets.add(s);
-    s.on("close", () => sockets.delete(s));
-  });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
   const port = (server.address() as net.AddressInfo).port;
   return {
@@ -75,7 +70,7 @@ export async function startImageSource(): Promise<ImageSource> {
     },
     close: () =>
       new Promise<void>((r) => {
-        for (const s of sockets) s.destroy();
+        server.closeAllConnections();
         server.close(() => r());
       }),
   };

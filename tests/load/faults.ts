@@ -48,7 +48,6 @@ export interface FaultyLoadServer {
 /** A loopback source for one image that drops or holds a request when a fault is armed. */
 async function startSource(file: string, f: LoadFaults) {
   const body = readFileSync(file);
-  const sockets = new Set<net.Socket>();
   const server = http.createServer((req, res) => {
     if (!req.url?.startsWith("/test.jpg")) return res.writeHead(404).end();
     if (f.sourceResets > 0) {
@@ -63,16 +62,12 @@ async function startSource(file: string, f: LoadFaults) {
     }
     res.writeHead(200, { "content-type": "image/jpeg", "content-length": body.length }).end(body);
   });
-  server.on("connection", (s) => {
-    sockets.add(s);
-    s.on("close", () => sockets.delete(s));
-  });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
   return {
     url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}/test.jpg`,
     close: () =>
       new Promise<void>((r) => {
-        for (const s of sockets) s.destroy();
+        server.closeAllConnections();
         server.close(() => r());
       }),
   };

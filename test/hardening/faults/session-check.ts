@@ -22,7 +22,6 @@ export interface FaultSource {
  */
 export async function startSource(png: Buffer): Promise<FaultSource> {
   const hits = new Map<string, number>();
-  const sockets = new Set<net.Socket>();
   const server = http.createServer((req, res) => {
     const p = new URL(req.url ?? "/", "http://x").pathname;
     const n = (hits.get(p) ?? 0) + 1;
@@ -50,10 +49,6 @@ export async function startSource(png: Buffer): Promise<FaultSource> {
     }
     res.writeHead(404).end();
   });
-  server.on("connection", (s) => {
-    sockets.add(s);
-    s.on("close", () => sockets.delete(s));
-  });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
   const port = (server.address() as net.AddressInfo).port;
   return {
@@ -61,7 +56,7 @@ export async function startSource(png: Buffer): Promise<FaultSource> {
     hits,
     close: () =>
       new Promise<void>((r) => {
-        for (const s of sockets) s.destroy();
+        server.closeAllConnections();
         server.close(() => r());
       }),
   };
