@@ -1,8 +1,14 @@
 // Per-user sliding-window request limits, in memory (per process: on Lambda, per container).
 import type { Clock } from "../ports.js";
 
+/** A user's hits inside the window, oldest first; `head` skips the expired ones without copying. */
+interface Window {
+  times: number[];
+  head: number;
+}
+
 export class RateLimiter {
-  private readonly hits = new Map<string, number[]>();
+  private readonly hits = new Map<string, Window>();
 
   constructor(
     private readonly perMinute: number,
@@ -14,18 +20,26 @@ export class RateLimiter {
   take(key: string): number {
     const now = this.clock.now();
     const from = now - this.windowMs;
-    const list = (this.hits.get(key) ?? []).filter((t) => t > from);
-    if (list.length >= this.perMinute) {
-      this.hits.set(key, list);
-      return Math.max(1, Math.ceil((list[0] + this.windowMs - now) / 1000));
+    let w = this.hits.get(key);
+    if (!w) {
+      w = { times: [], head: 0 };
+      this.hits.set(key, w);
     }
-    list.push(now);
-    this.hits.set(key, list);
+    // Constant work per hit, however high the limit: expired hits are skipped, and dropped in bulk.
+    while (w.head < w.times.length && w.times[w.head] <= from) w.head++;
+    if (w.head > 64 && w.head * 2 > w.times.length) {
+      w.times = w.times.slice(w.head);
+      w.head = 0;
+    }
+    if (w.times.length - w.head >= this.perMinute) {
+      return Math.max(1, Math.ceil((w.times[w.head] + this.windowMs - now) / 1000));
+    }
+    w.times.push(now);
     if (this.hits.size > 10_000) this.prune(from);
     return 0;
   }
 
   private prune(from: number): void {
-    for (const [k, v] of this.hits) if (!v.some((t) => t > from)) this.hits.delete(k);
+    for (const [k, w] of this.hits) if (!(w.times[w.times.length - 1] > from)) this.hits.delete(k);
   }
 }
