@@ -2,10 +2,11 @@
 // plus what is local-only: key validation, signed /files URLs over real HTTP, the secret file.
 import fs from "node:fs";
 import path from "node:path";
+import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { assertSafeKey, FsObjectStore } from "../../src/adapters/local/fs-objects.js";
 import { loadOrCreateSecret } from "../../src/adapters/local/secret.js";
-import { SqliteSessionStore } from "../../src/adapters/local/sqlite-sessions.js";
+import { COUNT_UNFINISHED, SqliteSessionStore } from "../../src/adapters/local/sqlite-sessions.js";
 import { objectStoreContract } from "../contract/object-store.contract.js";
 import { sessionStoreContract } from "../contract/session-store.contract.js";
 import { type Json, startService, type TestService, tempDir } from "../http/harness.js";
@@ -129,5 +130,35 @@ describe("SQLite unfinished-session count", () => {
     expect(await store.countUnfinishedByUser("bob")).toBe(1);
     expect(await store.countUnfinishedByUser("nobody")).toBe(0);
     await store.close();
+  });
+
+  it("counts a user's unfinished sessions from an index of unfinished ones, not the user's whole history", async () => {
+    const file = path.join(dbDir, `history${n++}.db`);
+    const store = new SqliteSessionStore(file);
+    const now = Date.now();
+    for (let i = 0; i < 300; i++) {
+      const status = i % 100 === 0 ? "queued" : "done";
+      await store.create({
+        sessionId: `h${i}`,
+        userId: "ann",
+        createdAt: now + i,
+        updatedAt: now + i,
+        status,
+        plan: [],
+        images: [{ id: "a", name: "a", sourceUrl: "http://x/a.png", status, percent: 0, attempts: 0, version: 1 }],
+        ttl: Math.floor(now / 1000) + 3600,
+        version: 1,
+      });
+    }
+    expect(await store.countUnfinishedByUser("ann")).toBe(3);
+    const db = new Database(file, { readonly: true });
+    const plan = db
+      .prepare(`EXPLAIN QUERY PLAN ${COUNT_UNFINISHED}`)
+      .all("ann", 0)
+      .map((r) => (r as { detail: string }).detail)
+      .join(" | ");
+    db.close();
+    await store.close();
+    expect(plan).toMatch(/USING (COVERING )?INDEX sessions_unfinished/);
   });
 });

@@ -29,6 +29,9 @@ export function decodeCursor(cursor: string): { createdAt: number; sessionId: st
   throw new ImageEditError("INVALID_INPUT", "cursor is not one this service issued", { field: "cursor" });
 }
 
+export const COUNT_UNFINISHED =
+  "SELECT COUNT(*) FROM sessions WHERE userId = ? AND ttl >= ? AND status IN ('queued', 'running')";
+
 export class SqliteSessionStore implements SessionStore {
   private readonly db: Database.Database;
   private readonly clock: Clock;
@@ -58,6 +61,9 @@ export class SqliteSessionStore implements SessionStore {
         WHERE idempotencyKey IS NOT NULL;
       CREATE INDEX IF NOT EXISTS sessions_ttl ON sessions (ttl);
       CREATE INDEX IF NOT EXISTS sessions_status ON sessions (status);
+      -- Only unfinished sessions: the per-request limit check must not walk a user's whole history.
+      CREATE INDEX IF NOT EXISTS sessions_unfinished ON sessions (userId, ttl)
+        WHERE status IN ('queued', 'running');
     `);
     this.stmt = this.prepareAll();
   }
@@ -79,9 +85,8 @@ export class SqliteSessionStore implements SessionStore {
            AND (createdAt < ? OR (createdAt = ? AND sessionId < ?))
          ORDER BY createdAt DESC, sessionId DESC LIMIT ?`,
       ),
-      countUnfinished: db
-        .prepare("SELECT COUNT(*) FROM sessions WHERE userId = ? AND ttl >= ? AND status IN ('queued', 'running')")
-        .pluck(),
+      // Its WHERE repeats the sessions_unfinished index's, so SQLite can answer from that index.
+      countUnfinished: db.prepare(COUNT_UNFINISHED).pluck(),
       update: db.prepare(
         "UPDATE sessions SET doc = ?, status = ?, version = ?, updatedAt = ? WHERE sessionId = ? AND version = ?",
       ),
