@@ -10,6 +10,7 @@ import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { SignJWT } from "jose";
+import { startSettings } from "../bin/start-settings.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -83,7 +84,7 @@ export function buildServer(): void {
 
 /** Starts `startLocalServer` (dist/server.js, built first) in a child node process with the given settings. */
 export async function startServerProcess(
-  /** Settings over this process's environment; undefined removes a variable. */
+  /** Settings over this process's environment; undefined removes a variable (even one the launcher would set). */
   env: Record<string, string | undefined>,
   timeoutMs = 60_000,
   /** Extra node flags, e.g. --cpu-prof to see where the server's time goes. */
@@ -94,7 +95,11 @@ export async function startServerProcess(
   for (const [k, v] of Object.entries(childEnv)) if (v === undefined) delete childEnv[k];
   // loading sharp in this process set VIPSHOME; the server's own sharp sets its own
   delete childEnv.VIPSHOME;
-  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, path.join(here, "server-process.mjs")], {
+  // Started as bin/imgedit.js starts it, except for settings the caller removed on purpose.
+  const start = startSettings(childEnv, nodeArgs);
+  for (const [k, v] of Object.entries(start.env)) if (!(k in env)) childEnv[k] = v;
+  const args = [...start.nodeArgs, ...nodeArgs, path.join(here, "server-process.mjs")];
+  const child: ChildProcess = spawn(process.execPath, args, {
     env: childEnv,
     stdio: ["ignore", "pipe", "pipe"],
   });

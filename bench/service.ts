@@ -57,10 +57,8 @@ export function benchServerEnv(dataDir: string, allowHost: string, workers: numb
     FETCH_ALLOW_HOSTS: allowHost,
     RATE_LIMIT_PER_MINUTE: "1000000",
     MAX_CONCURRENT_SESSIONS: "100000",
+    // startServerProcess adds what bin/imgedit.js would (glibc arenas, libuv's pool, V8's heap)
     WORKER_CONCURRENCY: String(workers),
-    // what bin/imgedit.js would set (glibc arenas, libuv's pool: the images + 4)
-    MALLOC_ARENA_MAX: "2",
-    UV_THREADPOOL_SIZE: String(workers + 4),
   };
 }
 export const BENCH_SECRET = SECRET;

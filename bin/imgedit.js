@@ -1,27 +1,18 @@
 #!/usr/bin/env node
-// Launcher. glibc malloc fragments under libvips, so the process must start with
-// MALLOC_ARENA_MAX=2, and libuv's pool must be large enough for the images processed at once.
+// Launcher: glibc, libuv and V8 read some settings only at start-up (MALLOC_ARENA_MAX=2, libuv's
+// pool size, V8's first heap limit: see start-settings.js), so the launcher adds what is missing
+// and re-execs once.
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import os from "node:os";
 import { fileURLToPath } from "node:url";
+import { startSettings } from "./start-settings.js";
 
-// Both are read by the C runtime or libuv only at start-up, so the launcher sets what is missing
-// and re-execs once. sharp holds one libuv pool thread per image for the whole decode-resize-
-// encode, and file and DNS work waits for the same pool (4 threads by default): leave 4 free
-// beside the images.
-const startEnv = {};
-if (!process.env.MALLOC_ARENA_MAX) startEnv.MALLOC_ARENA_MAX = "2";
-if (!process.env.UV_THREADPOOL_SIZE) {
-  const images = Number(process.env.WORKER_CONCURRENCY) || os.availableParallelism();
-  startEnv.UV_THREADPOOL_SIZE = String(Math.min(1024, Math.max(4, images + 4)));
-}
-
+const missing = startSettings(process.env, process.execArgv);
 const self = fileURLToPath(import.meta.url);
-if (Object.keys(startEnv).length) {
-  const child = spawn(process.execPath, [...process.execArgv, self, ...process.argv.slice(2)], {
+if (Object.keys(missing.env).length || missing.nodeArgs.length) {
+  const child = spawn(process.execPath, [...process.execArgv, ...missing.nodeArgs, self, ...process.argv.slice(2)], {
     stdio: "inherit",
-    env: { ...process.env, ...startEnv },
+    env: { ...process.env, ...missing.env },
   });
   for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(sig, () => child.kill(sig));
   child.on("exit", (code, signal) => {

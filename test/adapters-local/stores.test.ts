@@ -137,15 +137,25 @@ describe("SQLite unfinished-session count", () => {
     const store = new SqliteSessionStore(file);
     const now = Date.now();
     for (let i = 0; i < 300; i++) {
-      const status = i % 100 === 0 ? "queued" : "done";
+      const open = i % 100 === 0;
       await store.create({
         sessionId: `h${i}`,
         userId: "ann",
         createdAt: now + i,
         updatedAt: now + i,
-        status,
+        status: open ? "queued" : "completed",
         plan: [],
-        images: [{ id: "a", name: "a", sourceUrl: "http://x/a.png", status, percent: 0, attempts: 0, version: 1 }],
+        images: [
+          {
+            id: "a",
+            name: "a",
+            sourceUrl: "http://x/a.png",
+            status: open ? "queued" : "done",
+            percent: 0,
+            attempts: 0,
+            version: 1,
+          },
+        ],
         ttl: Math.floor(now / 1000) + 3600,
         version: 1,
       });

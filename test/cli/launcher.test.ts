@@ -17,6 +17,7 @@ beforeAll(() => {
   mkdirSync(path.join(root, "bin"));
   mkdirSync(path.join(root, "dist", "cli"), { recursive: true });
   copyFileSync(LAUNCHER, path.join(root, "bin", "imgedit.js"));
+  copyFileSync(path.join(path.dirname(LAUNCHER), "start-settings.js"), path.join(root, "bin", "start-settings.js"));
   // Counts this process's threads after the libuv pool has started: the pool's size shows in it.
   writeFileSync(
     path.join(root, "dist", "cli", "main.js"),
@@ -28,6 +29,7 @@ export async function main(argv, io) {
     arena: process.env.MALLOC_ARENA_MAX ?? null,
     uv: process.env.UV_THREADPOOL_SIZE ?? null,
     threads: readdirSync("/proc/self/task").length,
+    execArgv: process.execArgv,
     argv,
   }));
   return Number(argv[0] ?? 0);
@@ -36,13 +38,16 @@ export async function main(argv, io) {
   );
 });
 
-function launch(env: Record<string, string | undefined>, args: string[] = []) {
+function launch(env: Record<string, string | undefined>, args: string[] = [], nodeArgs: string[] = []) {
   const e: NodeJS.ProcessEnv = { ...process.env, ...env };
   for (const k of Object.keys(e)) if (e[k] === undefined) delete e[k];
-  const r = spawnSync(process.execPath, [path.join(root, "bin", "imgedit.js"), ...args], { env: e, encoding: "utf8" });
+  const r = spawnSync(process.execPath, [...nodeArgs, path.join(root, "bin", "imgedit.js"), ...args], {
+    env: e,
+    encoding: "utf8",
+  });
   return {
     status: r.status,
-    seen: JSON.parse(r.stdout) as { arena: string; uv: string; threads: number; argv: string[] },
+    seen: JSON.parse(r.stdout) as { arena: string; uv: string; threads: number; execArgv: string[]; argv: string[] },
   };
 }
 
@@ -67,4 +72,11 @@ it("keeps values the user set", () => {
   const r = launch({ MALLOC_ARENA_MAX: "4", UV_THREADPOOL_SIZE: "9" });
   expect([r.seen.arena, r.seen.uv]).toEqual(["4", "9"]);
   expect(r.status).toBe(0);
+});
+
+it("starts V8 with a 128 MB first old-generation limit, unless the user passed one to node", () => {
+  const r = launch({ MALLOC_ARENA_MAX: "2", UV_THREADPOOL_SIZE: "4" });
+  expect(r.seen.execArgv).toContain("--initial-old-space-size=128");
+  const own = launch({ MALLOC_ARENA_MAX: "2", UV_THREADPOOL_SIZE: "4" }, [], ["--initial_old_space_size=32"]);
+  expect(own.seen.execArgv).toEqual(["--initial_old_space_size=32"]);
 });

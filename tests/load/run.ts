@@ -443,7 +443,6 @@ async function main(argv: string[]): Promise<number> {
         DATA_DIR: env.DATA_DIR,
         LOG_LEVEL: "warn",
         FETCH_ALLOW_HOSTS: `127.0.0.1:${env.LOAD_IMAGE_PORT}`,
-        MALLOC_ARENA_MAX: "2",
         ...(process.env.JWT_SECRET ? { JWT_SECRET: process.env.JWT_SECRET } : {}),
       });
       target = server.url;
