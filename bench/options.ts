@@ -25,6 +25,8 @@ export interface BenchOptions {
   /** Service: concurrency levels and requests per level. */
   serviceLevels: number[];
   serviceRequests: number;
+  /** Service: edits run before the first level, so V8 has compiled the request path (a server runs for days). */
+  serviceWarmup: number;
   /** Memory: images in the batch run. */
   batchImages: number;
   plannerMs: number;
@@ -70,7 +72,8 @@ export function parseOptions(argv: string[], env: Record<string, string | undefi
     maxIterations: quick ? 4 : 400,
     budgetMs: quick ? 200 : 2500,
     serviceLevels: [1, 2, 4, 8],
-    serviceRequests: quick ? 8 : 150,
+    serviceRequests: quick ? 8 : 300,
+    serviceWarmup: quick ? 4 : 300,
     batchImages: quick ? 6 : 50,
     plannerMs: quick ? 200 : 2000,
     cases: casesIdx >= 0 ? (argv[casesIdx + 1] ?? "").split(",").filter(Boolean) : undefined,

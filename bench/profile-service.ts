@@ -62,7 +62,7 @@ async function main(): Promise<void> {
         [{ id: `p${seq++}`, url: `${img.url}/photo.jpg`, name: "photo.jpg" }],
         SERVICE_COMMAND,
       );
-    for (let i = 0; i < 4; i++) await one(); // warm-up
+    for (let i = 0; i < o.serviceWarmup; i++) await one(); // warm-up, as the service bench does
     const cpu0 = server.cpuMs() ?? 0;
     let next = 0;
     let failed = 0;
