@@ -296,8 +296,10 @@ export async function runSession(
       out.error = `progress stream: HTTP ${stream.statusCode}`;
       return out;
     }
+    // Read to the end (the server ends the stream after `complete`): leaving early would destroy
+    // the response, and with it the kept-alive connection, so every edit would open a new one.
     for await (const ev of sse(stream)) {
-      if (ev.event !== "complete") continue;
+      if (ev.event !== "complete" || out.completeMs !== undefined) continue;
       const done = JSON.parse(ev.data) as { completed?: number; failed?: number; images?: { error?: unknown }[] };
       out.completeMs = performance.now() - t0;
       out.lastEventId = ev.id;
@@ -308,9 +310,7 @@ export async function runSession(
         const errs = (done.images ?? []).map((i) => i.error).filter(Boolean);
         out.error = `images failed: ${JSON.stringify(errs).slice(0, 300)}`;
       }
-      break;
     }
-    stream.resume(); // the server ends the stream after `complete`; the connection is kept
     if (out.completeMs === undefined && !out.error) out.error = "stream ended without a complete event";
     return out;
   } catch (e) {
