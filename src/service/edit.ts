@@ -34,6 +34,18 @@ export function resultPrefix(userId: string, sessionId: string): string {
   return `${userId}/${sessionId}/`;
 }
 
+/** Grammar plans by command, per set of limits: the grammar is pure, and clients repeat commands. */
+const grammarPlans = new WeakMap<Limits, Map<string, PlannedEdit>>();
+const GRAMMAR_PLANS_KEPT = 500;
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === "object" && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
 /** Plain English -> plan, or COMMAND_NOT_UNDERSTOOD with the unknown words and suggestions. */
 export async function planFromCommand(
   command: string,
@@ -41,6 +53,9 @@ export async function planFromCommand(
   signal?: AbortSignal,
   field = "command",
 ): Promise<PlannedEdit> {
+  let cache = grammarPlans.get(deps.limits);
+  const hit = cache?.get(command);
+  if (hit) return hit;
   const llm = llmSettingsFromConfig(deps.config);
   const r = await planCommand(command, { llm, signal });
   if (!r.ok) {
@@ -51,7 +66,19 @@ export async function planFromCommand(
   }
   // The grammar's (or the model's) plan goes through the same gate as a hand-written one.
   const plan = validatePlan(r.plan, deps.limits);
-  return { plan, steps: r.steps?.length ? r.steps : plan.map(describeOperation), source: r.source ?? "grammar" };
+  const planned: PlannedEdit = {
+    plan,
+    steps: r.steps?.length ? r.steps : plan.map(describeOperation),
+    source: r.source ?? "grammar",
+  };
+  // Only the grammar's answers are kept (a model may answer differently next time). Frozen, since
+  // every session planned from this command shares them.
+  if (planned.source === "grammar") {
+    if (!cache) grammarPlans.set(deps.limits, (cache = new Map()));
+    if (cache.size >= GRAMMAR_PLANS_KEPT) cache.delete(cache.keys().next().value as string);
+    cache.set(command, deepFreeze(planned));
+  }
+  return planned;
 }
 
 function planFromOperations(operations: unknown, limits: Limits): PlannedEdit {
