@@ -1,6 +1,8 @@
-// One HTTP(S) GET to a vetted address. The host name stays in the URL (Host header, TLS SNI and
-// certificate check) while the socket can only go to the pinned address: the request's `lookup`
-// answers with it, and the connected peer is compared with it once more.
+// One HTTP(S) GET to a vetted address. The host name stays in the Host header, TLS SNI and the
+// certificate check, while the socket can only go to the pinned address: the request connects to
+// that address, and the connected peer is compared with it once more. Connections are kept alive
+// between fetches and pooled by that address, so a socket is only ever reused for the address it
+// was vetted and opened for (50 images from one host: one connection, one TLS handshake).
 import type { IncomingMessage } from "node:http";
 import http from "node:http";
 import https from "node:https";
@@ -31,6 +33,11 @@ function pinnedLookup(pin: PinnedAddress): LookupFunction {
     else cb(null, pin.address, pin.family);
   }) as LookupFunction;
 }
+
+// Idle connections close after 4 s (hosts often close sooner, and say so in Keep-Alive, which Node
+// follows) and never hold the process open; a few per address are kept.
+const POOL = { keepAlive: true, timeout: 4_000, maxFreeSockets: 4, maxTotalSockets: 256, scheduling: "lifo" } as const;
+const agents = { http: new http.Agent(POOL), https: new https.Agent(POOL) };
 
 const RESET_CODES = new Set(["ECONNRESET", "EPIPE", "ECONNABORTED"]);
 const UNREACHABLE_CODES = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "EHOSTDOWN", "ENETDOWN"]);
@@ -81,15 +88,29 @@ export function networkError(err: unknown, target: TargetUrl, hop: number): Imag
 
 /**
  * Sends the GET and resolves with the response head; the body is left to the caller. The abort
- * listener stays until the hop's connection closes, so an abort while the body streams still
- * tears it down.
+ * listener stays until the hop's request is over, so an abort while the body streams still tears
+ * the connection down (a body read to its end gives the connection back to the pool instead).
  */
-export function openHop(target: TargetUrl, pin: PinnedAddress, opts: HopOptions): Promise<IncomingMessage> {
+export async function openHop(target: TargetUrl, pin: PinnedAddress, opts: HopOptions): Promise<IncomingMessage> {
+  try {
+    return await sendGet(target, pin, opts, true);
+  } catch (e) {
+    // A kept-alive connection the host closed while it sat idle (or while a Lambda was frozen)
+    // fails on its first write: send once more on a new connection.
+    if ((e as { reusedSocketFailed?: boolean }).reusedSocketFailed && !opts.signal.aborted)
+      return sendGet(target, pin, opts, false);
+    throw e;
+  }
+}
+
+function sendGet(target: TargetUrl, pin: PinnedAddress, opts: HopOptions, pooled: boolean): Promise<IncomingMessage> {
   const { url } = target;
   const isHttps = url.protocol === "https:";
   const requestOptions: https.RequestOptions = {
     protocol: url.protocol,
-    host: target.host,
+    // The vetted address itself: the pool's key, and nothing left to resolve.
+    host: pin.address,
+    family: pin.family,
     port: target.port,
     path: `${url.pathname}${url.search}`,
     method: "GET",
@@ -99,10 +120,8 @@ export function openHop(target: TargetUrl, pin: PinnedAddress, opts: HopOptions)
       accept: "image/avif,image/webp,image/*;q=0.9,*/*;q=0.5",
       // Identity only: the cap must count the real bytes, and no decompression bomb can hide.
       "accept-encoding": "identity",
-      connection: "close",
     },
-    // A fresh socket per hop: a pooled one might have been opened for another answer.
-    agent: false,
+    agent: pooled ? (isHttps ? agents.https : agents.http) : false,
     lookup: pinnedLookup(pin),
     ...(isHttps ? { servername: target.ip ? undefined : target.host, ca: opts.ca } : {}),
   };
@@ -116,7 +135,12 @@ export function openHop(target: TargetUrl, pin: PinnedAddress, opts: HopOptions)
     let connectTimer: NodeJS.Timeout | undefined;
     const fail = (err: unknown) => {
       clearTimeout(connectTimer);
-      reject(opts.signal.aborted ? opts.signal.reason : networkError(err, target, opts.hop));
+      if (opts.signal.aborted) return reject(opts.signal.reason);
+      const typed = networkError(err, target, opts.hop);
+      const code = (err as NodeJS.ErrnoException)?.code ?? "";
+      if (req.reusedSocket && !response && (RESET_CODES.has(code) || (err as Error)?.message === "socket hang up"))
+        Object.assign(typed, { reusedSocketFailed: true });
+      reject(typed);
     };
     let response: IncomingMessage | undefined;
     const onAbort = () => {
@@ -156,22 +180,25 @@ export function openHop(target: TargetUrl, pin: PinnedAddress, opts: HopOptions)
     }, opts.connectTimeoutMs);
 
     req.on("socket", (socket: Socket) => {
-      // For https the connection counts as made once the TLS handshake is done.
-      socket.once(isHttps ? "secureConnect" : "connect", () => {
+      const connected = () => {
         clearTimeout(connectTimer);
         const peer = socket.remoteAddress;
-        if (peer && !sameAddress(peer, pin.address)) {
+        if (!peer || !sameAddress(peer, pin.address)) {
           req.destroy(
             new ImageEditError(
               "FETCH_BLOCKED",
-              `refused: connected to ${peer}, not the vetted address ${pin.address}`,
+              `refused: connected to ${peer ?? "an unknown address"}, not the vetted address ${pin.address}`,
               {
                 details: { reason: "pin-mismatch", host: target.host, hop: opts.hop },
               },
             ),
           );
         }
-      });
+      };
+      // A pooled socket is connected already (and was checked when it was); for https the
+      // connection counts as made once the TLS handshake is done.
+      if (req.reusedSocket) connected();
+      else socket.once(isHttps ? "secureConnect" : "connect", connected);
     });
     req.on("error", fail);
     req.on("response", (res) => {
