@@ -133,7 +133,11 @@ for (const backend of ["local", "aws"] as const) {
           { id: "good", path: "/ok-2.png" },
         ]);
         expect(byId(o).r).toMatchObject({ status: "failed", error: { code: "FETCH_FAILED" }, attempts: 3 });
-        expect(source.hits.get(P("/reset-always.png"))).toBe(3);
+        // One request per attempt, plus one when an attempt went out on a pooled connection: a
+        // reset there is taken for an idle connection the host dropped and sent once more anew.
+        const hits = source.hits.get(P("/reset-always.png")) ?? 0;
+        expect(hits).toBeGreaterThanOrEqual(3);
+        expect(hits).toBeLessThanOrEqual(6);
         expect(o.session.status).toBe("partial");
       });
 
