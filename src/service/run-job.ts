@@ -71,22 +71,16 @@ export async function runJob(job: Job, deps: JobDeps, opts: { signal?: AbortSign
   // An image still in flight is taken over, not skipped: the other delivery may have died (a
   // killed function, a crash), and two live ones write the same deterministic key atomically.
 
-  // Progress writes go one after another, so a late progress tick never overwrites "done".
+  // Progress writes go one after another, so a late progress tick never overwrites "done". No
+  // read first: the store itself refuses writes to a finished image (see writableImage).
   let chain: Promise<unknown> = Promise.resolve();
   const update = (patch: Partial<Omit<SessionImage, "id" | "version">>): Promise<Session> => {
-    const p = chain.then(async () => {
-      // Never touch a finished image (a duplicate delivery that lost the race).
-      const current = await sessions.get(job.sessionId);
-      const img = current?.images.find((i) => i.id === job.imageId);
-      if (!current || !img) throw new SessionGone();
-      if (isTerminal(img.status)) throw new Superseded();
-      return sessions.updateImage(job.sessionId, job.imageId, patch);
-    });
+    const p = chain.then(() => sessions.updateImage(job.sessionId, job.imageId, patch));
     chain = p.catch(() => undefined);
     return p.catch((e: unknown) => {
-      if (e instanceof SessionGone || e instanceof Superseded) throw e;
-      // The store refuses writes to a done image: another delivery won between our check and write.
-      if (e instanceof ImageEditError && e.code === "CONFLICT") throw new Superseded();
+      // A finished image: another delivery of this job won (or recorded a failure) meanwhile. (A
+      // retryable CONFLICT is contention on the session, worth another attempt.)
+      if (e instanceof ImageEditError && e.code === "CONFLICT" && !e.retryable) throw new Superseded();
       if (e instanceof ImageEditError) throw e.code === "NOT_FOUND" ? new SessionGone() : e;
       // The session store hiccuped (busy, throttled, a dropped connection): worth another attempt.
       throw new ImageEditError("STORAGE_FAILED", `could not record progress: ${(e as Error)?.message ?? e}`, {

@@ -11,6 +11,18 @@ export function isFinished(status: SessionStatus): boolean {
   return status === "completed" || status === "partial" || status === "failed";
 }
 
+/**
+ * May an image in status `was` take this change? A done image is final; a failed one only goes
+ * back to queued (a retry). Every store enforces this in the write itself, so of two deliveries
+ * of one job the loser can neither overwrite "done" nor revive an image recorded as failed, and
+ * writers need not read before they write.
+ */
+export function writableImage(was: ImageStatus, patch: { status?: ImageStatus }): boolean {
+  if (was === "done") return false;
+  if (was === "failed") return patch.status === "queued";
+  return true;
+}
+
 /** Stage rank of an image status (done and failed are both last). */
 export function imageStage(status: ImageStatus): number {
   return ORDER[status];

@@ -95,6 +95,24 @@ export function sessionStoreContract(name: string, makeStore: () => Promise<Sess
       expect((await store.get(s.sessionId))?.userId).toBe(s.userId);
     });
 
+    it("keeps a failed image failed except for a retry: progress writes are refused (CONFLICT), queued is taken", async () => {
+      const s = makeSession({ images: [makeImage("a"), makeImage("b")] });
+      await store.create(s);
+      const error = { code: "FETCH_FAILED", message: "host answered 404" };
+      await store.updateImage(s.sessionId, "a", { status: "failed", percent: 100, error });
+      const before = await store.get(s.sessionId);
+      for (const patch of [
+        { status: "processing" as const, percent: 30 },
+        { status: "done" as const, percent: 100 },
+        { percent: 50 },
+      ])
+        await expectCode(store.updateImage(s.sessionId, "a", patch), "CONFLICT");
+      expect((await store.get(s.sessionId))?.images[0]).toEqual(before?.images[0]);
+      const retried = await store.updateImage(s.sessionId, "a", { status: "queued", percent: 0, error: undefined });
+      expect(retried.images[0]).toMatchObject({ status: "queued", percent: 0 });
+      expect(retried.images[0].error).toBeUndefined();
+    });
+
     it("keeps a done image final: later writes to it are refused (CONFLICT) and change nothing", async () => {
       const s = makeSession({ images: [makeImage("a"), makeImage("b")] });
       await store.create(s);

@@ -18,7 +18,7 @@ import {
 import { ImageEditError } from "../../core/errors.js";
 import type { Page, Session, SessionImage, SessionStore } from "../../ports.js";
 // The one status rule every store shares (the service owns it).
-import { sessionStatusOf } from "../../service/status.js";
+import { sessionStatusOf, writableImage } from "../../service/status.js";
 
 export const USER_INDEX = "userId-createdAt-index";
 
@@ -180,11 +180,14 @@ export class DynamoSessionStore implements SessionStore {
       "#updatedAt": "updatedAt",
       "#st": "status",
     };
+    // The condition is writableImage's rule (service/status.ts) as DynamoDB checks it.
+    const retry = patch.status === "queued";
     const values: Record<string, unknown> = {
       ":id": imageId,
       ":one": 1,
       ":now": this.now(),
       ":done": "done",
+      ...(retry ? {} : { ":failed": "failed" }),
     };
     const img = `#images[${index}]`;
     const sets = [`${img}.#version = #version + :one`, "#version = #version + :one", "#updatedAt = :now"];
@@ -205,9 +208,11 @@ export class DynamoSessionStore implements SessionStore {
           Key: { sessionId },
           UpdateExpression: `SET ${sets.join(", ")}${removes.length ? ` REMOVE ${removes.join(", ")}` : ""}`,
           // Images are never reordered or removed, but never write into the wrong one. A done image
-          // is final (a failed one may be queued again): two deliveries of one job (Lambda's
-          // at-least-once) both read it unfinished, and the loser must not overwrite "done".
-          ConditionExpression: `attribute_exists(sessionId) AND ${img}.#id = :id AND ${img}.#st <> :done`,
+          // is final and a failed one only goes back to queued: two deliveries of one job (Lambda's
+          // at-least-once) both read it unfinished, and the loser must not overwrite the outcome.
+          ConditionExpression: `attribute_exists(sessionId) AND ${img}.#id = :id AND ${img}.#st <> :done${
+            retry ? "" : ` AND ${img}.#st <> :failed`
+          }`,
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
           ReturnValues: "ALL_NEW",
@@ -218,7 +223,7 @@ export class DynamoSessionStore implements SessionStore {
       if (e instanceof ConditionalCheckFailedException) {
         const now = await this.read(sessionId);
         const status = now?.images[index]?.id === imageId ? now.images[index].status : undefined;
-        if (status === "done")
+        if (status && !writableImage(status, patch))
           throw new ImageEditError("CONFLICT", `image ${imageId} of session ${sessionId} is already ${status}`);
         throw new ImageEditError("NOT_FOUND", `image ${imageId} not found in session ${sessionId}`);
       }

@@ -4,7 +4,7 @@
 import Database from "better-sqlite3";
 import { ImageEditError } from "../../core/errors.js";
 import type { Clock, Page, Session, SessionImage, SessionStore } from "../../ports.js";
-import { sessionStatusOf } from "../../service/status.js";
+import { sessionStatusOf, writableImage } from "../../service/status.js";
 
 interface Row {
   sessionId: string;
@@ -166,10 +166,9 @@ export class SqliteSessionStore implements SessionStore {
       if (!current) throw new ImageEditError("NOT_FOUND", `session ${sessionId} not found`);
       const idx = current.images.findIndex((i) => i.id === imageId);
       if (idx < 0) throw new ImageEditError("NOT_FOUND", `image ${imageId} not in session ${sessionId}`);
-      // A done image is final (a failed one may be queued again): of two deliveries of one job
-      // that both saw it unfinished, the loser must not overwrite "done".
-      if (current.images[idx].status === "done")
-        throw new ImageEditError("CONFLICT", `image ${imageId} of session ${sessionId} is already done`);
+      const was = current.images[idx].status;
+      if (!writableImage(was, patch))
+        throw new ImageEditError("CONFLICT", `image ${imageId} of session ${sessionId} is already ${was}`);
       const version = current.version + 1;
       const image: SessionImage = { ...current.images[idx], ...patch, id: imageId, version };
       // Optional fields set to undefined in the patch are removed (e.g. a retried image's old error).
