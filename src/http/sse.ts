@@ -36,6 +36,7 @@ export function progressStream(o: ProgressStreamOptions): ReadableStream<Uint8Ar
   let heartbeat: ReturnType<typeof setInterval> | undefined;
   let chain: Promise<void> = Promise.resolve();
   let onAbort: (() => void) | undefined;
+  let prelude = "";
   const cleanup = () => {
     if (closed) return;
     closed = true;
@@ -49,6 +50,11 @@ export function progressStream(o: ProgressStreamOptions): ReadableStream<Uint8Ar
     start(controller) {
       const write = (text: string) => {
         if (closed) return;
+        // The stream's first words go out with the first state: one socket write, not two.
+        if (prelude) {
+          text = prelude + text;
+          prelude = "";
+        }
         try {
           controller.enqueue(enc.encode(text));
         } catch {
@@ -102,7 +108,7 @@ export function progressStream(o: ProgressStreamOptions): ReadableStream<Uint8Ar
 
       if (o.signal?.aborted) return finish();
       o.signal?.addEventListener("abort", onAbort, { once: true });
-      write(`retry: 2000\n: imgedit progress for ${o.sessionId}\n\n`);
+      prelude = `retry: 2000\n: imgedit progress for ${o.sessionId}\n\n`;
       // Watch first, then read: a change in between arrives through the watcher (ids dedupe).
       unwatch = o.watcher.watch(o.sessionId, enqueue);
       heartbeat = setInterval(() => write(`: ping ${Date.now()}\n\n`), o.heartbeatMs);
