@@ -74,7 +74,10 @@ export async function planFromCommand(
   // Only the grammar's answers are kept (a model may answer differently next time). Frozen, since
   // every session planned from this command shares them.
   if (planned.source === "grammar") {
-    if (!cache) grammarPlans.set(deps.limits, (cache = new Map()));
+    if (!cache) {
+      cache = new Map();
+      grammarPlans.set(deps.limits, cache);
+    }
     if (cache.size >= GRAMMAR_PLANS_KEPT) cache.delete(cache.keys().next().value as string);
     cache.set(command, deepFreeze(planned));
   }

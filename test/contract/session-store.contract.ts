@@ -98,7 +98,7 @@ export function sessionStoreContract(name: string, makeStore: () => Promise<Sess
     it("keeps a failed image failed except for a retry: progress writes are refused (CONFLICT), queued is taken", async () => {
       const s = makeSession({ images: [makeImage("a"), makeImage("b")] });
       await store.create(s);
-      const error = { code: "FETCH_FAILED", message: "host answered 404" };
+      const error = { code: "FETCH_FAILED" as const, message: "host answered 404" };
       await store.updateImage(s.sessionId, "a", { status: "failed", percent: 100, error });
       const before = await store.get(s.sessionId);
       for (const patch of [

@@ -366,7 +366,11 @@ describe("processor Lambda under faults (dynalite + s3rver)", () => {
     expect(r.byId.a).toMatchObject({ status: "failed", error: { code: "FETCH_FAILED" } });
     expect(r.byId.b.status).toBe("done");
     expect(r.runs("a")).toEqual(["ok"]);
-    expect(source.hits.get("/reset-lambda.png")).toBe(3);
+    // One request per attempt, plus one when an attempt went out on a pooled connection (a reset
+    // there is taken for an idle connection the host dropped, and sent once more anew).
+    const hits = source.hits.get("/reset-lambda.png") ?? 0;
+    expect(hits).toBeGreaterThanOrEqual(3);
+    expect(hits).toBeLessThanOrEqual(6);
   });
 
   it("a job delivered twice at once, and again after done, writes one result", async () => {
