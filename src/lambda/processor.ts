@@ -3,6 +3,7 @@
 // results under deterministic keys. A run stops itself before the function timeout and marks
 // the image failed, instead of leaving it "processing" forever.
 import { loadConfig } from "../config.js";
+import { ImageEditError } from "../core/errors.js";
 import { runJob } from "../service/run-job.js";
 import { isTerminal } from "../service/status.js";
 import { buildLambdaDeps, type LambdaDeps } from "./deps.js";
@@ -38,15 +39,24 @@ export function makeProcessorHandler(getDeps: () => LambdaDeps) {
         const s = await deps.sessions.get(job.sessionId);
         const img = s?.images.find((i) => i.id === job.imageId);
         if (img && !isTerminal(img.status)) {
-          await deps.sessions.updateImage(job.sessionId, job.imageId, {
-            status: "failed",
-            percent: 100,
-            error: {
-              code: "PROCESSING_TIMEOUT",
-              message: `processing did not finish within the function's ${Math.round(budget / 1000)} s budget`,
-            },
-          });
-          deps.metrics.increment("jobs_total", { outcome: "failed", code: "PROCESSING_TIMEOUT" });
+          const recorded = await deps.sessions
+            .updateImage(job.sessionId, job.imageId, {
+              status: "failed",
+              percent: 100,
+              error: {
+                code: "PROCESSING_TIMEOUT",
+                message: `processing did not finish within the function's ${Math.round(budget / 1000)} s budget`,
+              },
+            })
+            .then(
+              () => true,
+              (e: unknown) => {
+                // Another delivery finished the image in between: its outcome stands.
+                if (e instanceof ImageEditError && e.code === "CONFLICT" && !e.retryable) return false;
+                throw e;
+              },
+            );
+          if (recorded) deps.metrics.increment("jobs_total", { outcome: "failed", code: "PROCESSING_TIMEOUT" });
         }
       }
       return { ok: true };

@@ -87,6 +87,8 @@ beforeAll(async () => {
     if (req.url === "/photo.jpg") {
       res.writeHead(200, { "content-type": "image/jpeg" });
       res.end(photo);
+    } else if (req.url === "/hang.jpg") {
+      // never answers: the processor's own deadline has to end the image
     } else {
       res.writeHead(200, { "content-type": "image/jpeg" });
       res.end("this is not an image at all");
@@ -127,6 +129,7 @@ afterAll(async () => {
   await invoke?.idle();
   await invoke?.close();
   await aws?.close();
+  source?.closeAllConnections();
   await new Promise<void>((r) => (source ? source.close(() => r()) : r()));
 });
 
@@ -303,6 +306,67 @@ describe("processor handler", () => {
     );
     expect(out.ok).toBe(true);
     expect(await apiDeps.sessions.get(done.sessionId)).toEqual(before);
+  });
+
+  const hangingSession = (sessionId: string): Session => ({
+    sessionId,
+    userId: "alice",
+    createdAt: Date.now(),
+    updatedAt: Date.now(),
+    status: "queued",
+    plan: [{ op: "resize", width: 100, fit: "inside", withoutEnlargement: false }],
+    images: [
+      {
+        id: "a",
+        name: "hang.jpg",
+        sourceUrl: `${sourceBase}/hang.jpg`,
+        status: "queued",
+        percent: 0,
+        attempts: 0,
+        version: 1,
+      },
+    ],
+    ttl: Math.floor(Date.now() / 1000) + 3600,
+    version: 1,
+  });
+
+  it("stops before the function's deadline and records the image failed (PROCESSING_TIMEOUT)", async () => {
+    const s = hangingSession(globalThis.crypto.randomUUID());
+    await processorDeps.sessions.create(s);
+    // 16 s left: the run keeps 15 s back, so it gives the image 1 s
+    const out = await processor(
+      { job: { sessionId: s.sessionId, imageId: "a", userId: "alice", attempt: 1 } },
+      { getRemainingTimeInMillis: () => 16_000 },
+    );
+    expect(out.ok).toBe(true);
+    const img = (await processorDeps.sessions.get(s.sessionId))?.images[0];
+    expect(img).toMatchObject({ status: "failed", error: { code: "PROCESSING_TIMEOUT" } });
+  });
+
+  it("at the deadline, leaves an outcome another delivery recorded meanwhile, without throwing", async () => {
+    const s = hangingSession(globalThis.crypto.randomUUID());
+    await processorDeps.sessions.create(s);
+    const other = { code: "FETCH_FAILED" as const, message: "recorded by another delivery" };
+    // The deadline check reads the image still in flight, but another delivery fails it just then.
+    const racing: LambdaDeps = {
+      ...processorDeps,
+      sessions: {
+        ...processorDeps.sessions,
+        get: async (id: string) => {
+          const seen = await processorDeps.sessions.get(id);
+          await processorDeps.sessions.updateImage(id, "a", { status: "failed", percent: 100, error: other });
+          return seen;
+        },
+        updateImage: (id, imageId, patch) => processorDeps.sessions.updateImage(id, imageId, patch),
+      },
+    };
+    const out = await makeProcessorHandler(() => racing)(
+      { job: { sessionId: s.sessionId, imageId: "a", userId: "alice", attempt: 1 } },
+      { getRemainingTimeInMillis: () => 16_000 },
+    );
+    expect(out.ok).toBe(true);
+    const img = (await processorDeps.sessions.get(s.sessionId))?.images[0];
+    expect(img).toMatchObject({ status: "failed", error: other });
   });
 
   it("drops an event that is not a job without throwing (no pointless Lambda retries)", async () => {
