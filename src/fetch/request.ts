@@ -6,7 +6,7 @@
 import type { IncomingMessage } from "node:http";
 import http from "node:http";
 import https from "node:https";
-import type { LookupFunction, Socket } from "node:net";
+import type { Socket } from "node:net";
 import { ImageEditError } from "../core/errors.js";
 import { sameAddress } from "./address.js";
 import type { PinnedAddress } from "./resolve.js";
@@ -21,17 +21,6 @@ export interface HopOptions {
   signal: AbortSignal;
   /** Extra trusted CA certificates (PEM), for private PKI and tests. */
   ca?: string | Buffer | Array<string | Buffer>;
-}
-
-/** A lookup that can only answer with the vetted address, whatever it is asked. */
-function pinnedLookup(pin: PinnedAddress): LookupFunction {
-  return ((_hostname: string, options: unknown, callback?: unknown) => {
-    const cb = (typeof options === "function" ? options : callback) as (...args: unknown[]) => void;
-    const all = typeof options === "object" && options !== null && (options as { all?: boolean }).all;
-    // Node 20's happy-eyeballs connect asks with {all: true} and expects a list.
-    if (all) cb(null, [{ address: pin.address, family: pin.family }]);
-    else cb(null, pin.address, pin.family);
-  }) as LookupFunction;
 }
 
 // Idle connections close after 4 s (hosts often close sooner, and say so in Keep-Alive, which Node
@@ -122,7 +111,6 @@ function sendGet(target: TargetUrl, pin: PinnedAddress, opts: HopOptions, pooled
       "accept-encoding": "identity",
     },
     agent: pooled ? (isHttps ? agents.https : agents.http) : false,
-    lookup: pinnedLookup(pin),
     ...(isHttps ? { servername: target.ip ? undefined : target.host, ca: opts.ca } : {}),
   };
 
