@@ -6,9 +6,9 @@ import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ERROR_STATUS } from "../../src/core/errors.js";
 import {
+  editToCompletion,
   type ImageSource,
   type Json,
-  openSse,
   startImageSource,
   startService,
   type TestService,
@@ -52,21 +52,12 @@ afterAll(async () => {
   await src?.close();
 });
 
-async function runSession(urls: string[]): Promise<Json> {
-  const res = await svc.api("/image-edit", {
-    method: "POST",
-    body: JSON.stringify({
-      images: urls.map((url, i) => ({ id: `i${i}`, url })),
-      operation: { type: "operations", operations: [{ op: "resize", width: 24 }] },
-    }),
-  });
-  expect(res.status).toBe(202);
-  const started = (await res.json()) as Json;
-  const sse = await openSse(svc.base + started.progressUrl);
-  await sse.waitFor((e) => e.event === "complete");
-  sse.close();
-  return (await (await svc.api(`/image-edit/sessions/${started.sessionId}`)).json()) as Json;
-}
+const runSession = (urls: string[]): Promise<Json> =>
+  editToCompletion(
+    svc,
+    urls.map((url, i) => ({ id: `i${i}`, url })),
+    [{ op: "resize", width: 24 }],
+  );
 
 async function checkImages(session: Json, labels: string[]) {
   expect(["completed", "partial", "failed"]).toContain(session.status);

@@ -12,7 +12,7 @@ import { DEFAULT_LIMITS, type Limits } from "../../src/core/limits.js";
 import { probeImage, processImage } from "../../src/core/pipeline.js";
 import { validatePlan } from "../../src/core/plan.js";
 import { startHttpServer, type TestServer } from "../fetch/servers.js";
-import { type Json, openSse, startImageSource, startService, type TestService } from "../http/harness.js";
+import { editToCompletion, type Json, startImageSource, startService, type TestService } from "../http/harness.js";
 import { FuzzChild } from "./fuzz/harness.js";
 
 const MB = 1024 * 1024;
@@ -315,21 +315,8 @@ describe("SVG through the service", () => {
       `<image href="${base}/service.png" width="100" height="100"/><text x="0" y="50"><xi:include href="file:///etc/passwd" parse="text"/></text>`,
     );
 
-  async function session(svc: TestService, url: string): Promise<Json> {
-    const res = await svc.api("/image-edit", {
-      method: "POST",
-      body: JSON.stringify({
-        images: [{ id: "s", url }],
-        operation: { type: "operations", operations: [{ op: "format", format: "png" }] },
-      }),
-    });
-    expect(res.status).toBe(202);
-    const started = (await res.json()) as Json;
-    const sse = await openSse(svc.base + started.progressUrl);
-    await sse.waitFor((e) => e.event === "complete");
-    sse.close();
-    return (await (await svc.api(`/image-edit/sessions/${started.sessionId}`)).json()) as Json;
-  }
+  const session = (svc: TestService, url: string): Promise<Json> =>
+    editToCompletion(svc, [{ id: "s", url }], [{ op: "format", format: "png" }]);
 
   it("ALLOW_SVG off (default): an SVG upload is 415 and an SVG URL fails UNSUPPORTED_FORMAT; nothing fetched", async () => {
     const src = await startImageSource();

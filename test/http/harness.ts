@@ -5,6 +5,7 @@ import http from "node:http";
 import type net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { expect } from "vitest";
 import { type Config, loadConfig } from "../../src/config.js";
 import { silentLogger } from "../../src/logger.js";
 import { type LocalServer, type LocalServerOptions, startLocalServer } from "../../src/server.js";
@@ -230,6 +231,27 @@ export async function openSse(url: string, headers: Record<string, string> = {})
     },
     close: () => ac.abort(),
   };
+}
+
+/**
+ * POST an edit of these images with these operations, follow its progress stream to `complete`,
+ * and return the session as GET /image-edit/sessions/:id shows it then.
+ */
+export async function editToCompletion(
+  svc: TestService,
+  images: { id: string; url: string }[],
+  operations: Json[],
+): Promise<Json> {
+  const res = await svc.api("/image-edit", {
+    method: "POST",
+    body: JSON.stringify({ images, operation: { type: "operations", operations } }),
+  });
+  expect(res.status).toBe(202);
+  const started = (await res.json()) as Json;
+  const sse = await openSse(svc.base + started.progressUrl);
+  await sse.waitFor((e) => e.event === "complete");
+  sse.close();
+  return (await (await svc.api(`/image-edit/sessions/${started.sessionId}`)).json()) as Json;
 }
 
 export const STAGES = ["queued", "fetching", "processing", "storing", "done", "failed"];
