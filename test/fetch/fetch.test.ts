@@ -19,21 +19,14 @@ import {
   safeFetch,
 } from "../../src/fetch/index.js";
 import { failure } from "../helpers/errors.js";
-import { startHttpServer, startTcpServer, type TestServer } from "./servers.js";
+import { startHttpServer, startTcpServer, type TestServer, testPolicy } from "./servers.js";
 
 let png: Buffer;
 let main: TestServer; // allow-listed by address in most tests
 let other: TestServer; // never allow-listed: must never see a connection
 let tls: { port: number; ca: string; close(): Promise<void>; connections: number };
 
-const base = (over: Partial<FetchPolicy> = {}): FetchPolicy => ({
-  allowHosts: [],
-  maxBytes: 64 * 1024,
-  timeoutMs: 5_000,
-  connectTimeoutMs: 2_000,
-  maxRedirects: 5,
-  ...over,
-});
+const base = testPolicy;
 
 beforeAll(async () => {
   png = await sharp({ create: { width: 64, height: 48, channels: 3, background: "#3366cc" } })

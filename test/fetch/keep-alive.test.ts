@@ -6,21 +6,15 @@ import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type FetchPolicy, fetchImage, safeFetch } from "../../src/fetch/index.js";
 import { failure } from "../helpers/errors.js";
-import { startHttpServer, type TestServer } from "./servers.js";
+import { startHttpServer, type TestServer, testPolicy } from "./servers.js";
 
 let png: Buffer;
 let host: TestServer;
 /** Sockets that have already carried one answer: /once-per-socket drops them on the next request. */
 const served = new WeakSet<net.Socket>();
 
-const policy = (over: Partial<FetchPolicy> = {}): FetchPolicy => ({
-  allowHosts: [`127.0.0.1:${host.port}`, `[::1]:${host.port}`],
-  maxBytes: 64 * 1024,
-  timeoutMs: 5_000,
-  connectTimeoutMs: 2_000,
-  maxRedirects: 5,
-  ...over,
-});
+const policy = (over: Partial<FetchPolicy> = {}): FetchPolicy =>
+  testPolicy({ allowHosts: [`127.0.0.1:${host.port}`, `[::1]:${host.port}`], ...over });
 
 beforeAll(async () => {
   png = await sharp({ create: { width: 32, height: 24, channels: 3, background: "#cc6633" } })

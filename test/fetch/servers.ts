@@ -2,6 +2,17 @@
 // can prove that a refused URL never reached the network.
 import http from "node:http";
 import net from "node:net";
+import type { FetchPolicy } from "../../src/fetch/index.js";
+
+/** A fetch policy for tests: a 64 KB cap, short timeouts, nothing allowed unless `over` says so. */
+export const testPolicy = (over: Partial<FetchPolicy> = {}): FetchPolicy => ({
+  allowHosts: [],
+  maxBytes: 64 * 1024,
+  timeoutMs: 5_000,
+  connectTimeoutMs: 2_000,
+  maxRedirects: 5,
+  ...over,
+});
 
 export interface TestServer {
   port: number;
