@@ -25,6 +25,8 @@ export interface JobDeps {
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** First retry delay in ms (doubles each time, capped at 10 s). */
   retryBaseMs?: number;
+  /** How long processing or storing must last before it is recorded (default PHASE_WRITE_DELAY_MS). */
+  phaseWriteDelayMs?: number;
 }
 
 export function resultKey(userId: string, sessionId: string, imageId: string, ext: string): string {
@@ -47,6 +49,13 @@ const defaultSleep = (ms: number, signal?: AbortSignal) =>
 
 /** Least time between two percent-only progress writes. */
 const PROGRESS_INTERVAL_MS = 1000;
+/**
+ * "processing" and "storing" are recorded only once they have lasted this long: most images are
+ * done in well under it, and a status nobody would see costs a session write (a DynamoDB write on
+ * AWS) and a progress event. "fetching" (it carries the attempt count, which must be on record
+ * before the pixels are touched) and the outcome are always written at once.
+ */
+export const PHASE_WRITE_DELAY_MS = 200;
 
 class SessionGone extends Error {}
 /** Another delivery of this job finished the image first. */
@@ -91,11 +100,27 @@ export async function runJob(job: Job, deps: JobDeps, opts: { signal?: AbortSign
   };
   let lastPercent = 0;
   let lastWriteAt = 0;
+  // A phase's status, written only if the phase is still going after phaseWriteDelayMs. Its
+  // failure is ignored like a progress tick's: the outcome's write reports what matters.
+  let phaseTimer: ReturnType<typeof setTimeout> | undefined;
+  const endPhase = () => {
+    clearTimeout(phaseTimer);
+    phaseTimer = undefined;
+  };
+  const phase = (patch: Partial<Omit<SessionImage, "id" | "version">>) => {
+    endPhase();
+    phaseTimer = setTimeout(() => {
+      phaseTimer = undefined;
+      lastWriteAt = now();
+      update(patch).catch(() => undefined);
+    }, deps.phaseWriteDelayMs ?? PHASE_WRITE_DELAY_MS);
+  };
   const tick = (status: "processing", percent: number) => {
     const p = Math.floor(percent);
     // Progress every ~10 points and at most once a second: a typical image is done in well under
     // a second, and a percent the client would see for a few milliseconds is not worth a write.
     if (p < lastPercent + 10 || now() - lastWriteAt < PROGRESS_INTERVAL_MS) return;
+    endPhase();
     lastPercent = p;
     lastWriteAt = now();
     update({ status, percent: p }).catch(() => undefined);
@@ -121,7 +146,7 @@ export async function runJob(job: Job, deps: JobDeps, opts: { signal?: AbortSign
       const inputBytes = input.length; // the pool may take the buffer's memory
       lastPercent = 30;
       lastWriteAt = now();
-      await update({ status: "processing", percent: 30 });
+      phase({ status: "processing", percent: 30 });
       const o = session.options ?? {};
       const result = await deps.process(input, session.plan, {
         limits: deps.limits,
@@ -135,7 +160,8 @@ export async function runJob(job: Job, deps: JobDeps, opts: { signal?: AbortSign
         onProgress: (percent) => tick("processing", 30 + (Math.max(0, Math.min(100, percent)) * 60) / 100),
       });
       const { width, height, format } = result.source;
-      await update({ status: "storing", percent: 92, source: { width, height, format, bytes: inputBytes } });
+      const source = { width, height, format, bytes: inputBytes };
+      phase({ status: "storing", percent: 92, source });
       const key = resultKey(job.userId, job.sessionId, job.imageId, result.ext);
       await deps.objects.put(key, result.data, result.contentType).catch((e: unknown) => {
         throw e instanceof ImageEditError
@@ -147,9 +173,11 @@ export async function runJob(job: Job, deps: JobDeps, opts: { signal?: AbortSign
       });
       storedKey = key;
       metrics.increment("bytes_out_total", { kind: "result" }, result.bytes);
+      endPhase();
       await update({
         status: "done",
         percent: 100,
+        source,
         result: {
           key,
           width: result.width,
@@ -164,6 +192,7 @@ export async function runJob(job: Job, deps: JobDeps, opts: { signal?: AbortSign
       log.info({ attempts, bytes: result.bytes, ms: now() - started }, "image done");
       return;
     } catch (e) {
+      endPhase();
       if (e instanceof Superseded) {
         log.info("job stopped: another delivery finished this image");
         return;

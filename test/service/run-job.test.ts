@@ -177,6 +177,38 @@ describe("runJob", () => {
     expect(fetches()).toBe(0);
   });
 
+  it("records processing and storing only when they last past the phase delay; fetching and done always", async () => {
+    const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    const run = async (slow: { process?: number; store?: number }) => {
+      const { deps, store, watcher, fsObjects } = await setup({
+        objects: (o) =>
+          Object.assign(Object.create(o) as FsObjectStore, {
+            put: async (key: string, body: Buffer, type: string) => {
+              await delay(slow.store ?? 0);
+              return o.put(key, body, type);
+            },
+          }),
+      });
+      const process = deps.process;
+      deps.process = async (input, plan, opts) => {
+        await delay(slow.process ?? 0);
+        return process(input, plan, opts);
+      };
+      deps.phaseWriteDelayMs = 50;
+      const seen: string[] = [];
+      watcher.watch("s1", (s) => s && seen.push(s.images[0].status));
+      await runJob(job, deps);
+      const img = (await store.get("s1"))!.images[0];
+      expect(img).toMatchObject({ status: "done", source: { width: 80, height: 60, format: "png" } });
+      expect(await fsObjects.exists(img.result!.key)).toBe(true);
+      return seen;
+    };
+    expect(await run({})).toEqual(["fetching", "done"]);
+    expect(await run({ process: 200 })).toEqual(["fetching", "processing", "done"]);
+    expect(await run({ store: 200 })).toEqual(["fetching", "storing", "done"]);
+    expect(await run({ process: 200, store: 200 })).toEqual(["fetching", "processing", "storing", "done"]);
+  });
+
   it("leaves nothing behind when the session is deleted while it works", async () => {
     const { deps, store, fsObjects } = await setup();
     const process = deps.process;
