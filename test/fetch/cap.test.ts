@@ -85,6 +85,42 @@ describe("capStream / readCapped", () => {
     expect(declared.destroyed).toBe(false);
   });
 
+  it("reads a Readable whole, whatever length it declares, into a buffer that owns its memory", async () => {
+    const body = Buffer.from(Array.from({ length: 5000 }, (_, i) => i % 251));
+    const chunked = () => {
+      const r = new Readable({ read() {} });
+      for (let i = 0; i < body.length; i += 1000) r.push(body.subarray(i, i + 1000));
+      r.push(null);
+      return r;
+    };
+    for (const declaredLength of [5000, 4000, 6000, undefined]) {
+      const totals: number[] = [];
+      const data = await readCapped(chunked(), 10_000, { declaredLength, onBytes: (n) => totals.push(n) });
+      expect(data.equals(body)).toBe(true);
+      expect(totals).toEqual([1000, 2000, 3000, 4000, 5000]);
+      // the whole ArrayBuffer: it can move to a worker thread without a copy
+      expect(data.byteOffset === 0 && data.buffer.byteLength === data.length).toBe(true);
+    }
+    // a lying declared length does not lift the cap
+    expect((await failure(readCapped(chunked(), 4500, { declaredLength: 4000 }))).code).toBe("IMAGE_TOO_LARGE");
+  });
+
+  it("fails with the source's error, or when the source closes before its end", async () => {
+    const broken = new Readable({ read() {} });
+    broken.push(Buffer.alloc(10));
+    setImmediate(() => broken.destroy(Object.assign(new Error("socket hang up"), { code: "ECONNRESET" })));
+    const rejection = (p: Promise<unknown>) =>
+      p.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    expect(await rejection(readCapped(broken, 1000))).toMatchObject({ code: "ECONNRESET" });
+    const cut = new Readable({ read() {} });
+    cut.push(Buffer.alloc(10));
+    setImmediate(() => cut.destroy());
+    expect(await rejection(readCapped(cut, 1000))).toMatchObject({ code: "ERR_STREAM_PREMATURE_CLOSE" });
+  });
+
   it("accepts strings and Uint8Arrays and reports running totals", async () => {
     const totals: number[] = [];
     const data = await readCapped(
