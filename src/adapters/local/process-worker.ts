@@ -3,7 +3,7 @@
 import { parentPort } from "node:worker_threads";
 import { toImageEditError } from "../../core/errors.js";
 import { processImage } from "../../core/pipeline.js";
-import type { ToMain, ToWorker } from "./worker-protocol.js";
+import { postBytes, type ToMain, type ToWorker } from "./worker-protocol.js";
 
 const port = parentPort;
 if (!port) throw new Error("process-worker must run in a worker thread");
@@ -34,20 +34,8 @@ port.on("message", (msg: ToWorker) => {
     onProgress: (percent, step) => send({ type: "progress", id, percent, step }),
   }).then(
     (result) => {
-      // The output's own memory moves to the main thread when it is a whole plain ArrayBuffer
-      // that can be transferred; otherwise (a slice, or memory sharp allocated) it is copied.
-      const b = result.data;
-      const ab = b.buffer;
-      if (ab instanceof ArrayBuffer && b.byteOffset === 0 && b.byteLength === ab.byteLength) {
-        try {
-          send({ type: "done", id, result: { ...result, data: ab } }, [ab]);
-          return;
-        } catch {
-          // not transferable: copy below
-        }
-      }
-      const data = new Uint8Array(b).buffer as ArrayBuffer;
-      send({ type: "done", id, result: { ...result, data } }, [data]);
+      // The output's memory moves to the main thread when it can; otherwise it is copied.
+      postBytes(result.data, (data) => send({ type: "done", id, result: { ...result, data } }, [data]), true);
     },
     (e: unknown) => {
       const err = toImageEditError(e, "PROCESSING_FAILED");

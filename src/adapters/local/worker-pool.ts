@@ -11,7 +11,7 @@ import { Worker } from "node:worker_threads";
 import { ImageEditError } from "../../core/errors.js";
 import { getOperation, type Plan } from "../../core/operations.js";
 import { type ProcessOptions, type ProcessResult, processImage } from "../../core/pipeline.js";
-import type { ToMain, ToWorker, WireError } from "./worker-protocol.js";
+import { postBytes, type ToMain, type ToWorker, type WireError } from "./worker-protocol.js";
 
 // Under tsx/vitest this module is .ts and so is the entry: the thread registers tsx's loader and
 // then imports it (on Node 20, `--import tsx` in a worker's execArgv does not reach the thread).
@@ -52,19 +52,6 @@ interface Slot {
 
 function wireToError(e: WireError): ImageEditError {
   return new ImageEditError(e.code, e.message, { field: e.field, details: e.details, retryable: e.retryable });
-}
-
-function copyToArrayBuffer(b: Uint8Array): ArrayBuffer {
-  return new Uint8Array(b).buffer as ArrayBuffer;
-}
-
-/**
- * The input's memory when it may move to the thread as is: only a Buffer that is the whole of a
- * plain ArrayBuffer (never a slice of Node's shared small-Buffer pool, which other Buffers use).
- */
-function movable(b: Uint8Array): ArrayBuffer | undefined {
-  const ab = b.buffer;
-  return ab instanceof ArrayBuffer && b.byteOffset === 0 && b.byteLength === ab.byteLength ? ab : undefined;
 }
 
 /** Where images run: "auto" puts only plans with a thread-blocking step in worker threads. */
@@ -188,20 +175,12 @@ export class WorkerPool {
       signal.addEventListener("abort", slot.onAbort, { once: true });
     }
     slot.worker.ref();
-    const moved = task.owned ? movable(task.input) : undefined;
-    if (moved) {
-      try {
-        slot.worker.postMessage({ type: "run", id: task.id, input: moved, plan: task.plan, options } as ToWorker, [
-          moved,
-        ]);
-        return;
-      } catch {
-        // not transferable after all (memory Node does not own): copy it below
-      }
-    }
-    const input = copyToArrayBuffer(task.input);
-    const msg: ToWorker = { type: "run", id: task.id, input, plan: task.plan, options };
-    slot.worker.postMessage(msg, [input]);
+    postBytes(
+      task.input,
+      (input) =>
+        slot.worker.postMessage({ type: "run", id: task.id, input, plan: task.plan, options } as ToWorker, [input]),
+      task.owned,
+    );
   }
 
   private finish(slot: Slot): Task | undefined {
@@ -239,10 +218,7 @@ export class WorkerPool {
         return;
       }
       load(msg.url).then(
-        (buf) => {
-          const data = copyToArrayBuffer(buf);
-          reply({ type: "asset-result", reqId: msg.reqId, data }, [data]);
-        },
+        (buf) => postBytes(buf, (data) => reply({ type: "asset-result", reqId: msg.reqId, data }, [data]), false),
         (e: unknown) => {
           const err = e instanceof ImageEditError ? e : new ImageEditError("FETCH_FAILED", String(e));
           reply({ type: "asset-result", reqId: msg.reqId, error: { ...err.toJSON(), retryable: err.retryable } });
