@@ -86,6 +86,19 @@ function bearerToken(c: Context<Env>): string | undefined {
   return m[1];
 }
 
+/**
+ * A header on the response the handler returned, set in place. c.header() at this point would
+ * rebuild the Response around its body as a stream, and Node's adapter would then stream even a
+ * small JSON answer instead of writing it at once (~0.15 ms of CPU per request, measured).
+ */
+function setResponseHeader(c: Context<Env>, name: string, value: string): void {
+  try {
+    c.res.headers.set(name, value);
+  } catch {
+    c.header(name, value); // immutable headers (a Response from fetch)
+  }
+}
+
 export function createApp(deps: AppDeps): Hono<Env> {
   const { config, sessions, objects, metrics, auth } = deps;
   const app = new Hono<Env>();
@@ -154,7 +167,7 @@ export function createApp(deps: AppDeps): Hono<Env> {
     c.set("log", log);
     const started = deps.clock.now();
     await next();
-    c.header("X-Request-Id", requestId);
+    setResponseHeader(c, "X-Request-Id", requestId);
     const route = c.req.routePath && c.req.routePath !== "/*" ? c.req.routePath : "unmatched";
     const seconds = (deps.clock.now() - started) / 1000;
     metrics.increment("http_requests_total", { method: c.req.method, route, status: c.res.status });

@@ -305,6 +305,34 @@ describe("operations endpoints", () => {
     await expectError(await fetch(`${svc.base}/nope`), 404, "NOT_FOUND");
   });
 
+  it("every kind of answer carries the request id: JSON, error, progress stream, file download", async () => {
+    const id = (res: Response) => res.headers.get("x-request-id");
+    const uuid = /^[0-9a-f-]{36}$/;
+    const posted = await svc.api("/image-edit", {
+      method: "POST",
+      headers: { "x-request-id": "edit-1" },
+      body: JSON.stringify({ images: [{ id: "a", url: `${src.base}/a.png` }], operation: OPS }),
+    });
+    expect(posted.status).toBe(202);
+    expect(id(posted)).toBe("edit-1");
+    const started = (await posted.json()) as Json;
+    const refused = await svc.api("/image-edit", { method: "POST", body: "{", user: null });
+    expect(refused.status).toBe(401);
+    expect(id(refused)).toMatch(uuid);
+    // the stream is a Response the handler builds itself (not c.json)
+    const stream = await fetch(svc.base + started.progressUrl, { headers: { "x-request-id": "stream-1" } });
+    expect(stream.headers.get("content-type")).toMatch(/^text\/event-stream/);
+    expect(id(stream)).toBe("stream-1");
+    const text = await stream.text();
+    expect(text).toContain("event: complete");
+    const image = JSON.parse(/event: image\ndata: (.*)\n/.exec(text)?.[1] ?? "{}") as { url: string };
+    const file = await fetch(image.url.startsWith("/") ? svc.base + image.url : image.url);
+    expect(file.status).toBe(200);
+    expect(id(file)).toMatch(uuid);
+    const png = await sharp(Buffer.from(await file.arrayBuffer())).metadata();
+    expect([png.width, png.height]).toEqual([10, 8]);
+  });
+
   it("serves a valid OpenAPI 3.1 document with every route", async () => {
     const doc = (await (await fetch(`${svc.base}/openapi.json`)).json()) as Json;
     expect(doc.openapi).toBe("3.1.0");
