@@ -171,4 +171,51 @@ describe("SQLite unfinished-session count", () => {
     await store.close();
     expect(plan).toMatch(/USING (COVERING )?INDEX sessions_unfinished/);
   });
+
+  it("drops the old status index from an existing database and still finds its unfinished sessions", async () => {
+    const file = path.join(dbDir, `old${n++}.db`);
+    const now = Date.now();
+    const old = new Database(file);
+    old.exec(`CREATE TABLE sessions (sessionId TEXT PRIMARY KEY, userId TEXT NOT NULL, createdAt INTEGER NOT NULL,
+        updatedAt INTEGER NOT NULL, status TEXT NOT NULL, ttl INTEGER NOT NULL, version INTEGER NOT NULL,
+        idempotencyKey TEXT, doc TEXT NOT NULL);
+      CREATE INDEX sessions_status ON sessions (status);`);
+    const insert = old.prepare("INSERT INTO sessions VALUES (?, 'ann', ?, ?, ?, ?, 1, NULL, ?)");
+    for (const [id, status] of [
+      ["q1", "queued"],
+      ["d1", "completed"],
+      ["r1", "running"],
+    ]) {
+      const image = {
+        id: "a",
+        name: "a",
+        sourceUrl: "http://x/a.png",
+        status: "queued",
+        percent: 0,
+        attempts: 0,
+        version: 1,
+      };
+      const doc = {
+        sessionId: id,
+        userId: "ann",
+        createdAt: now,
+        updatedAt: now,
+        status,
+        plan: [],
+        images: [image],
+        ttl: Math.floor(now / 1000) + 3600,
+        version: 1,
+      };
+      insert.run(id, now, now, status, doc.ttl, JSON.stringify(doc));
+    }
+    old.close();
+    const store = new SqliteSessionStore(file);
+    expect((await store.listUnfinished(10)).map((s) => s.sessionId).sort()).toEqual(["q1", "r1"]);
+    await store.close();
+    const db = new Database(file, { readonly: true });
+    const indexes = db.prepare("SELECT name FROM sqlite_master WHERE type = 'index'").pluck().all();
+    db.close();
+    expect(indexes).not.toContain("sessions_status");
+    expect(indexes).toContain("sessions_unfinished");
+  });
 });
