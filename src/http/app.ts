@@ -291,17 +291,18 @@ export function createApp(deps: AppDeps): Hono<Env> {
     const lastRaw = c.req.header("last-event-id") ?? c.req.query("lastEventId");
     const last = lastRaw !== undefined && /^\d{1,15}$/.test(lastRaw.trim()) ? Number(lastRaw.trim()) : undefined;
     const abs = absolutizer(c);
-    sseClients++;
     const stream = progressStream({
       sessionId: id,
       sessions,
       watcher: deps.watcher,
       lastEventId: last,
       heartbeatMs,
-      signal: c.req.raw.signal,
       imageEvent: async (img) => {
         const v = await imageView(img, objects, abs);
         return { imageId: img.id, ...v.result };
+      },
+      onOpen: () => {
+        sseClients++;
       },
       onClose: () => {
         sseClients--;

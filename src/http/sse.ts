@@ -15,8 +15,8 @@ export interface ProgressStreamOptions {
   heartbeatMs: number;
   /** The `image` event body for a finished image (signed URL). */
   imageEvent: (img: SessionImage) => Promise<Record<string, unknown>>;
-  /** Aborted when the client goes away. */
-  signal?: AbortSignal;
+  /** The stream started (its first read); onClose follows exactly once. */
+  onOpen?: () => void;
   onClose?: () => void;
 }
 
@@ -31,94 +31,104 @@ export function formatEvent(event: string, data: unknown, id?: number): string {
 export function progressStream(o: ProgressStreamOptions): ReadableStream<Uint8Array> {
   const enc = new TextEncoder();
   let sent = o.lastEventId ?? 0;
+  let opened = false;
   let closed = false;
   let unwatch: (() => void) | undefined;
   let heartbeat: ReturnType<typeof setInterval> | undefined;
   let chain: Promise<void> = Promise.resolve();
-  let onAbort: (() => void) | undefined;
   let prelude = "";
   const cleanup = () => {
     if (closed) return;
     closed = true;
     unwatch?.();
     if (heartbeat) clearInterval(heartbeat);
-    if (onAbort) o.signal?.removeEventListener("abort", onAbort);
-    o.onClose?.();
+    if (opened) o.onClose?.();
   };
 
-  return new ReadableStream<Uint8Array>({
-    start(controller) {
-      const write = (text: string) => {
-        if (closed) return;
-        // The stream's first words go out with the first state: one socket write, not two.
-        if (prelude) {
-          text = prelude + text;
-          prelude = "";
-        }
-        try {
-          controller.enqueue(enc.encode(text));
-        } catch {
-          cleanup();
-        }
-      };
-      const finish = () => {
-        if (closed) return;
+  const open = (controller: ReadableStreamDefaultController<Uint8Array>) => {
+    const write = (text: string) => {
+      if (closed) return;
+      // The stream's first words go out with the first state: one socket write, not two.
+      if (prelude) {
+        text = prelude + text;
+        prelude = "";
+      }
+      try {
+        controller.enqueue(enc.encode(text));
+      } catch {
         cleanup();
-        try {
-          controller.close();
-        } catch {
-          // already closed by the client
-        }
-      };
-      onAbort = () => finish();
-
-      const handle = async (s: Session | undefined) => {
-        if (closed) return;
-        if (!s) {
-          write(formatEvent("gone", { sessionId: o.sessionId, message: "the session was deleted" }));
-          finish();
-          return;
-        }
-        // One chunk per change (one socket write): progress, image and complete often come together.
-        let out = "";
-        const changed = s.images.filter((i) => i.version > sent).sort((a, b) => a.version - b.version);
-        for (const img of changed) {
-          const progress = {
-            imageId: img.id,
-            status: img.status,
-            percent: img.percent,
-            ...(img.error ? { error: img.error } : {}),
-          };
-          if (img.status === "done" && img.result) {
-            // The id goes on the image event only: a client cut off between the two resumes
-            // before this version and so still gets its result.
-            const image = await o.imageEvent(img);
-            out += formatEvent("progress", progress) + formatEvent("image", image, img.version);
-          } else out += formatEvent("progress", progress, img.version);
-          sent = Math.max(sent, img.version);
-        }
-        const done = isFinished(s.status);
-        if (done) out += formatEvent("complete", sessionSummary(s), s.version);
-        if (out) write(out);
-        if (done) finish();
-      };
-      const enqueue = (s: Session | undefined) => {
-        chain = chain.then(() => handle(s)).catch(() => finish());
-      };
-
-      if (o.signal?.aborted) return finish();
-      o.signal?.addEventListener("abort", onAbort, { once: true });
-      prelude = `retry: 2000\n: imgedit progress for ${o.sessionId}\n\n`;
-      // Watch first, then read: a change in between arrives through the watcher (ids dedupe).
-      unwatch = o.watcher.watch(o.sessionId, enqueue);
-      heartbeat = setInterval(() => write(`: ping ${Date.now()}\n\n`), o.heartbeatMs);
-      chain = chain
-        .then(() => o.sessions.get(o.sessionId))
-        .then((s) => handle(s))
-        .catch(() => finish());
-    },
-    cancel() {
+      }
+    };
+    const finish = () => {
+      if (closed) return;
       cleanup();
+      try {
+        controller.close();
+      } catch {
+        // already closed by the client
+      }
+    };
+
+    const handle = async (s: Session | undefined) => {
+      if (closed) return;
+      if (!s) {
+        write(formatEvent("gone", { sessionId: o.sessionId, message: "the session was deleted" }));
+        finish();
+        return;
+      }
+      // One chunk per change (one socket write): progress, image and complete often come together.
+      let out = "";
+      const changed = s.images.filter((i) => i.version > sent).sort((a, b) => a.version - b.version);
+      for (const img of changed) {
+        const progress = {
+          imageId: img.id,
+          status: img.status,
+          percent: img.percent,
+          ...(img.error ? { error: img.error } : {}),
+        };
+        if (img.status === "done" && img.result) {
+          // The id goes on the image event only: a client cut off between the two resumes
+          // before this version and so still gets its result.
+          const image = await o.imageEvent(img);
+          out += formatEvent("progress", progress) + formatEvent("image", image, img.version);
+        } else out += formatEvent("progress", progress, img.version);
+        sent = Math.max(sent, img.version);
+      }
+      const done = isFinished(s.status);
+      if (done) out += formatEvent("complete", sessionSummary(s), s.version);
+      if (out) write(out);
+      if (done) finish();
+    };
+    const enqueue = (s: Session | undefined) => {
+      chain = chain.then(() => handle(s)).catch(() => finish());
+    };
+
+    o.onOpen?.();
+    prelude = `retry: 2000\n: imgedit progress for ${o.sessionId}\n\n`;
+    // Watch first, then read: a change in between arrives through the watcher (ids dedupe).
+    unwatch = o.watcher.watch(o.sessionId, enqueue);
+    heartbeat = setInterval(() => write(`: ping ${Date.now()}\n\n`), o.heartbeatMs);
+    chain = chain
+      .then(() => o.sessions.get(o.sessionId))
+      .then((s) => handle(s))
+      .catch(() => finish());
+  };
+
+  // Nothing is set up before the first read (high-water mark 0: no read, no pull). A response
+  // never sent, because the client left while the handler ran, leaves no watcher or timer behind;
+  // a client leaving mid-stream makes the adapter cancel the body, which cleans up. So the stream
+  // needs no abort signal, whose Node adapter cost was a full Request per stream.
+  return new ReadableStream<Uint8Array>(
+    {
+      pull(controller) {
+        if (opened || closed) return;
+        opened = true;
+        open(controller);
+      },
+      cancel() {
+        cleanup();
+      },
     },
-  });
+    { highWaterMark: 0 },
+  );
 }

@@ -110,7 +110,9 @@ export function streamingHandler(app: FetchApp, runtime: AwsLambdaStreamingGloba
       }
       const reader = res.body.getReader();
       const onAbort = () => void reader.cancel(controller.signal.reason).catch(() => undefined);
-      controller.signal.addEventListener("abort", onAbort, { once: true });
+      // A client gone (or a deadline passed) while the app answered: the body is never read.
+      if (controller.signal.aborted) onAbort();
+      else controller.signal.addEventListener("abort", onAbort, { once: true });
       try {
         for (;;) {
           const { done, value } = await reader.read();

@@ -1,0 +1,112 @@
+// The progress stream's life cycle on its own: nothing is set up before the first read, and a
+// stream cancelled before or after that leaves no watcher, timer or open-stream count behind.
+import path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { SqliteSessionStore } from "../../src/adapters/local/sqlite-sessions.js";
+import { progressStream } from "../../src/http/sse.js";
+import type { Session, SessionWatcher } from "../../src/ports.js";
+import { withChangeNotifications } from "../../src/service/watch.js";
+import { tempDir } from "./harness.js";
+
+const base = new SqliteSessionStore(path.join(tempDir(), "sse.db"));
+const { store, watcher } = withChangeNotifications(base);
+afterAll(() => base.close());
+
+function session(id: string): Session {
+  const now = Date.now();
+  return {
+    sessionId: id,
+    userId: "ann",
+    createdAt: now,
+    updatedAt: now,
+    status: "queued",
+    plan: [],
+    images: [
+      { id: "a", name: "a.png", sourceUrl: "http://x/a.png", status: "queued", percent: 0, attempts: 0, version: 1 },
+    ],
+    ttl: Math.floor(now / 1000) + 3600,
+    version: 1,
+  };
+}
+
+/** The watcher, counting who is subscribed. */
+function counted() {
+  let live = 0;
+  const w: SessionWatcher = {
+    watch(id, onChange) {
+      live++;
+      const stop = watcher.watch(id, onChange);
+      return () => {
+        live--;
+        stop();
+      };
+    },
+  };
+  return { watcher: w, live: () => live };
+}
+
+function open(id: string, w: SessionWatcher, counts: { opened: number; closed: number }) {
+  return progressStream({
+    sessionId: id,
+    sessions: store,
+    watcher: w,
+    heartbeatMs: 20,
+    imageEvent: async (img) => ({ imageId: img.id }),
+    onOpen: () => counts.opened++,
+    onClose: () => counts.closed++,
+  });
+}
+
+const decode = (chunk: Uint8Array | undefined) => new TextDecoder().decode(chunk);
+
+describe("progress stream life cycle", () => {
+  it("sets nothing up until read; a stream cancelled unread leaves nothing behind", async () => {
+    await store.create(session("unread"));
+    const w = counted();
+    const counts = { opened: 0, closed: 0 };
+    const stream = open("unread", w.watcher, counts);
+    await new Promise((r) => setTimeout(r, 60)); // three heartbeats' time
+    expect(w.live()).toBe(0);
+    expect(counts).toEqual({ opened: 0, closed: 0 });
+    await stream.cancel();
+    expect(counts).toEqual({ opened: 0, closed: 0 });
+  });
+
+  it("opens on the first read, follows changes, and cleans up once when cancelled", async () => {
+    await store.create(session("read"));
+    const w = counted();
+    const counts = { opened: 0, closed: 0 };
+    const reader = open("read", w.watcher, counts).getReader();
+    const first = decode((await reader.read()).value);
+    expect(first).toContain(": imgedit progress for read");
+    expect(first).toContain('"status":"queued"');
+    expect(w.live()).toBe(1);
+    expect(counts).toEqual({ opened: 1, closed: 0 });
+    await store.updateImage("read", "a", { status: "fetching", percent: 5 });
+    let next = "";
+    while (!next.includes("fetching")) next += decode((await reader.read()).value);
+    expect(next).toMatch(/id: 2\nevent: progress/);
+    expect(decode((await reader.read()).value)).toMatch(/^: ping \d+/); // the heartbeat
+    await reader.cancel();
+    expect(w.live()).toBe(0);
+    expect(counts).toEqual({ opened: 1, closed: 1 });
+  });
+
+  it("ends by itself after complete, unsubscribed", async () => {
+    await store.create(session("done"));
+    const w = counted();
+    const counts = { opened: 0, closed: 0 };
+    const reader = open("done", w.watcher, counts).getReader();
+    await reader.read();
+    await store.updateImage("done", "a", { status: "failed", percent: 100, error: { code: "FETCH_FAILED", message: "no" } });
+    let text = "";
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      text += decode(value);
+    }
+    expect(text).toContain("event: complete");
+    expect(w.live()).toBe(0);
+    expect(counts).toEqual({ opened: 1, closed: 1 });
+  });
+});
