@@ -98,7 +98,11 @@ describe("progress stream life cycle", () => {
     const counts = { opened: 0, closed: 0 };
     const reader = open("done", w.watcher, counts).getReader();
     await reader.read();
-    await store.updateImage("done", "a", { status: "failed", percent: 100, error: { code: "FETCH_FAILED", message: "no" } });
+    await store.updateImage("done", "a", {
+      status: "failed",
+      percent: 100,
+      error: { code: "FETCH_FAILED", message: "no" },
+    });
     let text = "";
     for (;;) {
       const { done, value } = await reader.read();
