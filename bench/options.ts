@@ -73,7 +73,7 @@ export function parseOptions(argv: string[], env: Record<string, string | undefi
     budgetMs: quick ? 200 : 2500,
     serviceLevels: [1, 2, 4, 8],
     serviceRequests: quick ? 8 : 300,
-    serviceWarmup: quick ? 4 : 300,
+    serviceWarmup: quick ? 4 : 1500,
     batchImages: quick ? 6 : 50,
     plannerMs: quick ? 200 : 2000,
     cases: casesIdx >= 0 ? (argv[casesIdx + 1] ?? "").split(",").filter(Boolean) : undefined,
