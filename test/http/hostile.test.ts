@@ -326,7 +326,7 @@ describe("operations endpoints", () => {
     const text = await stream.text();
     expect(text).toContain("event: complete");
     const image = JSON.parse(/event: image\ndata: (.*)\n/.exec(text)?.[1] ?? "{}") as { url: string };
-    const file = await fetch(image.url.startsWith("/") ? svc.base + image.url : image.url);
+    const file = await fetch(image.url);
     expect(file.status).toBe(200);
     expect(id(file)).toMatch(uuid);
     const png = await sharp(Buffer.from(await file.arrayBuffer())).metadata();

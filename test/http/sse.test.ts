@@ -29,58 +29,55 @@ function session(id: string): Session {
   };
 }
 
-/** The watcher, counting who is subscribed. */
-function counted() {
+/**
+ * A new session and a progress stream over it, counting the stream's subscriptions to the watcher
+ * and its open/close callbacks.
+ */
+async function follow(id: string) {
+  await store.create(session(id));
   let live = 0;
-  const w: SessionWatcher = {
-    watch(id, onChange) {
+  const counts = { opened: 0, closed: 0 };
+  const counting: SessionWatcher = {
+    watch(sessionId, onChange) {
       live++;
-      const stop = watcher.watch(id, onChange);
+      const stop = watcher.watch(sessionId, onChange);
       return () => {
         live--;
         stop();
       };
     },
   };
-  return { watcher: w, live: () => live };
-}
-
-function open(id: string, w: SessionWatcher, counts: { opened: number; closed: number }) {
-  return progressStream({
+  const stream = progressStream({
     sessionId: id,
     sessions: store,
-    watcher: w,
+    watcher: counting,
     heartbeatMs: 20,
     imageEvent: async (img) => ({ imageId: img.id }),
     onOpen: () => counts.opened++,
     onClose: () => counts.closed++,
   });
+  return { stream, counts, live: () => live };
 }
 
 const decode = (chunk: Uint8Array | undefined) => new TextDecoder().decode(chunk);
 
 describe("progress stream life cycle", () => {
   it("sets nothing up until read; a stream cancelled unread leaves nothing behind", async () => {
-    await store.create(session("unread"));
-    const w = counted();
-    const counts = { opened: 0, closed: 0 };
-    const stream = open("unread", w.watcher, counts);
+    const { stream, counts, live } = await follow("unread");
     await new Promise((r) => setTimeout(r, 60)); // three heartbeats' time
-    expect(w.live()).toBe(0);
+    expect(live()).toBe(0);
     expect(counts).toEqual({ opened: 0, closed: 0 });
     await stream.cancel();
     expect(counts).toEqual({ opened: 0, closed: 0 });
   });
 
   it("opens on the first read, follows changes, and cleans up once when cancelled", async () => {
-    await store.create(session("read"));
-    const w = counted();
-    const counts = { opened: 0, closed: 0 };
-    const reader = open("read", w.watcher, counts).getReader();
+    const { stream, counts, live } = await follow("read");
+    const reader = stream.getReader();
     const first = decode((await reader.read()).value);
     expect(first).toContain(": imgedit progress for read");
     expect(first).toContain('"status":"queued"');
-    expect(w.live()).toBe(1);
+    expect(live()).toBe(1);
     expect(counts).toEqual({ opened: 1, closed: 0 });
     await store.updateImage("read", "a", { status: "fetching", percent: 5 });
     let next = "";
@@ -88,15 +85,13 @@ describe("progress stream life cycle", () => {
     expect(next).toMatch(/id: 2\nevent: progress/);
     expect(decode((await reader.read()).value)).toMatch(/^: ping \d+/); // the heartbeat
     await reader.cancel();
-    expect(w.live()).toBe(0);
+    expect(live()).toBe(0);
     expect(counts).toEqual({ opened: 1, closed: 1 });
   });
 
   it("ends by itself after complete, unsubscribed", async () => {
-    await store.create(session("done"));
-    const w = counted();
-    const counts = { opened: 0, closed: 0 };
-    const reader = open("done", w.watcher, counts).getReader();
+    const { stream, counts, live } = await follow("done");
+    const reader = stream.getReader();
     await reader.read();
     await store.updateImage("done", "a", {
       status: "failed",
@@ -110,7 +105,7 @@ describe("progress stream life cycle", () => {
       text += decode(value);
     }
     expect(text).toContain("event: complete");
-    expect(w.live()).toBe(0);
+    expect(live()).toBe(0);
     expect(counts).toEqual({ opened: 1, closed: 1 });
   });
 });
