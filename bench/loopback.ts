@@ -82,13 +82,17 @@ export function buildServer(): void {
   built = true;
 }
 
-/** Starts `startLocalServer` (dist/server.js, built first) in a child node process with the given settings. */
+/**
+ * Starts `startLocalServer` (dist/server.js, built first) in a child node process with the given
+ * settings, or another script of bench/ that prints IMGEDIT_URL=<url> the same way (bare-server.mjs).
+ */
 export async function startServerProcess(
   /** Settings over this process's environment; undefined removes a variable (even one the launcher would set). */
   env: Record<string, string | undefined>,
   timeoutMs = 60_000,
   /** Extra node flags, e.g. --cpu-prof to see where the server's time goes. */
   nodeArgs: string[] = [],
+  script = "server-process.mjs",
 ): Promise<ServerProcess> {
   buildServer();
   const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
@@ -98,7 +102,7 @@ export async function startServerProcess(
   // Started as bin/imgedit.js starts it, except for settings the caller removed on purpose.
   const start = startSettings(childEnv, nodeArgs);
   for (const [k, v] of Object.entries(start.env)) if (!(k in env)) childEnv[k] = v;
-  const args = [...start.nodeArgs, ...nodeArgs, path.join(here, "server-process.mjs")];
+  const args = [...start.nodeArgs, ...nodeArgs, path.join(here, script)];
   const child: ChildProcess = spawn(process.execPath, args, {
     env: childEnv,
     stdio: ["ignore", "pipe", "pipe"],

@@ -22,9 +22,10 @@ export interface BenchOptions {
   maxIterations: number;
   /** Measuring time per tool and case, after warm-up. */
   budgetMs: number;
-  /** Service: concurrency levels and requests per level. */
+  /** Service: concurrency levels, and requests per round of a level (pipeline, service, bare server). */
   serviceLevels: number[];
   serviceRequests: number;
+  serviceRounds: number;
   /** Service: edits run before the first level, so V8 has compiled the request path (a server runs for days). */
   serviceWarmup: number;
   /** Memory: images in the batch run. */
@@ -72,7 +73,8 @@ export function parseOptions(argv: string[], env: Record<string, string | undefi
     maxIterations: quick ? 4 : 400,
     budgetMs: quick ? 200 : 2500,
     serviceLevels: [1, 2, 4, 8],
-    serviceRequests: quick ? 8 : 300,
+    serviceRequests: quick ? 8 : 150,
+    serviceRounds: quick ? 1 : 3,
     serviceWarmup: quick ? 4 : 1500,
     batchImages: quick ? 6 : 50,
     plannerMs: quick ? 200 : 2000,

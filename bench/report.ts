@@ -79,6 +79,9 @@ export function serviceTable(s: ServiceResult): string {
       "pipeline CPU ms/img",
       "CPU overhead",
       "client CPU ms/img",
+      "bare server images/s",
+      "bare CPU ms/img",
+      "service / bare",
     ],
   ];
   const pct = (v: number | undefined) => (v === undefined ? "-" : `${(v * 100).toFixed(1)}%`);
@@ -97,13 +100,20 @@ export function serviceTable(s: ServiceResult): string {
       fmt(l.pipelineCpuMsPerImage),
       pct(l.cpuOverhead),
       fmt(l.clientCpuMsPerImage),
+      fmt(l.bareImagesPerSec, 2),
+      fmt(l.bareCpuMsPerImage),
+      x(l.vsBare),
     ]);
   return [
     `service: POST /image-edit "resize to 800px" + progress stream until "complete", loopback; server with ${s.workerConcurrency} workers, peak RSS ${fmt(s.serverPeakRssMB, 0)} MB, ${s.writesPerImage ?? "?"} session writes per image`,
     table(rows),
-    "  pipeline images/s: imgedit's processImage alone, same edit and images in flight, measured just before each level.",
+    "  pipeline images/s: imgedit's processImage alone, same edit and images in flight; each level runs rounds of",
+    "  pipeline, service and bare server one after the other, and its ratios are the median of the rounds' ratios.",
     "  The client (HTTP + SSE) and the image server share the same cores as the server: client CPU is theirs.",
+    "  bare server: bench/bare-server.mjs, the same fetch, pixels, result file and progress event per edit and",
+    "  nothing else (no auth, sessions, checks, metrics or logs), driven the same way right after the service.",
     s.note ? `  ${s.note}` : "",
+    s.bareNote ? `  ${s.bareNote}` : "",
   ].join("\n");
 }
 

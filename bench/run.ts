@@ -56,6 +56,9 @@ export function evaluateTargets(r: BenchResults): Target[] {
     measured:
       s4?.vsPipeline !== undefined
         ? `${((1 - s4.vsPipeline) * 100).toFixed(1)}% of throughput` +
+          (s4.vsPipelineRounds && s4.vsPipelineRounds.length > 1
+            ? ` (rounds ${Math.min(...s4.vsPipelineRounds).toFixed(2)}-${Math.max(...s4.vsPipelineRounds).toFixed(2)}x)`
+            : "") +
           (s4.cpuOverhead !== undefined ? `; CPU per image +${(s4.cpuOverhead * 100).toFixed(1)}%` : "")
         : (r.service?.status ?? "-"),
     met: s4?.vsPipeline !== undefined ? s4.vsPipeline >= 0.9 : "unknown",

@@ -1,13 +1,14 @@
 // Service section: images/s and latency percentiles end to end (POST /image-edit + the progress
-// stream until `complete`) on loopback at several concurrencies, against the pipeline's own rate.
-import { mkdtemp, rm } from "node:fs/promises";
+// stream until `complete`) on loopback at several concurrencies, against the pipeline's own rate
+// and against a bare server doing the same input and output per edit and nothing else (the floor).
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { CASES } from "./baselines.js";
-import { mintToken, runSession, startImageServer, startServerProcess } from "./loopback.js";
+import { mintToken, runSession, type SessionOutcome, startImageServer, startServerProcess } from "./loopback.js";
 import type { BenchOptions } from "./options.js";
 import { makeRunner, type Runner } from "./runners.js";
-import { percentile } from "./stats.js";
+import { median, percentile } from "./stats.js";
 
 export interface ServiceLevel {
   concurrency: number;
@@ -17,10 +18,13 @@ export interface ServiceLevel {
   p95Ms: number;
   p99Ms: number;
   failed: number;
-  /** The pipeline alone (imgedit's processImage, same edit, same images in flight), measured just before. */
+  /** Rounds of pipeline, service and bare server, one after the other (see runService). */
+  rounds?: number;
+  /** The pipeline alone (imgedit's processImage, same edit, same images in flight), measured in the same rounds. */
   pipelineImagesPerSec?: number;
-  /** Service images/s divided by the pipeline's images/s. */
+  /** Service images/s divided by the pipeline's images/s: the median of the rounds' ratios. */
   vsPipeline?: number;
+  vsPipelineRounds?: number[];
   /** Server process CPU per image (HTTP, fetch, sessions, storage, SSE and the pixels). */
   serverCpuMsPerImage?: number;
   pipelineCpuMsPerImage?: number;
@@ -28,6 +32,15 @@ export interface ServiceLevel {
   cpuOverhead?: number;
   /** This process's CPU per image: the load generator and the image server, on the same cores. */
   clientCpuMsPerImage?: number;
+  /**
+   * The floor: bench/bare-server.mjs, the same fetch, pixels, file and progress event per edit with
+   * none of the service around them, driven the same way right after the service.
+   */
+  bareImagesPerSec?: number;
+  bareVsPipeline?: number;
+  /** Service images/s divided by the bare server's: what the service itself costs. */
+  vsBare?: number;
+  bareCpuMsPerImage?: number;
   firstError?: string;
 }
 
@@ -40,6 +53,8 @@ export interface ServiceResult {
   workerConcurrency?: number;
   /** Session writes for a one-image edit (the `complete` event's id = the session's version), median. */
   writesPerImage?: number;
+  /** Why the bare server's figures are missing, if they are. */
+  bareNote?: string;
   levels: ServiceLevel[];
 }
 
@@ -63,11 +78,87 @@ export function benchServerEnv(dataDir: string, allowHost: string, workers: numb
 }
 export const BENCH_SECRET = SECRET;
 
+type Server = Awaited<ReturnType<typeof startServerProcess>>;
+
+/** What one run of edits through a server gave. */
+interface Drive {
+  wallMs: number;
+  latenciesMs: number[];
+  failed: number;
+  firstError?: string;
+  /** The `complete` events' ids (the real server's session versions). */
+  versions: number[];
+  serverCpuMs?: number;
+  clientCpuMs: number;
+}
+
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+const middle = (xs: number[]) => (xs.length ? median(xs) : undefined);
+
+/** `n` edits through `srv`, `c` at a time, each posted and followed to its `complete` event. */
+async function drive(
+  srv: Server,
+  c: number,
+  n: number,
+  one: (srv: Server, lane: number) => Promise<SessionOutcome>,
+): Promise<Drive> {
+  const cpu0 = srv.cpuMs();
+  const client0 = process.cpuUsage();
+  const out: Drive = { wallMs: 0, latenciesMs: [], failed: 0, versions: [], clientCpuMs: 0 };
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: c }, async (_, lane) => {
+      while (next < n) {
+        next++;
+        const r = await one(srv, lane);
+        if (r.ok && r.completeMs !== undefined) out.latenciesMs.push(r.completeMs);
+        if (r.ok && r.lastEventId && /^\d+$/.test(r.lastEventId)) out.versions.push(Number(r.lastEventId));
+        else {
+          out.failed++;
+          out.firstError ??= r.error;
+        }
+      }
+    }),
+  );
+  out.wallMs = performance.now() - t0;
+  const cpu1 = srv.cpuMs();
+  const client = process.cpuUsage(client0);
+  if (cpu0 !== undefined && cpu1 !== undefined) out.serverCpuMs = cpu1 - cpu0;
+  out.clientCpuMs = (client.user + client.system) / 1000;
+  return out;
+}
+
+/** The runs of one level together: images/s over all of them, CPU per image. */
+function total(runs: Drive[]) {
+  const images = sum(runs.map((r) => r.latenciesMs.length));
+  const cpu = runs.map((r) => r.serverCpuMs);
+  return {
+    images,
+    imagesPerSec: (images / sum(runs.map((r) => r.wallMs))) * 1000,
+    latenciesMs: runs.flatMap((r) => r.latenciesMs),
+    failed: sum(runs.map((r) => r.failed)),
+    firstError: runs.find((r) => r.firstError)?.firstError,
+    serverCpuMsPerImage: images && cpu.every((c) => c !== undefined) ? sum(cpu as number[]) / images : undefined,
+    clientCpuMsPerImage: images ? sum(runs.map((r) => r.clientCpuMs)) / images : undefined,
+  };
+}
+
+// Warm-up: module loading, the database, the worker pool, and V8's optimising compiler. A function
+// the request path calls once per edit is optimised only after a thousand calls or so: measured,
+// server CPU per image still fell by ~0.6 ms between 600 and 1500 edits and no further by 4000. A
+// long-running server is measured in that steady state (the bare server gets the same warm-up).
+async function warmUp(srv: Server, edits: number, one: (srv: Server, lane: number) => Promise<SessionOutcome>) {
+  const r = await drive(srv, 4, edits, one);
+  return r.failed ? (r.firstError ?? "failed") : undefined;
+}
+
 export async function runService(o: BenchOptions, pipelineImagesPerSec?: number): Promise<ServiceResult> {
   const res: ServiceResult = { status: "ok", command: SERVICE_COMMAND, pipelineImagesPerSec, levels: [] };
   const dataDir = await mkdtemp(path.join(os.tmpdir(), "imgedit-bench-service-"));
   const images = await startImageServer({ "photo.jpg": o.photoPath });
-  let server: Awaited<ReturnType<typeof startServerProcess>> | undefined;
+  let server: Server | undefined;
+  let bare: Server | undefined;
   // the pipeline's own rate is measured right before each level, so both see the same machine load
   let pipeline: Runner | undefined = makeRunner("imgedit", jpegCase(), o.photoPath, dataDir);
   try {
@@ -78,107 +169,117 @@ export async function runService(o: BenchOptions, pipelineImagesPerSec?: number)
       pipeline.close();
       pipeline = undefined;
     }
+    const env = benchServerEnv(dataDir, images.host, o.concurrency);
     try {
-      server = await startServerProcess(benchServerEnv(dataDir, images.host, o.concurrency));
+      server = await startServerProcess(env);
     } catch (e) {
       const msg = e instanceof Error ? e.message : String(e);
       const missing = /Cannot find module|ERR_MODULE_NOT_FOUND/.test(msg);
       return { ...res, status: missing ? "not available" : "failed", note: msg.slice(0, 300) };
     }
     res.workerConcurrency = o.concurrency;
-    const srv = server;
     const tokens = await Promise.all(Array.from({ length: 8 }, (_, i) => mintToken(SECRET, `bench-${i}`)));
     let seq = 0;
-    const one = (lane: number) =>
+    const one = (srv: Server, lane: number) =>
       runSession(
         srv.url,
         tokens[lane % tokens.length],
         [{ id: `img${seq++}`, url: `${images.url}/photo.jpg`, name: "photo.jpg" }],
         SERVICE_COMMAND,
       );
-    // Warm-up: module loading, the database, the worker pool, and V8's optimising compiler. A
-    // function the request path calls once per edit is optimised only after a thousand calls or
-    // so: measured, server CPU per image still fell by ~0.6 ms between 600 and 1500 edits and no
-    // further by 4000. A long-running server is measured in that steady state.
-    let warm = 0;
-    let warmError: string | undefined;
-    await Promise.all(
-      Array.from({ length: 4 }, async (_, lane) => {
-        while (warm++ < o.serviceWarmup && !warmError) {
-          const w = await one(lane);
-          if (!w.ok) warmError = w.error;
-        }
-      }),
-    );
+    const warmError = await warmUp(server, o.serviceWarmup, one);
     if (warmError) return { ...res, status: "failed", note: `warm-up session failed: ${warmError}` };
+    try {
+      const bareDir = path.join(dataDir, "bare");
+      await mkdir(bareDir);
+      const bareEnv = { ...env, DATA_DIR: bareDir, BARE_PLAN: JSON.stringify(jpegCase().plan) };
+      bare = await startServerProcess(bareEnv, undefined, undefined, "bare-server.mjs");
+      const e = await warmUp(bare, o.serviceWarmup, one);
+      if (e) throw new Error(e);
+    } catch (e) {
+      res.bareNote = `bare server: ${e instanceof Error ? e.message : String(e)}`.slice(0, 300);
+      await bare?.close();
+      bare = undefined;
+    }
+    // Each level runs in rounds, each round the pipeline, then the service, then the bare server,
+    // one right after the other: the machine's speed drifts by several percent over a minute, and
+    // a ratio taken within one round compares like with like. The level reports their median.
     const versions: number[] = [];
     for (const c of o.serviceLevels) {
-      let base: { imagesPerSec: number; cpuMsPerImage: number } | undefined;
-      if (pipeline) {
-        let images = 0;
-        let wall = 0;
-        let cpu = 0;
-        while (wall < o.budgetMs / 2 || images < 2 * o.concurrency) {
-          const b = await pipeline.batch(o.concurrency, o.concurrency);
-          images += b.latenciesMs.length;
-          wall += b.wallMs;
-          cpu += b.cpuMs;
-        }
-        base = { imagesPerSec: (images / wall) * 1000, cpuMsPerImage: cpu / images };
-      }
       const n = Math.max(o.serviceRequests, c * 3);
-      const cpu0 = srv.cpuMs();
-      const client0 = process.cpuUsage();
-      const lat: number[] = [];
-      let failed = 0;
-      let firstError: string | undefined;
-      let next = 0;
-      const t0 = performance.now();
-      await Promise.all(
-        Array.from({ length: c }, async (_, lane) => {
-          while (next < n) {
-            next++;
-            const r = await one(lane);
-            if (r.ok && r.completeMs !== undefined) lat.push(r.completeMs);
-            if (r.ok && r.lastEventId && /^\d+$/.test(r.lastEventId)) versions.push(Number(r.lastEventId));
-            else {
-              failed++;
-              firstError ??= r.error;
-            }
+      const pipe: { images: number; wallMs: number; cpuMs: number }[] = [];
+      const svc: Drive[] = [];
+      const floor: Drive[] = [];
+      const vsPipeline: number[] = [];
+      const vsBare: number[] = [];
+      const bareVsPipeline: number[] = [];
+      for (let round = 0; round < o.serviceRounds; round++) {
+        let base: number | undefined;
+        if (pipeline) {
+          const p = { images: 0, wallMs: 0, cpuMs: 0 };
+          while (p.wallMs < o.budgetMs || p.images < 2 * o.concurrency) {
+            const b = await pipeline.batch(o.concurrency, o.concurrency);
+            p.images += b.latenciesMs.length;
+            p.wallMs += b.wallMs;
+            p.cpuMs += b.cpuMs;
           }
-        }),
-      );
-      const wall = performance.now() - t0;
-      const cpu1 = srv.cpuMs();
-      const client = process.cpuUsage(client0);
-      const imagesPerSec = (lat.length / wall) * 1000;
-      const serverCpuMsPerImage =
-        cpu0 !== undefined && cpu1 !== undefined && lat.length ? (cpu1 - cpu0) / lat.length : undefined;
-      const basis = base?.imagesPerSec ?? pipelineImagesPerSec;
+          pipe.push(p);
+          base = (p.images / p.wallMs) * 1000;
+        }
+        const r = await drive(server, c, n, one);
+        svc.push(r);
+        versions.push(...r.versions);
+        const rate = (d: Drive) => (d.latenciesMs.length / d.wallMs) * 1000;
+        if (base) vsPipeline.push(rate(r) / base);
+        const f = bare ? await drive(bare, c, n, one) : undefined;
+        if (f && !f.failed) {
+          floor.push(f);
+          vsBare.push(rate(r) / rate(f));
+          if (base) bareVsPipeline.push(rate(f) / base);
+        }
+      }
+      const t = total(svc);
+      const fl = floor.length === svc.length ? total(floor) : undefined;
+      const pipeImages = sum(pipe.map((p) => p.images));
+      const pipelineCpuMsPerImage = pipeImages ? sum(pipe.map((p) => p.cpuMs)) / pipeImages : undefined;
+      const basis = pipeImages ? (pipeImages / sum(pipe.map((p) => p.wallMs))) * 1000 : pipelineImagesPerSec;
       res.levels.push({
         concurrency: c,
-        requests: n,
-        imagesPerSec,
-        p50Ms: percentile(lat, 50),
-        p95Ms: percentile(lat, 95),
-        p99Ms: percentile(lat, 99),
-        failed,
+        requests: n * o.serviceRounds,
+        rounds: o.serviceRounds,
+        imagesPerSec: t.imagesPerSec,
+        p50Ms: percentile(t.latenciesMs, 50),
+        p95Ms: percentile(t.latenciesMs, 95),
+        p99Ms: percentile(t.latenciesMs, 99),
+        failed: t.failed,
         pipelineImagesPerSec: basis,
-        vsPipeline: basis ? imagesPerSec / basis : undefined,
-        serverCpuMsPerImage,
-        pipelineCpuMsPerImage: base?.cpuMsPerImage,
+        vsPipeline: middle(vsPipeline) ?? (basis ? t.imagesPerSec / basis : undefined),
+        vsPipelineRounds: vsPipeline,
+        serverCpuMsPerImage: t.serverCpuMsPerImage,
+        pipelineCpuMsPerImage,
         cpuOverhead:
-          serverCpuMsPerImage !== undefined && base ? serverCpuMsPerImage / base.cpuMsPerImage - 1 : undefined,
-        clientCpuMsPerImage: lat.length ? (client.user + client.system) / 1000 / lat.length : undefined,
-        firstError,
+          t.serverCpuMsPerImage !== undefined && pipelineCpuMsPerImage
+            ? t.serverCpuMsPerImage / pipelineCpuMsPerImage - 1
+            : undefined,
+        clientCpuMsPerImage: t.clientCpuMsPerImage,
+        ...(fl
+          ? {
+              bareImagesPerSec: fl.imagesPerSec,
+              bareVsPipeline: middle(bareVsPipeline),
+              vsBare: middle(vsBare),
+              bareCpuMsPerImage: fl.serverCpuMsPerImage,
+            }
+          : {}),
+        firstError: t.firstError,
       });
     }
-    res.serverPeakRssMB = srv.peakRssMB();
+    res.serverPeakRssMB = server.peakRssMB();
     if (versions.length) res.writesPerImage = percentile(versions, 50);
     return res;
   } finally {
     pipeline?.close();
     await server?.close();
+    await bare?.close();
     await images.close();
     await rm(dataDir, { recursive: true, force: true });
   }

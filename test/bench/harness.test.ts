@@ -90,4 +90,30 @@ describe.runIf(existsSync(photo))("bench harness", () => {
     expect(render(json)).toContain("imgedit / bare sharp");
     expect(evaluateTargets(json).map((t) => t.name)).toContain("pipeline vs bare sharp");
   }, 200_000);
+
+  it("drives the real server and the bare one at every level, beside the pipeline", () => {
+    const out = path.join(mkdtempSync(path.join(os.tmpdir(), "bench-smoke-")), "r.json");
+    const r = spawnSync(
+      process.execPath,
+      ["--import", "tsx", "bench/run.ts", "--quick", "--only", "service", "--no-install", "--out", out],
+      { cwd: path.resolve(import.meta.dirname, "../.."), encoding: "utf8", timeout: 180_000 },
+    );
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/service \/ bare/);
+    const json = JSON.parse(readFileSync(out, "utf8"));
+    expect(json.service.status, json.service.note).toBe("ok");
+    expect(json.service.bareNote).toBeUndefined();
+    expect(json.service.levels.map((l: { concurrency: number }) => l.concurrency)).toEqual([1, 2, 4, 8]);
+    for (const l of json.service.levels) {
+      expect(l.failed, l.firstError).toBe(0);
+      expect(l.imagesPerSec).toBeGreaterThan(0);
+      expect(l.pipelineImagesPerSec).toBeGreaterThan(0);
+      expect(l.bareImagesPerSec).toBeGreaterThan(0);
+      expect(l.vsBare).toBeCloseTo(l.imagesPerSec / l.bareImagesPerSec, 6); // one round: the ratio itself
+      expect(l.vsPipelineRounds).toHaveLength(1);
+    }
+    // a one-image edit is written three times: created, fetching, done
+    expect(json.service.writesPerImage).toBe(3);
+    expect(evaluateTargets(json).map((t) => t.name)).toContain("service overhead at concurrency 4");
+  }, 200_000);
 });
