@@ -159,7 +159,7 @@ export async function runService(o: BenchOptions, pipelineImagesPerSec?: number)
   const images = await startImageServer({ "photo.jpg": o.photoPath });
   let server: Server | undefined;
   let bare: Server | undefined;
-  // the pipeline's own rate is measured right before each level, so both see the same machine load
+  // the pipeline's own rate is measured in every round of every level, beside the servers
   let pipeline: Runner | undefined = makeRunner("imgedit", jpegCase(), o.photoPath, dataDir);
   try {
     try {
