@@ -144,8 +144,29 @@ describe("bad bodies", () => {
     expect(Array.isArray(err.details?.suggestions)).toBe(true);
   });
 
-  it("a body over 1 MB -> 400 before it is parsed", async () => {
-    await expectError(await post(`{"images":"${"x".repeat(1_100_000)}"}`), 400, "INVALID_INPUT");
+  it("a body over 1 MB -> 400 before it is parsed, declared or streamed", async () => {
+    const declared = await expectError(await post(`{"images":"${"x".repeat(1_100_000)}"}`), 400, "INVALID_INPUT");
+    expect(declared.message).toMatch(/larger than 1048576 bytes/);
+    // chunked, no Content-Length: counted while it arrives (64 KB chunks, 1.25 MB in all)
+    const chunk = new TextEncoder().encode(`{"images":"${"x".repeat(65_536 - 11)}`);
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent++ < 20) controller.enqueue(sent === 1 ? chunk : chunk.subarray(11));
+        else controller.close();
+      },
+    });
+    const streamed = await svc.api("/image-edit", {
+      method: "POST",
+      body,
+      headers: { "content-type": "application/json" },
+      duplex: "half",
+    } as RequestInit);
+    expect(streamed.headers.get("content-length")).not.toBeNull(); // an answer, not a reset
+    const err = await expectError(streamed, 400, "INVALID_INPUT");
+    expect(err.message).toMatch(/larger than 1048576 bytes/);
+    // the same connection pool still serves the next request
+    await expectError(await post("{images: ["), 400, "INVALID_INPUT");
   });
 
   it("parse: dry run plans a command or names what it did not understand", async () => {
