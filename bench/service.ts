@@ -93,6 +93,7 @@ interface Drive {
 }
 
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+const rate = (d: Drive) => (d.latenciesMs.length / d.wallMs) * 1000;
 const middle = (xs: number[]) => (xs.length ? median(xs) : undefined);
 
 /** `n` edits through `srv`, `c` at a time, each posted and followed to its `complete` event. */
@@ -229,7 +230,6 @@ export async function runService(o: BenchOptions, pipelineImagesPerSec?: number)
         const r = await drive(server, c, n, one);
         svc.push(r);
         versions.push(...r.versions);
-        const rate = (d: Drive) => (d.latenciesMs.length / d.wallMs) * 1000;
         if (base) vsPipeline.push(rate(r) / base);
         const f = bare ? await drive(bare, c, n, one) : undefined;
         if (f && !f.failed) {
