@@ -1,11 +1,12 @@
 // The service on one machine: SQLite sessions, filesystem objects, an in-process job queue with
 // CPU work in worker threads, prom-client metrics, the Hono app on @hono/node-server.
 import fs from "node:fs";
-import type { Server } from "node:http";
+import type { Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { serve } from "@hono/node-server";
+import { CoalescingResponse } from "./adapters/local/coalescing-response.js";
 import { FsObjectStore } from "./adapters/local/fs-objects.js";
 import { LocalJobRunner } from "./adapters/local/job-runner.js";
 import { PromMetrics } from "./adapters/local/prom-metrics.js";
@@ -134,8 +135,14 @@ export async function startLocalServer(config: Config, opts: LocalServerOptions 
   });
 
   const server = await new Promise<Server>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, () =>
-      resolve(s as Server),
+    const s = serve(
+      {
+        fetch: app.fetch,
+        port: config.PORT,
+        hostname: config.HOST,
+        serverOptions: { ServerResponse: CoalescingResponse as unknown as typeof ServerResponse },
+      },
+      () => resolve(s as Server),
     ) as Server;
     s.once("error", reject);
   });
