@@ -107,7 +107,8 @@ export function serviceTable(s: ServiceResult): string {
   return [
     `service: POST /image-edit "resize to 800px" + progress stream until "complete", loopback; server with ${s.workerConcurrency} workers, peak RSS ${fmt(s.serverPeakRssMB, 0)} MB, ${s.writesPerImage ?? "?"} session writes per image`,
     table(rows),
-    "  pipeline images/s: imgedit's processImage alone, same edit and images in flight; each level runs rounds of",
+    "  pipeline images/s: imgedit's processImage alone, same edit, as many images in flight as the level (up to the",
+    "  server's workers), each lane starting its next image at once; each level runs rounds of",
     "  pipeline, service and bare server one after the other, and its ratios are the median of the rounds' ratios.",
     "  The client (HTTP + SSE) and the image server share the same cores as the server: client CPU is theirs.",
     "  bare server: bench/bare-server.mjs, the same fetch, pixels, result file and progress event per edit and",

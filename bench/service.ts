@@ -223,8 +223,11 @@ export async function runService(o: BenchOptions, pipelineImagesPerSec?: number)
           // Long batches, as the servers run: lanes that each start their next image at once. In
           // batches of one image per lane, every lane waited for the slowest, which understated
           // the pipeline's rate by ~3% (and ~8% with a lane more than cores), flattering the ratio.
-          while (p.wallMs < o.budgetMs || p.images < 2 * o.concurrency) {
-            const b = await pipeline.batch(PIPELINE_BATCH * o.concurrency, o.concurrency);
+          // As many images in flight as the level can have in the server: at concurrency 1 the
+          // service processes one image at a time, and so does its pipeline baseline.
+          const lanes = Math.min(c, o.concurrency);
+          while (p.wallMs < o.budgetMs || p.images < 2 * lanes) {
+            const b = await pipeline.batch(PIPELINE_BATCH * lanes, lanes);
             p.images += b.latenciesMs.length;
             p.wallMs += b.wallMs;
             p.cpuMs += b.cpuMs;
