@@ -19,9 +19,31 @@ import { postBytes, type ToMain, type ToWorker, type WireError } from "./worker-
 const SELF_IS_TS = import.meta.url.endsWith(".ts");
 const ENTRY = new URL(`./process-worker.${SELF_IS_TS ? "ts" : "js"}`, import.meta.url);
 
+// Flags that only make sense for the main script (node --input-type=module -e ...): a thread that
+// inherits them fails to start.
+const MAIN_ONLY = /^(--input-type|--eval|-e$|--print|-p$)/;
+// Flags that load code, which a thread needs as much as the main script; the next argument is the value.
+const LOADERS = /^(--import|--require|-r|--loader|--experimental-loader|--conditions|-C)$/;
+const LOADER_WITH_VALUE = /^(--import|--require|--loader|--experimental-loader|--conditions)=/;
+
+/**
+ * The execArgv for a thread: undefined (inherit the process's) unless the main script's own flags
+ * are there; then only the code-loading flags. Never the whole list: Node refuses a thread given
+ * V8 or per-process flags (the launcher's --initial-old-space-size), while inheriting them is fine.
+ */
+export function workerExecArgv(argv: readonly string[]): string[] | undefined {
+  if (!argv.some((a) => MAIN_ONLY.test(a))) return undefined;
+  const keep: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (LOADERS.test(a) && i + 1 < argv.length) keep.push(a, argv[++i]);
+    else if (LOADER_WITH_VALUE.test(a) || a === "--enable-source-maps") keep.push(a);
+  }
+  return keep;
+}
+
 function spawnWorker(): Worker {
-  // Flags that only make sense for the main script (node --input-type=module -e ...) break a thread.
-  const execArgv = process.execArgv.filter((a) => !/^(--input-type|--eval|-e$|--print|-p$)/.test(a));
+  const execArgv = workerExecArgv(process.execArgv);
   if (!SELF_IS_TS) return new Worker(ENTRY, { execArgv });
   const api = pathToFileURL(
     createRequire(import.meta.url)
@@ -29,7 +51,7 @@ function spawnWorker(): Worker {
       .replace(/\.cjs$/, ".mjs"),
   ).href;
   const code = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(ENTRY.href)}); })`;
-  return new Worker(code, { eval: true });
+  return new Worker(code, { eval: true, execArgv });
 }
 
 interface Task {
