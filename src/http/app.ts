@@ -181,7 +181,14 @@ export function createApp(deps: AppDeps): Hono<Env> {
   });
 
   app.onError((e, c) => {
-    const err = toImageEditError(e);
+    // A client that went away mid-body fails the body's read with a bare "aborted": its doing,
+    // not a fault here (no error log, no 5xx in the metrics); nobody reads the answer anyway.
+    const err =
+      !(e instanceof ImageEditError) && c.req.raw.signal.aborted
+        ? new ImageEditError("INVALID_INPUT", "the client closed the connection before the request was complete", {
+            cause: e,
+          })
+        : toImageEditError(e);
     if (err.status >= 500) c.get("log")?.error({ err: e }, "request failed");
     if (err.code === "RATE_LIMITED") c.header("Retry-After", String(err.details?.retryAfterSec ?? 60));
     if (err.code === "UNAUTHORIZED") c.header("WWW-Authenticate", 'Bearer realm="imgedit"');
@@ -264,9 +271,15 @@ export function createApp(deps: AppDeps): Hono<Env> {
     const replay = await findReplay(userId, key, deps);
     if (replay) return accepted(c, replay);
     rateLimit(editLimiter, userId, "edits per minute");
-    await checkConcurrentSessions(userId, deps);
-    const body = await readJson(c);
-    const r = await startEdit(userId, body, deps, { idempotencyKey: key, signal: c.req.raw.signal });
+    let r: StartEditResult;
+    try {
+      await checkConcurrentSessions(userId, deps);
+      r = await startEdit(userId, await readJson(c), deps, { idempotencyKey: key, signal: c.req.raw.signal });
+    } catch (e) {
+      // The limit counts edits started: a refused request (a typo in a command) is not one.
+      editLimiter.refund(userId);
+      throw e;
+    }
     c.get("log").info(
       { sessionId: r.session.sessionId, images: r.session.images.length, steps: r.steps.length },
       "edit started",

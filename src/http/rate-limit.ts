@@ -39,6 +39,12 @@ export class RateLimiter {
     return 0;
   }
 
+  /** Gives back the latest hit of `key`: what it was taken for did not happen. */
+  refund(key: string): void {
+    const w = this.hits.get(key);
+    if (w && w.times.length > w.head) w.times.pop();
+  }
+
   private prune(from: number): void {
     for (const [k, w] of this.hits) if (!(w.times[w.times.length - 1] > from)) this.hits.delete(k);
   }

@@ -34,8 +34,10 @@ function refuse(message: string): ImageEditError {
 export function verifyStreamJwt(token: string, key: Buffer, audience: string, nowSec: number): StreamClaims {
   const parts = token.split(".");
   if (parts.length !== 3 || parts[0] !== HEADER) throw refuse("token rejected: not a stream token");
-  const given = Buffer.from(parts[2], "base64url");
-  const expected = mac(key, `${parts[0]}.${parts[1]}`);
+  // Compared as text: base64url decoding skips characters outside its alphabet, so a signature
+  // with junk appended would decode to the right bytes; only the exact encoding is this token.
+  const given = Buffer.from(parts[2]);
+  const expected = Buffer.from(mac(key, `${parts[0]}.${parts[1]}`).toString("base64url"));
   if (given.length !== expected.length || !timingSafeEqual(given, expected))
     throw refuse("token signature is not valid");
   let claims: Partial<StreamClaims>;

@@ -9,7 +9,7 @@ import type { Limits } from "../core/limits.js";
 import type { ProbeResult } from "../core/pipeline.js";
 import { readUpload, type Upload } from "../fetch/index.js";
 import type { ObjectStore } from "../ports.js";
-import { uploadKey } from "../service/edit.js";
+import { fileName, uploadKey } from "../service/edit.js";
 
 export interface UploadAnswer {
   id: string;
@@ -26,16 +26,6 @@ export interface UploadDeps {
   objects: ObjectStore;
   limits: Limits;
   probe: (input: Buffer, limits: Limits) => Promise<ProbeResult>;
-}
-
-function cleanName(name: string | undefined | null, fallback: string): string {
-  const base = (name ?? "").split(/[\\/]/).pop() ?? "";
-  const clean = [...base]
-    .filter((ch) => ch.charCodeAt(0) >= 0x20 && ch.charCodeAt(0) !== 0x7f)
-    .join("")
-    .trim()
-    .slice(0, 200);
-  return clean || fallback;
 }
 
 function readMultipart(req: Request, maxBytes: number): Promise<{ upload: Upload; filename?: string }> {
@@ -56,7 +46,18 @@ function readMultipart(req: Request, maxBytes: number): Promise<{ upload: Upload
         stream.resume();
         return;
       }
-      got = readUpload(stream, maxBytes).then((upload) => ({ upload, filename: info.filename }));
+      // busboy fails the file's stream on a broken envelope (no closing boundary, say): the
+      // client's fault, named as such rather than an internal error.
+      got = readUpload(stream, maxBytes).then(
+        (upload) => ({ upload, filename: info.filename }),
+        (e: unknown) => {
+          throw e instanceof ImageEditError
+            ? e
+            : new ImageEditError("INVALID_INPUT", `multipart body: ${(e as Error)?.message ?? String(e)}`, {
+                field: "file",
+              });
+        },
+      );
       // Keep draining the request after a refusal so the client reads our answer, not a reset.
       got.catch(() => stream.resume());
     });
@@ -118,7 +119,7 @@ export async function receiveUpload(
   const id = randomBytes(16).toString("hex");
   const key = uploadKey(userId, id);
   await deps.objects.put(key, upload.data, upload.type.mime);
-  const name = cleanName(filename ?? nameParam, `${id}.${upload.type.ext}`);
+  const name = fileName(filename ?? nameParam, `${id}.${upload.type.ext}`);
   return {
     key,
     answer: {

@@ -91,7 +91,9 @@ function planFromOperations(operations: unknown, limits: Limits): PlannedEdit {
   } catch (e) {
     // Name the field as the client sent it: operation.operations[1].width
     if (e instanceof ImageEditError && e.field) {
-      throw new ImageEditError(e.code, `operation.${e.message}`, {
+      // Messages that start with the field name it again in full; others stay as they are.
+      const message = e.message.startsWith(e.field) ? `operation.${e.message}` : e.message;
+      throw new ImageEditError(e.code, message, {
         field: `operation.${e.field}`,
         details: e.details,
       });
@@ -100,10 +102,24 @@ function planFromOperations(operations: unknown, limits: Limits): PlannedEdit {
   }
 }
 
+/** A name to show: no control characters (they would garble logs, headers and pages), trimmed, at most 255. */
+export function cleanName(name: string | undefined | null, fallback: string): string {
+  const clean = [...(name ?? "")]
+    .filter((ch) => ch.charCodeAt(0) >= 0x20 && ch.charCodeAt(0) !== 0x7f)
+    .join("")
+    .trim()
+    .slice(0, 255);
+  return clean || fallback;
+}
+
+/** A file's name from a path or URL path (the last segment), cleaned. */
+export function fileName(p: string | undefined | null, fallback: string): string {
+  return cleanName((p ?? "").split(/[\\/]/).pop(), fallback);
+}
+
 function nameFromUrl(url: string, fallback: string): string {
   try {
-    const last = decodeURIComponent(new URL(url).pathname.split("/").pop() ?? "");
-    return last.slice(0, 255) || fallback;
+    return fileName(decodeURIComponent(new URL(url).pathname), fallback);
   } catch {
     return fallback;
   }
@@ -187,10 +203,17 @@ export async function startEdit(
       });
     } else if (!URL.canParse(ref.url)) {
       throw new ImageEditError("INVALID_INPUT", `images[${i}].url: not a URL`, { field: `images[${i}].url` });
+    } else if (!/^https?:$/.test(new URL(ref.url).protocol)) {
+      const scheme = new URL(ref.url).protocol.slice(0, -1);
+      throw new ImageEditError(
+        "INVALID_INPUT",
+        `images[${i}].url: the scheme "${scheme}" is not allowed; use an http(s) URL or upload:<id>`,
+        { field: `images[${i}].url` },
+      );
     }
     images.push({
       id,
-      name: ref.name ?? (upload ? id : nameFromUrl(ref.url, id)),
+      name: ref.name !== undefined ? cleanName(ref.name, id) : upload ? id : nameFromUrl(ref.url, id),
       sourceUrl: ref.url,
       status: "queued",
       percent: 0,

@@ -1,6 +1,7 @@
 // Request bodies of the API as zod schemas: the routes validate with them and /openapi.json is
 // generated from them (the plan itself is the catalog's PlanSchema, checked by validatePlan).
 import { z } from "zod";
+import { MAX_COMMAND_LENGTH } from "../core/command/parser.js";
 import { ImageEditError } from "../core/errors.js";
 import { OUTPUT_FORMATS } from "../core/ops/define.js";
 
@@ -18,14 +19,16 @@ export const ImageRefSchema = z.strictObject({
   name: z.string().max(255).optional().describe("A display name (default: from the URL)."),
 });
 
+/** A command: what the grammar takes (a longer one it refuses, and so does the LLM planner). */
+const CommandText = z
+  .string()
+  .trim()
+  .min(1, "the command is empty")
+  .max(MAX_COMMAND_LENGTH, `the command is too long (at most ${MAX_COMMAND_LENGTH} characters)`);
+
 export const CommandOperationSchema = z.strictObject({
   type: z.literal("command"),
-  command: z
-    .string()
-    .trim()
-    .min(1, "the command is empty")
-    .max(2000)
-    .describe('Plain English, e.g. "resize to 800px and convert to webp".'),
+  command: CommandText.describe('Plain English, e.g. "resize to 800px and convert to webp".'),
 });
 
 export const OperationsOperationSchema = z.strictObject({
@@ -54,7 +57,7 @@ export const EditRequestSchema = z.strictObject({
 export type EditRequest = z.output<typeof EditRequestSchema>;
 
 export const ParseRequestSchema = z.strictObject({
-  command: z.string().trim().min(1, "the command is empty").max(2000),
+  command: CommandText,
 });
 
 export const LocalSignInSchema = z.strictObject({

@@ -223,6 +223,9 @@ describe("local mode: every authenticated route refuses bad tokens with 401", ()
       ["expired", await past.signStreamToken("alice", aliceSession, 60)],
       ["wrongly signed", await forged.signStreamToken("alice", aliceSession)],
       ["for alice's other session", await serverAuth.signStreamToken("alice", otherSession)],
+      // base64url decoding skips characters outside its alphabet: junk after the right signature
+      ["the right one with junk appended", `${await serverAuth.signStreamToken("alice", aliceSession)}!!`],
+      ["the right one with a space appended", `${await serverAuth.signStreamToken("alice", aliceSession)} `],
     ];
     for (const [name, token] of cases) {
       const res = await fetch(`${svc.base}/image-edit/progress/${aliceSession}?token=${encodeURIComponent(token)}`);

@@ -82,6 +82,27 @@ describe("bad bodies", () => {
       "images[0].url",
     ],
     [
+      "a javascript: URL",
+      JSON.stringify({ images: [{ url: "javascript:alert(1)" }], operation: OPS }),
+      400,
+      "INVALID_INPUT",
+      "images[0].url",
+    ],
+    [
+      "a file: URL",
+      JSON.stringify({ images: [{ url: "file:///etc/passwd" }], operation: OPS }),
+      400,
+      "INVALID_INPUT",
+      "images[0].url",
+    ],
+    [
+      "a command longer than the grammar takes",
+      JSON.stringify({ images: [{ url: "http://a/b" }], operation: { type: "command", command: "blur ".repeat(201) } }),
+      400,
+      "INVALID_INPUT",
+      "operation.command",
+    ],
+    [
       "forged upload id",
       JSON.stringify({ images: [{ url: "upload:../../etc" }], operation: OPS }),
       400,
@@ -130,6 +151,33 @@ describe("bad bodies", () => {
       "images",
     );
     expect(err.details).toMatchObject({ count: 51, limit: 50 });
+  });
+
+  it("too many operations: the message reads as the plan's, not as a field's", async () => {
+    const operations = Array.from({ length: 101 }, () => ({ op: "grayscale" }));
+    const err = await expectError(
+      await post(JSON.stringify({ images: [{ url: "http://a/b" }], operation: { type: "operations", operations } })),
+      400,
+      "TOO_MANY_OPERATIONS",
+      "operation.operations",
+    );
+    expect(err.message).toMatch(/^the plan has 101 operations; the limit is \d+$/);
+  });
+
+  it("names lose control characters; a URL's name is its last segment", async () => {
+    const res = await post(
+      JSON.stringify({
+        images: [
+          { id: "n1", url: `${src.base}/a.png`, name: "holiday\u0000\r\n photo\u001b[31m.png" },
+          { id: "n2", url: `${src.base}/dir/b%0A%09c.png` },
+        ],
+        operation: OPS,
+      }),
+    );
+    expect(res.status).toBe(202);
+    const names = ((await res.json()) as Json).images.map((i: { name: string }) => i.name);
+    expect(names).toEqual(["holiday photo[31m.png", "bc.png"]);
+    await svc.server.idle();
   });
 
   it("a command it cannot understand -> 422 with the unknown words and suggestions", async () => {
@@ -298,6 +346,23 @@ describe("uploads", () => {
     expect(["DIMENSIONS_TOO_LARGE", "PIXEL_LIMIT"]).toContain(((await res.json()) as Json).error.code);
   });
 
+  it("multipart cut before its closing boundary -> 400, not an internal error", async () => {
+    const png = await makeImage({ width: 10, height: 10 });
+    for (const payload of [png, Buffer.from("hello")]) {
+      const body = Buffer.concat([
+        Buffer.from('--XX\r\nContent-Disposition: form-data; name="file"; filename="a.png"\r\n\r\n'),
+        payload,
+      ]);
+      const res = await svc.api("/uploads", {
+        method: "POST",
+        body: new Uint8Array(body),
+        headers: { "content-type": "multipart/form-data; boundary=XX" },
+      });
+      const err = await expectError(res, 400, "INVALID_INPUT", "file");
+      expect(err.message).toMatch(/multipart body: Unexpected end of form/);
+    }
+  });
+
   it("multipart without a file field -> 400", async () => {
     const form = new FormData();
     form.append("other", "x");
@@ -430,6 +495,13 @@ describe("limits", () => {
     });
     try {
       const body = JSON.stringify({ images: [{ url: `${src.base}/a.png` }], operation: OPS });
+      // Refused requests are not edits started: a user fixing typos is not locked out.
+      const typo = JSON.stringify({
+        images: [{ url: `${src.base}/a.png` }],
+        operation: { type: "command", command: "blorp" },
+      });
+      for (const bad of ["{bad json", typo, typo])
+        expect((await limited.api("/image-edit", { method: "POST", body: bad })).status).toBeGreaterThanOrEqual(400);
       expect((await limited.api("/image-edit", { method: "POST", body })).status).toBe(202);
       expect((await limited.api("/image-edit", { method: "POST", body })).status).toBe(202);
       const third = await limited.api("/image-edit", { method: "POST", body });
@@ -525,8 +597,17 @@ describe("clients that go away", () => {
   it("survives uploads and streams cut off halfway", async () => {
     const { request } = await import("node:http");
     const token = await svc.token();
-    const url = new URL(`${svc.base}/uploads`);
-    for (const multipart of [true, false]) {
+    const serverErrors = async () =>
+      [
+        ...(await (await fetch(`${svc.base}/metrics`)).text()).matchAll(
+          /http_requests_total\{[^}]*status="5\d\d"[^}]*\} (\d+)/g,
+        ),
+      ]
+        .map((m) => Number(m[1]))
+        .reduce((a, b) => a + b, 0);
+    const errorsBefore = await serverErrors();
+    for (const kind of ["multipart", "raw", "json"] as const) {
+      const url = new URL(`${svc.base}${kind === "json" ? "/image-edit" : "/uploads"}`);
       await new Promise<void>((resolve) => {
         const req = request(
           {
@@ -536,22 +617,29 @@ describe("clients that go away", () => {
             method: "POST",
             headers: {
               authorization: `Bearer ${token}`,
-              "content-type": multipart ? "multipart/form-data; boundary=XYZ" : "image/png",
+              "content-type": {
+                multipart: "multipart/form-data; boundary=XYZ",
+                raw: "image/png",
+                json: "application/json",
+              }[kind],
               "content-length": "100000",
             },
           },
           () => resolve(),
         );
         req.on("error", () => resolve());
-        const head = multipart
-          ? '--XYZ\r\nContent-Disposition: form-data; name="file"; filename="a.png"\r\nContent-Type: image/png\r\n\r\n'
-          : "";
+        const head =
+          kind === "multipart"
+            ? '--XYZ\r\nContent-Disposition: form-data; name="file"; filename="a.png"\r\nContent-Type: image/png\r\n\r\n'
+            : "";
         req.write(
-          Buffer.concat([
-            Buffer.from(head),
-            Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-            Buffer.alloc(5000),
-          ]),
+          kind === "json"
+            ? Buffer.from('{"images":[{"url":"http://a/b"}],"operation":')
+            : Buffer.concat([
+                Buffer.from(head),
+                Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+                Buffer.alloc(5000),
+              ]),
         );
         setTimeout(() => {
           req.destroy();
@@ -570,6 +658,8 @@ describe("clients that go away", () => {
     await res.body?.cancel().catch(() => undefined);
     await new Promise((r) => setTimeout(r, 200));
     expect((await fetch(`${svc.base}/healthz`)).status).toBe(200);
+    // The client's leaving is not a server fault: no 5xx counted (nor logged as an error).
+    expect(await serverErrors()).toBe(errorsBefore);
     // A watcher that left is forgotten (no leaked subscriptions or timers).
     src.hold("/held-sse.png");
     src.set("/held-sse.png", await makeImage({ width: 20, height: 20 }));
