@@ -301,6 +301,20 @@ describe("the editor page", () => {
     }
   });
 
+  it("says which chosen files are not images instead of dropping them silently", async () => {
+    const files = writeTemp({ "report.pdf": Buffer.from("%PDF-1.7 a report"), "notes.txt": Buffer.from("notes") });
+    try {
+      const before = await page.locator("[data-status]").count();
+      await page.getByTestId("file-input").setInputFiles(files.paths);
+      await expect(page.getByTestId("file-error").textContent()).resolves.toMatch(
+        /report\.pdf, notes\.txt are not images/,
+      );
+      expect(await page.locator("[data-status]").count()).toBe(before);
+    } finally {
+      files.cleanup();
+    }
+  });
+
   it("adds an image dropped on the drop zone", async () => {
     const png = (
       await sharp({ create: { width: 300, height: 200, channels: 3, background: "#0ea5e9" } })
@@ -316,6 +330,8 @@ describe("the editor page", () => {
     })()`);
     await page.getByTestId("dropzone").dispatchEvent("drop", { dataTransfer: transfer });
     await card("dropped.png").and(page.locator('[data-status="ready"]')).waitFor();
+    // An image added clears the note about files that were not
+    await expect(page.getByTestId("file-error").textContent()).resolves.toBe("");
     await expect(card("dropped.png").getByTestId("source-facts").textContent()).resolves.toMatch(/300×200 · PNG/);
   });
 

@@ -13,11 +13,20 @@ export function AddImages({ onFiles, onUrls }: Props) {
   const [over, setOver] = useState(false);
   const [urls, setUrls] = useState("");
   const [urlError, setUrlError] = useState<string | null>(null);
+  const [fileError, setFileError] = useState<string | null>(null);
   const input = useRef<HTMLInputElement>(null);
   const urlId = useId();
 
   const take = (list: FileList | null) => {
-    const files = Array.from(list ?? []).filter(isImage);
+    const all = Array.from(list ?? []);
+    const files = all.filter(isImage);
+    // Say what was left out: a file dropped without a trace looks like a page that did nothing.
+    const skipped = all.filter((f) => !isImage(f)).map((f) => f.name);
+    setFileError(
+      skipped.length
+        ? `${skipped.join(", ")} ${skipped.length === 1 ? "is not an image" : "are not images"}: add JPEG, PNG, WebP, AVIF, GIF or TIFF files.`
+        : null,
+    );
     if (files.length) onFiles(files);
   };
 
@@ -84,6 +93,9 @@ export function AddImages({ onFiles, onUrls }: Props) {
           }}
         />
         <p className="hint muted">JPEG, PNG, WebP, AVIF, GIF, TIFF · up to 25 MB each</p>
+        <p className="error-text" role="status" aria-live="polite" data-testid="file-error">
+          {fileError}
+        </p>
       </div>
       <form className="url-form" onSubmit={addUrls}>
         <label htmlFor={urlId}>Or add image URLs</label>
