@@ -6,6 +6,7 @@ import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { serve } from "@hono/node-server";
+import { answerClientError } from "./adapters/local/client-error.js";
 import { CoalescingResponse } from "./adapters/local/coalescing-response.js";
 import { FsObjectStore } from "./adapters/local/fs-objects.js";
 import { LocalJobRunner } from "./adapters/local/job-runner.js";
@@ -145,6 +146,7 @@ export async function startLocalServer(config: Config, opts: LocalServerOptions 
       () => resolve(s as Server),
     ) as Server;
     s.once("error", reject);
+    s.on("clientError", answerClientError);
   });
   const addr = server.address() as AddressInfo;
   const host = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;

@@ -99,6 +99,23 @@ function setResponseHeader(c: Context<Env>, name: string, value: string): void {
   }
 }
 
+/** The methods the app's routes take at `path` (middleware, registered for every method, aside). */
+function methodsFor(app: Hono<Env>, path: string): string[] {
+  const methods = new Set<string>();
+  for (const r of app.routes) {
+    if (r.method === "ALL") continue;
+    const pattern = r.path
+      .split("/")
+      .map((part) =>
+        part === "*" ? ".*" : part.startsWith(":") ? "[^/]+" : part.replace(/[.+?^${}()|[\]\\]/g, "\\$&"),
+      )
+      .join("/");
+    if (new RegExp(`^${pattern}$`).test(path)) methods.add(r.method);
+  }
+  if (methods.has("GET")) methods.add("HEAD");
+  return [...methods];
+}
+
 export function createApp(deps: AppDeps): Hono<Env> {
   const { config, sessions, objects, metrics, auth } = deps;
   const app = new Hono<Env>();
@@ -200,9 +217,19 @@ export function createApp(deps: AppDeps): Hono<Env> {
     return c.json(errorBody(shown), err.status as 400);
   });
 
-  app.notFound((c) =>
-    c.json(errorBody(new ImageEditError("NOT_FOUND", `no route ${c.req.method} ${c.req.path}`)), 404),
-  );
+  app.notFound((c) => {
+    // A known path asked with another method: 405 with the methods it has, not "no route".
+    const allow = methodsFor(app, c.req.path);
+    if (allow.length) {
+      c.header("Allow", allow.join(", "));
+      const err = new ImageEditError(
+        "METHOD_NOT_ALLOWED",
+        `${c.req.path} takes ${allow.join(", ")}, not ${c.req.method}`,
+      );
+      return c.json(errorBody(err), 405);
+    }
+    return c.json(errorBody(new ImageEditError("NOT_FOUND", `no route ${c.req.method} ${c.req.path}`)), 404);
+  });
 
   // ---- operations ----
   app.get("/healthz", (c) => {

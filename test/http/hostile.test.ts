@@ -420,6 +420,40 @@ describe("operations endpoints", () => {
     expect([png.width, png.height]).toEqual([10, 8]);
   });
 
+  it("a known path with another method -> 405 naming the methods it takes", async () => {
+    const put = await svc.api("/image-edit", { method: "PUT", body: "{}" });
+    expect(put.headers.get("allow")).toBe("POST");
+    await expectError(put, 405, "METHOD_NOT_ALLOWED");
+    const del = await svc.api("/healthz", { method: "DELETE" });
+    expect(del.headers.get("allow")).toBe("GET, HEAD");
+    await expectError(del, 405, "METHOD_NOT_ALLOWED");
+    const session = await svc.api(`/image-edit/sessions/${globalThis.crypto.randomUUID()}`, { method: "PATCH" });
+    expect(session.headers.get("allow")?.split(", ").sort()).toEqual(["DELETE", "GET", "HEAD"]);
+    await expectError(await svc.api("/no/such/path", { method: "POST" }), 404, "NOT_FOUND");
+  });
+
+  it("requests Node's parser refuses get a JSON answer too: headers too large -> 431, garbage -> 400", async () => {
+    const { connect } = await import("node:net");
+    const raw = (request: string) =>
+      new Promise<string>((resolve, reject) => {
+        const url = new URL(svc.base);
+        const socket = connect(Number(url.port), url.hostname, () => socket.end(request));
+        let got = "";
+        socket.on("data", (d) => {
+          got += d.toString("latin1");
+        });
+        socket.on("close", () => resolve(got));
+        socket.on("error", reject);
+      });
+    const big = await raw(`GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${"a".repeat(20_000)}\r\n\r\n`);
+    expect(big).toMatch(/^HTTP\/1\.1 431 /);
+    expect(JSON.parse(big.slice(big.indexOf("\r\n\r\n") + 4)).error).toMatchObject({ code: "INVALID_INPUT" });
+    const garbage = await raw("NOT HTTP AT ALL\r\n\r\n");
+    expect(garbage).toMatch(/^HTTP\/1\.1 400 /);
+    expect(JSON.parse(garbage.slice(garbage.indexOf("\r\n\r\n") + 4)).error.message).toMatch(/malformed HTTP request/);
+    expect((await fetch(`${svc.base}/healthz`)).status).toBe(200);
+  });
+
   it("serves a valid OpenAPI 3.1 document with every route", async () => {
     const doc = (await (await fetch(`${svc.base}/openapi.json`)).json()) as Json;
     expect(doc.openapi).toBe("3.1.0");
