@@ -52,7 +52,10 @@ export function isLossy(format: OutputFormat): boolean {
   return format === "jpeg" || format === "webp" || format === "avif";
 }
 
-/** Formats without an alpha channel: transparent areas are flattened onto white. */
-export function lacksAlpha(format: OutputFormat): boolean {
-  return format === "jpeg";
+/**
+ * Outputs without an alpha channel: transparent areas are flattened onto white. JPEG, and TIFF
+ * with a quality (written JPEG-compressed, which cannot hold alpha: libvips drops the band).
+ */
+export function lacksAlpha(format: OutputFormat, quality?: number): boolean {
+  return format === "jpeg" || (format === "tiff" && quality !== undefined);
 }

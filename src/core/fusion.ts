@@ -1,8 +1,9 @@
 // Which consecutive plan steps may run in ONE sharp chain without changing a single pixel.
 //
 // sharp applies a chain's operations in its own fixed order (src/pipeline.cc in sharp 0.35):
-// resize -> flip/flop -> rotate by 90s -> extract (after a resize) -> extend -> median -> recomb
-// -> modulate -> sharpen -> gamma (out) -> linear, each at most once. A step may join the chain
+// resize -> flip/flop -> rotate by 90s -> the resize's crop/embed to its box (fit cover/contain)
+// -> extract (after a resize) -> extend -> median -> recomb -> modulate -> sharpen -> gamma (out)
+// -> linear, each at most once. A step may join the chain
 // only when sharp would run it after everything already in the chain (so the plan's order is
 // kept), its option slot is still free, and the result cannot differ from running it on the
 // materialised uchar pixels of the previous step. Every rule has an equality test in
@@ -15,6 +16,12 @@ export interface Chain {
   rank: number;
   slots: Set<string>;
   hasResize: boolean;
+  /**
+   * The resize crops or embeds to its box (fit cover/contain, smart crops). sharp does that after
+   * mirroring and rotating, so a mirror or turn would move the box (by a pixel when the margin is
+   * odd, to the other side for an off-centre gravity): neither may join such a chain.
+   */
+  boxed: boolean;
   /** A rotation by an odd number of quarter turns is in the chain (mirrors after it swap axes). */
   oddQuarterTurn: boolean;
   /** Nothing may join (an operation outside the table, or a float result such as linear). */
@@ -78,6 +85,7 @@ export function startChain(head: Operation): Chain {
     rank: e?.rank ?? Number.POSITIVE_INFINITY,
     slots: new Set(e ? [e.slot] : []),
     hasResize: e?.slot === "resize",
+    boxed: e?.slot === "resize" && isBoxed(op),
     oddQuarterTurn: op.op === "rotate" && e !== undefined && (quarterTurns(op.angle as number) as number) % 2 === 1,
     // linear leaves float pixels; what follows it in sharp (negate, tint, ...) would see those
     closed: !e || e.slot === "linear",
@@ -97,6 +105,7 @@ export function joinChain(chain: Chain, next: Operation, meta: ImageMeta, readsI
   // A mirror straight after a quarter turn runs before it in sharp, as the equivalent mirror.
   const mirrorAfterTurn = e.slot === "mirror" && chain.rank === 21;
   if (e.rank <= chain.rank && !mirrorAfterTurn) return undefined;
+  if ((e.slot === "mirror" || e.slot === "rot") && chain.boxed) return undefined;
   // Equal either way, but libvips recomputes one window filter's overlap for the next one's
   // window: median + sharpen in one chain measured ~40% slower than materialising between them.
   if (WINDOWED.has(e.slot) && [...chain.slots].some((s) => WINDOWED.has(s))) return undefined;
@@ -119,6 +128,12 @@ export function joinChain(chain: Chain, next: Operation, meta: ImageMeta, readsI
   if (e.slot === "mirror" && chain.oddQuarterTurn)
     return { ...op, direction: op.direction === "vertical" ? "horizontal" : "vertical" } as Operation;
   return next;
+}
+
+/** A resize-slot operation that sharp finishes by cropping or embedding to its box. */
+function isBoxed(op: Op): boolean {
+  if (op.op === "crop") return true; // a smart crop is resize(cover) at its gravity
+  return op.op === "resize" && (op.fit === "cover" || op.fit === "contain");
 }
 
 function isRegionCrop(op: Op): boolean {

@@ -56,6 +56,10 @@ export interface ProcessResult {
 interface EncodedStage {
   kind: "encoded";
 }
+/**
+ * Raw pixels between steps, never premultiplied: sharp's OutputInfo.premultiplied only says that
+ * sharp premultiplied internally (resize, blur, sharpen, ...); it unpremultiplies before writing.
+ */
 interface RawStage {
   kind: "raw";
   data: Buffer;
@@ -64,7 +68,6 @@ interface RawStage {
   height: number;
   pages: number;
   channels: 1 | 2 | 3 | 4;
-  premultiplied: boolean;
 }
 type Stage = EncodedStage | RawStage;
 
@@ -285,7 +288,6 @@ class Run {
           width: stage.width,
           height: stage.height * stage.pages,
           channels: stage.channels,
-          premultiplied: stage.premultiplied,
           ...(stage.pages > 1 ? { pageHeight: stage.height } : {}),
         },
         // Without this sharp treats the strip as one tall page (extract would cut across frames).
@@ -320,7 +322,6 @@ class Run {
       height: pages > 1 ? (out.info.pageHeight ?? out.info.height / pages) : out.info.height,
       pages,
       channels: out.info.channels,
-      premultiplied: out.info.premultiplied ?? false,
     };
   }
 
@@ -335,13 +336,7 @@ class Run {
       const image = await this.apply(this.open(frame), step, frameMeta);
       const out = await this.materialise(image, "process", step);
       const first = frames[0];
-      if (
-        first &&
-        (out.width !== first.width ||
-          out.height !== first.height ||
-          out.channels !== first.channels ||
-          out.premultiplied !== first.premultiplied)
-      )
+      if (first && (out.width !== first.width || out.height !== first.height || out.channels !== first.channels))
         throw stepError(
           new ImageEditError("PROCESSING_FAILED", "the frames of the animation came out different sizes"),
           step,
@@ -361,7 +356,7 @@ class Run {
         chain = await this.withInputMetadata(await this.materialise(image, "process", step));
       chain = chain.withMetadata();
     }
-    if (lacksAlpha(format)) chain = chain.flatten({ background: "#ffffff" });
+    if (lacksAlpha(format, settings.quality)) chain = chain.flatten({ background: "#ffffff" });
     chain = this.encoder(chain, settings);
     let out: { data: Buffer; info: OutputInfo };
     try {
@@ -434,7 +429,7 @@ class Run {
 
   /** The final pixels painted over the (oriented) input, so withMetadata() finds its EXIF/XMP. */
   private async withInputMetadata(stage: RawStage): Promise<Sharp> {
-    return sharp(this.input, { autoOrient: true, limitInputPixels: this.limits.maxInputPixels })
+    const image = sharp(this.input, { autoOrient: true, limitInputPixels: this.limits.maxInputPixels })
       .resize(stage.width, stage.height, { fit: "fill" })
       .composite([
         {
@@ -443,12 +438,13 @@ class Run {
             width: stage.width,
             height: stage.height,
             channels: stage.channels,
-            premultiplied: stage.premultiplied,
           },
           blend: "source",
         },
       ])
       .timeout({ seconds: Math.max(1, Math.ceil((this.deadline - Date.now()) / 1000)) });
+    // composite always leaves an alpha band: pixels without one must not gain it
+    return stage.channels === 2 || stage.channels === 4 ? image : image.removeAlpha();
   }
 
   private checkPredicted(step: Step, meta: ImageMeta): void {

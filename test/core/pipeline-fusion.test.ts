@@ -116,6 +116,35 @@ describe("pipeline fusion: fused chains equal the step-by-step result exactly", 
       );
     });
 
+  // sharp crops (cover, smart crops) or embeds (contain) to the resize box after it mirrors and
+  // rotates: fused, an odd margin moved the picture by a pixel, an off-centre gravity to the other side.
+  for (const boxed of [
+    { op: "resize", width: 200, height: 150, fit: "cover" }, // 201x155 margins: odd
+    { op: "resize", width: 200, height: 160, fit: "contain" }, // 200x155 in 200x160: odd
+    { op: "crop", width: 150, height: 120, gravity: "left" }, // a smart crop is resize(cover) at a gravity
+    { op: "crop", aspectRatio: "1:1", gravity: "attention" },
+  ])
+    for (const turn of [
+      { op: "flip" },
+      { op: "flip", direction: "vertical" },
+      { op: "rotate", angle: 180 },
+      { op: "rotate", angle: -90 },
+    ])
+      it(`${JSON.stringify(boxed)} then ${JSON.stringify(turn)} is not fused (sharp crops/embeds last)`, async () => {
+        await expectSame(await png(301, 233), [boxed, turn], 2);
+      });
+
+  it("a cover resize still fuses what sharp runs after its crop (border)", async () => {
+    await expectSame(
+      await png(301, 233),
+      [
+        { op: "resize", width: 200, height: 150, fit: "cover" },
+        { op: "border", width: 3, color: "red" },
+      ],
+      1,
+    );
+  });
+
   it("flip then rotate 90", async () => {
     await expectSame(
       await png(64, 41),

@@ -69,6 +69,37 @@ describe("output format", () => {
     expect(near(pixelAt(px, 5, 5), [255, 255, 255], 3)).toBe(true);
   });
 
+  it("TIFF with a quality (JPEG-in-TIFF, no alpha) flattens onto white like JPEG; without one it keeps alpha", async () => {
+    // transparent black | half-transparent red | opaque blue, in thirds
+    const width = 48;
+    const height = 16;
+    const raw = Buffer.alloc(width * height * 4);
+    for (let i = 0; i < width * height; i++) {
+      const x = i % width;
+      raw.set(x < 16 ? [0, 0, 0, 0] : x < 32 ? [200, 0, 0, 128] : [30, 60, 200, 255], i * 4);
+    }
+    const input = await sharp(raw, { raw: { width, height, channels: 4 } })
+      .png()
+      .toBuffer();
+    const flat = await readPixels(await sharp(input).flatten({ background: "#ffffff" }).png().toBuffer());
+    for (const quality of [80, undefined]) {
+      const out = await run(input, [{ op: "format", format: "tiff", quality }]);
+      expect(out.format).toBe("tiff");
+      const px = await readPixels(out.data);
+      if (quality === undefined) {
+        expect(px.channels).toBe(4);
+        expect(px.data.equals((await readPixels(input)).data)).toBe(true);
+        continue;
+      }
+      expect(px.channels).toBe(3);
+      let sum = 0;
+      for (let i = 0; i < px.data.length; i++) sum += Math.abs(px.data[i] - flat.data[i]);
+      expect(sum / px.data.length).toBeLessThan(4); // JPEG loss only (it was all black)
+      expect(near(pixelAt(px, 6, 8), [255, 255, 255], 6)).toBe(true);
+      expect(near(pixelAt(px, 24, 8), [227, 127, 127], 12)).toBe(true);
+    }
+  });
+
   it("SVG input is refused by default and rendered to PNG when allowed", async () => {
     const svg = Buffer.from(
       '<svg xmlns="http://www.w3.org/2000/svg" width="30" height="20"><rect width="30" height="20" fill="#0000ff"/></svg>',
@@ -187,6 +218,28 @@ describe("metadata", () => {
     expect(await hasTag(multi.data)).toBe(true);
     expect([multi.width, multi.height]).toEqual([12, 16]);
     expect(near(pixelAt(await readPixels(multi.data), 6, 8), [120, 120, 120], 4)).toBe(true);
+  });
+
+  it("kept across several pixel steps, adds no alpha channel and changes no pixel", async () => {
+    const jpeg = await sharp(await makeImage({ width: 40, height: 30, gradient: true }))
+      .withExif({ IFD0: { Copyright: "imgedit-test-copyright" } })
+      .jpeg({ quality: 95 })
+      .toBuffer();
+    const alpha = await makeImage({ width: 40, height: 30, gradient: true, alpha: 200 });
+    for (const [input, channels] of [
+      [jpeg, 3],
+      [alpha, 4],
+    ] as const) {
+      const plan = [{ op: "blur", sigma: 1 }, { op: "flip" }, { op: "format", format: "png" }];
+      const kept = await run(input, plan, { keepMetadata: true });
+      const stripped = await run(input, plan);
+      const [a, b] = await Promise.all([readPixels(kept.data), readPixels(stripped.data)]);
+      expect([a.channels, b.channels]).toEqual([channels, channels]);
+      let max = 0;
+      for (let i = 0; i < a.data.length; i++) max = Math.max(max, Math.abs(a.data[i] - b.data[i]));
+      expect(max).toBeLessThanOrEqual(1);
+      if (input === jpeg) expect(await hasTag(kept.data)).toBe(true);
+    }
   });
 });
 
