@@ -115,6 +115,25 @@ describe("crop", () => {
       },
     );
   });
+  it("refuses steps too big for a tiny image as the plan's fault, not a processing failure", async () => {
+    const tiny = await sharp({ create: { width: 2, height: 2, channels: 3, background: "#f00" } })
+      .png()
+      .toBuffer();
+    await expect(run(tiny, [{ op: "trim" }])).rejects.toMatchObject({
+      code: "INVALID_OPERATION",
+      message: expect.stringContaining("at least 3x3 pixels, not 2x2"),
+    });
+    await expect(run(tiny, [{ op: "median", size: 3 }])).rejects.toMatchObject({
+      code: "INVALID_OPERATION",
+      message: expect.stringContaining("median 3x3 is larger than the 2x2 image"),
+    });
+    // just big enough: both run
+    const three = await sharp({ create: { width: 3, height: 3, channels: 3, background: "#f00" } })
+      .png()
+      .toBuffer();
+    const { px } = await run(three, [{ op: "median", size: 3 }]);
+    expect([px.width, px.height]).toEqual([3, 3]);
+  });
   it("crops a size at a gravity", async () => {
     const { px } = await run(await quadrants(), [{ op: "crop", width: 10, height: 10, gravity: "bottom-right" }]);
     expect([px.width, px.height]).toEqual([10, 10]);

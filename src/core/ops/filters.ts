@@ -1,6 +1,7 @@
 // Convolution filters: blur, sharpen, median. The pipeline runs them frame by frame on animations
 // (the default `frames: "each"`), so frames never bleed into each other.
 import { z } from "zod";
+import { ImageEditError } from "../errors.js";
 import { defineOperation, opSchema } from "./define.js";
 
 export const blur = defineOperation({
@@ -41,5 +42,13 @@ export const median = defineOperation({
   describe: (o) => `Median filter ${o.size}x${o.size}`,
   words: ["median", "denoise", "despeckle", "noise"],
   keepsAnimation: true,
-  apply: (image, o) => image.median(o.size),
+  apply: (image, o, { meta }) => {
+    // libvips refuses a window larger than the image ("rank: window too large"): the plan's fault
+    if (o.size > Math.min(meta.width, meta.height))
+      throw new ImageEditError(
+        "INVALID_OPERATION",
+        `median ${o.size}x${o.size} is larger than the ${meta.width}x${meta.height} image`,
+      );
+    return image.median(o.size);
+  },
 });

@@ -157,7 +157,15 @@ export const trim = defineOperation({
   describe: (o) => `Trim edges (tolerance ${o.threshold})`,
   words: ["trim", "autocrop", "whitespace", "edges"],
   keepsAnimation: false,
-  apply: (image, o) => image.trim({ threshold: o.threshold }),
+  apply: (image, o, { meta }) => {
+    // sharp refuses to trim an image under 3x3 pixels; there is nothing to trim anyway
+    if (meta.width < 3 || meta.height < 3)
+      throw new ImageEditError(
+        "INVALID_OPERATION",
+        `trim needs an image of at least 3x3 pixels, not ${meta.width}x${meta.height}`,
+      );
+    return image.trim({ threshold: o.threshold });
+  },
 });
 
 const edge = z.number().int().min(0).max(10_000).default(0);
