@@ -3,6 +3,17 @@ import os from "node:os";
 import { z } from "zod";
 
 const int = (def: number) => z.coerce.number().int().positive().default(def);
+/** Node's timers take at most 2^31-1 ms; a longer delay silently becomes 1 ms (every wait times out at once). */
+export const MAX_TIMER_MS = 2_147_483_647;
+const ms = (def: number) =>
+  z.coerce
+    .number()
+    .int()
+    .positive()
+    .max(MAX_TIMER_MS, {
+      message: `must be at most ${MAX_TIMER_MS} ms (about 24.8 days), the longest timer Node can wait`,
+    })
+    .default(def);
 const optionalString = z
   .string()
   .optional()
@@ -33,9 +44,9 @@ export const ConfigSchema = z.object({
   MAX_OPERATIONS: int(30),
   DEFAULT_QUALITY: z.coerce.number().int().min(1).max(100).default(90),
   MAX_IMAGES_PER_REQUEST: int(50),
-  PROCESS_TIMEOUT_MS: int(120_000),
-  FETCH_TIMEOUT_MS: int(30_000),
-  FETCH_CONNECT_TIMEOUT_MS: int(5_000),
+  PROCESS_TIMEOUT_MS: ms(120_000),
+  FETCH_TIMEOUT_MS: ms(30_000),
+  FETCH_CONNECT_TIMEOUT_MS: ms(5_000),
   FETCH_MAX_REDIRECTS: z.coerce.number().int().min(0).max(20).default(5),
   FETCH_ALLOW_HOSTS: list,
   ALLOW_SVG: z
@@ -56,7 +67,7 @@ export const ConfigSchema = z.object({
   LLM_BASE_URL: optionalString,
   LLM_API_KEY: optionalString,
   LLM_MODEL: optionalString,
-  LLM_TIMEOUT_MS: int(20_000),
+  LLM_TIMEOUT_MS: ms(20_000),
   AWS_REGION: optionalString,
   S3_BUCKET: optionalString,
   GENERATED_IMAGES_BUCKET: optionalString,

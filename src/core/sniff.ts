@@ -59,6 +59,13 @@ function sniffBmp(head: Uint8Array): ImageType | undefined {
   return BMP_DIB_SIZES.has(dib) ? T.bmp : undefined;
 }
 
+const LITERAL = `(?:"[^"]*"|'[^']*')`;
+/** `<!DOCTYPE svg>`, `… SYSTEM "uri">` or `… PUBLIC "id" "uri">`: no internal subset. */
+const SVG_DOCTYPE = new RegExp(
+  `^<!DOCTYPE\\s+svg(?:\\s+(?:SYSTEM\\s+${LITERAL}|PUBLIC\\s+${LITERAL}(?:\\s+${LITERAL})?))?\\s*>`,
+  "i",
+);
+
 /**
  * SVG: optional BOM and whitespace, then any of XML declaration, processing instructions,
  * comments and an svg DOCTYPE without an internal subset (entity definitions are refused: they are how
@@ -78,10 +85,12 @@ function sniffSvg(head: Uint8Array): ImageType | undefined {
       const end = text.indexOf("-->", i + 4);
       if (end < 0) return undefined;
       i = end + 3;
-    } else if (/^<!DOCTYPE\s+svg[\s>]/i.test(text.slice(i, i + 64))) {
-      const end = text.indexOf(">", i);
-      if (end < 0 || text.slice(i, end).includes("[")) return undefined;
-      i = end + 1;
+    } else if (/^<!DOCTYPE\s/i.test(text.slice(i, i + 10))) {
+      // Only `<!DOCTYPE svg>` with at most an external id, its literals read as quoted strings
+      // (a `>` inside one does not end the DOCTYPE); an internal subset `[…]` never matches.
+      const doctype = SVG_DOCTYPE.exec(text.slice(i));
+      if (!doctype) return undefined;
+      i += doctype[0].length;
     } else {
       return /^<svg[\s>/]/.test(text.slice(i, i + 5)) || /^<svg:svg[\s>/]/.test(text.slice(i, i + 9))
         ? T.svg

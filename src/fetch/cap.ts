@@ -44,6 +44,57 @@ function isReadable(source: unknown): source is Readable {
 }
 
 /**
+ * The bytes of a body as they arrive, copied into one buffer: memory is O(bytes kept) whatever the
+ * chunking. Keeping the chunks themselves (or views of them) costs an object per chunk and pins
+ * each chunk's whole allocation: a body sent in 1-byte chunks then takes gigabytes under a
+ * megabyte cap. The buffer grows geometrically and never past `limit` (the cap: the caller
+ * refuses a total above it before adding), or starts at the declared length.
+ */
+export class ByteAccumulator {
+  private buf: Buffer;
+  private used = 0;
+
+  constructor(
+    private readonly limit: number,
+    initial = 0,
+  ) {
+    this.buf = Buffer.allocUnsafeSlow(Math.max(0, Math.min(initial, limit)));
+  }
+
+  get length(): number {
+    return this.used;
+  }
+
+  push(chunk: Uint8Array | string): void {
+    const bytes = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
+    const need = this.used + bytes.length;
+    if (need > this.buf.length) {
+      const grown = Buffer.allocUnsafeSlow(Math.max(need, Math.min(this.limit, Math.max(16_384, this.buf.length * 2))));
+      this.buf.copy(grown, 0, 0, this.used);
+      this.buf = grown;
+    }
+    this.buf.set(bytes, this.used);
+    this.used = need;
+  }
+
+  /** The bytes so far, without a copy (valid until the next push). */
+  view(): Buffer {
+    return this.buf.subarray(0, this.used);
+  }
+
+  /** The bytes, in a Buffer that owns its whole ArrayBuffer (it can move to a worker thread). */
+  take(): Buffer {
+    const { buf, used } = this;
+    this.buf = Buffer.alloc(0);
+    this.used = 0;
+    if (used === buf.length) return buf;
+    const exact = Buffer.allocUnsafeSlow(used);
+    buf.copy(exact, 0, 0, used);
+    return exact;
+  }
+}
+
+/**
  * Passes chunks through as Buffers and fails with IMAGE_TOO_LARGE as soon as the running total
  * passes `maxBytes`. Stopping the iteration (including by this error) destroys a Readable source,
  * so the rest is never read, unless `destroySource: false`. As a stream stage:
@@ -89,16 +140,16 @@ export async function readCapped(
 ): Promise<Buffer> {
   if (isReadable(source) && (opts.destroySource ?? true) && !source.readableEnded && !source.destroyed)
     return readReadable(source, maxBytes, refuseDeclared(source, maxBytes, opts), opts.onBytes);
-  const chunks: Buffer[] = [];
-  for await (const chunk of capStream(source, maxBytes, opts)) chunks.push(chunk);
-  return Buffer.concat(chunks);
+  const acc = new ByteAccumulator(maxBytes);
+  for await (const chunk of capStream(source, maxBytes, opts)) acc.push(chunk);
+  return acc.take();
 }
 
 /**
- * readCapped for a Readable (a fetched body), by its 'data' events: no promise per chunk, and when
- * the sender declared a length the chunks are copied into one buffer of that size as they come,
- * instead of joined at the end. The declared length only sizes that buffer: a body longer or
- * shorter than declared is still read and counted as it really is.
+ * readCapped for a Readable (a fetched body), by its 'data' events: no promise per chunk, and the
+ * chunks are copied into one buffer as they come (sized by the declared length when the sender
+ * gave one), instead of kept and joined at the end. The declared length only sizes that buffer: a
+ * body longer or shorter than declared is still read and counted as it really is.
  */
 function readReadable(
   source: Readable,
@@ -108,8 +159,7 @@ function readReadable(
 ): Promise<Buffer> {
   return new Promise<Buffer>((resolve, reject) => {
     let total = 0;
-    let whole = declared ? Buffer.allocUnsafe(declared) : undefined;
-    const chunks: Buffer[] = [];
+    const acc = new ByteAccumulator(maxBytes, declared);
     const settle = (err: unknown, data?: Buffer) => {
       source.off("data", onData);
       source.off("end", onEnd);
@@ -122,24 +172,13 @@ function readReadable(
       reject(err);
     };
     const onData = (chunk: Uint8Array | string) => {
-      const at = total;
       total += typeof chunk === "string" ? Buffer.byteLength(chunk) : chunk.length;
       if (total > maxBytes)
         return settle(tooLarge(maxBytes, `received more than ${maxBytes} bytes`, { received: total }));
-      if (whole && total <= whole.length && typeof chunk !== "string") whole.set(chunk, at);
-      else {
-        if (whole) chunks.push(whole.subarray(0, at));
-        whole = undefined;
-        chunks.push(
-          typeof chunk === "string" ? Buffer.from(chunk) : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length),
-        );
-      }
+      acc.push(chunk);
       onBytes?.(total);
     };
-    const onEnd = () => {
-      if (!whole) return settle(undefined, Buffer.concat(chunks, total));
-      settle(undefined, total === whole.length ? whole : Buffer.from(whole.subarray(0, total)));
-    };
+    const onEnd = () => settle(undefined, acc.take());
     const onError = (e: unknown) => settle(e);
     // Closed without 'end' or 'error': the body was cut short.
     const onClose = () => settle(Object.assign(new Error("Premature close"), { code: "ERR_STREAM_PREMATURE_CLOSE" }));

@@ -31,6 +31,9 @@ const agents = { http: new http.Agent(POOL), https: new https.Agent(POOL) };
 const RESET_CODES = new Set(["ECONNRESET", "EPIPE", "ECONNABORTED"]);
 const UNREACHABLE_CODES = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "EHOSTDOWN", "ENETDOWN"]);
 
+/** OpenSSL's reasons when what came back was not TLS at all (plain HTTP, say). */
+const NOT_TLS = /wrong version number|http request|packet length too long|unknown protocol|record layer failure/i;
+
 /** A Node network error as a typed error naming the host and what happened. */
 export function networkError(err: unknown, target: TargetUrl, hop: number): ImageEditError {
   if (err instanceof ImageEditError) return err;
@@ -62,11 +65,21 @@ export function networkError(err: unknown, target: TargetUrl, hop: number): Imag
       cause: err,
     });
   }
+  // EPROTO is what a TLS record error surfaces as (e.g. "write EPROTO …:SSL routines:
+  // ssl3_get_record:wrong version number": https to a port that speaks plain HTTP). Retrying
+  // cannot help, and OpenSSL's text is no use to a reader.
+  const ssl = /SSL routines:[^:]*:([^:]+)/.exec(e?.message ?? "")?.[1]?.trim();
   if (
     /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_OSSL/.test(code) ||
+    (code === "EPROTO" && (target.url.protocol === "https:" || ssl !== undefined)) ||
     /certificate|handshake/i.test(e?.message ?? "")
   ) {
-    return new ImageEditError("FETCH_FAILED", `${where}: TLS failed: ${e.message}`, { details, cause: err });
+    const what = !ssl
+      ? e.message
+      : NOT_TLS.test(ssl)
+        ? `the server did not answer TLS (${ssl})`
+        : `${ssl}${code ? ` (${code})` : ""}`;
+    return new ImageEditError("FETCH_FAILED", `${where}: TLS failed: ${what}`, { details, cause: err });
   }
   return new ImageEditError("FETCH_FAILED", `${where}: request failed: ${e?.message ?? String(err)}`, {
     retryable: true,
@@ -188,7 +201,13 @@ function sendGet(target: TargetUrl, pin: PinnedAddress, opts: HopOptions, pooled
       if (req.reusedSocket) connected();
       else socket.once(isHttps ? "secureConnect" : "connect", connected);
     });
-    req.on("error", fail);
+    req.on("error", (err) => {
+      // After the head, a malformed body (a bad chunk size, an oversized chunk extension) is an
+      // HPE_* error on the request only: the response would just see "aborted", which reads as a
+      // reset and is retried. Hand the real error to whoever reads the body.
+      if (response && !response.complete) response.destroy(err);
+      fail(err);
+    });
     req.on("response", (res) => {
       clearTimeout(connectTimer);
       response = res;

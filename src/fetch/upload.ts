@@ -1,7 +1,7 @@
 // Reads an uploaded body under the byte cap and decides what it is from its first bytes; a body
 // that does not start like an image is refused before the rest is read.
 import type { Readable } from "node:stream";
-import { type CapOptions, capStream } from "./cap.js";
+import { ByteAccumulator, type CapOptions, capStream } from "./cap.js";
 import { type ImageType, requireImageType, SNIFF_BYTES } from "./sniff.js";
 
 export interface Upload {
@@ -24,17 +24,17 @@ export async function readUpload(
   opts: CapOptions = {},
 ): Promise<Upload> {
   opts = { ...opts, destroySource: opts.destroySource ?? false };
-  const chunks: Buffer[] = [];
-  let received = 0;
+  // One growing copy, never the chunks themselves: memory stays O(cap) however small they are. Not
+  // sized by the declared length: a client could then hold the whole cap with a few bytes sent.
+  const acc = new ByteAccumulator(maxBytes);
   let type: ImageType | undefined;
   for await (const chunk of capStream(stream, maxBytes, opts)) {
-    chunks.push(chunk);
-    received += chunk.length;
-    if (!type && received >= SNIFF_BYTES) {
+    acc.push(chunk);
+    if (!type && acc.length >= SNIFF_BYTES) {
       // Throwing here ends the loop and stops reading the source: the rest is never read.
-      type = requireImageType(Buffer.concat(chunks), "the upload");
+      type = requireImageType(acc.view(), "the upload");
     }
   }
-  const data = Buffer.concat(chunks);
+  const data = acc.take();
   return { data, type: type ?? requireImageType(data, "the upload") };
 }

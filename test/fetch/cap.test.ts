@@ -3,6 +3,7 @@ import { pipeline } from "node:stream/promises";
 import { describe, expect, it } from "vitest";
 import { capStream, parseLength, readCapped } from "../../src/fetch/cap.js";
 import { failure } from "../helpers/errors.js";
+import { memoryGrowth, oneByteChunks } from "./memory.js";
 
 /** A generator that yields `count` chunks of `size` bytes and records how many were pulled. */
 function source(count: number, size: number) {
@@ -103,6 +104,35 @@ describe("capStream / readCapped", () => {
     }
     // a lying declared length does not lift the cap
     expect((await failure(readCapped(chunked(), 4500, { declaredLength: 4000 }))).code).toBe("IMAGE_TOO_LARGE");
+  });
+
+  it("keeps memory bounded by the cap, not by the number of chunks (2 MB in 1-byte chunks)", async () => {
+    const body = Buffer.from(Array.from({ length: 2 * 1024 * 1024 }, (_, i) => (i * 31) % 251));
+    for (const declaredLength of [undefined, body.length, 1000]) {
+      const growth = memoryGrowth();
+      const onBytes = (n: number) => n % 65_536 === 0 && growth.sample();
+      const data = await readCapped(Readable.from(oneByteChunks(body)), 4 * 1024 * 1024, { declaredLength, onBytes });
+      growth.sample();
+      expect(data.equals(body)).toBe(true);
+      expect(data.byteOffset === 0 && data.buffer.byteLength === data.length).toBe(true);
+      expect(growth.peak).toBeLessThan(40 * 1024 * 1024);
+    }
+    // the generic path (any async iterable, or a Readable left open) as well
+    const growth = memoryGrowth();
+    const onBytes = (n: number) => n % 65_536 === 0 && growth.sample();
+    const data = await readCapped(oneByteChunks(body), 4 * 1024 * 1024, { onBytes });
+    growth.sample();
+    expect(data.equals(body)).toBe(true);
+    expect(growth.peak).toBeLessThan(40 * 1024 * 1024);
+  });
+
+  it("still stops at the cap when the body comes in 1-byte chunks", async () => {
+    const body = Buffer.alloc(300_000, 1);
+    for (const opts of [{}, { destroySource: false }, { declaredLength: 1000 }]) {
+      const e = await failure(readCapped(Readable.from(oneByteChunks(body)), 200_000, opts));
+      expect(e.code).toBe("IMAGE_TOO_LARGE");
+      expect(e.details).toMatchObject({ limit: 200_000, received: 200_001 });
+    }
   });
 
   it("fails with the source's error, or when the source closes before its end", async () => {

@@ -529,6 +529,39 @@ describe("byte cap", () => {
   });
 });
 
+describe("malformed responses and TLS failures are not retried", () => {
+  const raw = (answer: string) =>
+    startTcpServer((s) => {
+      s.once("data", () => s.write(answer)); // and the connection stays open
+    });
+
+  it.each([
+    ["an invalid chunk size", "3\r\nabc\r\nZZ\r\n", "HPE_INVALID_CHUNK_SIZE"],
+    ["a chunk extension over 16 KB", `1;${"e".repeat(20_000)}\r\nx\r\n0\r\n\r\n`, "HPE_CHUNK_EXTENSIONS_OVERFLOW"],
+  ])("a chunked body with %s is an invalid HTTP response", async (_, body, code) => {
+    const server = await raw(`HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nTransfer-Encoding: chunked\r\n\r\n${body}`);
+    try {
+      const e = await failure(safeFetch(`http://127.0.0.1:${server.port}/`, base({ allowHosts: ["127.0.0.1"] })));
+      expect(e.code).toBe("FETCH_FAILED");
+      expect(e.message).toBe(`127.0.0.1:${server.port} sent an invalid HTTP response (${code})`);
+      expect(e.retryable).toBe(false);
+      expect(e.details).toMatchObject({ reason: "network", code });
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("https to a plain-HTTP port is a TLS failure, not retryable", async () => {
+    const e = await failure(
+      safeFetch(`https://127.0.0.1:${main.port}/img.png`, base({ allowHosts: [`127.0.0.1:${main.port}`] })),
+    );
+    expect(e.code).toBe("FETCH_FAILED");
+    expect(e.message).toBe(`127.0.0.1:${main.port}: TLS failed: the server did not answer TLS (wrong version number)`);
+    expect(e.retryable).toBe(false);
+    expect(e.details).toMatchObject({ reason: "network", code: "EPROTO" });
+  });
+});
+
 describe("timeouts, resets and statuses", () => {
   const policy = (over: Partial<FetchPolicy> = {}) => base({ allowHosts: [`127.0.0.1:${main.port}`], ...over });
 

@@ -109,6 +109,9 @@ describe("SVG text sniffing", () => {
     '<?xml version="1.0"?><!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" "http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd"><svg/>',
     '<?xml version="1.0"?><?xml-stylesheet href="a.css"?><svg/>',
     '<svg:svg xmlns:svg="http://www.w3.org/2000/svg"/>',
+    // a `>` or `[` inside a quoted literal does not end the DOCTYPE or open a subset
+    '<!DOCTYPE svg SYSTEM "x> [y]"><svg xmlns="http://www.w3.org/2000/svg"/>',
+    "<!DOCTYPE svg PUBLIC '-//W3C//DTD SVG 1.1//EN' 'a>b'>\n<svg/>",
   ];
   it.each(ok)("%j is svg", (text) => {
     expect(sniffImageType(Buffer.from(text))).toEqual({ format: "svg", mime: "image/svg+xml", ext: "svg" });
@@ -119,6 +122,13 @@ describe("SVG text sniffing", () => {
     "<svgfoo/>",
     "<!DOCTYPE html><svg/>",
     '<?xml version="1.0"?><!DOCTYPE svg [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;">]><svg>&b;</svg>',
+    // an internal subset after a quoted `>`: the DOCTYPE does not end inside the quotes
+    '<!DOCTYPE svg SYSTEM "x> <svg " [<!ENTITY a "x">]><svg xmlns="http://www.w3.org/2000/svg">&a;</svg>',
+    "<!DOCTYPE svg SYSTEM 'x>' [<!ENTITY a \"x\">]><svg>&a;</svg>",
+    '<!DOCTYPE svg PUBLIC "p" "s" [<!ENTITY a "x">]><svg>&a;</svg>',
+    '<!DOCTYPE svg SYSTEM "unterminated><svg/>',
+    '<!DOCTYPE svg <!ENTITY a "x">><svg/>',
+    "<!DOCTYPE svgfoo><svg/>",
     "<!-- unterminated comment <svg/>",
     "hello <svg/>",
     '<?xml version="1.0"?><rss/>',

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ImageEditError } from "../../src/core/errors.js";
 import { readUpload } from "../../src/fetch/upload.js";
 import { failure } from "../helpers/errors.js";
+import { memoryGrowth, oneByteChunks } from "./memory.js";
 
 let jpeg: Buffer;
 
@@ -42,6 +43,19 @@ describe("readUpload", () => {
       expect(up.data.equals(jpeg), String(size)).toBe(true);
       expect(up.type).toEqual({ format: "jpeg", mime: "image/jpeg", ext: "jpg" });
     }
+  });
+
+  it("keeps memory bounded by the cap, not by the number of chunks (2 MB in 1-byte chunks)", async () => {
+    const body = Buffer.alloc(2 * 1024 * 1024, 0x5a);
+    jpeg.copy(body); // an image's first bytes, then filler
+    const growth = memoryGrowth();
+    const up = await readUpload(oneByteChunks(body), 4 * 1024 * 1024, {
+      onBytes: (n) => n % 65_536 === 0 && growth.sample(),
+    });
+    growth.sample();
+    expect(up.type.format).toBe("jpeg");
+    expect(up.data.equals(body)).toBe(true);
+    expect(growth.peak).toBeLessThan(40 * 1024 * 1024);
   });
 
   it("accepts a small SVG read to the end before sniffing", async () => {

@@ -181,7 +181,8 @@ export class WorkerPool {
   private start(slot: Slot, task: Task): void {
     slot.task = task;
     const { loadAsset: _l, signal, onProgress: _p, ...options } = task.opts;
-    const timeoutMs = task.opts.limits.processTimeoutMs + this.graceMs;
+    // (the longest timer Node can wait: a longer one would fire at once)
+    const timeoutMs = Math.min(task.opts.limits.processTimeoutMs + this.graceMs, 2_147_483_647);
     slot.timer = setTimeout(() => {
       this.fail(
         slot,
