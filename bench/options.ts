@@ -50,12 +50,21 @@ export const USAGE = `Usage: npm run bench -- [--quick] [--only pipeline,service
 Environment: BENCH_FIXTURES (default ../shared/fixtures beside the repo) holds
 2569067123_aca715a2ee_o.jpg and rotating-squares.gif.`;
 
+/** Bad options: the run says what is wrong, and no more (no stack). */
+export class UsageError extends Error {}
+
 export function parseOptions(argv: string[], env: Record<string, string | undefined>): BenchOptions {
+  // A mistyped flag (--quik) must not start a full run that overwrites latest.json.
+  for (let i = 0; i < argv.length; i++) {
+    if (["--only", "--cases", "--out"].includes(argv[i])) i++;
+    else if (argv[i] !== "--quick" && argv[i] !== "--no-install")
+      throw new UsageError(`unknown option ${argv[i]}\n${USAGE}`);
+  }
   const quick = argv.includes("--quick");
   const onlyIdx = argv.indexOf("--only");
   const only = onlyIdx >= 0 ? (argv[onlyIdx + 1] ?? "").split(",").filter(Boolean) : [];
   for (const s of only)
-    if (!(SECTIONS as readonly string[]).includes(s)) throw new Error(`--only: unknown section "${s}"`);
+    if (!(SECTIONS as readonly string[]).includes(s)) throw new UsageError(`--only: unknown section "${s}"`);
   const outIdx = argv.indexOf("--out");
   const casesIdx = argv.indexOf("--cases");
   const fixtures = path.resolve(repoRoot, env.BENCH_FIXTURES ?? "../shared/fixtures");

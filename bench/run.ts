@@ -5,7 +5,7 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { machineInfo } from "./machine.js";
 import { runMemory } from "./memory.js";
-import { type BenchOptions, parseOptions, USAGE } from "./options.js";
+import { type BenchOptions, parseOptions, USAGE, UsageError } from "./options.js";
 import { runPipeline } from "./pipeline.js";
 import { runPlanner } from "./planner.js";
 import {
@@ -160,8 +160,9 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
       process.exitCode = code;
     },
     (e: unknown) => {
-      process.stderr.write(`bench: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-      process.exitCode = 1;
+      const usage = e instanceof UsageError;
+      process.stderr.write(`bench: ${e instanceof Error ? (usage ? e.message : (e.stack ?? e.message)) : String(e)}\n`);
+      process.exitCode = usage ? 2 : 1;
     },
   );
 }

@@ -1,6 +1,7 @@
 // The `imgedit` command: a dispatcher; each subcommand lives in ./commands/<name>.ts and is
 // loaded only when used, so `imgedit parse` never pays for sharp or the server.
 import { pathToFileURL } from "node:url";
+import { describeUnexpected } from "./fs-errors.js";
 
 export interface CliCommand {
   summary: string;
@@ -15,12 +16,22 @@ export interface CliIO {
   env: Record<string, string | undefined>;
 }
 
-const COMMANDS = ["edit", "parse", "info", "serve", "token", "cost", "bench"] as const;
+// Static imports, each behind a function: still loaded only when used, and resolvable by bundlers
+// and by vitest (which cannot resolve a computed `./commands/${name}.js` to its .ts source).
+const LOADERS = {
+  edit: () => import("./commands/edit.js"),
+  parse: () => import("./commands/parse.js"),
+  info: () => import("./commands/info.js"),
+  serve: () => import("./commands/serve.js"),
+  token: () => import("./commands/token.js"),
+  cost: () => import("./commands/cost.js"),
+  bench: () => import("./commands/bench.js"),
+} satisfies Record<string, () => Promise<{ default: CliCommand }>>;
+const COMMANDS = Object.keys(LOADERS) as (keyof typeof LOADERS)[];
 
 async function load(name: string): Promise<CliCommand | undefined> {
-  if (!(COMMANDS as readonly string[]).includes(name)) return undefined;
-  const mod = (await import(`./commands/${name}.js`)) as { default: CliCommand };
-  return mod.default;
+  if (!Object.hasOwn(LOADERS, name)) return undefined;
+  return (await LOADERS[name as keyof typeof LOADERS]()).default;
 }
 
 async function help(io: CliIO): Promise<void> {
@@ -58,7 +69,20 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     io.stdout.write(`${cmd.usage.trim()}\n`);
     return 0;
   }
-  return cmd.run(rest, io);
+  try {
+    return await cmd.run(rest, io);
+  } catch (e) {
+    // What a command did not handle itself: one line, never an unhandled rejection (the launcher
+    // in bin/ awaits this). A stack only for what is a bug, not for a bad setting or a file error.
+    const { ConfigError } = await import("../config.js");
+    if (e instanceof ConfigError) {
+      io.stderr.write(`imgedit ${name}: ${e.message}\n`);
+      return 2;
+    }
+    const { message, bug } = describeUnexpected(e);
+    io.stderr.write(`imgedit ${name}: ${bug ? `internal error: ${message}` : message}\n`);
+    return 1;
+  }
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {

@@ -24,14 +24,20 @@ price table in src/cost/prices.ts and prints, side by side, the guide's assumpti
 the benchmark measured (bench/results/latest.json: processing time, result size, session writes).
 
 Options:
-  --images-per-day N   volume (default 1000, as in the guide)
-  --memory-mb M        processor Lambda memory (default 2048); below 1769 MB Lambda gives less than
-                       one vCPU, so the measured time is scaled up in proportion
-  --seconds S          processing time per image on one core, instead of the benchmark's
+  --images-per-day N   volume, 1 to 1,000,000,000 (default 1000, as in the guide)
+  --memory-mb M        processor Lambda memory, 128-10240 (default 2048); below 1769 MB Lambda gives
+                       less than one vCPU, so the measured time is scaled up in proportion
+  --seconds S          processing time per image on one core, instead of the benchmark's (at most
+                       900, Lambda's limit)
   --from-bench [FILE]  the benchmark results to use (default bench/results/latest.json); without
                        this flag that file is used when it exists
   --json               machine-readable output
 `;
+
+/** A billion images a day; more is no longer a question this table answers. */
+const MAX_IMAGES_PER_DAY = 1_000_000_000;
+/** Lambda's longest run: 15 minutes. */
+const MAX_SECONDS = 900;
 
 interface Args {
   imagesPerDay: number;
@@ -44,19 +50,22 @@ interface Args {
 
 function parseArgs(argv: string[]): Args {
   const a: Args = { imagesPerDay: 1000, memoryMB: 2048, requireBench: false, json: false };
-  const positive = (flag: string, v: string | undefined, integer: boolean) => {
+  const positive = (flag: string, v: string | undefined, integer: boolean, max: number, why: string) => {
     const n = Number(v);
-    if (v === undefined || !Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n)))
+    if (v === undefined || v.trim() === "" || !Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n)))
       throw new Error(`${flag} needs a positive ${integer ? "whole " : ""}number, got ${v ?? "nothing"}`);
+    if (n > max) throw new Error(`${flag} ${v}: at most ${max.toLocaleString("en-US")} (${why})`);
     return n;
   };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
-    if (flag === "--images-per-day") a.imagesPerDay = positive(flag, argv[++i], true);
+    if (flag === "--images-per-day")
+      a.imagesPerDay = positive(flag, argv[++i], true, MAX_IMAGES_PER_DAY, "beyond that the estimate means nothing");
     else if (flag === "--memory-mb") {
-      a.memoryMB = positive(flag, argv[++i], true);
-      if (a.memoryMB < 128 || a.memoryMB > 10_240) throw new Error("--memory-mb must be 128-10240 (Lambda's range)");
-    } else if (flag === "--seconds") a.seconds = positive(flag, argv[++i], false);
+      a.memoryMB = positive(flag, argv[++i], true, 10_240, "Lambda's range is 128-10240 MB");
+      if (a.memoryMB < 128) throw new Error("--memory-mb must be 128-10240 (Lambda's range)");
+    } else if (flag === "--seconds")
+      a.seconds = positive(flag, argv[++i], false, MAX_SECONDS, "Lambda stops a function after 15 minutes");
     else if (flag === "--from-bench") {
       a.requireBench = true;
       if (argv[i + 1] && !argv[i + 1].startsWith("--")) a.benchFile = argv[++i];

@@ -1,6 +1,19 @@
 // `imgedit edit`: apply one plan (JSON or plain English) to many images, in parallel, with a
 // progress line per image (or a bar on a terminal) and a summary table.
-import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import {
+  chmod,
+  type FileHandle,
+  link,
+  lstat,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+} from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
@@ -10,6 +23,7 @@ import { type Limits, limitsFromConfig } from "../../core/limits.js";
 import { describeOperation, type Plan } from "../../core/operations.js";
 import { OUTPUT_FORMATS, type OutputFormat } from "../../core/ops/define.js";
 import type { ProcessResult } from "../../core/pipeline.js";
+import { CliFailure, errnoCode, notAFile, readProblem, reason } from "../fs-errors.js";
 import type { CliCommand, CliIO } from "../main.js";
 
 const usage = `
@@ -21,8 +35,11 @@ globs with * and ? in the last part ("photos/*.jpg").
 Options:
   --ops <json>          the plan: a JSON array, e.g. '[{"op":"resize","width":800},{"op":"format","format":"webp"}]'
   -c, --command <text>  the edit in plain English, e.g. "resize to 800px wide and convert to webp"
-  -o, --output <path>   a file (one input, with an extension) or a directory (created if missing)
-  -f, --format <fmt>    output format: jpeg, png, webp, avif, gif, tiff (default: the plan's, else the input's)
+  -o, --output <path>   a file (one input; its extension is the format: .jpg .png .webp .avif .gif
+                        .tif) or a directory (created if missing; several inputs need one; end the
+                        path with / for a directory whose name has a dot)
+  -f, --format <fmt>    output format: jpeg, png, webp, avif, gif, tiff (default: the plan's, else
+                        the input's); with an output file it must agree with the file's extension
   -q, --quality <1-100> lossy quality (default DEFAULT_QUALITY, 90)
       --keep-metadata   keep EXIF/XMP (stripped by default)
   -j, --concurrency <n> images processed at once (default: CPU count)
@@ -66,12 +83,19 @@ interface CommandParser {
       };
 }
 
+/** An input file, or an input that could not even be listed (reported as a failed row). */
+interface Input {
+  path: string;
+  problem?: CliFailure;
+}
+
 interface Job {
   input: string;
   /** The output file when --output names one. */
   output?: string;
   /** Otherwise the output's name without extension (unique within the run). */
   stem?: string;
+  problem?: CliFailure;
 }
 
 export interface Row {
@@ -131,11 +155,9 @@ async function runEdit(argv: string[], io: CliIO): Promise<number> {
   const inputs = await expandInputs(positionals);
   if (inputs.length === 0) throw new UsageError(`no images found in ${positionals.join(", ")}`);
   const jobs = await planOutputs(inputs, values.output);
-  // out.webp means webp, unless the plan itself chose a format.
-  const fileFormat =
-    jobs.length === 1 && jobs[0].output && !plan.some((op) => op.op === "format")
-      ? formatFromExtension(jobs[0].output)
-      : undefined;
+  // An output file's extension says what it is: out.webp is WebP; --format or the plan may not
+  // say otherwise, and out.bmp (a format imgedit does not write) is refused.
+  const outputFormat = jobs.length === 1 && jobs[0].output ? fileFormat(jobs[0].output, format, plan) : format;
 
   const { processImage } = await import("../../core/pipeline.js");
   const progress = new Progress(io, jobs.length);
@@ -151,7 +173,7 @@ async function runEdit(argv: string[], io: CliIO): Promise<number> {
         async (input) =>
           processImage(input, plan, {
             limits,
-            outputFormat: format ?? fileFormat,
+            outputFormat,
             quality,
             keepMetadata: values["keep-metadata"] ? true : undefined,
           }),
@@ -208,6 +230,32 @@ function formatFromExtension(file: string): OutputFormat | undefined {
   return (OUTPUT_FORMATS as readonly string[]).includes(f) ? (f as OutputFormat) : undefined;
 }
 
+const NAME_EXTENSIONS: Record<OutputFormat, string> = {
+  jpeg: ".jpg",
+  png: ".png",
+  webp: ".webp",
+  avif: ".avif",
+  gif: ".gif",
+  tiff: ".tif",
+};
+
+/** The format of an output file: its extension's, which --format and the plan must agree with. */
+function fileFormat(file: string, format: OutputFormat | undefined, plan: Plan): OutputFormat {
+  const ext = path.extname(file);
+  const named = formatFromExtension(file);
+  if (!named)
+    throw new UsageError(
+      `--output ${file}: ${ext} is not a format imgedit writes; end the name in ${Object.values(NAME_EXTENSIONS).join(", ")} (or end the path with / for a directory)`,
+    );
+  const planned = [...plan].reverse().find((op) => op.op === "format") as { format?: OutputFormat } | undefined;
+  const chosen = format ?? planned?.format;
+  if (chosen && chosen !== named)
+    throw new UsageError(
+      `--output ${file} names a ${named} file, but ${format ? `--format is ${format}` : `the plan converts to ${chosen}`}: name it ${path.basename(file, ext)}${NAME_EXTENSIONS[chosen]} (or give a directory)`,
+    );
+  return named;
+}
+
 /** The plan from --ops or --command (or just --format); undefined after printing why not. */
 async function buildPlan(
   values: { ops?: string; command?: string },
@@ -257,38 +305,71 @@ async function buildPlan(
   throw new UsageError("say what to do: --ops '<json plan>', --command \"<text>\" or --format");
 }
 
-/** Files, directories (their images, not recursive) and globs in the last path segment. */
-export async function expandInputs(patterns: string[]): Promise<string[]> {
-  const out: string[] = [];
+/**
+ * Files, directories (their images, not recursive) and globs in the last path segment. A directory
+ * that cannot be listed is an input of its own that fails, so the other inputs still get done.
+ */
+export async function expandInputs(patterns: string[]): Promise<Input[]> {
+  const out: Input[] = [];
+  const cannotList = (input: string, dir: string, e: unknown): Input => {
+    const code = errnoCode(e);
+    const failure =
+      code === "EACCES" || code === "EPERM"
+        ? new CliFailure("PERMISSION_DENIED", `cannot list ${dir}: permission denied`)
+        : new CliFailure("READ_FAILED", `cannot list ${dir}: ${reason(e)}`);
+    return { path: input, problem: failure };
+  };
   for (const pattern of patterns) {
     const base = path.basename(pattern);
     if (/[*?]/.test(base)) {
       const dir = path.dirname(pattern);
       if (/[*?]/.test(dir)) throw new UsageError(`${pattern}: wildcards work only in the last part of a path`);
       const re = globToRegExp(base);
-      const names = await readdir(dir).catch(() => {
-        throw new UsageError(`${pattern}: no such directory ${dir}`);
-      });
-      const matched = names.filter((n) => re.test(n)).sort();
-      for (const n of matched) {
+      let names: string[];
+      try {
+        names = await readdir(dir);
+      } catch (e) {
+        const code = errnoCode(e);
+        if (code === "ENOENT") throw new UsageError(`${pattern}: no such directory ${dir}`);
+        if (code === "ENOTDIR") throw new UsageError(`${pattern}: ${dir} is not a directory`);
+        out.push(cannotList(pattern, dir, e));
+        continue;
+      }
+      for (const n of names.filter((n) => re.test(n)).sort()) {
         const full = path.join(dir, n);
-        if ((await stat(full).catch(() => undefined))?.isFile()) out.push(full);
+        // What cannot even be stat'ed (a broken link, no permission) is reported on its own row.
+        const info = await stat(full).catch(() => undefined);
+        if (!info || info.isFile()) out.push({ path: full });
       }
       continue;
     }
     const info = await stat(pattern).catch(() => undefined);
     if (info?.isDirectory()) {
-      const names = (await readdir(pattern)).sort();
+      let names: string[];
+      try {
+        names = (await readdir(pattern)).sort();
+      } catch (e) {
+        out.push(cannotList(pattern, pattern, e));
+        continue;
+      }
       for (const n of names) {
+        if (!IMAGE_EXTENSIONS.has(path.extname(n).toLowerCase())) continue;
         const full = path.join(pattern, n);
-        if (IMAGE_EXTENSIONS.has(path.extname(n).toLowerCase()) && (await stat(full)).isFile()) out.push(full);
+        const entry = await stat(full).catch(() => undefined);
+        if (!entry || entry.isFile()) out.push({ path: full });
       }
     } else {
       // Missing files are reported as failed rows, so the other images still get done.
-      out.push(pattern);
+      out.push({ path: pattern });
     }
   }
-  return [...new Set(out)];
+  const seen = new Set<string>();
+  return out.filter((i) => {
+    const key = path.resolve(i.path);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 function globToRegExp(glob: string): RegExp {
@@ -299,20 +380,57 @@ function globToRegExp(glob: string): RegExp {
   return new RegExp(`^${escaped}$`);
 }
 
-/** One input + --output with an extension = that file; otherwise a directory of <name>.<ext>. */
-async function planOutputs(inputs: string[], output: string): Promise<Job[]> {
-  const existing = await stat(output).catch(() => undefined);
-  if (inputs.length === 1 && path.extname(output) !== "" && !existing?.isDirectory())
-    return [{ input: inputs[0], output }];
+/**
+ * One input + --output with an extension = that file; otherwise a directory of <name>.<ext>, where
+ * every name is unique within the run.
+ */
+async function planOutputs(inputs: Input[], output: string): Promise<Job[]> {
+  let existing: Awaited<ReturnType<typeof stat>> | undefined;
+  try {
+    existing = await stat(output);
+  } catch (e) {
+    const code = errnoCode(e);
+    if (code !== "ENOENT" && code !== "ENOTDIR") throw new UsageError(`--output ${output}: ${reason(e)}`);
+  }
+  const asDirectory = existing?.isDirectory() || /[/\\]$/.test(output);
+  if (!asDirectory && path.extname(output) !== "") {
+    if (inputs.length === 1) return [{ input: inputs[0].path, output, problem: inputs[0].problem }];
+    if (existing) throw new UsageError(`--output ${output} is a file; with several inputs it must be a directory`);
+    throw new UsageError(
+      `--output ${output} looks like a file name, but ${inputs.length} inputs need a directory: give a directory (end the path with / to create one named ${path.basename(output)})`,
+    );
+  }
   if (existing && !existing.isDirectory())
-    throw new UsageError(`--output ${output} is a file; with several inputs it must be a directory`);
-  // a/x.png and b/x.jpg would both become x.<ext>: number the later ones x-2, x-3...
-  const seen = new Map<string, number>();
-  return inputs.map((input) => {
-    const base = path.basename(input, path.extname(input));
-    const n = (seen.get(base) ?? 0) + 1;
-    seen.set(base, n);
-    return { input, stem: n === 1 ? base : `${base}-${n}` };
+    throw new UsageError(
+      inputs.length > 1
+        ? `--output ${output} is a file; with several inputs it must be a directory`
+        : `--output ${output} is a file without an extension: name the output after its format (e.g. ${output}.png) or give a directory`,
+    );
+  return uniqueStems(inputs).map((stem, i) => ({ input: inputs[i].path, stem, problem: inputs[i].problem }));
+}
+
+/**
+ * Output names without extension: each input keeps its own name if no earlier input took it;
+ * the others get the first free <name>-2, <name>-3... Every name is reserved before any is handed
+ * out, so a numbered x-2 never lands on an input that is itself called x-2. Case is ignored (two
+ * names differing only in case are the same file on macOS and Windows).
+ */
+export function uniqueStems(inputs: { path: string }[]): string[] {
+  const stemOf = (file: string) => path.basename(file, path.extname(file));
+  const taken = new Set<string>();
+  const stems = inputs.map((input) => {
+    const stem = stemOf(input.path);
+    if (taken.has(stem.toLowerCase())) return undefined;
+    taken.add(stem.toLowerCase());
+    return stem;
+  });
+  return stems.map((stem, i) => {
+    if (stem !== undefined) return stem;
+    const base = stemOf(inputs[i].path);
+    let n = 2;
+    while (taken.has(`${base}-${n}`.toLowerCase())) n++;
+    taken.add(`${base}-${n}`.toLowerCase());
+    return `${base}-${n}`;
   });
 }
 
@@ -325,8 +443,11 @@ async function editOne(
   const started = Date.now();
   const row: Row = { name: path.basename(job.input), input: job.input, ms: 0, status: "ok" };
   try {
-    const info = await stat(job.input).catch(() => undefined);
-    if (!info?.isFile()) throw new CliFailure("NOT_FOUND", `no such file: ${job.input}`);
+    if (job.problem) throw job.problem;
+    const info = await stat(job.input).catch(async (e: unknown) => {
+      throw await readProblem(job.input, e);
+    });
+    if (!info.isFile()) throw notAFile(job.input, info.isDirectory());
     row.inBytes = info.size;
     if (info.size > opts.limits.maxImageBytes) {
       // Never read a file we are going to refuse anyway.
@@ -335,12 +456,17 @@ async function editOne(
         `image is ${formatBytes(info.size)}; the limit is ${formatBytes(opts.limits.maxImageBytes)}`,
       );
     }
-    const result = await processFn(await readFile(job.input));
+    const input = await readFile(job.input).catch(async (e: unknown) => {
+      throw await readProblem(job.input, e);
+    });
+    const result = await processFn(input);
     const target = job.output ?? path.join(outDir, `${job.stem}.${result.ext}`);
-    await mkdir(path.dirname(target), { recursive: true });
-    await writeFile(target, result.data, { flag: opts.overwrite ? "w" : "wx" }).catch((e: NodeJS.ErrnoException) => {
-      if (e.code === "EEXIST") throw new CliFailure("EXISTS", `${target} exists (use --overwrite)`);
-      throw new CliFailure("WRITE_FAILED", `cannot write ${target}: ${e.message}`);
+    await mkdir(path.dirname(target), { recursive: true }).catch((e: unknown) => {
+      throw new CliFailure("WRITE_FAILED", `cannot create ${path.dirname(target)}: ${reason(e)}`);
+    });
+    await writeAtomically(target, result.data, opts.overwrite).catch((e: unknown) => {
+      if (errnoCode(e) === "EEXIST") throw new CliFailure("EXISTS", `${target} exists (use --overwrite)`);
+      throw new CliFailure("WRITE_FAILED", `cannot write ${target}: ${reason(e)}`);
     });
     Object.assign(row, {
       output: target,
@@ -361,12 +487,51 @@ async function editOne(
   return row;
 }
 
-class CliFailure extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
+/**
+ * Write `target` all at once or not at all: the bytes go to a temporary file beside it, flushed to
+ * disk, then renamed over it (with overwrite) or hard-linked to its name (without: the link fails
+ * if the name exists, even if another process has just taken it). A failed write (a full disk)
+ * leaves no partial file and never touches what was there, not even when the output is the input.
+ */
+export async function writeAtomically(target: string, data: Uint8Array, overwrite: boolean): Promise<void> {
+  const temp = path.join(
+    path.dirname(target),
+    `.${path.basename(target)}.${process.pid}-${randomBytes(4).toString("hex")}.tmp`,
+  );
+  let handle: FileHandle | undefined;
+  try {
+    handle = await open(temp, "wx");
+    await handle.writeFile(data);
+    // A delayed-allocation file system may report ENOSPC only here: before the rename, not after.
+    await handle.sync();
+    await handle.close();
+    handle = undefined;
+    if (overwrite) {
+      // A replaced file keeps its permissions.
+      const before = await stat(target).catch(() => undefined);
+      if (before?.isFile()) await chmod(temp, before.mode & 0o7777);
+      await rename(temp, target);
+      return;
+    }
+    try {
+      await link(temp, target);
+    } catch (e) {
+      const code = errnoCode(e) ?? "";
+      if (!["EPERM", "ENOTSUP", "EOPNOTSUPP", "ENOSYS"].includes(code)) throw e;
+      // No hard links on this file system: check, then rename (a small race, as with any tool).
+      const taken = await lstat(target).then(
+        () => true,
+        () => false,
+      );
+      if (taken) throw Object.assign(new Error(`${target} exists`), { code: "EEXIST" });
+      await rename(temp, target);
+      return;
+    }
+    await rm(temp, { force: true });
+  } catch (e) {
+    await handle?.close().catch(() => {});
+    await rm(temp, { force: true }).catch(() => {});
+    throw e;
   }
 }
 

@@ -4,6 +4,7 @@ import { parseArgs } from "node:util";
 import { ConfigError, loadConfig } from "../../config.js";
 import { toImageEditError } from "../../core/errors.js";
 import { limitsFromConfig } from "../../core/limits.js";
+import { CliFailure, notAFile, readProblem } from "../fs-errors.js";
 import type { CliCommand } from "../main.js";
 
 const usage = `
@@ -86,11 +87,15 @@ const HEADER_BYTES = 16 * 1024 * 1024;
 async function inspect(file: string, limits: ReturnType<typeof limitsFromConfig>): Promise<ImageInfo> {
   const out: ImageInfo = { file };
   try {
-    const st = await stat(file).catch(() => undefined);
-    if (!st?.isFile()) throw Object.assign(new Error(`no such file: ${file}`), { code: "NOT_FOUND" });
+    const st = await stat(file).catch(async (e: unknown) => {
+      throw await readProblem(file, e);
+    });
+    if (!st.isFile()) throw notAFile(file, st.isDirectory());
     out.bytes = st.size;
     const { readHeader, probeImage } = await import("../../core/probe.js");
-    const head = await readStart(file, Math.min(st.size, HEADER_BYTES));
+    const head = await readStart(file, Math.min(st.size, HEADER_BYTES)).catch(async (e: unknown) => {
+      throw await readProblem(file, e);
+    });
     // Describe the image whatever its size; then say separately whether the limits accept it.
     const unlimited = {
       ...limits,
@@ -127,9 +132,11 @@ async function inspect(file: string, limits: ReturnType<typeof limitsFromConfig>
       );
     }
   } catch (e) {
-    const code = (e as { code?: unknown }).code;
-    const err = toImageEditError(e, "UNSUPPORTED_FORMAT");
-    out.error = { code: typeof code === "string" && code === "NOT_FOUND" ? code : err.code, message: err.message };
+    if (e instanceof CliFailure) out.error = { code: e.code, message: e.message };
+    else {
+      const err = toImageEditError(e, "UNSUPPORTED_FORMAT");
+      out.error = { code: err.code, message: err.message };
+    }
   }
   return out;
 }

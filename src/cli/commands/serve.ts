@@ -1,7 +1,9 @@
 // `imgedit serve [--port N] [--host H]`: run the whole service on this machine and print where it
 // listens with a ready-to-paste curl example. SIGTERM/SIGINT stop it gracefully.
+import path from "node:path";
 import { parseArgs } from "node:util";
-import { loadConfig } from "../../config.js";
+import { type Config, loadConfig } from "../../config.js";
+import { errnoCode, isSystemError, reason } from "../fs-errors.js";
 import type { CliCommand } from "../main.js";
 
 const command: CliCommand = {
@@ -23,6 +25,11 @@ Stops gracefully on SIGTERM or SIGINT: running images finish (up to 10 s) or res
       io.stderr.write(`imgedit serve: ${(e as Error).message}\n`);
       return 2;
     }
+    if (values.port !== undefined && !/^\d{1,5}$/.test(values.port.trim())) {
+      io.stderr.write(`imgedit serve: --port ${values.port}: give a port number 0-65535\n`);
+      return 2;
+    }
+    // A ConfigError (PORT=abc) is printed by main as one line per bad variable, exit 2.
     const config = loadConfig({
       ...io.env,
       ...(values.port !== undefined ? { PORT: values.port } : {}),
@@ -31,9 +38,17 @@ Stops gracefully on SIGTERM or SIGINT: running images finish (up to 10 s) or res
     const { startLocalServer } = await import("../../server.js");
     const { createLogger } = await import("../../logger.js");
     const logger = createLogger(config);
+    let server: Awaited<ReturnType<typeof startLocalServer>>;
+    try {
+      server = await startLocalServer(config, { logger });
+    } catch (e) {
+      const problem = whyNotStarted(e, config);
+      if (problem === undefined) throw e;
+      io.stderr.write(`imgedit serve: ${problem}\n`);
+      return 1;
+    }
     // A stray rejection is a bug to log, not a reason to drop every running edit.
     process.on("unhandledRejection", (reason) => logger.error({ err: reason }, "unhandled rejection"));
-    const server = await startLocalServer(config, { logger });
     const lines = [`imgedit listening on ${server.url}  (data in ${config.DATA_DIR}, ${config.mode} mode)`];
     if (server.auth.mode === "local") {
       const token = await server.token("local", 12 * 3600);
@@ -64,3 +79,30 @@ Stops gracefully on SIGTERM or SIGINT: running images finish (up to 10 s) or res
 };
 
 export default command;
+
+/** Why the service could not start, in words, for the failures a setting causes; else undefined. */
+export function whyNotStarted(e: unknown, config: Pick<Config, "PORT" | "HOST" | "DATA_DIR">): string | undefined {
+  const code = errnoCode(e);
+  const syscall = (e as { syscall?: unknown }).syscall;
+  const where = `${config.HOST}:${config.PORT}`;
+  if (code === "EADDRINUSE")
+    return `port ${config.PORT} is in use on ${config.HOST} (another imgedit serve?); choose another with --port or PORT`;
+  if (code === "EADDRNOTAVAIL")
+    return `this machine has no address ${config.HOST} (--host or HOST); use 127.0.0.1, 0.0.0.0 (every address) or one of its own`;
+  if ((code === "EACCES" || code === "EPERM") && syscall === "listen")
+    return `no permission to listen on ${where}${config.PORT < 1024 ? " (ports below 1024 need privileges)" : ""}`;
+  if (code === "ENOTFOUND" || code === "EAI_AGAIN" || syscall === "getaddrinfo")
+    return `cannot resolve the host name ${config.HOST} (--host or HOST)`;
+  if (isSystemError(e) && e.path && within(e.path, config.DATA_DIR))
+    return `cannot use DATA_DIR ${config.DATA_DIR}: ${reason(e)} (${e.syscall} ${e.path})`;
+  // better-sqlite3: SQLITE_CANTOPEN, SQLITE_READONLY...
+  if (code?.startsWith("SQLITE_"))
+    return `cannot open the database in DATA_DIR ${config.DATA_DIR}: ${(e as Error).message} (${code})`;
+  return undefined;
+}
+
+/** Whether one path is inside the other (a failed mkdir may name DATA_DIR or a parent of it). */
+function within(a: string, b: string): boolean {
+  const [x, y] = [path.resolve(a), path.resolve(b)];
+  return x === y || x.startsWith(`${y}${path.sep}`) || y.startsWith(`${x}${path.sep}`);
+}

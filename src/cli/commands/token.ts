@@ -4,7 +4,12 @@ import { parseArgs } from "node:util";
 import { loadOrCreateSecret } from "../../adapters/local/secret.js";
 import { loadConfig } from "../../config.js";
 import { createAuth, parseTtl } from "../../http/auth.js";
+import { isSystemError, reason } from "../fs-errors.js";
 import type { CliCommand } from "../main.js";
+
+/** What a user name may be: it becomes the first part of the user's object keys (SAFE_SUB in src/http/auth.ts). */
+export const USER_NAME = /^[A-Za-z0-9][A-Za-z0-9._@|:+=-]{0,127}$/;
+export const MAX_TTL_SEC = 365 * 86_400;
 
 const command: CliCommand = {
   summary: "mint a local API token (local mode)",
@@ -12,7 +17,9 @@ const command: CliCommand = {
 Usage: imgedit token --user NAME [--ttl 1h]
 
 Prints a Bearer token for NAME signed with JWT_SECRET or the secret kept in DATA_DIR
-(the same one \`imgedit serve\` uses). --ttl accepts 30m, 12h, 7d or seconds (default 1h).
+(the same one \`imgedit serve\` uses). --ttl accepts 30m, 12h, 7d or seconds (default 1h),
+from 1 s to 365 d. NAME: letters, digits and ._@|:+=- (starting with a letter or digit), up to
+128 characters.
 Not available when JWKS_URL is set: tokens then come from your identity provider.`,
   async run(argv, io) {
     let values: { user?: string; ttl?: string };
@@ -29,6 +36,24 @@ Not available when JWKS_URL is set: tokens then come from your identity provider
       io.stderr.write("imgedit token: --user NAME is required\n");
       return 2;
     }
+    if (!USER_NAME.test(values.user)) {
+      io.stderr.write(
+        `imgedit token: --user ${JSON.stringify(values.user)}: a user name is 1-128 letters, digits and ._@|:+=- starting with a letter or digit\n`,
+      );
+      return 2;
+    }
+    let ttl: number;
+    try {
+      ttl = parseTtl(values.ttl ?? "1h");
+    } catch (e) {
+      io.stderr.write(`imgedit token: --ttl: ${(e as Error).message}\n`);
+      return 2;
+    }
+    if (ttl < 1 || ttl > MAX_TTL_SEC) {
+      io.stderr.write(`imgedit token: --ttl ${values.ttl}: a token must live from 1 s to 365 d\n`);
+      return 2;
+    }
+    // A ConfigError (PORT=abc) is printed by main as one line per bad variable, exit 2.
     const config = loadConfig(io.env);
     if (config.JWKS_URL) {
       io.stderr.write("imgedit token: JWKS_URL is set; tokens come from your identity provider\n");
@@ -36,10 +61,13 @@ Not available when JWKS_URL is set: tokens then come from your identity provider
     }
     try {
       const auth = createAuth({ config, secret: loadOrCreateSecret(config) });
-      const ttl = parseTtl(values.ttl ?? "1h");
       io.stdout.write(`${await auth.mint(values.user, ttl)}\n`);
       return 0;
     } catch (e) {
+      if (isSystemError(e)) {
+        io.stderr.write(`imgedit token: cannot read the secret in DATA_DIR ${config.DATA_DIR}: ${reason(e)}\n`);
+        return 1;
+      }
       io.stderr.write(`imgedit token: ${(e as Error).message}\n`);
       return 2;
     }
