@@ -76,17 +76,17 @@ describe("a pool started under the launcher's V8 flag", () => {
     return { status: r.status, stdout: r.stdout.trim(), stderr: r.stderr };
   }
 
-  it("runs effects and plain plans in threads (a script file)", async () => {
-    const r = await run("file");
-    expect(r.stderr).not.toMatch(/invalid execArgv/);
-    expect(r.stdout).toBe("[[40,30],[20,15]]");
-    expect(r.status).toBe(0);
-  }, 90_000);
-
-  it("runs effects and plain plans in threads (node --input-type=module -e)", async () => {
-    const r = await run("eval");
-    expect(r.stderr).not.toMatch(/invalid execArgv/);
-    expect(r.stdout).toBe("[[40,30],[20,15]]");
-    expect(r.status).toBe(0);
-  }, 90_000);
+  it.each([
+    ["a script file", "file"],
+    ["node --input-type=module -e", "eval"],
+  ] as const)(
+    "runs effects and plain plans in threads (%s)",
+    async (_name, how) => {
+      const r = await run(how);
+      expect(r.stderr).not.toMatch(/invalid execArgv/);
+      expect(r.stdout).toBe("[[40,30],[20,15]]");
+      expect(r.status).toBe(0);
+    },
+    90_000,
+  );
 });
