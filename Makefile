@@ -15,6 +15,7 @@ ARCH       ?= x86_64
 RUNTIME    ?= nodejs20.x
 PROCESSOR  ?= imgedit-image-processor
 API        ?= imgedit-api
+RECORDER   ?= imgedit-failure-recorder
 FUNCTION   ?= processor
 JWKS_URL   ?=
 JWT_ISSUER ?=
@@ -26,7 +27,8 @@ AWS        := aws --region $(REGION)
 LAYER_ARCH := $(if $(filter arm64,$(ARCH)),arm64,x64)
 FN_NAME     = $(if $(filter api,$(FUNCTION)),$(API),$(PROCESSOR))
 CDK_CONTEXT = -c region=$(REGION) -c architecture=$(ARCH) -c runtime=$(RUNTIME) -c stackName=$(STACK) \
-              -c processorFunctionName=$(PROCESSOR) -c apiFunctionName=$(API)
+              -c processorFunctionName=$(PROCESSOR) -c apiFunctionName=$(API) \
+              -c failureRecorderFunctionName=$(RECORDER)
 CDK_PARAMS  = $(if $(JWKS_URL),--parameters JwksUrl=$(JWKS_URL)) \
               $(if $(JWT_ISSUER),--parameters JwtIssuer=$(JWT_ISSUER)) \
               $(if $(JWT_AUDIENCE),--parameters JwtAudience=$(JWT_AUDIENCE))
@@ -76,7 +78,12 @@ update-processor update-api: update-%: build
 	$(AWS) lambda wait function-updated --function-name $$fn || exit 1; \
 	echo "==> Pointing $$fn:production at version $$ver"; \
 	$(AWS) lambda update-alias --function-name $$fn --name production --function-version $$ver >/dev/null && \
-	echo "OK $$fn production -> $$ver"
+	echo "OK $$fn production -> $$ver" || exit 1; \
+	if [ $* = processor ]; then \
+	  echo "==> The failure recorder runs from the same bundle: uploading it to $(RECORDER) too"; \
+	  $(AWS) lambda update-function-code --function-name $(RECORDER) --zip-file fileb://build/lambda/processor.zip \
+	    >/dev/null && $(AWS) lambda wait function-updated --function-name $(RECORDER) && echo "OK $(RECORDER) updated"; \
+	fi
 
 publish-layers:
 	@for arch in x64 arm64; do \

@@ -34,6 +34,7 @@ new ImgeditStack(app, ctx("stackName") ?? "ImgeditStack", {
   bucketName: ctx("bucketName"),
   processorFunctionName: ctx("processorFunctionName"),
   apiFunctionName: ctx("apiFunctionName"),
+  failureRecorderFunctionName: ctx("failureRecorderFunctionName"),
   architecture,
   code: built ? "build" : "placeholder",
   buildDir,

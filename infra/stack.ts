@@ -168,8 +168,10 @@ export class ImgeditStack extends Stack {
     processorRole.addToPolicy(
       new iam.PolicyStatement({
         sid: "ResultsAndUploads",
-        // GetObject reads uploads; PutObject (and AbortMultipartUpload) writes results.
-        actions: ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"],
+        // GetObject reads uploads; PutObject (and AbortMultipartUpload) writes results; DeleteObject
+        // removes a result whose session was deleted mid-image or whose image ended failed after
+        // it was stored (runJob), which nothing else on AWS would clean up before the lifecycle rule.
+        actions: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
         resources: [objects],
       }),
     );

@@ -23,7 +23,7 @@ import { fetchPolicyFromConfig, sniffImageType } from "./fetch/index.js";
 import { createApp } from "./http/app.js";
 import { type Auth, createAuth } from "./http/auth.js";
 import { createLogger, type Logger } from "./logger.js";
-import type { Clock, Job, ObjectStore, SessionStore } from "./ports.js";
+import type { Clock, Job, JobRunner, ObjectStore, SessionStore } from "./ports.js";
 import { resumeUnfinished } from "./service/recover.js";
 import { type JobDeps, runJob } from "./service/run-job.js";
 import { makeFetchSource } from "./service/source.js";
@@ -50,6 +50,8 @@ export interface LocalServerOptions {
     objects?(store: ObjectStore): ObjectStore;
     /** Gets the worker pool's processor and the pool itself (a test may kill a busy thread). */
     process?(process: JobDeps["process"], pool: WorkerPool): JobDeps["process"];
+    /** The job queue the HTTP app hands edits to. */
+    jobs?(runner: JobRunner): JobRunner;
   };
 }
 
@@ -121,7 +123,7 @@ export async function startLocalServer(config: Config, opts: LocalServerOptions 
     limits,
     sessions,
     objects,
-    jobs,
+    jobs: wrap.jobs?.(jobs) ?? jobs,
     watcher,
     metrics,
     logger,

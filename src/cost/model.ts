@@ -26,6 +26,8 @@ export interface CostLine {
 }
 
 export interface CostEstimate {
+  /** What was priced. */
+  workload: Workload;
   imagesPerMonth: number;
   lines: CostLine[];
   total: number;
@@ -89,7 +91,7 @@ export function estimateCost(w: Workload, prices: PriceTable): CostEstimate {
     },
   ];
   const total = lines.reduce((s, l) => s + l.cost, 0);
-  return { imagesPerMonth: images, lines, total, perImage: images > 0 ? total / images : 0 };
+  return { workload: w, imagesPerMonth: images, lines, total, perImage: images > 0 ? total / images : 0 };
 }
 
 /** The guide's table as printed (1000 images/day), to show beside the recomputation. */
@@ -162,6 +164,13 @@ export function measuredSeconds(m: Measured): number | undefined {
  * CPU share), result size for storage and transfer, and the API function billed for as long as
  * the progress stream is open (response streaming bills the whole stream, not 1 s).
  */
+/**
+ * The API function as the stack deploys it (infra/stack.ts; test/infra checks they agree): its
+ * memory, and how often an open progress stream reads the session (src/lambda/api-app.ts polls
+ * DynamoDB, one strongly consistent GetItem per interval).
+ */
+export const DEPLOYED_API = { memoryMB: 1024, pollSeconds: 1 } as const;
+
 export function measuredWorkload(m: Measured, o: MeasuredOptions): Workload {
   const guide = guideWorkload(o.imagesPerDay, o.processorMemoryMB);
   const oneCore = o.seconds ?? measuredSeconds(m);
@@ -174,10 +183,11 @@ export function measuredWorkload(m: Measured, o: MeasuredOptions): Workload {
   return {
     imagesPerDay: o.imagesPerDay,
     processor: { memoryMB: o.processorMemoryMB, secondsPerImage: processorSeconds, invocationsPerImage: 1 },
-    api: { memoryMB: 256, secondsPerImage: streamSeconds, invocationsPerImage: 2 },
+    api: { memoryMB: DEPLOYED_API.memoryMB, secondsPerImage: streamSeconds, invocationsPerImage: 2 },
     dynamodb: {
       writesPerImage: m.writesPerImage ?? guide.dynamodb.writesPerImage,
-      readsPerImage: guide.dynamodb.readsPerImage,
+      // the guide's 3, plus the open stream's reads: one when it opens, one per poll after that
+      readsPerImage: guide.dynamodb.readsPerImage + 1 + Math.floor(streamSeconds / DEPLOYED_API.pollSeconds),
     },
     s3: {
       // without a measured result size, the guide's storage stands

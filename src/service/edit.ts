@@ -256,6 +256,17 @@ export async function startEdit(
     }
     throw e;
   }
-  await deps.jobs.enqueue(images.map((img) => ({ sessionId: session.sessionId, imageId: img.id, userId, attempt: 1 })));
+  try {
+    await deps.jobs.enqueue(
+      images.map((img) => ({ sessionId: session.sessionId, imageId: img.id, userId, attempt: 1 })),
+    );
+  } catch (e) {
+    // No job on its way (or not for every image): the session would stay "queued" and count as
+    // unfinished until it expires (nothing on AWS looks for it again). Forget it, so the client's
+    // retry, same Idempotency-Key included, starts afresh; a job that did get queued finds the
+    // session gone and drops its work.
+    await deps.sessions.delete(session.sessionId).catch(() => undefined);
+    throw e;
+  }
   return { session, steps: planned.steps, replayed: false };
 }

@@ -6,6 +6,7 @@ import path from "node:path";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ImageEditError } from "../../src/core/errors.js";
 import { createAuth } from "../../src/http/auth.js";
 import { makeImage } from "../helpers/images.js";
 import { type ImageSource, type Json, startImageSource, startService, type TestService, tempDir } from "./harness.js";
@@ -567,6 +568,45 @@ describe("limits", () => {
     } finally {
       src.release();
       await busy.close();
+    }
+  });
+});
+
+describe("a job queue that refuses", () => {
+  it("answers 503 and keeps no session stuck in 'queued': the retry with the same key starts afresh", async () => {
+    let refuse = 1;
+    const flaky = await startService(
+      { FETCH_ALLOW_HOSTS: `127.0.0.1:${src.port}`, MAX_CONCURRENT_SESSIONS: "1" },
+      {
+        wrap: {
+          jobs: (runner) => ({
+            ...runner,
+            depth: () => runner.depth(),
+            stop: (ms) => runner.stop(ms),
+            enqueue: async (jobs) => {
+              if (refuse-- > 0)
+                throw new ImageEditError("STORAGE_FAILED", "the processor could not be invoked", { retryable: true });
+              return runner.enqueue(jobs);
+            },
+          }),
+        },
+      },
+    );
+    try {
+      const body = JSON.stringify({ images: [{ url: `${src.base}/a.png` }], operation: OPS });
+      const headers = { "idempotency-key": "retry-me" };
+      await expectError(await flaky.api("/image-edit", { method: "POST", body, headers }), 503, "STORAGE_FAILED");
+      const listed = (await (await flaky.api("/image-edit/sessions")).json()) as Json;
+      expect(listed.items).toEqual([]);
+      // not replayed (a dead session), not blocked by the concurrent-sessions limit of 1
+      const again = await flaky.api("/image-edit", { method: "POST", body, headers });
+      expect(again.status).toBe(202);
+      expect(again.headers.get("idempotent-replayed")).toBeNull();
+      await flaky.server.idle();
+      const { sessionId } = (await again.json()) as Json;
+      expect(((await (await flaky.api(`/image-edit/sessions/${sessionId}`)).json()) as Json).status).toBe("completed");
+    } finally {
+      await flaky.close();
     }
   });
 });

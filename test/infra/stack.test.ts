@@ -1,8 +1,10 @@
 // The CDK stack, synthesised offline and checked resource by resource against the guide.
+
 import { App } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ImgeditStack, MEMORY_ALARM_BYTES } from "../../infra/stack.js";
+import { DEPLOYED_API } from "../../src/cost/model.js";
 
 type Json = Record<string, any>;
 let template: Template;
@@ -54,6 +56,8 @@ describe("functions", () => {
   it("gives the API the guide's environment, the JWT parameters and the sharp layer", () => {
     const p = fnProps("ApiFunction");
     expect(p.Runtime).toBe("nodejs20.x");
+    // `imgedit cost` prices the API function at the memory it is deployed with
+    expect(p.MemorySize).toBe(DEPLOYED_API.memoryMB);
     const env = p.Environment.Variables;
     expect(env.IMAGE_EDIT_SESSIONS_TABLE).toEqual({ Ref: logicalId("AWS::DynamoDB::Table", "ImageEditSessionsTable") });
     expect(env.GENERATED_IMAGES_BUCKET).toEqual({ Ref: logicalId("AWS::S3::Bucket", "GeneratedImagesBucket") });
@@ -213,7 +217,13 @@ describe("IAM", () => {
   it("scopes the processor to the bucket's objects, the table and its index", () => {
     const st = statementsOf("ImageProcessorRole");
     const s3s = st.find((s) => actionsOf(s).includes("s3:PutObject"))!;
-    expect(actionsOf(s3s).sort()).toEqual(["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"]);
+    // DeleteObject: runJob removes a stored result whose session was deleted or whose image failed
+    expect(actionsOf(s3s).sort()).toEqual([
+      "s3:AbortMultipartUpload",
+      "s3:DeleteObject",
+      "s3:GetObject",
+      "s3:PutObject",
+    ]);
     expect(s3s.Resource).toEqual({ "Fn::Join": ["", [bucketArn(), "/*"]] });
     const ddb = st.find((s) => actionsOf(s).includes("dynamodb:UpdateItem"))!;
     expect(actionsOf(ddb).sort()).toEqual([

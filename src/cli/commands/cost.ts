@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import {
   type CostEstimate,
+  DEPLOYED_API,
   estimateCost,
   GUIDE_PRINTED,
   guideWorkload,
@@ -154,9 +155,9 @@ export function renderCost(
       `  processing: ${processingText(a.seconds, m)}`,
       `  (2725x2225 JPEG -> 800 px JPEG; the guide assumes 10 s). Cold starts (loading sharp) are not included.`,
       `  ${proc?.usage ?? ""}: one bench core taken as one Lambda vCPU (1769 MB); below that Lambda gets less CPU, so time grows.`,
-      "  API: billed while the progress stream is open (response streaming), ~the processing time, over 2 invocations (POST + stream).",
+      `  API: billed at ${DEPLOYED_API.memoryMB} MB (as deployed) while the progress stream is open (response streaming), ~the processing time, over 2 invocations (POST + stream).`,
       `  storage and transfer from the measured result size (${m.outputBytes ? `${Math.round(m.outputBytes / 1024)} KB` : "unknown"}), kept 30 days, downloaded ${2} times.`,
-      `  DynamoDB: ${m.writesPerImage !== undefined ? `${m.writesPerImage} session writes per image (progress events counted)` : "the guide's 3 writes per image (not measured)"}, 3 reads.`,
+      `  DynamoDB: ${m.writesPerImage !== undefined ? `${m.writesPerImage} session writes per image (progress events counted)` : "the guide's 3 writes per image (not measured)"}, ${measured.workload.dynamodb.readsPerImage} reads (the guide's 3, plus the open progress stream's: one, and one more per ${DEPLOYED_API.pollSeconds} s).`,
       "",
     );
   }
