@@ -199,6 +199,34 @@ describe("API handler on a function URL", () => {
     }
   });
 
+  it("answers two concurrent POSTs with one Idempotency-Key with one session, queued once", async () => {
+    const post = () =>
+      invokeStreaming(
+        api,
+        urlEvent("POST", "/image-edit", {
+          headers: { ...auth(bob), "content-type": "application/json", "idempotency-key": "bob-retry-1" },
+          body: JSON.stringify({
+            images: [{ id: "web", url: `${sourceBase}/photo.jpg`, name: "photo.jpg" }],
+            operation: { type: "operations", operations: [{ op: "resize", width: 100 }] },
+          }),
+        }),
+      );
+    const answers = await Promise.all([post(), post(), post()]);
+    expect(answers.map((r) => r.status)).toEqual([202, 202, 202]);
+    const ids = new Set(answers.map((r) => r.json().sessionId));
+    expect(ids.size).toBe(1);
+    const [id] = [...ids];
+    expect(answers.filter((r) => r.headers["idempotent-replayed"] === "true")).toHaveLength(2);
+    const again = await post();
+    expect(again.status).toBe(202);
+    expect(again.json().sessionId).toBe(id);
+    expect(
+      invoke.invocations.filter((i) => (i.payload as { job?: { sessionId?: string } }).job?.sessionId === id),
+    ).toHaveLength(1);
+    const listed = await invokeStreaming(api, urlEvent("GET", "/image-edit/sessions", { headers: auth(bob) }));
+    expect(listed.json().items.map((s: { sessionId: string }) => s.sessionId)).toEqual([id]);
+  });
+
   it("streams progress over SSE until complete, with presigned result URLs", async () => {
     const res = await invokeStreaming(
       api,

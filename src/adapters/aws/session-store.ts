@@ -4,6 +4,13 @@
 // Lambdas on images of one session) never lose each other's progress and never have to retry;
 // the derived session status is then written conditional on `version`, re-read on conflict.
 // DynamoDB deletes expired items late (up to days), so every read filters on ttl itself.
+//
+// Idempotency-Key: a session created with a key also claims a marker item in the same table,
+// sessionId `idem#<sha256 of [userId, key]>`, conditional on the marker not existing; the claim is
+// what makes two creates with one (user, key) exclusive (the GSI is eventually consistent, so it
+// cannot). See claim() for the protocol. Markers have no userId or createdAt, so the (sparse) GSI
+// never holds them and listings never see them; scans skip them explicitly.
+import { createHash } from "node:crypto";
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import {
   DeleteCommand,
@@ -22,12 +29,42 @@ import { sessionStatusOf, writableImage } from "../../service/status.js";
 
 export const USER_INDEX = "userId-createdAt-index";
 
+/** Key prefix of idempotency marker items; session ids are UUIDs and never start with it. */
+export const MARKER_PREFIX = "idem#";
+
+/** The marker item's key for one user's Idempotency-Key. */
+export function idempotencyMarkerId(userId: string, key: string): string {
+  return `${MARKER_PREFIX}${createHash("sha256")
+    .update(JSON.stringify([userId, key]))
+    .digest("hex")}`;
+}
+
+/** The marker item: which session holds the key, and whether that session was written. */
+interface Marker {
+  sessionId: string;
+  /** The session holding the key. */
+  target: string;
+  /** The session's ttl, so DynamoDB's TTL removes the marker with it. */
+  ttl: number;
+  /** epoch ms of the claim. */
+  claimedAt: number;
+  /** Set once the target session is stored; until then the claim is in flight (or its writer died). */
+  committed?: boolean;
+}
+
 export interface DynamoSessionStoreOptions {
   client: DynamoDBDocumentClient;
   table: string;
   /** Status-write conflicts before giving up with a retryable STORAGE_FAILED. */
   maxAttempts?: number;
   now?: () => number;
+  /**
+   * How long an uncommitted idempotency claim whose session is missing counts as in flight. After
+   * that its writer is taken to be dead and another create with the key takes the claim over.
+   */
+  claimGraceMs?: number;
+  /** How long findByIdempotencyKey waits for an in-flight claim's session to be written. */
+  replayWaitMs?: number;
 }
 
 /**
@@ -65,19 +102,40 @@ export class DynamoSessionStore implements SessionStore {
   private readonly table: string;
   private readonly maxAttempts: number;
   private readonly now: () => number;
+  private readonly claimGraceMs: number;
+  private readonly replayWaitMs: number;
 
   constructor(opts: DynamoSessionStoreOptions) {
     this.client = opts.client;
     this.table = opts.table;
     this.maxAttempts = opts.maxAttempts ?? 30;
     this.now = opts.now ?? Date.now;
+    this.claimGraceMs = opts.claimGraceMs ?? 30_000;
+    this.replayWaitMs = opts.replayWaitMs ?? 2_000;
   }
 
   private live(s: Session | undefined): Session | undefined {
     return s && s.ttl * 1000 > this.now() ? s : undefined;
   }
 
+  private conflict(session: Session): ImageEditError {
+    return new ImageEditError("CONFLICT", `session ${session.sessionId} (or its idempotency key) exists`);
+  }
+
+  /**
+   * With an Idempotency-Key: claim the key's marker, write the session, commit the claim (all
+   * conditional writes on single items, which dynalite and DynamoDB both serialise per item):
+   *  - claim: put the marker if absent. Taken: CONFLICT (the service then replays the holder),
+   *    unless the holder is stale (see takeOver);
+   *  - write the session; if that fails, release the marker;
+   *  - commit: mark the claim committed, conditional on it still being ours. If it was taken over
+   *    meanwhile (we were slower than claimGraceMs), remove our session and answer CONFLICT.
+   * Every change to a marker is conditional on its target, so a claim is committed or taken over,
+   * never both, and exactly one session holds the key.
+   */
   async create(session: Session): Promise<void> {
+    const marker = session.idempotencyKey ? idempotencyMarkerId(session.userId, session.idempotencyKey) : undefined;
+    if (marker) await this.claim(marker, session);
     try {
       await this.client.send(
         new PutCommand({
@@ -87,19 +145,125 @@ export class DynamoSessionStore implements SessionStore {
         }),
       );
     } catch (e) {
-      if (e instanceof ConditionalCheckFailedException) {
-        throw new ImageEditError("CONFLICT", `session ${session.sessionId} already exists`);
-      }
+      if (marker) await this.release(marker, session.sessionId);
+      if (e instanceof ConditionalCheckFailedException) throw this.conflict(session);
+      throw storageError("create", e);
+    }
+    if (!marker) return;
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { sessionId: marker },
+          UpdateExpression: "SET committed = :t",
+          ConditionExpression: "#target = :me",
+          ExpressionAttributeNames: { "#target": "target" },
+          ExpressionAttributeValues: { ":t": true, ":me": session.sessionId },
+        }),
+      );
+    } catch (e) {
+      // Taken over (the key now belongs to another session) or not known: either way this session
+      // must not stay, or a retry would find two. The caller's retry starts afresh or replays.
+      await this.deleteItem(session.sessionId).catch(() => undefined);
+      if (!(e instanceof ConditionalCheckFailedException)) await this.release(marker, session.sessionId);
+      if (e instanceof ConditionalCheckFailedException) throw this.conflict(session);
       throw storageError("create", e);
     }
   }
 
+  private async claim(marker: string, session: Session): Promise<void> {
+    const item: Marker = { sessionId: marker, target: session.sessionId, ttl: session.ttl, claimedAt: this.now() };
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      try {
+        await this.client.send(
+          new PutCommand({ TableName: this.table, Item: item, ConditionExpression: "attribute_not_exists(sessionId)" }),
+        );
+        return;
+      } catch (e) {
+        if (!(e instanceof ConditionalCheckFailedException)) throw storageError("create", e);
+      }
+      const held = await this.readMarker(marker);
+      if (!held) continue; // released or deleted meanwhile: claim again
+      if (await this.takeOver(held, item, session)) return;
+      throw this.conflict(session);
+    }
+    throw this.conflict(session);
+  }
+
+  /**
+   * Take a held claim over when it no longer protects a live session: the marker expired, its
+   * committed session is gone or expired, or it was never committed and is older than the grace
+   * (its writer died between claim and commit). Conditional on the claim being as read, so of two
+   * creators only one takes it, and a late commit of the old claim fails.
+   */
+  private async takeOver(held: Marker, mine: Marker, session: Session): Promise<boolean> {
+    const nowMs = this.now();
+    if (held.ttl * 1000 > nowMs) {
+      if (held.committed) {
+        const target = this.live(await this.read(held.target));
+        if (target?.userId === session.userId && target.idempotencyKey === session.idempotencyKey) return false;
+      } else if (nowMs - held.claimedAt < this.claimGraceMs) {
+        return false; // in flight: the service's replay lookup waits for it
+      }
+    }
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: mine,
+          ConditionExpression: held.committed
+            ? "#target = :old AND committed = :t"
+            : "#target = :old AND attribute_not_exists(committed)",
+          ExpressionAttributeNames: { "#target": "target" },
+          ExpressionAttributeValues: { ":old": held.target, ...(held.committed ? { ":t": true } : {}) },
+        }),
+      );
+    } catch (e) {
+      if (e instanceof ConditionalCheckFailedException) return false;
+      throw storageError("create", e);
+    }
+    // An uncommitted claim's session, if its writer got that far, can never be committed now.
+    if (!held.committed) await this.deleteItem(held.target).catch(() => undefined);
+    return true;
+  }
+
+  /** Drop our claim (best effort: a leftover uncommitted claim is taken over after the grace). */
+  private async release(marker: string, sessionId: string): Promise<void> {
+    try {
+      await this.client.send(
+        new DeleteCommand({
+          TableName: this.table,
+          Key: { sessionId: marker },
+          ConditionExpression: "#target = :me",
+          ExpressionAttributeNames: { "#target": "target" },
+          ExpressionAttributeValues: { ":me": sessionId },
+        }),
+      );
+    } catch {
+      // not ours any more, or unreachable: nothing to do
+    }
+  }
+
+  private async readMarker(marker: string): Promise<Marker | undefined> {
+    try {
+      const out = await this.client.send(
+        new GetCommand({ TableName: this.table, Key: { sessionId: marker }, ConsistentRead: true }),
+      );
+      return out.Item as Marker | undefined;
+    } catch (e) {
+      throw storageError("get", e);
+    }
+  }
+
+  /** The stored session, expired or not; undefined for a marker item. */
   private async read(sessionId: string): Promise<Session | undefined> {
+    if (sessionId.startsWith(MARKER_PREFIX)) return undefined;
     try {
       const out = await this.client.send(
         new GetCommand({ TableName: this.table, Key: { sessionId }, ConsistentRead: true }),
       );
-      return out.Item as Session | undefined;
+      const item = out.Item as Session | undefined;
+      return item && typeof item.userId === "string" ? item : undefined;
     } catch (e) {
       throw storageError("get", e);
     }
@@ -270,7 +434,19 @@ export class DynamoSessionStore implements SessionStore {
     }
   }
 
+  /**
+   * Deleting a session frees its Idempotency-Key, as locally: a retry with the key then starts
+   * afresh (the service relies on it when queueing fails). The marker goes first, so a failure in
+   * between leaves a session without marker (deleting again finishes), never a stale claim.
+   */
   async delete(sessionId: string): Promise<void> {
+    if (sessionId.startsWith(MARKER_PREFIX)) return;
+    const s = await this.read(sessionId);
+    if (s?.idempotencyKey) await this.release(idempotencyMarkerId(s.userId, s.idempotencyKey), sessionId);
+    await this.deleteItem(sessionId);
+  }
+
+  private async deleteItem(sessionId: string): Promise<void> {
     try {
       await this.client.send(new DeleteCommand({ TableName: this.table, Key: { sessionId } }));
     } catch (e) {
@@ -278,7 +454,33 @@ export class DynamoSessionStore implements SessionStore {
     }
   }
 
+  /**
+   * Strongly consistent: the key's marker, then the session it names. An uncommitted claim is a
+   * create in flight (the racing request that lost the claim lands here): wait briefly for it.
+   */
   async findByIdempotencyKey(userId: string, key: string): Promise<Session | undefined> {
+    const marker = idempotencyMarkerId(userId, key);
+    const deadline = this.now() + this.replayWaitMs;
+    for (let wait = 25; ; wait = Math.min(wait * 2, 400)) {
+      const m = await this.readMarker(marker);
+      if (!m) return this.findByIdempotencyKeyWithoutMarker(userId, key);
+      const nowMs = this.now();
+      if (m.ttl * 1000 <= nowMs) return undefined;
+      if (m.committed) {
+        const s = this.live(await this.read(m.target));
+        return s?.userId === userId && s.idempotencyKey === key ? s : undefined;
+      }
+      if (nowMs - m.claimedAt >= this.claimGraceMs || nowMs >= deadline) return undefined;
+      await sleep(wait);
+    }
+  }
+
+  /**
+   * Sessions stored before markers existed (or whose delete stopped between marker and session)
+   * have none: look for them the old way, through the eventually consistent user index. Only
+   * needed until the last such session expires (SESSION_TTL_DAYS after the markers shipped).
+   */
+  private async findByIdempotencyKeyWithoutMarker(userId: string, key: string): Promise<Session | undefined> {
     let startKey: Record<string, unknown> | undefined;
     do {
       const out = await this.query({
@@ -327,14 +529,16 @@ export class DynamoSessionStore implements SessionStore {
     return found.slice(0, limit);
   }
 
+  // Both scans skip idempotency markers (no userId): they are not sessions. An expired session's
+  // marker goes with it when the sweeper deletes the session, or by TTL (it carries the same ttl).
   listExpired(nowSec: number, limit: number): Promise<Session[]> {
-    return this.scan("#ttl < :now", { "#ttl": "ttl" }, { ":now": nowSec }, limit);
+    return this.scan("#ttl < :now AND attribute_exists(userId)", { "#ttl": "ttl" }, { ":now": nowSec }, limit);
   }
 
   async listUnfinished(limit: number): Promise<Session[]> {
     const nowSec = Math.floor(this.now() / 1000);
     return this.scan(
-      "(#status = :q OR #status = :r) AND #ttl > :now",
+      "(#status = :q OR #status = :r) AND #ttl > :now AND attribute_exists(userId)",
       { "#status": "status", "#ttl": "ttl" },
       { ":q": "queued", ":r": "running", ":now": nowSec },
       limit,
