@@ -114,6 +114,7 @@ export async function startLocalServer(config: Config, opts: LocalServerOptions 
     config.WORKER_CONCURRENCY * 2,
     logger,
     (depth) => metrics.gauge("queue_depth", depth),
+    opts.retryBaseMs !== undefined ? opts.retryBaseMs * 2 : undefined,
   );
   const auth = createAuth({ config, secret, clock });
   let ready = true;

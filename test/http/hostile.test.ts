@@ -611,6 +611,57 @@ describe("a job queue that refuses", () => {
   });
 });
 
+describe("a session store that refuses every write for a while (a full disk)", () => {
+  it("the image still ends once writes work again: the job is delivered again, the session completes", async () => {
+    let broken = false;
+    let refused = 0;
+    const svcDown = await startService(
+      { FETCH_ALLOW_HOSTS: `127.0.0.1:${src.port}`, JOB_MAX_ATTEMPTS: "1" },
+      {
+        wrap: {
+          sessions: (store) =>
+            new Proxy(store, {
+              get(target, prop, receiver) {
+                const v = Reflect.get(target, prop, receiver);
+                if (prop !== "updateImage" || typeof v !== "function") return v;
+                return (...args: unknown[]) => {
+                  if (broken) {
+                    refused++;
+                    return Promise.reject(
+                      Object.assign(new Error("SQLITE_FULL: database or disk is full"), { code: "SQLITE_FULL" }),
+                    );
+                  }
+                  return v.apply(target, args);
+                };
+              },
+            }),
+        },
+      },
+    );
+    try {
+      src.hold("/full-disk.png");
+      src.set("/full-disk.png", await makeImage({ width: 20, height: 20 }));
+      const res = await svcDown.api("/image-edit", {
+        method: "POST",
+        body: JSON.stringify({ images: [{ url: `${src.base}/full-disk.png` }], operation: OPS }),
+      });
+      const { sessionId } = (await res.json()) as Json;
+      broken = true;
+      src.release();
+      for (let i = 0; i < 100 && refused < 2; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(refused).toBeGreaterThanOrEqual(2); // the image's writes and its failure record both refused
+      broken = false;
+      await svcDown.server.idle();
+      const s = (await (await svcDown.api(`/image-edit/sessions/${sessionId}`)).json()) as Json;
+      expect(["completed", "failed"]).toContain(s.status);
+      expect(s.images[0].status).toMatch(/^(done|failed)$/);
+    } finally {
+      src.release();
+      await svcDown.close();
+    }
+  });
+});
+
 describe("JWKS mode", () => {
   it("verifies tokens from an OIDC issuer's key set (issuer and audience), rejects others, and turns local sign-in off", async () => {
     const { publicKey, privateKey } = await generateKeyPair("RS256");

@@ -1,6 +1,8 @@
 // JobRunner in this process: a FIFO queue drained by at most `concurrency` handlers at a time.
 // stop() takes no new jobs, waits for running ones up to a deadline, then aborts them: their
-// images stay as they are in the store and are resumed on the next start.
+// images stay as they are in the store and are resumed on the next start. A job that fails outside
+// its own error handling (it could not even record the failure: a full disk, say) is delivered
+// again after a growing delay, as Lambda does with a run that throws, so its image still ends.
 import type { Logger } from "../../logger.js";
 import type { Job, JobRunner } from "../../ports.js";
 
@@ -11,12 +13,16 @@ export class LocalJobRunner implements JobRunner {
   private readonly running = new Map<Promise<void>, AbortController>();
   private stopped = false;
   private idleWaiters: (() => void)[] = [];
+  /** Jobs waiting to be delivered again. */
+  private readonly delayed = new Set<ReturnType<typeof setTimeout>>();
 
   constructor(
     private readonly handler: AbortableJobHandler,
     private readonly concurrency: number,
     private readonly logger?: Logger,
     private readonly onDepth?: (depth: number) => void,
+    /** First delay before a failed job is delivered again (doubling, at most a minute). */
+    private readonly redeliverBaseMs = 1_000,
   ) {}
 
   async enqueue(jobs: Job[]): Promise<void> {
@@ -26,7 +32,23 @@ export class LocalJobRunner implements JobRunner {
   }
 
   depth(): number {
-    return this.queue.length + this.running.size;
+    return this.queue.length + this.running.size + this.delayed.size;
+  }
+
+  private redeliver(job: Job, err: unknown): void {
+    if (this.stopped) return; // its image stays as it is; resumed on the next start
+    const delay = Math.min(60_000, this.redeliverBaseMs * 2 ** Math.min(16, job.attempt - 1));
+    this.logger?.error(
+      { err, job, retryInMs: delay },
+      "job failed outside its own error handling; delivering it again",
+    );
+    const timer = setTimeout(() => {
+      this.delayed.delete(timer);
+      if (this.stopped) return;
+      this.queue.push({ ...job, attempt: job.attempt + 1 });
+      this.pump();
+    }, delay);
+    this.delayed.add(timer);
   }
 
   private pump(): void {
@@ -34,14 +56,12 @@ export class LocalJobRunner implements JobRunner {
       const job = this.queue.shift()!;
       const ac = new AbortController();
       const p: Promise<void> = this.handler(job, ac.signal)
-        .catch((e: unknown) => {
-          this.logger?.error({ err: e, job }, "job failed outside its own error handling");
-        })
+        .catch((e: unknown) => this.redeliver(job, e))
         .finally(() => {
           this.running.delete(p);
           this.onDepth?.(this.depth());
           this.pump();
-          if (this.running.size === 0 && this.queue.length === 0) for (const w of this.idleWaiters.splice(0)) w();
+          if (this.depth() === 0) for (const w of this.idleWaiters.splice(0)) w();
         });
       this.running.set(p, ac);
     }
@@ -50,13 +70,15 @@ export class LocalJobRunner implements JobRunner {
 
   /** Resolves when nothing is queued or running (tests). */
   idle(): Promise<void> {
-    if (this.running.size === 0 && this.queue.length === 0) return Promise.resolve();
+    if (this.depth() === 0) return Promise.resolve();
     return new Promise((r) => this.idleWaiters.push(r));
   }
 
   async stop(deadlineMs: number): Promise<void> {
     this.stopped = true;
-    const dropped = this.queue.splice(0).length;
+    for (const t of this.delayed) clearTimeout(t);
+    const dropped = this.queue.splice(0).length + this.delayed.size;
+    this.delayed.clear();
     const all = Promise.allSettled([...this.running.keys()]);
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timedOut = await Promise.race([
