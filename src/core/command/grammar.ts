@@ -268,6 +268,8 @@ const parseSize: Parser = (c, ctx) => {
   const polarity: "down" | "up" | undefined = c.has(...SHRINK) ? "down" : c.has(...GROW) ? "up" : undefined;
   c.takeAll(...SHRINK, ...GROW);
   const noEnlarge = c.takeAll("noenlarge", "atmost") > 0;
+  // "crop to 500 wide" must cut, not scale: a crop with one side is refused below
+  const cropWord = c.has("crop", "cropped", "cropping", "cut");
   let fit: "inside" | "cover" | "contain" | "fill" | "outside" | undefined;
   if (c.takeKey("stretch", "stretched", "exactly", "exact", "distort", "squash", "squish")) fit = "fill";
   else if (c.takeKey("cover", "fill", "crop", "cropped", "cropping", "resize and crop")) fit = "cover";
@@ -313,6 +315,8 @@ const parseSize: Parser = (c, ctx) => {
   c.takeAll(...WIDTH_KEYS, ...HEIGHT_KEYS);
   if (widthN?.num?.unit === "%" || heightN?.num?.unit === "%")
     return { error: "a width or height in % is not supported: say scale 50% to scale both sides" };
+  if (cropWord && !(widthN && heightN) && (widthN || heightN))
+    return { error: "a crop needs both a width and a height (crop to 500x800), or say resize to 500 wide to scale" };
   if (widthN || heightN) return resizeOp(widthN?.num?.value, heightN?.num?.value);
 
   const n = num(c);
@@ -328,6 +332,18 @@ const parseSize: Parser = (c, ctx) => {
         c.after(n)?.key !== "of" &&
         c.after(n)?.key !== "as");
     const { unit, value } = n.num;
+    if (unit === undefined && relative && !thumb) {
+      // "enlarge by 50" is +50%, "shrink by 50" is -50%, "upscale by 2" is 2x, "downscale by 2" is
+      // half: a bare number changing the size is never a pixel size (that needs px or "to")
+      if (value > 0 && value <= 10)
+        return finish({ op: "scale", factor: round(polarity === "down" ? 1 / value : value, 4) });
+      if (value > 10 && value < 100 && polarity)
+        return finish({ op: "scale", factor: round(polarity === "down" ? 1 - value / 100 : 1 + value / 100, 4) });
+      return { error: `"${n.text}" is ambiguous here: say ${value}%, ${value}x or to ${value}px` };
+    }
+    // "800px smaller", "shrink by 100px": a change in pixels is not an operation
+    if (unit === "px" && (prevKey === "by" || [...SHRINK, ...GROW].includes(c.after(n)?.key ?? "")))
+      return { error: `changing the size by ${n.text} is not supported: say to ${value}px, or a percent` };
     const isFactor =
       unit === "%" ||
       unit === "frac" ||
@@ -413,6 +429,8 @@ const parseCrop: Parser = (c, ctx) => {
   const dims = c.takeKey("#dims");
   if (dims?.dims) {
     const { w, h, unit } = dims.dims;
+    if (cropWord && c.has("square", "squared", "1:1") && w !== h)
+      return { error: `conflicting crops: square and ${dims.text}; say one of them` };
     // "crop to 4x3" / "16 by 9": small numbers without px read as a ratio
     if (!unit && w <= 32 && h <= 32 && !pair) return base({ aspectRatio: `${w}:${h}` });
     if (pair?.pair) return base({ width: w, height: h, left: pair.pair.a, top: pair.pair.b });
@@ -430,6 +448,8 @@ const parseCrop: Parser = (c, ctx) => {
   const w = numNear(c, ["width", "wide"]);
   const h = numNear(c, ["height", "tall", "high"]);
   if (w?.num && h?.num) return base({ width: w.num.value, height: h.num.value });
+  if (w || h)
+    return { error: "a crop needs both a width and a height (crop to 500x800), or say resize to 500 wide to scale" };
   return { error: "say what to crop to: a size (800x600), a ratio (16:9), square, portrait or landscape" };
 };
 
@@ -541,11 +561,16 @@ const parseRotate: Parser = (c, ctx) => {
   else if (c.takeKey("halfturn", "upside-down", "around")) angle = 180;
   // "rotate 90 degrees twice"
   const times = c.take((it) => it.num?.unit === "x");
-  if (times?.num && angle !== undefined) angle *= times.num.value;
+  if (times?.num) {
+    if (angle === undefined || !Number.isInteger(times.num.value))
+      return { error: `say an angle in degrees (rotate 90), not ${times.text}` };
+    angle *= times.num.value;
+  }
   const dir = c.takeKey(...CCW, ...CW);
   if (dir && CCW.includes(dir.key) && angle !== undefined) angle = -Math.abs(angle);
   c.takeAll("turn", "rotation", "deg", "way", "by", "horizontal", "onto", "side");
-  const bg = c.has("background", "fill", "corners", "bg") ? color(c) : undefined;
+  // "rotate 45 on black", "rotate 45, black": the only colour a rotation takes is its background
+  const bg = color(c);
   c.takeAll("background", "fill", "corners", "bg", "filled");
   const a = amount(c);
   if (angle === undefined) {
@@ -637,26 +662,88 @@ const parseAdjust: Parser = (c, ctx) => {
     "by",
   );
   const a = amount(c);
-  const n = num(c, (x) => x.unit === undefined || x.unit === "%" || x.unit === "frac");
+  const n = num(c, (x) => x.unit === undefined || x.unit === "%" || x.unit === "frac" || x.unit === "x");
+  const minus = c.takeKey("minus") !== undefined;
   let factor: number;
   if (n?.num) {
-    const { value, unit } = n.num;
-    const signed = /^[+\-−]/u.test(n.text);
-    // "brighten by 10%", "increase contrast 20%", "+20%" change by that much; "brightness 80%" sets it
-    const neutral = ctx.triggers.every((t) => NEUTRAL_ADJUST.includes(t.key));
-    const relative = signed || c.before(n)?.key === "by" || ((!neutral || more || less) && c.before(n)?.key !== "to");
-    const p = unit === "%" || Math.abs(value) > 10 ? value / 100 : value;
-    if (signed) factor = 1 + p;
-    else if (relative && (unit === "%" || unit === "frac" || Math.abs(value) > 10 || value < 1))
-      factor = down ? 1 - p : 1 + p;
-    else factor = p;
+    const r = adjustFactor(c, ctx, n, { down: down || minus || /^[-−]/u.test(n.text), less, more });
+    if (typeof r === "string") return { error: r };
+    factor = r;
   } else {
     const table = ADJUST[ctx.op] ?? ADJUST.brightness;
     const [little, normal, lot] = down ? table.down : table.up;
     factor = pick(a, little, normal, lot);
   }
-  return { ops: [{ op: ctx.op, factor: round(Math.max(0, factor)) } as OperationInput] };
+  return { ops: [{ op: ctx.op, factor: round(factor) } as OperationInput] };
 };
+
+/**
+ * The factor of "brightness <number>". An integer is a percent change in the stated direction
+ * ("darken by 10", "contrast -5", "+20", "10 darker"; a bare "contrast 20" reads as +20%); a
+ * multiplier needs "x"/"times" or a decimal ("brightness 1.2", "contrast 2x"); "80%" alone sets
+ * the level. Direction words (darken, reduce, less, minus, "-") always give a factor below 1.
+ * Returns a message when the number contradicts the direction or cannot be read safely.
+ */
+function adjustFactor(
+  c: Clause,
+  ctx: ParseContext,
+  n: Item,
+  dir: { down: boolean; less?: Item; more?: Item },
+): number | string {
+  const { value, unit } = n.num as NonNullable<Item["num"]>;
+  const { down } = dir;
+  const v = Math.abs(value);
+  const signed = /^[+\-−]/u.test(n.text);
+  const neutral = ctx.triggers.every((t) => NEUTRAL_ADJUST.includes(t.key)) && !dir.more && !dir.less && !down;
+  const prev = c.before(n)?.key;
+  const by = prev === "by";
+  const to = prev === "to";
+  const name = ctx.op;
+  const contradicts = (f: number) =>
+    (down && f > 1) || (!down && !neutral && f < 1)
+      ? `${n.text} contradicts the direction asked (${down ? "lower" : "higher"}): say e.g. ${down ? "darken by 10% or 0.9" : "+10% or 1.1"}`
+      : undefined;
+  const percent = (p: number): number | string => {
+    const f = down ? 1 - p / 100 : 1 + p / 100;
+    if (f <= 0) return `${name} cannot go down by ${p}% or more (that leaves nothing): say e.g. -50%`;
+    return f;
+  };
+  if (unit === "x") {
+    // "contrast 2x", "3 times brighter"; "darken 2x" halves
+    if (v === 0) return `${name} ${n.text} would remove the image: say a factor above 0`;
+    if (down && v > 1) return 1 / v;
+    return contradicts(v) ?? v;
+  }
+  if (unit === "frac") {
+    // "half as bright" sets it; "darken by a third", "brighten by half" change it
+    if (c.after(n)?.key === "as" || (neutral && !by)) {
+      c.takeAll("as");
+      return down && v < 1 ? 1 - v : v;
+    }
+    return down ? 1 - v : 1 + v;
+  }
+  if (unit === "%") {
+    // "+20%", "by 20%", "increase 20%" change it; "brightness 80%", "to 150%" set it
+    if (signed || by || (!neutral && !to)) return percent(v);
+    return v / 100;
+  }
+  if (!Number.isInteger(value)) {
+    // a decimal is a multiplier ("brightness 1.2"), except "+0.2" / "by 0.2" which change it
+    if ((signed || by) && v < 1) return down ? 1 - v : 1 + v;
+    return contradicts(v) ?? v;
+  }
+  if (to) {
+    if (v > 10) return contradicts(v / 100) ?? v / 100;
+    return `${name} to ${n.text} is ambiguous: say ${v}x for a multiplier or ${v * 100}% for a level`;
+  }
+  if (neutral && !signed && !by) {
+    // "saturation 0" removes it; "contrast 20" is a slider value read as +20%; "contrast 2" could
+    // be 2x or +2%: refused rather than guessed
+    if (v === 0) return 0;
+    if (v <= 10) return `${name} ${n.text} is ambiguous: say ${v}x for a multiplier or +${v}% for a change`;
+  }
+  return percent(v);
+}
 
 const parseTint: Parser = (c) => {
   const col = color(c);
@@ -735,7 +822,15 @@ const sharpenStrength = strength(
   (u) => u === undefined,
 );
 const parseSharpen: Parser = (c) => sharpenStrength(c, "sharpen", "sigma");
-const parseMedian: Parser = (c) => {
+const parseMedian: Parser = (c, ctx) => {
+  // "noise"/"grain" name the problem: only with remove/reduce/denoise is it a median filter
+  const named = ctx.triggers.every((t) => t.key === "noise" && !/reduc/iu.test(t.text));
+  if (named && !c.has("remove", "remove-verb", "reduce", "dir:less", "clean", "cleanup", "without", "no", "filter"))
+    return {
+      error: c.has("add", "dir:more")
+        ? "adding noise or grain is not supported (only removing it: say remove noise)"
+        : "say remove noise or denoise to reduce noise",
+    };
   c.takeAll("remove", "remove-verb", "reduce", "dir:less", "noisy", "filter", "window", "size", "clean", "cleanup");
   const n = num(c, (x) => x.unit === undefined || x.unit === "px");
   const a = amount(c);
@@ -1066,6 +1161,7 @@ export function parserFor(op: OperationName): Parser {
 
 // Register every word the grammar reads, so typo correction can snap to them.
 registerKnownWords([
+  "minus",
   ..."along keeping preserving retaining coloured colored exact squash squish cropped cropping letterboxed padded bars atleast outside minimum min bg squared thumbnails thumb focusing out focused centering centring region offset starting empty blank excess fuzz narrow fine hairline fat bold line filled axis over ways tones punch tinted shade shifted corrected curve value cleanup ghost ghosted fully notice symbol sign message reading word writing written letters lettering using q saved exported output encode encoded type leave kept scrub private brush drawn sketched angled rotated skewed across both onto off".split(
     " ",
   ),

@@ -62,8 +62,41 @@ function readAs(items: Item[], op: OperationName): Reading {
     ops = [];
   }
   const marks = errors.length ? items.filter((it) => it.num || it.dims || it.pair) : [];
-  return { ops, unknown, errors, marks, cost: unknown.length * 10 + errors.length * 6 + 1, hasTrigger: true };
+  const cost = unknown.length * 10 + errors.length * 6 + 1;
+  // a number right after the operation's word that it could not use: say what it takes instead
+  const stray = unknown.find((it) => {
+    if (!(it.num || it.dims)) return false;
+    let j = items.indexOf(it) - 1;
+    while (j > 0 && isIgnorable(items[j])) j--;
+    return triggers.includes(items[j]);
+  });
+  if (stray && errors.length === 0) {
+    const takes = PARAM_HINTS[op];
+    errors.push(`${op} ${takes ? `takes ${takes}` : "takes no number"}, not ${stray.text}`);
+  }
+  return { ops, unknown, errors, marks, cost, hasTrigger: true };
 }
+
+/** What an operation's number means, for "trim takes a tolerance 0-255, not 20px". */
+const PARAM_HINTS: Partial<Record<OperationName, string>> = {
+  trim: "a tolerance 0-255",
+  sharpen: "a strength (sigma) 0.01-10",
+  blur: "a strength (sigma) 0.3-1000",
+  median: "an odd window size 3-15",
+  border: "a width in px (1-5000)",
+  pad: "a width in px (0-10000)",
+  rotate: "an angle in degrees",
+  hue: "an angle in degrees (-360 to 360)",
+  gamma: "a value 1-3",
+  threshold: "a level 0-255 or a percent",
+  brightness: "a change (+10, -10%) or a multiplier (1.2, 2x)",
+  contrast: "a change (+10, -10%) or a multiplier (1.2, 2x)",
+  saturation: "a change (+10, -10%) or a multiplier (1.2, 2x)",
+  vignette: "a strength 0.1-100",
+  swirl: "an angle in degrees",
+  oilPaint: "a radius 1-20",
+  text: 'a font size as "size 40"',
+};
 
 const stepChecks = new Map<string, string | undefined>();
 
@@ -90,6 +123,9 @@ function validateStep(op: OperationInput): string | undefined {
 // Number words that name a scale ("half", "twice") never start a step in mid-clause: "sharpen
 // twice" is not "sharpen, then double the size".
 
+/** Operations after whose word a size starts a resize: output settings, not image edits. */
+const SIZE_MAY_FOLLOW = new Set<OperationName>(["format"]);
+
 /** "webp 800px": a size right after another operation's word starts a resize of its own. */
 function sizeAfterOtherStep(items: Item[], k: number): boolean {
   let j = k - 1;
@@ -99,7 +135,9 @@ function sizeAfterOtherStep(items: Item[], k: number): boolean {
     isSize(items[k]) &&
     !TRIGGERS.has(items[k].key) &&
     before.length > 0 &&
-    before.every((op) => op !== "resize" && op !== "scale")
+    // a number right after an operation that takes parameters is that operation's ("trim 20px",
+    // "sharpen 50%", "border 5001px"): it is read (or refused) there, never a resize of its own
+    before.every((op) => SIZE_MAY_FOLLOW.has(op))
   );
 }
 
@@ -214,12 +252,21 @@ function splitClauses(items: Item[]): Item[][] {
   return clauses.filter((c) => c.length > 0);
 }
 
+class TwoFormats extends Error {
+  constructor(readonly names: string[]) {
+    super(`two output formats (${names.join(" and ")}): one image is saved in one format, say one of them`);
+  }
+}
+
 /** Format steps become one (they set how the result is written); the last explicit format wins. */
 function mergeOutputSteps(ops: OperationInput[]): OperationInput[] {
   const formats = ops.filter((o) => o.op === "format") as (Record<string | symbol, unknown> & { op: "format" })[];
   let out = ops;
   if (formats.length > 1 || formats.some((f) => f[IMPLICIT_FORMAT])) {
     const explicit = formats.filter((f) => !f[IMPLICIT_FORMAT]);
+    const names = [...new Set(explicit.map((f) => f.format as string))];
+    // "convert to png and jpg": one image is written in one format
+    if (names.length > 1) throw new TwoFormats(names);
     const merged: Record<string, unknown> = { op: "format", format: (explicit.at(-1) ?? formats[0]).format };
     for (const f of formats) {
       if (f.quality !== undefined) merged.quality = f.quality;
@@ -297,10 +344,12 @@ function plan(text: string): ParseResult {
     if (r.hasTrigger) {
       // a step that does not read well alone may finish the one before: "rotate 45, fill the corners with black"
       const prev = kept.at(-1);
-      if (prev && (r.unknown.length || r.errors.length)) {
+      // "add text 'hi', size 40": the size of the text just added, not a resize to 40px
+      const textSize = clauses[i][0]?.key === "size" && prev?.r.ops.some((o) => o.op === "text");
+      if (prev && (r.unknown.length || r.errors.length || textSize)) {
         const items = [...prev.items, ...clauses[i]];
         const joined = readClause(items);
-        if (joined.cost < prev.r.cost + r.cost) {
+        if (joined.cost < prev.r.cost + r.cost || (textSize && joined.cost <= prev.r.cost)) {
           kept[kept.length - 1] = { items, r: joined };
           continue;
         }
@@ -318,7 +367,13 @@ function plan(text: string): ParseResult {
     if (prev) {
       const items = [...prev.items, ...clauses[i]];
       const joined = readClause(items);
-      options.push({ delta: joined.cost - prev.r.cost, apply: () => (kept[kept.length - 1] = { items, r: joined }) });
+      const apply = () => (kept[kept.length - 1] = { items, r: joined });
+      // "crop to square, 800x600": a size the crop before refuses is a conflict, not a resize
+      if (prev.r.ops.some((o) => o.op === "crop") && joined.errors.length && !joined.unknown.length) {
+        apply();
+        continue;
+      }
+      options.push({ delta: joined.cost - prev.r.cost, apply });
     }
     const next = readings[i + 1];
     if (next?.hasTrigger) {
@@ -346,7 +401,14 @@ function plan(text: string): ParseResult {
   const errors = kept.flatMap((k) => k.r.errors);
   const marks = kept.flatMap((k) => k.r.marks);
   if (unknown.length || errors.length) return explain(unknown, errors, marks);
-  const ops = mergeOutputSteps(kept.flatMap((k) => k.r.ops)).map((o) => {
+  let merged: OperationInput[];
+  try {
+    merged = mergeOutputSteps(kept.flatMap((k) => k.r.ops));
+  } catch (e) {
+    if (e instanceof TwoFormats) return notUnderstood(e.message, []);
+    throw e;
+  }
+  const ops = merged.map((o) => {
     const { [IMPLICIT_FORMAT]: _, ...rest } = o as Record<string | symbol, unknown>;
     return rest as OperationInput;
   });

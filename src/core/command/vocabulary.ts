@@ -5,6 +5,7 @@
 import { NAMED_COLORS } from "../color.js";
 import { catalog, type OperationName } from "../operations.js";
 import { editDistance } from "./distance.js";
+import { COMMON_ENGLISH_WORDS } from "./english.js";
 import { NUMBER_WORDS, readNumberWords } from "./numbers.js";
 import { type Token, tokenize } from "./tokenize.js";
 
@@ -561,9 +562,13 @@ export function registerKnownWords(words: Iterable<string>): void {
 }
 const typoCache = new Map<string, string | null>();
 
-/** The known word within one edit of `word` (words of 4+ letters), else undefined. */
+/**
+ * The known word within one edit of `word` (words of 4+ letters), else undefined. A common
+ * English word (english.ts) is never corrected: "cold" is not "old", "burn" not "turn"; it is
+ * reported as not understood instead of silently becoming another edit.
+ */
 export function correctTypo(word: string): string | undefined {
-  if (word.length < 4 || !/^[\p{L}]+$/u.test(word)) return undefined;
+  if (word.length < 4 || !/^[\p{L}]+$/u.test(word) || COMMON_ENGLISH_WORDS.has(word)) return undefined;
   const cached = typoCache.get(word);
   if (cached !== undefined) return cached ?? undefined;
   let best: string | undefined;
