@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import { serve } from "@hono/node-server";
 import { answerClientError } from "./adapters/local/client-error.js";
 import { CoalescingResponse } from "./adapters/local/coalescing-response.js";
+import { lockDataDir } from "./adapters/local/data-lock.js";
 import { FsObjectStore } from "./adapters/local/fs-objects.js";
 import { LocalJobRunner } from "./adapters/local/job-runner.js";
 import { PromMetrics } from "./adapters/local/prom-metrics.js";
@@ -80,6 +81,7 @@ export async function startLocalServer(config: Config, opts: LocalServerOptions 
   const logger = opts.logger ?? createLogger(config);
   const clock = opts.clock ?? { now: () => Date.now() };
   fs.mkdirSync(config.DATA_DIR, { recursive: true });
+  const unlock = opts.stores ? () => undefined : lockDataDir(config.DATA_DIR);
   const secret = loadOrCreateSecret(config);
   const limits = limitsFromConfig(config);
   const metrics = new PromMetrics();
@@ -194,6 +196,7 @@ export async function startLocalServer(config: Config, opts: LocalServerOptions 
         await stopped;
         await pool.close();
         await sessions.close?.();
+        unlock();
         logger.info("imgedit stopped");
       })();
       return closing;

@@ -177,6 +177,15 @@ export function sessionStoreContract(name: string, makeStore: () => Promise<Sess
       expect(await store.findByIdempotencyKey(uid("nobody"), "abc-123")).toBeUndefined();
     });
 
+    it("an expired session no longer holds its idempotency key: the same key makes a new session", async () => {
+      const userId = uid("idem-exp");
+      await store.create(makeSession({ userId, idempotencyKey: "reuse-me", ttl: nowSec() - 10 }));
+      expect(await store.findByIdempotencyKey(userId, "reuse-me")).toBeUndefined();
+      const fresh = makeSession({ userId, idempotencyKey: "reuse-me" });
+      await store.create(fresh);
+      expect((await store.findByIdempotencyKey(userId, "reuse-me"))?.sessionId).toBe(fresh.sessionId);
+    });
+
     it("updates one image, bumps the version, stamps the image with it and recomputes the status", async () => {
       const s = makeSession();
       await store.create(s);

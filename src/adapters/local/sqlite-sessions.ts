@@ -93,6 +93,9 @@ export class SqliteSessionStore implements SessionStore {
         "UPDATE sessions SET doc = ?, status = ?, version = ?, updatedAt = ? WHERE sessionId = ? AND version = ?",
       ),
       delete: db.prepare("DELETE FROM sessions WHERE sessionId = ?"),
+      releaseExpiredKey: db.prepare(
+        "UPDATE sessions SET idempotencyKey = NULL WHERE userId = ? AND idempotencyKey = ? AND ttl < ?",
+      ),
       byIdempotencyKey: db.prepare(
         "SELECT sessionId, doc FROM sessions WHERE userId = ? AND idempotencyKey = ? AND ttl >= ?",
       ),
@@ -112,6 +115,9 @@ export class SqliteSessionStore implements SessionStore {
   }
 
   async create(session: Session): Promise<void> {
+    // An expired session (not swept yet) no longer holds its idempotency key: the key is free again.
+    if (session.idempotencyKey !== undefined)
+      this.stmt.releaseExpiredKey.run(session.userId, session.idempotencyKey, this.nowSec());
     try {
       this.stmt.insert.run(
         session.sessionId,
