@@ -194,6 +194,13 @@ export async function runJob(job: Job, deps: JobDeps, opts: { signal?: AbortSign
     } catch (e) {
       endPhase();
       if (e instanceof Superseded) {
+        // The result key is the same for every delivery: a "done" image's file is this one. One
+        // the other delivery recorded failed keeps no result, so the file we stored is an orphan.
+        if (storedKey) {
+          const now = await sessions.get(job.sessionId).catch(() => undefined);
+          const other = now?.images.find((i) => i.id === job.imageId);
+          if (other && other.status !== "done") await deps.objects.delete(storedKey).catch(() => undefined);
+        }
         log.info("job stopped: another delivery finished this image");
         return;
       }

@@ -120,6 +120,33 @@ describe("runJob", () => {
     expect((await store.get("s1"))?.status).toBe("completed");
   });
 
+  it("a delivery that stored its file after another one recorded the image failed removes that file", async () => {
+    const { deps, store, fsObjects } = await setup();
+    let release!: () => void;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const fetchSource = deps.fetchSource;
+    const slow = runJob(job, {
+      ...deps,
+      fetchSource: async (url: string, user: string) => {
+        const data = await fetchSource(url, user);
+        await gate; // stalls mid-fetch while the other delivery gives up on the image
+        return data;
+      },
+    });
+    await new Promise((r) => setTimeout(r, 20));
+    await store.updateImage("s1", "a", {
+      status: "failed",
+      percent: 100,
+      error: { code: "FETCH_FAILED", message: "gone" },
+    });
+    release();
+    await slow;
+    expect((await store.get("s1"))?.images[0].status).toBe("failed");
+    expect(await fsObjects.list("u1/")).toEqual([]);
+  });
+
   it("a refused 'done' write is retried; refused for good, the image fails and its file is removed", async () => {
     for (const refusals of [1, 100]) {
       const { deps, store, fsObjects } = await setup();
