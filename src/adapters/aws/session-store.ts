@@ -244,29 +244,27 @@ export class DynamoSessionStore implements SessionStore {
     }
   }
 
-  private async readMarker(marker: string): Promise<Marker | undefined> {
+  /** One item by its key, read strongly consistent. */
+  private async getItem(sessionId: string): Promise<Record<string, unknown> | undefined> {
     try {
       const out = await this.client.send(
-        new GetCommand({ TableName: this.table, Key: { sessionId: marker }, ConsistentRead: true }),
+        new GetCommand({ TableName: this.table, Key: { sessionId }, ConsistentRead: true }),
       );
-      return out.Item as Marker | undefined;
+      return out.Item;
     } catch (e) {
       throw storageError("get", e);
     }
   }
 
+  private async readMarker(marker: string): Promise<Marker | undefined> {
+    return (await this.getItem(marker)) as Marker | undefined;
+  }
+
   /** The stored session, expired or not; undefined for a marker item. */
   private async read(sessionId: string): Promise<Session | undefined> {
     if (sessionId.startsWith(MARKER_PREFIX)) return undefined;
-    try {
-      const out = await this.client.send(
-        new GetCommand({ TableName: this.table, Key: { sessionId }, ConsistentRead: true }),
-      );
-      const item = out.Item as Session | undefined;
-      return item && typeof item.userId === "string" ? item : undefined;
-    } catch (e) {
-      throw storageError("get", e);
-    }
+    const item = (await this.getItem(sessionId)) as Session | undefined;
+    return item && typeof item.userId === "string" ? item : undefined;
   }
 
   async get(sessionId: string): Promise<Session | undefined> {
