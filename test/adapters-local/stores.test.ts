@@ -88,6 +88,45 @@ describe("filesystem object keys", () => {
   });
 });
 
+describe("filesystem object directories", () => {
+  const dirs = (root: string) =>
+    fs
+      .readdirSync(root, { recursive: true, withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .map((e) => path.relative(root, path.join(e.parentPath, e.name)))
+      .sort();
+
+  it("deleting a session's last file, or the session's prefix, leaves no empty directories", async () => {
+    const root = path.join(tempDir(), "objects");
+    const store = new FsObjectStore(root, { secret: new Uint8Array(32) });
+    await store.put("u1/s1/a.png", Buffer.from("a"), "image/png");
+    await store.put("u1/s1/b.png", Buffer.from("b"), "image/png");
+    await store.put("u1/s2/c.png", Buffer.from("c"), "image/png");
+    await store.delete("u1/s1/a.png");
+    expect(dirs(root)).toEqual(["u1", "u1/s1", "u1/s2"]); // b.png still there
+    await store.delete("u1/s1/b.png");
+    expect(dirs(root)).toEqual(["u1", "u1/s2"]);
+    await store.deletePrefix("u1/s2/");
+    expect(dirs(root)).toEqual([]);
+    expect(fs.existsSync(root)).toBe(true); // the store's own directory stays
+    await store.delete("u1/s9/none.png"); // nothing there: no error
+  });
+
+  it("a write beside a delete that empties the same directory still lands", async () => {
+    const root = path.join(tempDir(), "objects");
+    const store = new FsObjectStore(root, { secret: new Uint8Array(32) });
+    for (let i = 0; i < 200; i++) {
+      await store.put(`u/s${i}/old.png`, Buffer.from("o"), "image/png");
+      await Promise.all([
+        store.delete(`u/s${i}/old.png`),
+        store.put(`u/s${i}/new.png`, Buffer.from(`n${i}`), "image/png"),
+      ]);
+      expect((await store.getBuffer(`u/s${i}/new.png`))?.toString()).toBe(`n${i}`);
+    }
+    expect((await store.list("u/")).length).toBe(200);
+  });
+});
+
 describe("local secret", () => {
   it("is generated once, kept with mode 0600, and reused", () => {
     const dir = tempDir();

@@ -1,6 +1,7 @@
 // runJob on its own, with real stores (SQLite, filesystem) and the real pipeline in this thread:
 // duplicate delivery writes one result, "done" is never recorded before the file exists,
 // storage failures are retried, a deleted session leaves nothing behind.
+import fs from "node:fs";
 import path from "node:path";
 import sharp from "sharp";
 import { describe, expect, it } from "vitest";
@@ -247,6 +248,8 @@ describe("runJob", () => {
     await runJob(job, deps);
     expect(await store.get("s1")).toBeUndefined();
     expect(await fsObjects.list("u1/")).toEqual([]);
+    // the result written after the delete was removed, and its directory with it
+    expect(fs.existsSync(path.join(fsObjects.root, "u1"))).toBe(false);
   });
 });
 

@@ -2,8 +2,8 @@
 // paths, a small character set), writes are atomic (temp file + rename), and downloads go through
 // HMAC-signed, expiring URLs (GET /files/<key>?exp=&sig=) checked in constant time.
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
-import { createReadStream, createWriteStream } from "node:fs";
-import fs from "node:fs/promises";
+import { createReadStream } from "node:fs";
+import fs, { type FileHandle } from "node:fs/promises";
 import path from "node:path";
 import { type Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -71,21 +71,54 @@ export class FsObjectStore implements ObjectStore {
     return p;
   }
 
-  private async atomicWrite(key: string, write: (tmp: string) => Promise<void>): Promise<void> {
+  private async atomicWrite(key: string, write: (fh: FileHandle) => Promise<void>): Promise<void> {
     const dest = this.file(key);
-    await fs.mkdir(path.dirname(dest), { recursive: true });
     const tmp = `${dest}${TEMP_MARK}${randomBytes(6).toString("hex")}`;
+    const fh = await this.createTemp(tmp);
     try {
-      await write(tmp);
+      await write(fh);
+      await fh.close(); // a no-op if a stream closed it
       await fs.rename(tmp, dest);
     } catch (e) {
+      await fh.close().catch(() => undefined);
       await fs.rm(tmp, { force: true });
       throw e;
     }
   }
 
+  /**
+   * Opens a new temp file, making its directories. A delete may prune a directory it emptied
+   * between the mkdir and the open (see pruneEmpty): then the directory is made again. Once the
+   * temp file is in it, the directory is no longer empty and stays.
+   */
+  private async createTemp(tmp: string): Promise<FileHandle> {
+    for (let attempt = 1; ; attempt++) {
+      await fs.mkdir(path.dirname(tmp), { recursive: true });
+      try {
+        return await fs.open(tmp, "wx", 0o600);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "ENOENT" || attempt >= 5) throw e;
+      }
+    }
+  }
+
+  /**
+   * Removes dir and then its parents, up to the store's root, while they are empty, so deleted
+   * sessions (and a result written after its session was deleted, then removed) leave no empty
+   * directories. rmdir refuses a non-empty directory, which ends the walk.
+   */
+  private async pruneEmpty(dir: string): Promise<void> {
+    for (let d = dir; d.startsWith(this.root + path.sep); d = path.dirname(d)) {
+      try {
+        await fs.rmdir(d);
+      } catch {
+        return;
+      }
+    }
+  }
+
   async put(key: string, body: Buffer, _contentType: string): Promise<void> {
-    await this.atomicWrite(key, (tmp) => fs.writeFile(tmp, body, { mode: 0o600 }));
+    await this.atomicWrite(key, (fh) => fh.writeFile(body));
   }
 
   async putStream(key: string, body: Readable, _contentType: string, maxBytes: number): Promise<number> {
@@ -98,7 +131,7 @@ export class FsObjectStore implements ObjectStore {
         } else cb(null, chunk);
       },
     });
-    await this.atomicWrite(key, (tmp) => pipeline(body, cap, createWriteStream(tmp, { mode: 0o600 })));
+    await this.atomicWrite(key, (fh) => pipeline(body, cap, fh.createWriteStream()));
     return bytes;
   }
 
@@ -141,14 +174,18 @@ export class FsObjectStore implements ObjectStore {
   }
 
   async delete(key: string): Promise<void> {
-    await fs.rm(this.file(key), { force: true });
+    const file = this.file(key);
+    await fs.rm(file, { force: true });
+    await this.pruneEmpty(path.dirname(file));
   }
 
   async deletePrefix(prefix: string): Promise<void> {
     const clean = prefix.replace(/\/+$/, "");
     if (!clean) throw new ImageEditError("INVALID_INPUT", "refusing to delete the whole store");
     if (prefix.endsWith("/")) {
-      await fs.rm(this.file(clean), { recursive: true, force: true });
+      const dir = this.file(clean);
+      await fs.rm(dir, { recursive: true, force: true });
+      await this.pruneEmpty(path.dirname(dir));
       return;
     }
     for (const key of await this.list(prefix)) await this.delete(key);
@@ -180,6 +217,7 @@ export class FsObjectStore implements ObjectStore {
     const p = path.join(this.root, ...key.split("/"));
     if (!p.startsWith(this.root + path.sep) || key.split("/").some((s) => s === ".." || s === "")) return;
     await fs.rm(p, { force: true });
+    await this.pruneEmpty(path.dirname(p));
   }
 
   async list(prefix: string): Promise<string[]> {
