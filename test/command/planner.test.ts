@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { isNegationOf } from "../../src/core/command/english.js";
 import { EXAMPLES } from "../../src/core/command/examples.js";
 import { MAX_COMMAND_LENGTH, parseCommand } from "../../src/core/command/index.js";
 import { KNOWN_WORDS, LEXICON_KEYS, lex, TRIGGERS } from "../../src/core/command/vocabulary.js";
@@ -121,6 +122,42 @@ describe("reading", () => {
     const a = parseCommand("make it half the size and black and white");
     const b = parseCommand("make it half the size and black and white");
     expect(a).toEqual(b);
+  });
+});
+
+describe("suggestions", () => {
+  it.each([
+    ["make it lossy", "lossless"],
+    ["convert to webp lossy", "lossless"],
+    ["decompress it", "compress"],
+    ["uncompressed", "compressed"],
+    ["uncrop", "crop"],
+    ["unsharpen", "sharpen"],
+    ["unsaturate", "saturate"],
+  ])("never offer a word's opposite: %s", (command, opposite) => {
+    const r = parseCommand(command);
+    if (r.ok) throw new Error(`unexpectedly understood: ${JSON.stringify(r.plan)}`);
+    expect(r.error.suggestions).not.toContain(opposite);
+  });
+
+  it("tells a word from its negation, and not from a word that merely looks alike", () => {
+    for (const [a, b] of [
+      ["lossy", "lossless"],
+      ["lossless", "lossy"],
+      ["decompress", "compress"],
+      ["uncompressed", "compress"],
+      ["desaturate", "saturation"],
+      ["anticlockwise", "clockwise"],
+      ["colourless", "colourful"],
+    ])
+      expect(isNegationOf(a, b), `${a} / ${b}`).toBe(true);
+    for (const [a, b] of [
+      ["unsaturate", "desaturate"],
+      ["sharpn", "sharpen"],
+      ["detail", "tilt"],
+      ["lossless", "losslessly"],
+    ])
+      expect(isNegationOf(a, b), `${a} / ${b}`).toBe(false);
   });
 });
 

@@ -28,6 +28,27 @@ describe("tokenize", () => {
     ]);
   });
 
+  it("reads ImageMagick geometry with one side open: 1920x, x1080", () => {
+    const numbers = tokenize("1920x, 1920 x, 1920×, 2×").filter((t) => t.kind !== "sep");
+    expect(numbers.map((t) => [t.kind, t.value, t.unit])).toEqual([
+      ["number", 1920, "x"],
+      ["number", 1920, "x"],
+      ["number", 1920, "x"],
+      ["number", 2, "x"],
+    ]);
+    expect(tokenize("x1080 ×1080px X1080").map((t) => [t.kind, t.value, t.value2, t.unit])).toEqual([
+      ["dims", undefined, 1080, undefined],
+      ["dims", undefined, 1080, "px"],
+      ["dims", undefined, 1080, undefined],
+    ]);
+    // a crop offset keeps its space: "x 10" is a word and a number
+    expect(kinds("x 10 x10y")).toEqual([
+      ["word", "x"],
+      ["number", "10"],
+      ["word", "x10y"],
+    ]);
+  });
+
   it("ends a sentence after a size, but not inside a decimal", () => {
     expect(kinds("resize to 100x100.")).toEqual([
       ["word", "resize"],

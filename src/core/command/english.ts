@@ -16,3 +16,32 @@ export const COMMON_ENGLISH_WORDS: ReadonlySet<string> = new Set(
     "widths wild wine wool word world wound zest zone"
   ).split(" "),
 );
+
+// A word and its negation look alike ("lossy" / "lossless", "compress" / "decompress", "crop" /
+// "uncrop") but mean the opposite: "did you mean" must never offer one for the other.
+const NEGATING_PREFIXES = ["un", "de", "dis", "non", "anti", "counter"];
+
+/** Whether one word negates the other: a negating prefix on it, or "-less" on the same stem. */
+export function isNegationOf(a: string, b: string): boolean {
+  for (const [neg, word] of [
+    [a, b],
+    [b, a],
+  ]) {
+    if (word.length < 3) continue;
+    // "uncompressed" / "compress", "desaturate" / "saturation": the rest starts like the word
+    for (const p of NEGATING_PREFIXES) {
+      const rest = neg.startsWith(p) ? neg.slice(p.length).replace(/^-/u, "") : "";
+      if (rest.length >= 3 && commonPrefix(rest, word) >= Math.min(rest.length, word.length) - 2) return true;
+    }
+    // "lossless" / "lossy", "colourless" / "colourful"
+    const stem = /^(.{3,})less(ly|ness)?$/u.exec(neg)?.[1];
+    if (stem && word.startsWith(stem) && !/less(ly|ness)?$/u.test(word)) return true;
+  }
+  return false;
+}
+
+function commonPrefix(a: string, b: string): number {
+  let i = 0;
+  while (i < a.length && i < b.length && a[i] === b[i]) i++;
+  return i;
+}

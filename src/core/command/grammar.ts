@@ -6,6 +6,7 @@
 import { NAMED_COLORS, parseColor } from "../color.js";
 import type { OperationInput, OperationName } from "../operations.js";
 import type { Position } from "../ops/define.js";
+import { scale } from "../ops/geometry.js";
 import { type Item, registerKnownWords } from "./vocabulary.js";
 
 export type Amount = "little" | "lot" | undefined;
@@ -173,6 +174,8 @@ const round = (n: number, digits = 3) => Math.round(n * 10 ** digits) / 10 ** di
 
 // ---------------------------------------------------------------- size: resize and scale
 
+const CROP_NEEDS_BOTH = "a crop needs both a width and a height (crop to 500x800), or say resize to 500 wide to scale";
+
 /** Social presets: exact boxes, filled (cover) so the result is exactly that size. */
 export const PRESETS: Record<string, { width: number; height: number; label: string }> = {
   "preset:instagram": { width: 1080, height: 1080, label: "Instagram post (square)" },
@@ -221,6 +224,8 @@ const GROW = [
   "increase",
   "magnify",
 ];
+/** The largest multiplier: scale's limit. "1920x" is beyond it, so it can only be a width. */
+const MAX_FACTOR = scale.schema.shape.factor.maxValue ?? 20;
 const WIDTH_KEYS = ["width", "wide", "w", "across"];
 const HEIGHT_KEYS = ["height", "tall", "high", "h"];
 const SIZE_WORDS = [
@@ -253,6 +258,19 @@ const SIZE_WORDS = [
   "factor",
   "times",
 ];
+
+/** "x1080", "x 1080": ImageMagick geometry for a height alone (the width follows the aspect ratio). */
+function openHeight(c: Clause, dims: Item | undefined): { text: string; h: number; px: boolean } | undefined {
+  if (dims?.dims)
+    return dims.dims.w === undefined ? { text: dims.text, h: dims.dims.h, px: !!dims.dims.unit } : undefined;
+  // with a space only a written x counts ("times 2" is no height)
+  const i = c.items.findIndex((it, k) => !c.used[k] && /^[x×]$/iu.test(it.text));
+  const n = c.items[i + 1];
+  if (i < 0 || c.used[i + 1] || !n?.num || (n.num.unit !== undefined && n.num.unit !== "px")) return undefined;
+  c.mark(c.items[i]);
+  c.mark(n);
+  return { text: `${c.items[i].text} ${n.text}`, h: n.num.value, px: n.num.unit === "px" };
+}
 
 function scaleFactor(n: NonNullable<Item["num"]>, polarity: "down" | "up" | undefined, relative: boolean): number {
   let f = n.unit === "%" ? n.value / 100 : n.value;
@@ -307,7 +325,15 @@ const parseSize: Parser = (c, ctx) => {
       FIT_PRESETS.has(preset.key) ? "inside" : "cover",
     );
   }
-  if (dims?.dims) return resizeOp(dims.dims.w, dims.dims.h);
+  if (dims?.dims?.w !== undefined) return resizeOp(dims.dims.w, dims.dims.h);
+  const height = openHeight(c, dims);
+  if (height) {
+    // "x2" says "times two" as often as "2 pixels high": a height small enough to be a
+    // multiplier needs its px
+    if (height.h <= MAX_FACTOR && !height.px)
+      return { error: `"${height.text}" is ambiguous: say ${height.h}x to scale, or ${height.h}px tall` };
+    return resizeOp(undefined, height.h);
+  }
 
   // "width 800", "800 wide", "height of 600", "600px tall"
   const widthN = numNear(c, WIDTH_KEYS);
@@ -315,8 +341,7 @@ const parseSize: Parser = (c, ctx) => {
   c.takeAll(...WIDTH_KEYS, ...HEIGHT_KEYS);
   if (widthN?.num?.unit === "%" || heightN?.num?.unit === "%")
     return { error: "a width or height in % is not supported: say scale 50% to scale both sides" };
-  if (cropWord && !(widthN && heightN) && (widthN || heightN))
-    return { error: "a crop needs both a width and a height (crop to 500x800), or say resize to 500 wide to scale" };
+  if (cropWord && !(widthN && heightN) && (widthN || heightN)) return { error: CROP_NEEDS_BOTH };
   if (widthN || heightN) return resizeOp(widthN?.num?.value, heightN?.num?.value);
 
   const n = num(c);
@@ -344,6 +369,13 @@ const parseSize: Parser = (c, ctx) => {
     // "800px smaller", "shrink by 100px": a change in pixels is not an operation
     if (unit === "px" && (prevKey === "by" || [...SHRINK, ...GROW].includes(c.after(n)?.key ?? "")))
       return { error: `changing the size by ${n.text} is not supported: say to ${value}px, or a percent` };
+    // ImageMagick geometry "1920x" is a width (the height follows the aspect ratio); "2x" is a
+    // multiplier. A written x on a number too big to be one, asked as a size ("to 1920x", not
+    // "1920x bigger"), is the width; any other multiplier that big is refused, naming the word.
+    if (unit === "x" && value > MAX_FACTOR) {
+      if (!relative && /[x×]$/iu.test(n.text)) return resizeOp(value, undefined);
+      return { error: `a size can be scaled by at most ${MAX_FACTOR}x, not "${n.text}"` };
+    }
     const isFactor =
       unit === "%" ||
       unit === "frac" ||
@@ -429,6 +461,7 @@ const parseCrop: Parser = (c, ctx) => {
   const dims = c.takeKey("#dims");
   if (dims?.dims) {
     const { w, h, unit } = dims.dims;
+    if (w === undefined) return { error: CROP_NEEDS_BOTH }; // "crop to x600"
     if (cropWord && c.has("square", "squared", "1:1") && w !== h)
       return { error: `conflicting crops: square and ${dims.text}; say one of them` };
     // "crop to 4x3" / "16 by 9": small numbers without px read as a ratio
@@ -448,8 +481,7 @@ const parseCrop: Parser = (c, ctx) => {
   const w = numNear(c, ["width", "wide"]);
   const h = numNear(c, ["height", "tall", "high"]);
   if (w?.num && h?.num) return base({ width: w.num.value, height: h.num.value });
-  if (w || h)
-    return { error: "a crop needs both a width and a height (crop to 500x800), or say resize to 500 wide to scale" };
+  if (w || h) return { error: CROP_NEEDS_BOTH };
   return { error: "say what to crop to: a size (800x600), a ratio (16:9), square, portrait or landscape" };
 };
 

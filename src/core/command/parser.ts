@@ -12,7 +12,7 @@ import {
   PlanSchema,
 } from "../operations.js";
 import { Clause, IMPLICIT_FORMAT, isColorItem, parserFor } from "./grammar.js";
-import { suggestFor } from "./suggest.js";
+import { noteFor, suggestFor } from "./suggest.js";
 import { type Item, isIgnorable, isSeparator, lex, TRIGGERS } from "./vocabulary.js";
 
 export const MAX_COMMAND_LENGTH = 1000;
@@ -56,9 +56,9 @@ function readAs(items: Item[], op: OperationName): Reading {
   const unknown = items.filter((it, i) => !c.used[i] && !isIgnorable(it));
   const errors = "error" in res ? [`${op}: ${res.error}`] : [];
   let ops = "ops" in res ? res.ops : [];
-  const invalid = ops.map((o) => checkStep(o)).find(Boolean);
-  if (invalid) {
-    errors.push(invalid);
+  const refusal = ops.map((o) => checkStep(o)).find(Boolean);
+  if (refusal) {
+    errors.push(refusalMessage(refusal, items));
     ops = [];
   }
   const marks = errors.length ? items.filter((it) => it.num || it.dims || it.pair) : [];
@@ -98,26 +98,43 @@ const PARAM_HINTS: Partial<Record<OperationName, string>> = {
   text: 'a font size as "size 40"',
 };
 
-const stepChecks = new Map<string, string | undefined>();
+/**
+ * Why the catalog refuses a step: its schema's message, or a decimal where it takes whole
+ * pixels ("800.5px"), which the planner words itself, naming what was written (zod's "expected
+ * int, received number" means nothing to someone who wrote a size).
+ */
+type Refusal = { message: string } | { op: string; field: string; decimal: number };
+
+const stepChecks = new Map<string, Refusal | undefined>();
 
 /** Validates one step on its own so the message names the clause's operation (memoised). */
-function checkStep(op: OperationInput): string | undefined {
+function checkStep(op: OperationInput): Refusal | undefined {
   const key = JSON.stringify(op);
   if (stepChecks.has(key)) return stepChecks.get(key);
-  const message = validateStep(op);
+  const refusal = validateStep(op);
   if (stepChecks.size > 5000) stepChecks.clear();
-  stepChecks.set(key, message);
-  return message;
+  stepChecks.set(key, refusal);
+  return refusal;
 }
 
-function validateStep(op: OperationInput): string | undefined {
+function validateStep(op: OperationInput): Refusal | undefined {
   const def = getOperation(op.op);
-  if (!def) return `unknown operation ${op.op}`;
+  if (!def) return { message: `unknown operation ${op.op}` };
   const r = def.schema.safeParse(op);
   if (r.success) return undefined;
   const issue = r.error.issues[0];
-  const field = issue.path.length ? `${issue.path.join(".")}: ` : "";
-  return `${op.op}: ${field}${issue.message}`;
+  const field = issue.path.join(".");
+  // every integer a command can reach is a count of pixels (sizes, offsets, widths, windows)
+  const value = (op as Record<PropertyKey, unknown>)[issue.path[0]];
+  if (issue.code === "invalid_type" && issue.expected === "int" && typeof value === "number")
+    return { op: op.op, field, decimal: value };
+  return { message: `${op.op}: ${field ? `${field}: ` : ""}${issue.message}` };
+}
+
+function refusalMessage(r: Refusal, items: Item[]): string {
+  if ("message" in r) return r.message;
+  const said = items.find((it) => [it.num?.value, it.dims?.w, it.dims?.h, it.pair?.a, it.pair?.b].includes(r.decimal));
+  return `${r.op}: ${r.field} must be a whole number of pixels, not ${said ? `"${said.text}"` : r.decimal}`;
 }
 
 // Number words that name a scale ("half", "twice") never start a step in mid-clause: "sharpen
@@ -322,6 +339,7 @@ function explain(unknown: Item[], errors: string[], marks: Item[]): ParseResult 
   if (unknown.length) {
     const words = unknown.map((u) => `"${u.text}"`).join(", ");
     parts.push(`I did not understand ${words}.`);
+    for (const note of new Set(unknown.map((u) => noteFor(u.text)))) if (note) parts.push(`${note}.`);
   }
   for (const e of errors) parts.push(`${e.charAt(0).toUpperCase()}${e.slice(1)}.`);
   if (suggestions.length) parts.push(`Did you mean ${suggestions.slice(0, 5).join(", ")}?`);

@@ -1,6 +1,8 @@
-// "Did you mean ...": the catalog words and operation names nearest to a word not understood.
+// "Did you mean ...": the catalog words and operation names nearest to a word not understood
+// (never its negation), hints for words people use for something else, and notes.
 import { catalog } from "../operations.js";
 import { editDistance } from "./distance.js";
+import { isNegationOf } from "./english.js";
 
 const CANDIDATES: { word: string; op: string }[] = [];
 for (const def of catalog) {
@@ -35,7 +37,17 @@ const HINTS: Record<string, string[]> = {
   rounded: ["crop"],
   circle: ["crop"],
   resize: ["resize"],
+  lossy: ["webp at quality 80"],
 };
+
+/** What to know about a word the planner does not take, said after "I did not understand ...". */
+const NOTES: Record<string, string> = {
+  lossy: "JPEG, WebP and AVIF are lossy by default: give a quality",
+};
+
+export function noteFor(word: string): string | undefined {
+  return NOTES[word.toLowerCase()];
+}
 
 /** Up to `max` catalog words near `word` (2 edits, or a shared 4-letter prefix), nearest first. */
 export function suggestFor(word: string, max = 3): string[] {
@@ -43,7 +55,8 @@ export function suggestFor(word: string, max = 3): string[] {
   if (w.length < 3 || !/^[\p{L}-]+$/u.test(w)) return [];
   const scored: { word: string; d: number }[] = (HINTS[w] ?? []).map((h) => ({ word: h, d: 0 }));
   for (const c of CANDIDATES) {
-    if (c.word.includes(" ") || c.word === w) continue;
+    // a word's opposite is never what was meant: "lossy" is not "lossless"
+    if (c.word.includes(" ") || c.word === w || isNegationOf(w, c.word)) continue;
     let d = editDistance(w, c.word, 2);
     if (
       d > 2 &&

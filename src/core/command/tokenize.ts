@@ -1,7 +1,7 @@
 // Splits a command into tokens with character offsets (so a page can highlight what was not
-// understood). Numbers keep their attached unit ("800px", "50%", "90°"), sizes ("800x600"),
-// ratios ("16:9"), coordinate pairs ("10,20", "(10, 20)"), hex colours, URLs and quoted text
-// are single tokens; everything else is words, separators and symbols.
+// understood). Numbers keep their attached unit ("800px", "50%", "90°", "2x"), sizes ("800x600",
+// "x1080"), ratios ("16:9"), coordinate pairs ("10,20", "(10, 20)"), hex colours, URLs and quoted
+// text are single tokens; everything else is words, separators and symbols.
 
 export type TokenKind =
   | "word"
@@ -24,7 +24,7 @@ export interface Token {
   norm: string;
   start: number;
   end: number;
-  /** number: its value; dims/pair/ratio: first value. */
+  /** number: its value; dims/pair/ratio: first value (none in "x1080": the width is left open). */
   value?: number;
   /** dims/pair/ratio: second value. */
   value2?: number;
@@ -35,12 +35,17 @@ export interface Token {
 }
 
 const NUM = String.raw`(?:\d+(?:\.\d+)?|\.\d+)`;
-const UNIT = String.raw`(?:(?:px|pixels?|degrees?|degs?|x)(?![\p{L}\p{N}])|%|[°º˚])`;
+// "x" or "×" after a number is a multiplier ("2x", "2×") or ImageMagick geometry for a width
+// alone ("1920x"): the size grammar tells them apart
+const UNIT = String.raw`(?:(?:px|pixels?|degrees?|degs?|x|×)(?![\p{L}\p{N}])|%|[°º˚])`;
 const reNumber = new RegExp(String.raw`^([+\-−]?)(${NUM})(?:\s*(${UNIT}))?`, "iu");
 const reDims = new RegExp(
   String.raw`^(${NUM})\s*(px|pixels?)?\s*[x×*]\s*(${NUM})(?:\s*(px|pixels?))?(?![a-z0-9]|\.\d)`,
   "iu",
 );
+// "x1080": ImageMagick geometry for a height alone (the width follows the aspect ratio). Written
+// without a space only: "x 10" is a crop's offset ("crop 800x600 x 10 y 20").
+const reHeight = new RegExp(String.raw`^[x×](${NUM})(?:\s*(px|pixels?))?(?![a-z0-9]|\.\d)`, "iu");
 const reRatio = new RegExp(String.raw`^(${NUM}):(${NUM})(?!\d|\.\d)`, "u");
 const rePair = /^(\d+),(\d+)(?!\d|\.\d)/u;
 const reParenPair = /^\(\s*(\d+)\s*,\s*(\d+)\s*\)/u;
@@ -129,6 +134,19 @@ export function tokenize(text: string): Token[] {
     m = reParenPair.exec(rest);
     if (m) {
       push(twoNumbers("pair", m, i));
+      continue;
+    }
+    m = reHeight.exec(rest);
+    if (m) {
+      push({
+        kind: "dims",
+        text: m[0],
+        norm: m[0].toLowerCase(),
+        value2: Number(m[1]),
+        unit: m[2] ? "px" : undefined,
+        start: i,
+        end: i + m[0].length,
+      });
       continue;
     }
     const startsNumber = /[\d.]/u.test(ch) && /\d/u.test(rest.slice(0, 2));

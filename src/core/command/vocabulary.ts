@@ -18,7 +18,8 @@ export interface Item {
   start: number;
   end: number;
   num?: { value: number; unit?: Unit };
-  dims?: { w: number; h: number; unit?: Unit };
+  /** A size or a ratio; w is missing in "x1080" (a height alone, ImageMagick geometry). */
+  dims?: { w?: number; h: number; unit?: Unit };
   pair?: { a: number; b: number };
   quote?: string;
   url?: string;
@@ -605,7 +606,7 @@ function itemFromToken(t: Token): Item {
     case "number":
       return { ...base, key: "#num", num: { value: t.value ?? 0, unit: t.unit as Unit | undefined } };
     case "dims":
-      return { ...base, key: "#dims", dims: { w: t.value ?? 0, h: t.value2 ?? 0, unit: t.unit as Unit | undefined } };
+      return { ...base, key: "#dims", dims: { w: t.value, h: t.value2 ?? 0, unit: t.unit as Unit | undefined } };
     case "ratio":
       return { ...base, key: "#ratio", dims: { w: t.value ?? 0, h: t.value2 ?? 0 } };
     case "pair":
@@ -703,9 +704,11 @@ export function lex(text: string): Item[] {
 
 function attachUnits(items: Item[]): Item[] {
   const out: Item[] = [];
-  for (const it of items) {
+  for (const [i, it] of items.entries()) {
     const prev = out[out.length - 1];
-    if (prev?.num && !prev.num.unit && UNIT_KEYS.has(it.key)) {
+    // an "x" between two numbers makes a size (below), it is not the first one's multiplier
+    const between = it.key === "x" && items[i + 1]?.num !== undefined;
+    if (prev?.num && !prev.num.unit && UNIT_KEYS.has(it.key) && !between) {
       prev.num = { ...prev.num, unit: it.key as Unit };
       prev.end = it.end;
       prev.text = `${prev.text} ${it.text}`;
