@@ -23,6 +23,7 @@ import { type Limits, limitsFromConfig } from "../../core/limits.js";
 import { describeOperation, type Plan } from "../../core/operations.js";
 import { OUTPUT_FORMATS, type OutputFormat } from "../../core/ops/define.js";
 import type { ProcessResult } from "../../core/pipeline.js";
+import { createAssetLoader } from "../assets.js";
 import { CliFailure, errnoCode, notAFile, readProblem, reason } from "../fs-errors.js";
 import type { CliCommand, CliIO } from "../main.js";
 
@@ -46,6 +47,10 @@ Options:
       --overwrite       replace existing output files
       --json            print the summary as JSON instead of a table
   -h, --help            this help
+
+A watermark step's image is loaded once per run: an http(s) URL through the server's safe
+fetcher with the same settings (private and loopback hosts only when listed in FETCH_ALLOW_HOSTS;
+FETCH_TIMEOUT_MS, FETCH_MAX_REDIRECTS, MAX_IMAGE_SIZE), or a local file as file:///absolute/path.png.
 
 Exit status: 0 all images written; 1 some image failed (the others are still written); 2 bad usage.
 
@@ -141,7 +146,8 @@ async function runEdit(argv: string[], io: CliIO): Promise<number> {
   const { values, positionals } = args;
   if (positionals.length === 0) throw new UsageError("give at least one input file, directory or glob");
   if (!values.output) throw new UsageError("--output is required (a file or a directory)");
-  const limits = limitsFromConfig(loadConfig(io.env));
+  const config = loadConfig(io.env);
+  const limits = limitsFromConfig(config);
   const format = values.format === undefined ? undefined : parseFormat(values.format);
   const quality = values.quality === undefined ? undefined : parseIntOption("--quality", values.quality, 1, 100);
   const concurrency =
@@ -160,6 +166,8 @@ async function runEdit(argv: string[], io: CliIO): Promise<number> {
   const outputFormat = jobs.length === 1 && jobs[0].output ? fileFormat(jobs[0].output, format, plan) : format;
 
   const { processImage } = await import("../../core/pipeline.js");
+  // Watermarks: each distinct URL loaded once for the whole run, before the first image needs it.
+  const assets = await createAssetLoader(plan, config);
   const progress = new Progress(io, jobs.length);
   const rows: Row[] = new Array(jobs.length);
   let next = 0;
@@ -170,13 +178,16 @@ async function runEdit(argv: string[], io: CliIO): Promise<number> {
       const row = await editOne(
         job,
         values.output as string,
-        async (input) =>
-          processImage(input, plan, {
+        async (input) => {
+          await assets.ready();
+          return processImage(input, plan, {
             limits,
+            loadAsset: assets.load,
             outputFormat,
             quality,
             keepMetadata: values["keep-metadata"] ? true : undefined,
-          }),
+          });
+        },
         { limits, overwrite: values.overwrite ?? false },
       );
       rows[i] = row;

@@ -66,7 +66,12 @@ const parse: CliCommand = {
     }
     const result = await planCommand(text, { llm });
     if (!result.ok) {
-      if (values.json) io.stdout.write(`${JSON.stringify({ ok: false, error: result.error }, null, 2)}\n`);
+      // --json: the JSON (which holds the message, the unknown words and the suggestions) is the
+      // whole answer; stderr stays empty, so a caller can capture both without parsing prose.
+      if (values.json) {
+        io.stdout.write(`${JSON.stringify({ ok: false, error: result.error }, null, 2)}\n`);
+        return 2;
+      }
       io.stderr.write(`imgedit parse: ${result.error.message}\n${markUnknown(text, result.error)}`);
       if (result.error.suggestions.length) io.stderr.write(`  did you mean: ${result.error.suggestions.join(", ")}\n`);
       return 2;

@@ -1,0 +1,42 @@
+// `imgedit parse --json`: stdout carries only the JSON and stderr stays empty, also when the command
+// is not understood (exit 2); without --json the explanation with the underlined words is unchanged.
+import { describe, expect, it } from "vitest";
+import { imgedit } from "./in-process.js";
+
+describe("imgedit parse --json on a command that is not understood", () => {
+  it("writes only the JSON to stdout, nothing to stderr, and exits 2", async () => {
+    const r = await imgedit(["parse", "rotate 90 and frobnicate", "--json", "--grammar-only"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe("");
+    const json = JSON.parse(r.stdout);
+    expect(json.ok).toBe(false);
+    expect(json.error).toMatchObject({
+      code: "COMMAND_NOT_UNDERSTOOD",
+      unknown: [{ word: "frobnicate", start: 14, end: 24 }],
+    });
+  });
+
+  it("keeps stderr empty when there are suggestions too (they are in the JSON)", async () => {
+    const r = await imgedit(["parse", "zoom in", "--json", "--grammar-only"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe("");
+    const json = JSON.parse(r.stdout);
+    expect(json.error.suggestions.length).toBeGreaterThan(0);
+  });
+
+  it("without --json: nothing on stdout, the message and the underlined words on stderr", async () => {
+    const r = await imgedit(["parse", "zoom in", "--grammar-only"]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toMatch(/^imgedit parse: .*"zoom"/);
+    expect(r.stderr).toContain("  zoom in\n  ^^^^\n");
+    expect(r.stderr).toMatch(/\n {2}did you mean: .+\n$/);
+  });
+
+  it("an understood command with --json is JSON only, as before", async () => {
+    const r = await imgedit(["parse", "make it black and white", "--json"]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe("");
+    expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, plan: [{ op: "grayscale" }] });
+  });
+});
