@@ -93,8 +93,9 @@ export class FsObjectStore implements ObjectStore {
    */
   private async createTemp(tmp: string): Promise<FileHandle> {
     for (let attempt = 1; ; attempt++) {
-      await fs.mkdir(path.dirname(tmp), { recursive: true });
       try {
+        // mkdir too: finding the directory there, it checks it, and may find it pruned by then
+        await fs.mkdir(path.dirname(tmp), { recursive: true });
         return await fs.open(tmp, "wx", 0o600);
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== "ENOENT" || attempt >= 5) throw e;
