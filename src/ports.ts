@@ -61,6 +61,12 @@ export interface Session {
   /** Monotonic: bumped by every change, used for optimistic concurrency and event ids. */
   version: number;
   idempotencyKey?: string;
+  /**
+   * With an idempotencyKey: a digest of the request that created the session (see
+   * requestFingerprint in service/edit.ts), so a replay can tell the same request from another one
+   * sent with the key. Absent on sessions stored before it existed: those replay as before.
+   */
+  requestFingerprint?: string;
 }
 
 export interface Page<T> {

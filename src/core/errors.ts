@@ -6,6 +6,8 @@ export const ERROR_STATUS = {
   TOO_MANY_OPERATIONS: 400,
   TOO_MANY_IMAGES: 400,
   COMMAND_NOT_UNDERSTOOD: 422,
+  /** An Idempotency-Key sent again with a different request than the one it first came with. */
+  IDEMPOTENCY_KEY_REUSED: 422,
   IMAGE_TOO_LARGE: 413,
   DIMENSIONS_TOO_LARGE: 422,
   PIXEL_LIMIT: 422,

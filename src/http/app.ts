@@ -16,7 +16,8 @@ import {
   planFromCommand,
   resultPrefix,
   type StartEditResult,
-  startEdit,
+  startValidatedEdit,
+  validateEdit,
 } from "../service/edit.js";
 import { ListQuerySchema, LocalSignInSchema, ParseRequestSchema, parseOrThrow } from "../service/schemas.js";
 import { DOWNLOAD_URL_TTL_SEC, imageView, sessionView } from "../service/view.js";
@@ -295,13 +296,17 @@ export function createApp(deps: AppDeps): Hono<Env> {
       throw new ImageEditError("INVALID_INPUT", "Idempotency-Key must be 1-200 characters", {
         field: "Idempotency-Key",
       });
-    const replay = await findReplay(userId, key, deps);
+    // Validated before the replay lookup: a key sent again with another request is refused
+    // (IDEMPOTENCY_KEY_REUSED), not answered with the first request's session. A body refused here
+    // is not an edit started and does not count against the rate limit.
+    const edit = validateEdit(await readJson(c), deps);
+    const replay = await findReplay(userId, key, deps, edit.fingerprint);
     if (replay) return accepted(c, replay);
     rateLimit(editLimiter, userId, "edits per minute");
     let r: StartEditResult;
     try {
       await checkConcurrentSessions(userId, deps);
-      r = await startEdit(userId, await readJson(c), deps, { idempotencyKey: key, signal: c.req.raw.signal });
+      r = await startValidatedEdit(userId, edit, deps, { idempotencyKey: key, signal: c.req.raw.signal });
     } catch (e) {
       // The limit counts edits started: a refused request (a typo in a command) is not one.
       editLimiter.refund(userId);

@@ -7,14 +7,13 @@ import { createRemoteJWKSet, type JWTVerifyGetKey, errors as joseErrors, jwtVeri
 import type { Config } from "../config.js";
 import { ImageEditError } from "../core/errors.js";
 import type { Clock } from "../ports.js";
+import { USER_NAME } from "../service/schemas.js";
 import { signStreamJwt, verifyStreamJwt } from "./stream-token.js";
 
 const LOCAL_ISSUER = "imgedit-local";
 const LOCAL_AUDIENCE = "imgedit";
 const STREAM_AUDIENCE = "imgedit-stream";
 const ASYMMETRIC = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"];
-/** A user id becomes the first segment of object keys: no slashes, no dots-only names. */
-const SAFE_SUB = /^[A-Za-z0-9][A-Za-z0-9._@|:+=-]{0,127}$/;
 
 export interface Identity {
   userId: string;
@@ -66,7 +65,7 @@ function explain(e: unknown): ImageEditError {
 }
 
 function identityFrom(sub: unknown): Identity {
-  if (typeof sub !== "string" || !SAFE_SUB.test(sub))
+  if (typeof sub !== "string" || !USER_NAME.test(sub))
     throw unauthorized("token subject (sub) is missing or not usable as a user id");
   return { userId: sub };
 }

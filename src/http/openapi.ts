@@ -115,13 +115,24 @@ export function openApiDocument(opts: { version?: string; serverUrl?: string } =
         post: {
           summary: "Start an edit of up to MAX_IMAGES_PER_REQUEST images",
           security: bearer,
-          parameters: [{ name: "Idempotency-Key", in: "header", required: false, schema: { type: "string" } }],
+          parameters: [
+            {
+              name: "Idempotency-Key",
+              in: "header",
+              required: false,
+              description:
+                "1-200 characters, per user: the same request sent again with the key answers the session it created (Idempotent-Replayed: true); another request with the key is refused (422 IDEMPOTENCY_KEY_REUSED)",
+              schema: { type: "string", minLength: 1, maxLength: 200 },
+            },
+          ],
           requestBody: { required: true, content: json(ref("EditRequest")) },
           responses: {
             "202": { description: "Accepted: the session and where to follow it", content: json(session) },
             "400": errorResponse("Invalid input (field named)"),
             "401": errorResponse("Missing or bad token"),
-            "422": errorResponse("Command not understood"),
+            "422": errorResponse(
+              "Command not understood (COMMAND_NOT_UNDERSTOOD), or the Idempotency-Key was used before for a different request (IDEMPOTENCY_KEY_REUSED)",
+            ),
             "429": errorResponse("Rate limited (Retry-After)"),
           },
         },

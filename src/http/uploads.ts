@@ -1,6 +1,8 @@
 // POST /uploads: multipart (field "file") or a raw body. The body is read under the byte cap while
 // it streams and refused from its first bytes when it is not an image; then the header is probed
-// (dimensions, pixel bombs) before anything is kept at uploads/{userId}/{uploadId}.
+// (dimensions, pixel bombs) before anything is kept at uploads/{userId}/{uploadId}. A name the
+// client gave (multipart filename or ?name=) is kept beside it (uploadNameKey), so an edit that
+// refers to the upload without a name of its own shows that name.
 import { randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
 import busboy from "busboy";
@@ -9,7 +11,7 @@ import type { Limits } from "../core/limits.js";
 import type { ProbeResult } from "../core/pipeline.js";
 import { readUpload, type Upload } from "../fetch/index.js";
 import type { ObjectStore } from "../ports.js";
-import { fileName, uploadKey } from "../service/edit.js";
+import { fileName, saveUploadName, uploadKey } from "../service/edit.js";
 
 export interface UploadAnswer {
   id: string;
@@ -118,8 +120,12 @@ export async function receiveUpload(
   const probe = await deps.probe(upload.data, deps.limits);
   const id = randomBytes(16).toString("hex");
   const key = uploadKey(userId, id);
-  await deps.objects.put(key, upload.data, upload.type.mime);
-  const name = fileName(filename ?? nameParam, `${id}.${upload.type.ext}`);
+  const given = fileName(filename || nameParam, "");
+  await Promise.all([
+    deps.objects.put(key, upload.data, upload.type.mime),
+    given ? saveUploadName(deps.objects, userId, id, given) : undefined,
+  ]);
+  const name = given || `${id}.${upload.type.ext}`;
   return {
     key,
     answer: {

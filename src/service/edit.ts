@@ -1,5 +1,6 @@
 // Use cases behind the routes: plan a command (dry run), start an edit (validate, plan, store the
 // session, queue one job per image), and the per-user limits on starting edits.
+import { createHash } from "node:crypto";
 import type { Config } from "../config.js";
 import { planCommand } from "../core/command/index.js";
 import { llmSettingsFromConfig } from "../core/command/llm.js";
@@ -8,7 +9,7 @@ import type { Limits } from "../core/limits.js";
 import { describeOperation, type Plan } from "../core/operations.js";
 import { validatePlan } from "../core/plan.js";
 import type { Clock, JobRunner, ObjectStore, Session, SessionImage, SessionStore } from "../ports.js";
-import { EditRequestSchema, parseOrThrow, UPLOAD_URL } from "./schemas.js";
+import { type EditRequest, EditRequestSchema, parseOrThrow, UPLOAD_URL } from "./schemas.js";
 import { isFinished } from "./status.js";
 
 export interface EditDeps {
@@ -28,6 +29,37 @@ export interface PlannedEdit {
 
 export function uploadKey(userId: string, uploadId: string): string {
   return `uploads/${userId}/${uploadId}`;
+}
+
+/**
+ * Where an upload's name is kept: a small JSON object beside the upload, `{"name": "..."}`,
+ * written only when the client named it (multipart filename or ?name=). Beside the upload, it
+ * expires with it (the local sweeper's upload age, the bucket's lifecycle rule on AWS), and needs
+ * nothing of the object stores but put and get.
+ */
+export function uploadNameKey(userId: string, uploadId: string): string {
+  return `${uploadKey(userId, uploadId)}.json`;
+}
+
+export async function saveUploadName(
+  objects: ObjectStore,
+  userId: string,
+  uploadId: string,
+  name: string,
+): Promise<void> {
+  await objects.put(uploadNameKey(userId, uploadId), Buffer.from(JSON.stringify({ name })), "application/json");
+}
+
+/** The name an upload was given, or undefined (none given, uploaded before names were kept, unreadable). */
+export async function uploadName(objects: ObjectStore, userId: string, uploadId: string): Promise<string | undefined> {
+  const raw = await objects.getBuffer(uploadNameKey(userId, uploadId));
+  if (!raw) return undefined;
+  try {
+    const { name } = JSON.parse(raw.toString("utf8")) as { name?: unknown };
+    return typeof name === "string" ? name : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export function resultPrefix(userId: string, sessionId: string): string {
@@ -151,20 +183,90 @@ export async function checkConcurrentSessions(userId: string, deps: Pick<EditDep
   if (open >= max) {
     throw new ImageEditError(
       "RATE_LIMITED",
-      `you have ${open} edits still running; the limit is ${max} at a time. Wait for one to finish.`,
+      `you have ${open} ${open === 1 ? "edit" : "edits"} still running; the limit is ${max} at a time. Wait for one to finish.`,
       { details: { retryAfterSec: 5, limit: max, reason: "concurrent_sessions" } },
     );
   }
 }
 
+/** JSON with object keys sorted and undefined members left out: one text per value, however it was sent. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? "null" : canonicalJson(v))).join(",")}]`;
+  if (value !== null && typeof value === "object") {
+    const o = value as Record<string, unknown>;
+    const keys = Object.keys(o)
+      .filter((k) => o[k] !== undefined)
+      .sort();
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`).join(",")}}`;
+  }
+  return JSON.stringify(value) ?? "null";
+}
+
+const FINGERPRINT_VERSION = "v1";
+
+/**
+ * What an edit request asks for, as a digest: sha256 of the canonical JSON of the validated request
+ * (images with their ids as defaulted, urls (so upload ids) and names; the operation, command or
+ * plan, as sent; the options). Key order, whitespace, an id or options spelled out at their
+ * defaults do not change it. Versioned ("v1:<hex>"): a fingerprint of another version is not
+ * compared, so changing the canonical form later cannot refuse an honest retry.
+ */
+export function requestFingerprint(req: EditRequest): string {
+  const options = req.options && Object.values(req.options).some((v) => v !== undefined) ? req.options : undefined;
+  const canonical = canonicalJson({
+    images: req.images.map((ref, i) => ({ id: ref.id ?? `image-${i + 1}`, url: ref.url, name: ref.name })),
+    operation: req.operation,
+    options,
+  });
+  return `${FINGERPRINT_VERSION}:${createHash("sha256").update(canonical).digest("hex")}`;
+}
+
+/** A validated POST /image-edit body and its fingerprint. */
+export interface ValidEdit {
+  request: EditRequest;
+  fingerprint: string;
+}
+
+/** Checks a POST /image-edit body (TOO_MANY_IMAGES, INVALID_INPUT naming the field); nothing is stored. */
+export function validateEdit(body: unknown, deps: Pick<EditDeps, "config">): ValidEdit {
+  const max = deps.config.MAX_IMAGES_PER_REQUEST;
+  const count = (body as { images?: unknown })?.images;
+  if (Array.isArray(count) && count.length > max) {
+    throw new ImageEditError("TOO_MANY_IMAGES", `images: ${count.length} images in one request; the limit is ${max}`, {
+      field: "images",
+      details: { count: count.length, limit: max },
+    });
+  }
+  const request = parseOrThrow(EditRequestSchema, body);
+  return { request, fingerprint: requestFingerprint(request) };
+}
+
+/**
+ * The session an earlier request with this Idempotency-Key created (per user), to answer again.
+ * Given the fingerprint of this request, a session created by a different request is refused with
+ * IDEMPOTENCY_KEY_REUSED (422) rather than passed off as this request's answer; a session stored
+ * without a fingerprint (before they were kept) replays as it always did.
+ */
 export async function findReplay(
   userId: string,
   idempotencyKey: string | undefined,
   deps: Pick<EditDeps, "sessions">,
+  fingerprint?: string,
 ): Promise<StartEditResult | undefined> {
   if (!idempotencyKey) return undefined;
   const s = await deps.sessions.findByIdempotencyKey(userId, idempotencyKey);
-  return s ? { session: s, steps: s.plan.map(describeOperation), replayed: true } : undefined;
+  if (!s) return undefined;
+  const stored = s.requestFingerprint;
+  const comparable = stored && fingerprint && stored.split(":")[0] === fingerprint.split(":")[0];
+  if (comparable && stored !== fingerprint) {
+    throw new ImageEditError(
+      "IDEMPOTENCY_KEY_REUSED",
+      `Idempotency-Key: this key was already used for a different request (session ${s.sessionId}); ` +
+        "send that same request again to get its session, or use a new key for a new edit",
+      { field: "Idempotency-Key", details: { sessionId: s.sessionId } },
+    );
+  }
+  return { session: s, steps: s.plan.map(describeOperation), replayed: true };
 }
 
 /** Validate, plan, store and queue. The caller has authenticated userId and applied rate limits. */
@@ -174,15 +276,17 @@ export async function startEdit(
   deps: EditDeps,
   opts: { idempotencyKey?: string; signal?: AbortSignal } = {},
 ): Promise<StartEditResult> {
-  const max = deps.config.MAX_IMAGES_PER_REQUEST;
-  const count = (body as { images?: unknown })?.images;
-  if (Array.isArray(count) && count.length > max) {
-    throw new ImageEditError("TOO_MANY_IMAGES", `images: ${count.length} images in one request; the limit is ${max}`, {
-      field: "images",
-      details: { count: count.length, limit: max },
-    });
-  }
-  const req = parseOrThrow(EditRequestSchema, body);
+  return startValidatedEdit(userId, validateEdit(body, deps), deps, opts);
+}
+
+/** startEdit for a body validateEdit has checked already (the route checks it before the replay lookup). */
+export async function startValidatedEdit(
+  userId: string,
+  edit: ValidEdit,
+  deps: EditDeps,
+  opts: { idempotencyKey?: string; signal?: AbortSignal } = {},
+): Promise<StartEditResult> {
+  const req = edit.request;
 
   const seen = new Set<string>();
   const images: SessionImage[] = [];
@@ -192,11 +296,17 @@ export async function startEdit(
       throw new ImageEditError("INVALID_INPUT", `images[${i}].id: "${id}" is used twice`, { field: `images[${i}].id` });
     seen.add(id);
     const upload = UPLOAD_URL.exec(ref.url);
+    let uploadedAs: string | undefined;
     if (upload) {
-      if (!(await deps.objects.exists(uploadKey(userId, upload[1]))))
+      const [exists, stored] = await Promise.all([
+        deps.objects.exists(uploadKey(userId, upload[1])),
+        ref.name === undefined ? uploadName(deps.objects, userId, upload[1]) : undefined,
+      ]);
+      if (!exists)
         throw new ImageEditError("INVALID_INPUT", `images[${i}].url: no upload ${upload[1]} (uploads expire)`, {
           field: `images[${i}].url`,
         });
+      uploadedAs = stored;
     } else if (ref.url.startsWith("upload:")) {
       throw new ImageEditError("INVALID_INPUT", `images[${i}].url: not an upload id this service issued`, {
         field: `images[${i}].url`,
@@ -213,7 +323,13 @@ export async function startEdit(
     }
     images.push({
       id,
-      name: ref.name !== undefined ? cleanName(ref.name, id) : upload ? id : nameFromUrl(ref.url, id),
+      // Given, else the name the upload was given, else the URL's last segment (an upload's is its id).
+      name:
+        ref.name !== undefined
+          ? cleanName(ref.name, id)
+          : upload
+            ? cleanName(uploadedAs, id)
+            : nameFromUrl(ref.url, id),
       sourceUrl: ref.url,
       status: "queued",
       percent: 0,
@@ -241,17 +357,20 @@ export async function startEdit(
     ttl: Math.floor(now / 1000) + deps.config.SESSION_TTL_DAYS * 86_400,
     version: 1,
     idempotencyKey: opts.idempotencyKey,
+    // Only a keyed session is ever looked up again to be compared.
+    requestFingerprint: opts.idempotencyKey ? edit.fingerprint : undefined,
   };
   if (session.command === undefined) delete session.command;
   if (session.options === undefined) delete session.options;
   if (session.idempotencyKey === undefined) delete session.idempotencyKey;
+  if (session.requestFingerprint === undefined) delete session.requestFingerprint;
 
   try {
     await deps.sessions.create(session);
   } catch (e) {
     // Two identical requests raced: the other one stored the session under this key.
     if (e instanceof ImageEditError && e.code === "CONFLICT" && opts.idempotencyKey) {
-      const again = await findReplay(userId, opts.idempotencyKey, deps);
+      const again = await findReplay(userId, opts.idempotencyKey, deps, edit.fingerprint);
       if (again) return again;
     }
     throw e;

@@ -16,7 +16,11 @@ export const ImageRefSchema = z.strictObject({
     .optional()
     .describe("Your id for this image (default image-1, image-2, ...); results and events use it."),
   url: z.string().min(1).max(4096).describe("http(s) URL of the source image, or upload:<id> from POST /uploads."),
-  name: z.string().max(255).optional().describe("A display name (default: from the URL)."),
+  name: z
+    .string()
+    .max(255)
+    .optional()
+    .describe("A display name (default: the name the upload was given, or the URL's last path segment)."),
 });
 
 /** A command: what the grammar takes (a longer one it refuses, and so does the LLM planner). */
@@ -60,11 +64,20 @@ export const ParseRequestSchema = z.strictObject({
   command: CommandText,
 });
 
+/**
+ * What a user name may be, everywhere (POST /auth/local, `imgedit token --user`, and every token's
+ * subject the verifier accepts): it becomes the first segment of the user's object keys, so no
+ * slashes and no dot-only names.
+ */
+export const USER_NAME = /^[A-Za-z0-9][A-Za-z0-9._@|:+=-]{0,127}$/;
+export const USER_NAME_RULE = "1-128 letters, digits and ._@|:+=- starting with a letter or digit";
+
 export const LocalSignInSchema = z.strictObject({
   user: z
     .string()
-    .regex(/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/, "use 1-64 letters, digits, '.', '_', '@' or '-'")
-    .optional(),
+    .regex(USER_NAME, `use ${USER_NAME_RULE}`)
+    .optional()
+    .describe(`The user name (default "local"): ${USER_NAME_RULE}.`),
 });
 
 export const ListQuerySchema = z.object({

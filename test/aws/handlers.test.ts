@@ -59,6 +59,16 @@ function env(extra: Record<string, string>): Record<string, string> {
 
 const auth = (token: string) => ({ authorization: `Bearer ${token}` });
 
+/** Uploads the test photo as bob (query: "?name=..." or ""); answers its upload:<id> URL. */
+async function bobUpload(query: string): Promise<string> {
+  const res = await invokeStreaming(
+    api,
+    urlEvent("POST", `/uploads${query}`, { headers: { ...auth(bob), "content-type": "image/jpeg" }, body: photo }),
+  );
+  expect(res.status).toBe(201);
+  return res.json().url;
+}
+
 /** Reads an SSE response until `complete` (or the stream ends) and parses its events. */
 type SseEvent = { event: string; id: number | undefined; data: any };
 function parseSse(text: string): SseEvent[] {
@@ -225,6 +235,55 @@ describe("API handler on a function URL", () => {
     ).toHaveLength(1);
     const listed = await invokeStreaming(api, urlEvent("GET", "/image-edit/sessions", { headers: auth(bob) }));
     expect(listed.json().items.map((s: { sessionId: string }) => s.sessionId)).toEqual([id]);
+  });
+
+  it("refuses the Idempotency-Key sent again with a different request (422 IDEMPOTENCY_KEY_REUSED), queuing nothing", async () => {
+    const post = (width: number) =>
+      invokeStreaming(
+        api,
+        urlEvent("POST", "/image-edit", {
+          headers: { ...auth(bob), "content-type": "application/json", "idempotency-key": "bob-reused" },
+          body: JSON.stringify({
+            images: [{ id: "web", url: `${sourceBase}/photo.jpg`, name: "photo.jpg" }],
+            operation: { type: "operations", operations: [{ op: "resize", width }] },
+          }),
+        }),
+      );
+    const first = await post(120);
+    expect(first.status).toBe(202);
+    const id = first.json().sessionId;
+    const before = invoke.invocations.length;
+    const other = await post(121);
+    expect(other.status).toBe(422);
+    expect(other.json().error).toMatchObject({
+      code: "IDEMPOTENCY_KEY_REUSED",
+      field: "Idempotency-Key",
+      details: { sessionId: id },
+    });
+    expect(invoke.invocations.length).toBe(before);
+    const same = await post(120);
+    expect(same.status).toBe(202);
+    expect(same.headers["idempotent-replayed"]).toBe("true");
+    expect(same.json().sessionId).toBe(id);
+    expect((await apiDeps.sessions.get(id))?.requestFingerprint).toMatch(/^v1:[0-9a-f]{64}$/);
+  });
+
+  it("names an image after its upload (kept in S3 beside it) when the edit gives no name", async () => {
+    const res = await invokeStreaming(
+      api,
+      urlEvent("POST", "/image-edit", {
+        headers: { ...auth(bob), "content-type": "application/json" },
+        body: JSON.stringify({
+          images: [{ url: await bobUpload("?name=sunset.jpg") }, { url: await bobUpload("") }],
+          operation: { type: "operations", operations: [{ op: "resize", width: 50 }] },
+        }),
+      }),
+    );
+    expect(res.status).toBe(202);
+    expect(res.json().images.map((i: { id: string; name: string }) => [i.id, i.name])).toEqual([
+      ["image-1", "sunset.jpg"],
+      ["image-2", "image-2"],
+    ]);
   });
 
   it("streams progress over SSE until complete, with presigned result URLs", async () => {

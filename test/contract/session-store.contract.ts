@@ -177,6 +177,19 @@ export function sessionStoreContract(name: string, makeStore: () => Promise<Sess
       expect(await store.findByIdempotencyKey(uid("nobody"), "abc-123")).toBeUndefined();
     });
 
+    it("keeps a keyed session's request fingerprint through updates; a session without one stays without", async () => {
+      const userId = uid("u");
+      const fingerprint = `v1:${"ab".repeat(32)}`;
+      const s = makeSession({ userId, idempotencyKey: "fp-key", requestFingerprint: fingerprint });
+      await store.create(s);
+      await store.updateImage(s.sessionId, "a", { status: "fetching", percent: 10 });
+      expect((await store.findByIdempotencyKey(userId, "fp-key"))?.requestFingerprint).toBe(fingerprint);
+      expect((await store.get(s.sessionId))?.requestFingerprint).toBe(fingerprint);
+      const older = makeSession({ userId, idempotencyKey: "older-key" });
+      await store.create(older);
+      expect(await store.findByIdempotencyKey(userId, "older-key")).not.toHaveProperty("requestFingerprint");
+    });
+
     it("an expired session no longer holds its idempotency key: the same key makes a new session", async () => {
       const userId = uid("idem-exp");
       await store.create(makeSession({ userId, idempotencyKey: "reuse-me", ttl: nowSec() - 10 }));

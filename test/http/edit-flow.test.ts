@@ -318,6 +318,45 @@ describe("sessions", () => {
     await followToEnd(c.json.progressUrl);
   });
 
+  it("refuses an Idempotency-Key sent again with a different request: 422 IDEMPOTENCY_KEY_REUSED", async () => {
+    const body = { images: [{ url: `${src.base}/a.png` }], operation: OPS };
+    const headers = { "idempotency-key": "reused-key" };
+    const a = await edit(body, { headers });
+    expect(a.res.status).toBe(202);
+    const other = { images: [{ url: `${src.base}/b.jpg` }], operation: OPS };
+    const b = await edit(other, { headers });
+    expect(b.res.status).toBe(422);
+    expect(b.res.headers.get("idempotent-replayed")).toBeNull();
+    expect(b.json.error).toMatchObject({
+      code: "IDEMPOTENCY_KEY_REUSED",
+      field: "Idempotency-Key",
+      details: { sessionId: a.json.sessionId },
+    });
+    expect(b.json.error.message).toMatch(/already used for a different request/);
+    const otherOps = await edit(
+      { ...body, operation: { type: "command", command: "make it black and white" } },
+      { headers },
+    );
+    expect(otherOps.json.error?.code).toBe("IDEMPOTENCY_KEY_REUSED");
+    const otherOptions = await edit({ ...body, options: { quality: 50 } }, { headers });
+    expect(otherOptions.json.error?.code).toBe("IDEMPOTENCY_KEY_REUSED");
+    // The same request, spelled differently (key order, the default id written out), still replays.
+    const same = await svc.api("/image-edit", {
+      method: "POST",
+      headers,
+      body: JSON.stringify({ operation: OPS, images: [{ id: "image-1", url: `${src.base}/a.png` }] }, null, 2),
+    });
+    expect(same.status).toBe(202);
+    expect(same.headers.get("idempotent-replayed")).toBe("true");
+    expect(((await same.json()) as Json).sessionId).toBe(a.json.sessionId);
+    // Keys are per user: bob's request with the key is his own first one.
+    const bob = await edit(other, { headers, user: "bob" });
+    expect(bob.res.status).toBe(202);
+    expect(bob.res.headers.get("idempotent-replayed")).toBeNull();
+    await followToEnd(a.json.progressUrl);
+    await followToEnd(bob.json.progressUrl);
+  });
+
   it("lists my sessions newest first with cursor pagination", async () => {
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) {
@@ -405,6 +444,53 @@ describe("uploads", () => {
     const theirs = await edit({ images: [{ url: up.url }], operation: OPS }, { user: "bob" });
     expect(theirs.res.status).toBe(400);
     expect(theirs.json.error).toMatchObject({ code: "INVALID_INPUT", field: "images[0].url" });
+  });
+
+  it("names an image after its upload when the edit gives no name: multipart filename and ?name=", async () => {
+    const png = await makeImage({ width: 40, height: 30, format: "png" });
+    const form = new FormData();
+    form.append("file", new Blob([new Uint8Array(png)], { type: "image/png" }), "beach.png");
+    const multipart = (await (await svc.api("/uploads", { method: "POST", body: form })).json()) as Json;
+    expect(multipart.name).toBe("beach.png");
+    const raw = (await (
+      await svc.api("/uploads?name=photo.jpg", {
+        method: "POST",
+        body: new Uint8Array(png),
+        headers: { "content-type": "application/octet-stream" },
+      })
+    ).json()) as Json;
+    expect(raw.name).toBe("photo.jpg");
+    const unnamed = (await (
+      await svc.api("/uploads", {
+        method: "POST",
+        body: new Uint8Array(png),
+        headers: { "content-type": "application/octet-stream" },
+      })
+    ).json()) as Json;
+
+    const { res, json } = await edit({
+      images: [{ url: multipart.url }, { url: raw.url }, { url: raw.url, name: "mine.png" }, { url: unnamed.url }],
+      operation: OPS,
+    });
+    expect(res.status).toBe(202);
+    const names = [
+      ["image-1", "beach.png"],
+      ["image-2", "photo.jpg"],
+      ["image-3", "mine.png"],
+      ["image-4", "image-4"],
+    ];
+    expect(json.images.map((i: Json) => [i.id, i.name])).toEqual(names);
+    await followToEnd(json.progressUrl);
+    const shown = (await (await svc.api(`/image-edit/sessions/${json.sessionId}`)).json()) as Json;
+    expect(shown.images.map((i: Json) => [i.id, i.name])).toEqual(names);
+
+    // An upload is part of the request an Idempotency-Key stands for.
+    const headers = { "idempotency-key": "upload-key" };
+    expect((await edit({ images: [{ url: raw.url }], operation: OPS }, { headers })).res.status).toBe(202);
+    const swapped = await edit({ images: [{ url: multipart.url }], operation: OPS }, { headers });
+    expect(swapped.res.status).toBe(422);
+    expect(swapped.json.error.code).toBe("IDEMPOTENCY_KEY_REUSED");
+    await svc.server.idle();
   });
 
   it("takes a raw body with ?name=, sniffing the type from the bytes", async () => {

@@ -302,6 +302,22 @@ describe("tokens", () => {
     const bad = await fetch(`${svc.base}/auth/local`, { method: "POST", body: JSON.stringify({ user: "../x" }) });
     await expectError(bad, 400, "INVALID_INPUT", "user");
   });
+
+  it("local sign-in takes the names `imgedit token --user` takes (1-128 of letters, digits, ._@|:+=-), and its tokens work", async () => {
+    const signIn = (user: string) =>
+      fetch(`${svc.base}/auth/local`, { method: "POST", body: JSON.stringify({ user }) });
+    for (const user of ["team|ci:build+1=ok", "carol@example.com", `c${"x".repeat(127)}`]) {
+      const res = await signIn(user);
+      expect(res.status, user).toBe(200);
+      const body = (await res.json()) as Json;
+      expect(body.user).toBe(user);
+      expect((await withToken(body.token)).status, user).toBe(200);
+    }
+    for (const user of [`c${"x".repeat(128)}`, "-x", "a/b", "a b"]) {
+      const err = await expectError(await signIn(user), 400, "INVALID_INPUT", "user");
+      expect(err.message).toMatch(/1-128 letters, digits and \._@\|:\+=- starting with a letter or digit/);
+    }
+  });
 });
 
 describe("uploads", () => {
@@ -561,6 +577,7 @@ describe("limits", () => {
       expect(Number(second.headers.get("retry-after"))).toBeGreaterThan(0);
       const err = await expectError(second, 429, "RATE_LIMITED");
       expect(err.details).toMatchObject({ reason: "concurrent_sessions" });
+      expect(err.message).toMatch(/^you have 1 edit still running; the limit is 1 at a time/);
       src.release();
       await busy.server.idle();
       expect((await busy.api("/image-edit", { method: "POST", body })).status).toBe(202);

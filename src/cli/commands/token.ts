@@ -4,11 +4,10 @@ import { parseArgs } from "node:util";
 import { loadOrCreateSecret } from "../../adapters/local/secret.js";
 import { loadConfig } from "../../config.js";
 import { createAuth, parseTtl } from "../../http/auth.js";
+import { USER_NAME } from "../../service/schemas.js";
 import { isSystemError, reason } from "../fs-errors.js";
 import type { CliCommand } from "../main.js";
 
-/** What a user name may be: it becomes the first part of the user's object keys (SAFE_SUB in src/http/auth.ts). */
-export const USER_NAME = /^[A-Za-z0-9][A-Za-z0-9._@|:+=-]{0,127}$/;
 export const MAX_TTL_SEC = 365 * 86_400;
 
 const command: CliCommand = {

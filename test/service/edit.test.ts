@@ -1,0 +1,220 @@
+// Starting an edit on its own, with real stores (SQLite, filesystem) and a job runner that only
+// records: Idempotency-Key replays compared by request fingerprint, names taken from uploads, the
+// concurrent-sessions message, and the one user-name rule.
+import path from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { FsObjectStore } from "../../src/adapters/local/fs-objects.js";
+import { SqliteSessionStore } from "../../src/adapters/local/sqlite-sessions.js";
+import { ImageEditError } from "../../src/core/errors.js";
+import { limitsFromConfig } from "../../src/core/limits.js";
+import type { Job, Session, SessionStore } from "../../src/ports.js";
+import {
+  checkConcurrentSessions,
+  type EditDeps,
+  findReplay,
+  requestFingerprint,
+  saveUploadName,
+  startEdit,
+  uploadKey,
+  validateEdit,
+} from "../../src/service/edit.js";
+import { EditRequestSchema, LocalSignInSchema } from "../../src/service/schemas.js";
+import { tempDir, testConfig } from "../http/harness.js";
+
+const closers: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of closers.splice(0)) await c();
+});
+
+function setup() {
+  const dir = tempDir();
+  const config = testConfig(dir);
+  const sessions = new SqliteSessionStore(path.join(dir, "s.db"));
+  closers.push(() => sessions.close());
+  const objects = new FsObjectStore(path.join(dir, "objects"), { secret: new Uint8Array(32) });
+  const queued: Job[] = [];
+  const deps: EditDeps = {
+    config,
+    limits: limitsFromConfig(config),
+    sessions,
+    objects,
+    jobs: { enqueue: async (jobs) => void queued.push(...jobs), depth: () => 0, stop: async () => {} },
+    clock: { now: () => Date.now() },
+  };
+  return { deps, sessions, objects, queued };
+}
+
+async function codeOf(p: Promise<unknown>): Promise<ImageEditError | undefined> {
+  return p.then(
+    () => undefined,
+    (e: unknown) => {
+      if (e instanceof ImageEditError) return e;
+      throw e;
+    },
+  );
+}
+
+const fp = (body: unknown) => requestFingerprint(EditRequestSchema.parse(body));
+
+const RESIZE = { type: "operations", operations: [{ op: "resize", width: 100 }] };
+
+describe("requestFingerprint", () => {
+  const body = {
+    images: [{ url: "https://example.com/a.jpg" }, { id: "b", url: "upload:0123456789abcdef0123456789abcdef" }],
+    operation: RESIZE,
+    options: { quality: 80, outputFormat: "webp" },
+  };
+
+  it("is the same for the same request however it is spelled: key order, defaults spelled out", () => {
+    const same = {
+      options: { outputFormat: "webp", quality: 80 },
+      operation: { operations: [{ width: 100, op: "resize" }], type: "operations" },
+      images: [
+        { url: "https://example.com/a.jpg", id: "image-1" },
+        { url: "upload:0123456789abcdef0123456789abcdef", id: "b" },
+      ],
+    };
+    expect(fp(same)).toBe(fp(body));
+    expect(fp(JSON.parse(JSON.stringify(body, null, 2)))).toBe(fp(body));
+    expect(fp({ ...body, options: undefined })).toBe(fp({ ...body, options: {} }));
+    expect(fp(body)).toMatch(/^v1:[0-9a-f]{64}$/);
+  });
+
+  it("differs when the request asks for something else: images, upload ids, names, operation, options", () => {
+    const variants = [
+      { ...body, images: [body.images[0]] },
+      { ...body, images: [body.images[0], { ...body.images[1], url: "upload:ffffffffffffffffffffffffffffffff" }] },
+      { ...body, images: [{ ...body.images[0], name: "cat.jpg" }, body.images[1]] },
+      { ...body, images: [body.images[1], body.images[0]] },
+      { ...body, operation: { type: "operations", operations: [{ op: "resize", width: 101 }] } },
+      { ...body, operation: { type: "command", command: "resize to 100px" } },
+      { ...body, options: { quality: 81, outputFormat: "webp" } },
+      { ...body, options: undefined },
+    ];
+    const prints = new Set([fp(body), ...variants.map(fp)]);
+    expect(prints.size).toBe(variants.length + 1);
+  });
+});
+
+describe("Idempotency-Key replays", () => {
+  const body = { images: [{ url: "https://example.com/a.jpg" }], operation: RESIZE };
+
+  it("replays the same request, and refuses the key with another request (422 IDEMPOTENCY_KEY_REUSED)", async () => {
+    const { deps, queued } = setup();
+    const first = await startEdit("alice", body, deps, { idempotencyKey: "k1" });
+    expect(first.replayed).toBe(false);
+    expect(first.session.requestFingerprint).toBe(fp(body));
+    expect((await deps.sessions.get(first.session.sessionId))?.requestFingerprint).toBe(fp(body));
+
+    const again = await findReplay("alice", "k1", deps, validateEdit(body, deps).fingerprint);
+    expect(again?.replayed).toBe(true);
+    expect(again?.session.sessionId).toBe(first.session.sessionId);
+
+    const other = { ...body, operation: { type: "command", command: "make it black and white" } };
+    const err = await codeOf(findReplay("alice", "k1", deps, validateEdit(other, deps).fingerprint));
+    expect(err?.code).toBe("IDEMPOTENCY_KEY_REUSED");
+    expect(err?.status).toBe(422);
+    expect(err?.field).toBe("Idempotency-Key");
+    expect(err?.message).toMatch(/already used for a different request/);
+    expect(err?.details).toEqual({ sessionId: first.session.sessionId });
+
+    // Another user's key of the same name is theirs: a new session.
+    const bob = await startEdit("bob", other, deps, { idempotencyKey: "k1" });
+    expect(bob.replayed).toBe(false);
+    expect(queued.map((j) => j.sessionId)).toEqual([first.session.sessionId, bob.session.sessionId]);
+  });
+
+  it("refuses another request that loses the race to create under the key (CONFLICT, then compared)", async () => {
+    const { deps } = setup();
+    const first = await startEdit("alice", body, deps, { idempotencyKey: "k-race" });
+    // The route's replay lookup missed it (sent at once): the store's CONFLICT leads to the comparison.
+    const lost = await startEdit("alice", body, deps, { idempotencyKey: "k-race" });
+    expect(lost).toMatchObject({ replayed: true, session: { sessionId: first.session.sessionId } });
+    const other = { ...body, options: { quality: 50 } };
+    expect((await codeOf(startEdit("alice", other, deps, { idempotencyKey: "k-race" })))?.code).toBe(
+      "IDEMPOTENCY_KEY_REUSED",
+    );
+  });
+
+  it("replays a session stored before fingerprints were kept, whatever the request (as before)", async () => {
+    const { deps, sessions } = setup();
+    const first = await startEdit("alice", body, deps, { idempotencyKey: "k-old" });
+    const legacy: Session = { ...first.session, sessionId: "legacy-1", idempotencyKey: "k-legacy" };
+    delete legacy.requestFingerprint;
+    await (sessions as SessionStore).create(legacy);
+    const other = { ...body, options: { quality: 50 } };
+    const r = await findReplay("alice", "k-legacy", deps, validateEdit(other, deps).fingerprint);
+    expect(r?.session.sessionId).toBe("legacy-1");
+    // A fingerprint of another version is not compared either.
+    await sessions.create({ ...legacy, sessionId: "v0-1", idempotencyKey: "k-v0", requestFingerprint: "v0:abc" });
+    expect((await findReplay("alice", "k-v0", deps, fp(other)))?.session.sessionId).toBe("v0-1");
+  });
+
+  it("keeps no fingerprint on a session without a key", async () => {
+    const { deps } = setup();
+    const r = await startEdit("alice", body, deps);
+    expect(r.session).not.toHaveProperty("requestFingerprint");
+  });
+});
+
+describe("names of uploaded images", () => {
+  const UP = "0123456789abcdef0123456789abcdef";
+  const UNNAMED = "fedcba9876543210fedcba9876543210";
+
+  it("an image that refers to an upload and gives no name gets the upload's name", async () => {
+    const { deps, objects } = setup();
+    await objects.put(uploadKey("alice", UP), Buffer.from("png"), "image/png");
+    await saveUploadName(objects, "alice", UP, "photo.jpg");
+    await objects.put(uploadKey("alice", UNNAMED), Buffer.from("png"), "image/png");
+    const r = await startEdit(
+      "alice",
+      {
+        images: [
+          { url: `upload:${UP}` },
+          { url: `upload:${UP}`, name: "mine.jpg" },
+          { url: `upload:${UNNAMED}` },
+          { url: "https://example.com/x/cat.png" },
+        ],
+        operation: RESIZE,
+      },
+      deps,
+    );
+    expect(r.session.images.map((i) => [i.id, i.name])).toEqual([
+      ["image-1", "photo.jpg"],
+      ["image-2", "mine.jpg"],
+      ["image-3", "image-3"],
+      ["image-4", "cat.png"],
+    ]);
+  });
+
+  it("an unreadable name record falls back to the image id", async () => {
+    const { deps, objects } = setup();
+    await objects.put(uploadKey("alice", UP), Buffer.from("png"), "image/png");
+    await objects.put(`${uploadKey("alice", UP)}.json`, Buffer.from("{not json"), "application/json");
+    const r = await startEdit("alice", { images: [{ url: `upload:${UP}` }], operation: RESIZE }, deps);
+    expect(r.session.images[0].name).toBe("image-1");
+  });
+});
+
+describe("concurrent sessions", () => {
+  const config = testConfig(tempDir(), { MAX_CONCURRENT_SESSIONS: "1" });
+  const refusal = (open: number) => {
+    const sessions = { countUnfinishedByUser: async () => open } as unknown as SessionStore;
+    return codeOf(checkConcurrentSessions("alice", { config, sessions }));
+  };
+
+  it("says '1 edit' and '2 edits' still running", async () => {
+    expect((await refusal(1))?.message).toMatch(/^you have 1 edit still running; the limit is 1 at a time/);
+    expect((await refusal(2))?.message).toMatch(/^you have 2 edits still running; the limit is 1 at a time/);
+    expect(await refusal(0)).toBeUndefined();
+  });
+});
+
+describe("user names", () => {
+  it("POST /auth/local takes exactly the names `imgedit token --user` takes", () => {
+    for (const user of ["alice", "a|b:c+d=e", "bob@example.com", "x.y_z-1", "u".repeat(128)])
+      expect(LocalSignInSchema.safeParse({ user }).success, user).toBe(true);
+    for (const user of ["", "-x", ".x", "a/b", "a b", "u".repeat(129)])
+      expect(LocalSignInSchema.safeParse({ user }).success, user).toBe(false);
+  });
+});
