@@ -117,21 +117,9 @@ export async function planFromCommand(
 }
 
 function planFromOperations(operations: unknown, limits: Limits): PlannedEdit {
-  try {
-    const plan = validatePlan(operations, limits);
-    return { plan, steps: plan.map(describeOperation), source: "operations" };
-  } catch (e) {
-    // Name the field as the client sent it: operation.operations[1].width
-    if (e instanceof ImageEditError && e.field) {
-      // Messages that start with the field name it again in full; others stay as they are.
-      const message = e.message.startsWith(e.field) ? `operation.${e.message}` : e.message;
-      throw new ImageEditError(e.code, message, {
-        field: `operation.${e.field}`,
-        details: e.details,
-      });
-    }
-    throw e;
-  }
+  // Fields named as the client sent them (operation.operations[1].width), in the error and its issues
+  const plan = validatePlan(operations, limits, { root: "operation.operations" });
+  return { plan, steps: plan.map(describeOperation), source: "operations" };
 }
 
 /** A name to show: no control characters (they would garble logs, headers and pages), trimmed, at most 255. */

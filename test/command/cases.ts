@@ -589,7 +589,11 @@ export const UNDERSTOOD: [command: string, plan: OperationInput[]][] = [
   ['write "2026" in small white text bottom right', [{ op: "text", text: "2026", size: 24 }]],
   ["convert to jpeg at 85", [{ op: "format", format: "jpeg", quality: 85 }]],
   ["save it as a high quality jpeg", [{ op: "format", format: "jpeg", quality: 90 }]],
-  ["save as png lossless", [{ op: "format", format: "png", lossless: true }]],
+  // png (and tiff without a quality) is always lossless: the word asks for nothing the catalog takes
+  ["save as png lossless", [{ op: "format", format: "png" }]],
+  ["make it lossless, save as png", [{ op: "format", format: "png" }]],
+  ["save as tiff lossless", [{ op: "format", format: "tiff" }]],
+  ["export as avif lossless", [{ op: "format", format: "avif", lossless: true }]],
   ["export to AVIF at quality 50", [{ op: "format", format: "avif", quality: 50 }]],
   ["output as webp", [{ op: "format", format: "webp" }]],
   ["turn it into a gif", [{ op: "format", format: "gif" }]],
@@ -743,6 +747,21 @@ export const UNDERSTOOD: [command: string, plan: OperationInput[]][] = [
   ["rotate 90 ccw", [{ op: "rotate", angle: -90 }]],
   ["turn it 180", [{ op: "rotate", angle: 180 }]],
   ["rotate it upside down", [{ op: "rotate", angle: 180 }]],
+  // the README's bare forms: "upside down" alone is a half turn, a size with a position a crop
+  ["upside down", [{ op: "rotate", angle: 180 }]],
+  [
+    "upside down and mirror it",
+    [
+      { op: "rotate", angle: 180 },
+      { op: "flip", direction: "horizontal" },
+    ],
+  ],
+  ["800x600 from the top left", [{ op: "crop", width: 800, height: 600, gravity: "top-left" }]],
+  ["800x600 bottom right", [{ op: "crop", width: 800, height: 600, gravity: "bottom-right" }]],
+  [
+    "grayscale, 800x600 from the top left",
+    [{ op: "grayscale" }, { op: "crop", width: 800, height: 600, gravity: "top-left" }],
+  ],
   ["rotate by a quarter turn counter-clockwise", [{ op: "rotate", angle: -90 }]],
   ["compress to webp", [{ op: "format", format: "webp", quality: 75 }]],
   ["compress to 60% quality", [{ op: "format", format: "webp", quality: 60 }]],
@@ -1232,6 +1251,49 @@ export const REJECTED: Rejection[] = [
   { command: "straighten", unknown: [], says: "how many degrees" },
   { command: "rotate 5000 degrees", unknown: ["5000 degrees"], says: "angle" },
   { command: "resize to 0px", unknown: ["0px"], says: "width" },
+  // out of range: worded by the planner, naming what was written (never zod's "Too big: ...")
+  { command: "rotate 4000", unknown: ["4000"], says: "Rotate: an angle of 4000 is more than the largest, 3600." },
+  {
+    command: "rotate 5000 degrees clockwise",
+    unknown: ["5000 degrees"],
+    says: "an angle of 5000 degrees is more than the largest, 3600",
+  },
+  { command: "resize to 0px wide", unknown: ["0px"], says: "Resize: a width of 0px is less than the smallest, 1." },
+  {
+    command: "scale by 2500%",
+    unknown: ["2500%"],
+    says: 'Scale: a scale factor of 25 ("2500%") is more than the largest, 20.',
+  },
+  {
+    command: "crop to 200000x600",
+    unknown: ["200000x600"],
+    says: 'Crop: a width of 200000 ("200000x600") is more than the largest, 100000.',
+  },
+  {
+    command: "border 5001px wide",
+    unknown: ["5001px"],
+    says: "a border width of 5001px is more than the largest, 5000",
+  },
+  {
+    command: "convert to jpeg at quality 150",
+    unknown: ["150"],
+    says: "a quality of 150 is more than the largest, 100",
+  },
+  { command: "gamma 5", unknown: ["5"], says: "Gamma: a gamma of 5 is more than the largest, 3." },
+  {
+    command: `add text '${"a".repeat(600)}'`,
+    unknown: [],
+    says: "Text: the text is 600 characters long; the longest is 500.",
+  },
+  // a format option that does nothing for the format is refused, as in a plan
+  { command: "save as jpeg lossless", unknown: [], says: "lossless applies only to webp and avif, not jpeg" },
+  { command: "save as gif lossless", unknown: [], says: "lossless applies only to webp and avif, not gif" },
+  {
+    command: "convert to png, quality 80",
+    unknown: [],
+    says: "Format: quality applies only to jpeg, webp, avif and tiff, not png (png is always lossless).",
+  },
+  { command: "compress as png", unknown: [], says: "quality applies only to jpeg, webp, avif and tiff, not png" },
   { command: "make it 30x bigger", unknown: ["30x"], says: 'at most 20x, not "30x"' },
   { command: "resize to 30 times", unknown: ["30 times"], says: 'at most 20x, not "30 times"' },
   { command: "crop to x600", unknown: ["x600"], says: "both a width and a height" },

@@ -129,7 +129,13 @@ describe("LLM planner", () => {
     const e = await llmError(planWithLlm("rotate it", settings()));
     expect(e.code).toBe("LLM_FAILED");
     expect(e.message).toContain("not valid");
-    expect(e.message).toContain("operations.0.angle");
+    expect(e.message).toContain("operations[0].angle: ");
+  });
+
+  it("rejects an unknown parameter, naming it as a field and what the operation takes", async () => {
+    script = toolAnswer({ operations: [{ op: "blur", radius: 3 }] });
+    const e = await llmError(planWithLlm("blur it", settings()));
+    expect(e.message).toContain('operations[0].radius: blur has no parameter "radius" (its parameters: sigma)');
   });
 
   it("rejects an operation the catalog does not have", async () => {

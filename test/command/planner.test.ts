@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { isNegationOf } from "../../src/core/command/english.js";
 import { EXAMPLES } from "../../src/core/command/examples.js";
 import { MAX_COMMAND_LENGTH, parseCommand } from "../../src/core/command/index.js";
+import { COMMON_OPERATIONS, suggestFor } from "../../src/core/command/suggest.js";
 import { KNOWN_WORDS, LEXICON_KEYS, lex, TRIGGERS } from "../../src/core/command/vocabulary.js";
 import { catalog, PlanSchema } from "../../src/core/operations.js";
 import { REJECTED, UNDERSTOOD } from "./cases.js";
@@ -158,6 +159,28 @@ describe("suggestions", () => {
       ["lossless", "losslessly"],
     ])
       expect(isNegationOf(a, b), `${a} / ${b}`).toBe(false);
+  });
+
+  it("puts a common operation word before a rare synonym at the same distance: blorp is blur, then flop", () => {
+    const r = parseCommand("make it blorp");
+    if (r.ok) throw new Error("unexpectedly understood");
+    expect(r.error.suggestions).toEqual(["blur", "flop"]);
+    expect(r.error.message).toContain("Did you mean blur, flop?");
+    expect(suggestFor("flp")).toEqual(["flip", "flop"]);
+  });
+
+  it("ranks every catalog operation by how common it is, once", () => {
+    expect([...COMMON_OPERATIONS].sort()).toEqual(catalog.map((d) => d.name).sort());
+  });
+});
+
+describe("refusals are worded by the planner", () => {
+  it("no rejected command answers with zod's wording", () => {
+    for (const { command } of REJECTED) {
+      const r = parseCommand(command);
+      if (r.ok) continue;
+      expect(r.error.message, command).not.toMatch(/Too (big|small)|expected (number|int|string)|Invalid input/);
+    }
   });
 });
 

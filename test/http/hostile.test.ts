@@ -143,6 +143,23 @@ describe("bad bodies", () => {
     await expectError(await post(body), status, code, field);
   });
 
+  it("names every issue of a plan by its full path, as the error's field does", async () => {
+    const err = await expectError(
+      await post(
+        JSON.stringify({
+          images: [{ url: "http://a/b" }],
+          operation: { type: "operations", operations: [{ op: "grayscale" }, { op: "blur", radius: 3 }] },
+        }),
+      ),
+      400,
+      "INVALID_OPERATION",
+      "operation.operations[1].radius",
+    );
+    const issues = (err.details as { issues: { field: string }[] }).issues;
+    expect(issues.map((i) => i.field)).toEqual(["operation.operations[1].radius"]);
+    expect(err.message).toMatch(/^operation\.operations\[1\]\.radius: blur has no parameter "radius"/);
+  });
+
   it("51 images -> 400 TOO_MANY_IMAGES", async () => {
     const images = Array.from({ length: 51 }, (_, i) => ({ url: `${src.base}/a.png?${i}` }));
     const err = await expectError(

@@ -113,6 +113,7 @@ export function renderCommandsDoc(): string {
     "| *square*, *widescreen* | crop to 1:1, 16:9; *around the face* / *on the subject* / *smart* = gravity `attention`; *crop to the face* alone = a square around it |",
     `| *compress* | \`format\` webp at quality ${COMPRESS_QUALITY.normal} (*a little*: ${COMPRESS_QUALITY.little}, *a lot*: ${COMPRESS_QUALITY.lot}); *compress as jpeg* keeps that format |`,
     "| *quality 80* with no format | jpeg at 80, unless another step names the format (*convert to webp, quality 80*) |",
+    "| *lossless* | webp, lossless (*avif lossless* keeps avif); *png lossless* / *tiff lossless* are plain png / tiff, always lossless; refused with jpeg and gif, as a quality is with png and gif |",
     `| *high / good / medium / low quality* | ${Object.entries(QUALITY_WORDS)
       .map(([k, v]) => `${k} ${v}`)
       .join(", ")} |`,
@@ -127,9 +128,9 @@ export function renderCommandsDoc(): string {
     "| *make it a 500px square* (no *crop*) | `resize` 500x500 `cover`: the whole image scaled, the overflow cut |",
     "| *convert* / *save* / *export* with no format | no step of its own (*export a 2x version* = scale 2) |",
     "| *watermark it with 'Confidential'* | a `text` step (a `watermark` needs an image URL) |",
-    "| a step with no operation word | continues the step before it (*resize to 800px, without enlarging*); if that does not explain it, a size alone is a resize (*800x600*), a colour a tint (*make it blue*), a ratio a crop (*16:9*), quoted text a text step (*'B' bottom right*) |",
+    "| a step with no operation word | continues the step before it (*resize to 800px, without enlarging*); if that does not explain it, a size alone is a resize (*800x600*), a size with a position a crop (*800x600 from the top left*), a colour a tint (*make it blue*), a ratio a crop (*16:9*), quoted text a text step (*'B' bottom right*) |",
     "| *flip along the vertical axis* | mirror left-right (the axis is the line it flips over) |",
-    "| *rotate* with no angle | 90° clockwise; *left* / *counterclockwise* = -90; *upside down* / *half turn* = 180; *tilt* needs an angle |",
+    "| *rotate* with no angle | 90° clockwise; *left* / *counterclockwise* = -90; *upside down* / *half turn* = 180 (*upside down* alone too; *flip upside down* mirrors top to bottom instead); *tilt* needs an angle |",
     "| *flip* | horizontal (a mirror); *vertically* / *upside down* = vertical |",
     `| text size words | ${Object.entries(TEXT_SIZES)
       .map(([k, v]) => `${k} ${v}px`)

@@ -30,6 +30,7 @@ export const EXAMPLES: Record<OperationName, readonly string[]> = {
     "crop to a square around the face",
     "crop to 16:9",
     "crop to 800x600 from the top left",
+    "800x600 from the top left",
     "crop 800x600 at 10,20",
     "make it portrait",
     "crop to landscape",
@@ -41,6 +42,7 @@ export const EXAMPLES: Record<OperationName, readonly string[]> = {
     "rotate 90 degrees clockwise",
     "rotate left",
     "turn it upside down",
+    "upside down",
     "rotate ninety degrees counterclockwise",
     "rotate 30° with a black background",
     "tilt 3 degrees",
@@ -105,4 +107,5 @@ export const REJECTED_EXAMPLES: readonly string[] = [
   "convert to bmp",
   "add text hello",
   "rotate 5000 degrees",
+  "save as jpeg, lossless",
 ];

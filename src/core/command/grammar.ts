@@ -98,6 +98,10 @@ const POSITION_KEYS: Record<string, Position> = {
   left: "left",
   right: "right",
 };
+/** A word that places something: "top left", "centre", "bottom". */
+export function isPositionItem(it: Item): boolean {
+  return it.key in POSITION_KEYS;
+}
 const CORNER_WORDS = ["corner", "corners", "side", "edge", "position", "positioned", "placed", "area", "part"];
 
 function position(c: Clause): Position | undefined {
@@ -986,6 +990,14 @@ export const QUALITY_WORDS: Record<string, number> = {
   lowest: 30,
   poor: 40,
 };
+/**
+ * "save as png lossless": PNG (and TIFF without a quality) is written losslessly anyway, so the
+ * word asks for nothing more; the catalog refuses `lossless` for those formats, as it does nothing.
+ */
+export function alwaysLossless(op: Record<string, unknown>): boolean {
+  return op.format === "png" || (op.format === "tiff" && op.quality === undefined);
+}
+
 /** Marks a format step whose format was not named ("quality 80", "compress"): merged or defaulted later. */
 export const IMPLICIT_FORMAT = Symbol("implicitFormat");
 
@@ -1029,7 +1041,7 @@ const parseFormat: Parser = (c, ctx) => {
   else if (qWord) op.quality = QUALITY_WORDS[qWord.key];
   else if (compress && !lossless)
     op.quality = pick(a, COMPRESS_QUALITY.little, COMPRESS_QUALITY.normal, COMPRESS_QUALITY.lot);
-  if (lossless) op.lossless = true;
+  if (lossless && !alwaysLossless(op)) op.lossless = true;
   if (!f && !lossless && op.quality === undefined) {
     // "export a 2x version", "save it": the verb alone is no format step
     if (ctx.triggers.every((t) => ["convert", "save", "export"].includes(t.key))) return { ops: [] };

@@ -5,6 +5,7 @@
 import type { Config } from "../../config.js";
 import { ImageEditError } from "../errors.js";
 import { catalog, describeOperation, type Operation, PlanSchema, planJsonSchema } from "../operations.js";
+import { planIssues } from "../plan.js";
 
 export interface LlmSettings {
   /** e.g. http://127.0.0.1:11434/v1 (the path before /chat/completions). */
@@ -135,8 +136,8 @@ export async function planWithLlm(
   const operations = Array.isArray(args) ? args : (args as { operations?: unknown })?.operations;
   const parsed = PlanSchema.safeParse(operations);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw fail(`the plan it proposed is not valid: operations.${issue.path.join(".")}: ${issue.message}`);
+    const [issue] = planIssues(parsed.error.issues, operations);
+    throw fail(`the plan it proposed is not valid: ${issue.field}: ${issue.message}`);
   }
   return { plan: parsed.data, steps: parsed.data.map((op) => describeOperation(op)) };
 }

@@ -11,7 +11,8 @@ import {
   type OperationName,
   PlanSchema,
 } from "../operations.js";
-import { Clause, IMPLICIT_FORMAT, isColorItem, parserFor } from "./grammar.js";
+import { planIssues } from "../plan.js";
+import { alwaysLossless, Clause, IMPLICIT_FORMAT, isColorItem, isPositionItem, parserFor } from "./grammar.js";
 import { noteFor, suggestFor } from "./suggest.js";
 import { type Item, isIgnorable, isSeparator, lex, TRIGGERS } from "./vocabulary.js";
 
@@ -99,11 +100,16 @@ const PARAM_HINTS: Partial<Record<OperationName, string>> = {
 };
 
 /**
- * Why the catalog refuses a step: its schema's message, or a decimal where it takes whole
- * pixels ("800.5px"), which the planner words itself, naming what was written (zod's "expected
- * int, received number" means nothing to someone who wrote a size).
+ * Why the catalog refuses a step: its schema's message, a decimal where it takes whole pixels
+ * ("800.5px"), or a number out of range ("rotate 4000"). The last two are worded here, in
+ * refusalMessage, naming what was written: zod's "expected int, received number" or "Too big:
+ * expected number to be <=3600" means nothing to someone who wrote a command.
  */
-type Refusal = { message: string } | { op: string; field: string; decimal: number };
+type Refusal =
+  | { message: string }
+  | { op: string; field: string; decimal: number }
+  | { op: string; field: string; value: number; limit: number; inclusive: boolean; too: "big" | "small" }
+  | { op: string; field: string; length: number; limit: number; too: "big" | "small" };
 
 const stepChecks = new Map<string, Refusal | undefined>();
 
@@ -124,17 +130,75 @@ function validateStep(op: OperationInput): Refusal | undefined {
   if (r.success) return undefined;
   const issue = r.error.issues[0];
   const field = issue.path.join(".");
-  // every integer a command can reach is a count of pixels (sizes, offsets, widths, windows)
   const value = (op as Record<PropertyKey, unknown>)[issue.path[0]];
+  // every integer a command can reach is a count of pixels (sizes, offsets, widths, windows)
   if (issue.code === "invalid_type" && issue.expected === "int" && typeof value === "number")
     return { op: op.op, field, decimal: value };
-  return { message: `${op.op}: ${field ? `${field}: ` : ""}${issue.message}` };
+  if (issue.code === "too_big" || issue.code === "too_small") {
+    const limit = Number(issue.code === "too_big" ? issue.maximum : issue.minimum);
+    const too = issue.code === "too_big" ? "big" : "small";
+    if (typeof value === "number") return { op: op.op, field, value, limit, inclusive: issue.inclusive ?? true, too };
+    if (typeof value === "string") return { op: op.op, field, length: [...value].length, limit, too };
+  }
+  // the catalog's own messages name their field ("quality applies only to ..."): say it once
+  const named = field === "" || issue.message.startsWith(field);
+  return { message: `${op.op}: ${named ? "" : `${field}: `}${issue.message}` };
+}
+
+/** How a parameter is called in a sentence ("an angle of 4000"); otherwise "a"/"an" + its name. */
+const PARAM_NOUNS: Record<string, string> = {
+  "scale.factor": "a scale factor",
+  "hue.degrees": "a hue shift",
+  "swirl.degrees": "a swirl",
+  "polaroid.angle": "a tilt",
+  "gamma.value": "a gamma",
+  "threshold.value": "a threshold",
+  "trim.threshold": "a tolerance",
+  "blur.sigma": "a strength (sigma)",
+  "sharpen.sigma": "a strength (sigma)",
+  "median.size": "a window size",
+  "text.size": "a text size",
+  "border.width": "a border width",
+  "pad.top": "padding",
+  "pad.right": "padding",
+  "pad.bottom": "padding",
+  "pad.left": "padding",
+  "crop.left": "an offset",
+  "crop.top": "an offset",
+  "watermark.scale": "a watermark scale",
+};
+
+function paramNoun(op: string, field: string): string {
+  return PARAM_NOUNS[`${op}.${field}`] ?? `${/^[aeiou]/i.test(field) ? "an" : "a"} ${field}`;
 }
 
 function refusalMessage(r: Refusal, items: Item[]): string {
   if ("message" in r) return r.message;
-  const said = items.find((it) => [it.num?.value, it.dims?.w, it.dims?.h, it.pair?.a, it.pair?.b].includes(r.decimal));
-  return `${r.op}: ${r.field} must be a whole number of pixels, not ${said ? `"${said.text}"` : r.decimal}`;
+  if ("length" in r)
+    return `${r.op}: the ${r.field} is ${r.length} characters long; the ${r.too === "big" ? "longest" : "shortest"} is ${r.limit}`;
+  if ("decimal" in r) {
+    const said = items.find((it) =>
+      [it.num?.value, it.dims?.w, it.dims?.h, it.pair?.a, it.pair?.b].includes(r.decimal),
+    );
+    return `${r.op}: ${r.field} must be a whole number of pixels, not ${said ? `"${said.text}"` : r.decimal}`;
+  }
+  // what was written: "4000 degrees" as it stands when it is that number; "800x6000" or "2500%"
+  // (a factor of 25) after the value it gave
+  const own = items.find((it) => it.num?.value === r.value);
+  const within = items.find(
+    (it) =>
+      [it.dims?.w, it.dims?.h, it.pair?.a, it.pair?.b].includes(r.value) ||
+      (it.num?.unit === "%" && Math.abs(it.num.value / 100 - r.value) < 1e-9),
+  );
+  const said = own ? own.text : within ? `${r.value} ("${within.text}")` : String(r.value);
+  const what = `${paramNoun(r.op, r.field)} of ${said}`;
+  if (r.too === "big")
+    return r.inclusive
+      ? `${r.op}: ${what} is more than the largest, ${r.limit}`
+      : `${r.op}: ${what} is too large: it must be under ${r.limit}`;
+  return r.inclusive
+    ? `${r.op}: ${what} is less than the smallest, ${r.limit}`
+    : `${r.op}: ${what} is too small: it must be more than ${r.limit}`;
 }
 
 // Number words that name a scale ("half", "twice") never start a step in mid-clause: "sharpen
@@ -170,6 +234,9 @@ function readSegment(items: Item[]): Reading {
   // a size with no operation word ("800px webp") is a resize
   const inferred = ops.length === 0 && items.some((it) => isSize(it) || it.key === "#ratio");
   if (inferred) ops.push(items.some(isSize) ? "resize" : "crop");
+  // "800x600 from the top left": a size placed somewhere is a region to keep (a resize has no
+  // position); tried after the resize, so it wins only when it explains more words
+  if (inferred && ops[0] === "resize" && items.some(isPositionItem)) ops.push("crop");
   if (ops.length === 0) {
     const unknown = items.filter((it) => !isIgnorable(it));
     return { ops: [], unknown, errors: [], marks: [], cost: unknown.length * 10 + 3, hasTrigger: false };
@@ -289,6 +356,8 @@ function mergeOutputSteps(ops: OperationInput[]): OperationInput[] {
       if (f.quality !== undefined) merged.quality = f.quality;
       if (f.lossless !== undefined) merged.lossless = f.lossless;
     }
+    // "make it lossless, save as png": png needs no asking
+    if (merged.lossless && alwaysLossless(merged)) delete merged.lossless;
     const last = formats.at(-1);
     out = out.filter((o) => o.op !== "format" || o === last).map((o) => (o === last ? (merged as OperationInput) : o));
   }
@@ -438,10 +507,13 @@ function plan(text: string): ParseResult {
       words,
     );
   }
+  // steps merged from several clauses ("convert to png, quality 80") are checked again as one
+  const refusal = ops.map((o) => checkStep(o)).find(Boolean);
+  if (refusal) return explain([], [refusalMessage(refusal, items)], []);
   const checked = PlanSchema.safeParse(ops);
   if (!checked.success) {
-    const issue = checked.error.issues[0];
-    return notUnderstood(`the plan is not valid: operations.${issue.path.join(".")}: ${issue.message}`, []);
+    const [issue] = planIssues(checked.error.issues, ops);
+    return notUnderstood(`the plan is not valid: ${issue.field}: ${issue.message}`, []);
   }
   return { ok: true, plan: checked.data, steps: checked.data.map((op) => describeOperation(op)) };
 }

@@ -1,13 +1,67 @@
 // "Did you mean ...": the catalog words and operation names nearest to a word not understood
 // (never its negation), hints for words people use for something else, and notes.
-import { catalog } from "../operations.js";
+import { catalog, type OperationName } from "../operations.js";
 import { editDistance } from "./distance.js";
 import { isNegationOf } from "./english.js";
 
-const CANDIDATES: { word: string; op: string }[] = [];
+/**
+ * Operations by how often people ask for them, most common first. Among suggestions equally near
+ * a word, an operation's own name or first word comes before its other words, then the more
+ * common operation: "blorp" gets blur before flop (a rarely used word for mirror).
+ */
+export const COMMON_OPERATIONS: readonly OperationName[] = [
+  "resize",
+  "crop",
+  "rotate",
+  "format",
+  "grayscale",
+  "blur",
+  "sharpen",
+  "brightness",
+  "contrast",
+  "flip",
+  "text",
+  "scale",
+  "saturation",
+  "watermark",
+  "border",
+  "trim",
+  "pad",
+  "sepia",
+  "tint",
+  "negate",
+  "metadata",
+  "normalize",
+  "hue",
+  "vignette",
+  "threshold",
+  "gamma",
+  "median",
+  "autoOrient",
+  "polaroid",
+  "oilPaint",
+  "charcoal",
+  "swirl",
+];
+
+interface Candidate {
+  word: string;
+  op: string;
+  /** 0: the operation's name or first word; 1: its other words. */
+  tier: number;
+  /** Place of the operation in COMMON_OPERATIONS. */
+  common: number;
+  /** Place of the word in the operation's words. */
+  order: number;
+}
+
+const CANDIDATES: Candidate[] = [];
 for (const def of catalog) {
-  CANDIDATES.push({ word: def.name.toLowerCase(), op: def.name });
-  for (const w of def.words) CANDIDATES.push({ word: w.toLowerCase(), op: def.name });
+  const at = COMMON_OPERATIONS.indexOf(def.name);
+  const common = at < 0 ? COMMON_OPERATIONS.length : at;
+  CANDIDATES.push({ word: def.name.toLowerCase(), op: def.name, tier: 0, common, order: -1 });
+  for (const [order, w] of def.words.entries())
+    CANDIDATES.push({ word: w.toLowerCase(), op: def.name, tier: order === 0 ? 0 : 1, common, order });
 }
 
 /** Words people use for things the catalog does under another name (or does not do at all). */
@@ -53,7 +107,7 @@ export function noteFor(word: string): string | undefined {
 export function suggestFor(word: string, max = 3): string[] {
   const w = word.toLowerCase();
   if (w.length < 3 || !/^[\p{L}-]+$/u.test(w)) return [];
-  const scored: { word: string; d: number }[] = (HINTS[w] ?? []).map((h) => ({ word: h, d: 0 }));
+  const scored: { word: string; d: number; c?: Candidate }[] = (HINTS[w] ?? []).map((h) => ({ word: h, d: 0 }));
   for (const c of CANDIDATES) {
     // a word's opposite is never what was meant: "lossy" is not "lossless"
     if (c.word.includes(" ") || c.word === w || isNegationOf(w, c.word)) continue;
@@ -65,9 +119,12 @@ export function suggestFor(word: string, max = 3): string[] {
       (c.word.startsWith(w.slice(0, 4)) || w.startsWith(c.word.slice(0, 4)))
     )
       d = 2.5;
-    if (d <= 2.5 && !(w.length <= 4 && d >= 2)) scored.push({ word: c.word, d });
+    if (d <= 2.5 && !(w.length <= 4 && d >= 2)) scored.push({ word: c.word, d, c });
   }
-  scored.sort((a, b) => a.d - b.d);
+  // nearest first; on a tie the common word (hints keep their own order)
+  scored.sort(
+    (a, b) => a.d - b.d || (a.c && b.c ? a.c.tier - b.c.tier || a.c.common - b.c.common || a.c.order - b.c.order : 0),
+  );
   const out: string[] = [];
   for (const s of scored) if (!out.includes(s.word) && out.length < max) out.push(s.word);
   return out;

@@ -217,6 +217,7 @@ export const rotate = defineOperation({
     "anticlockwise",
     "quarter turn",
     "half turn",
+    "upside down",
   ],
   keepsAnimation: true,
   outputSize: (meta, o) => rotatedSize(meta, o.angle),
