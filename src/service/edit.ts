@@ -96,8 +96,15 @@ export async function planFromCommand(
       details: { unknown: r.error.unknown, suggestions: r.error.suggestions },
     });
   }
-  // The grammar's (or the model's) plan goes through the same gate as a hand-written one.
-  const plan = validatePlan(r.plan, deps.limits);
+  // The grammar's (or the model's) plan goes through the same gate as a hand-written one; what the
+  // client can change is its command, so that is the field named (a command of too many steps).
+  let plan: Plan;
+  try {
+    plan = validatePlan(r.plan, deps.limits);
+  } catch (e) {
+    if (e instanceof ImageEditError) throw new ImageEditError(e.code, e.message, { field, details: e.details });
+    throw e;
+  }
   const planned: PlannedEdit = {
     plan,
     steps: r.steps?.length ? r.steps : plan.map(describeOperation),

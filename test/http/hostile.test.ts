@@ -143,6 +143,17 @@ describe("bad bodies", () => {
     await expectError(await post(body), status, code, field);
   });
 
+  it("a command that makes too many steps names the command, not a plan the client never sent", async () => {
+    const command = Array.from({ length: 16 }, () => "rotate 90 then blur").join(" then ");
+    const err = await expectError(
+      await post(JSON.stringify({ images: [{ url: "http://a/b" }], operation: { type: "command", command } })),
+      400,
+      "TOO_MANY_OPERATIONS",
+      "operation.command",
+    );
+    expect(err.details).toMatchObject({ count: 32, limit: 30 });
+  });
+
   it("names every issue of a plan by its full path, as the error's field does", async () => {
     const err = await expectError(
       await post(
