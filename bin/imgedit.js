@@ -4,6 +4,7 @@
 // and re-execs once.
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
+import os from "node:os";
 import { fileURLToPath } from "node:url";
 import { startSettings } from "./start-settings.js";
 
@@ -15,8 +16,9 @@ if (Object.keys(missing.env).length || missing.nodeArgs.length) {
     env: { ...process.env, ...missing.env },
   });
   for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(sig, () => child.kill(sig));
+  // A child killed by a signal: 128 + its number, as a shell reports it (143 for SIGTERM).
   child.on("exit", (code, signal) => {
-    process.exitCode = code ?? (signal ? 128 : 1);
+    process.exitCode = code ?? (signal ? 128 + (os.constants.signals[signal] ?? 0) : 1);
   });
 } else {
   const built = new URL("../dist/cli/main.js", import.meta.url);

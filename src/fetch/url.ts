@@ -108,6 +108,17 @@ export interface AllowList {
   readonly entries: readonly string[];
 }
 
+/** For an entry written as a URL (`http://images.internal:9000/`), what to write instead. */
+function urlHint(entry: string): string {
+  try {
+    const u = new URL(entry);
+    if ((u.protocol === "http:" || u.protocol === "https:") && u.host) return ` (write ${u.host}, not a URL)`;
+  } catch {
+    // not a URL either
+  }
+  return "";
+}
+
 /**
  * Compiles allow-list entries: `name`, `name:port`, an IPv4 literal (with optional `:port`), or an
  * IPv6 literal (`::1`, `[::1]`, `[::1]:8080`). Entries are normalised with the same URL parser as
@@ -139,7 +150,7 @@ export function compileAllowList(entries: readonly string[]): AllowList {
       } catch {
         throw new ImageEditError(
           "INVALID_INPUT",
-          `allow-list entry ${JSON.stringify(entry)} is not a host or host:port`,
+          `allow-list entry ${JSON.stringify(entry)} is not a host or host:port${urlHint(entry)}`,
           {
             field: "FETCH_ALLOW_HOSTS",
           },
@@ -147,9 +158,11 @@ export function compileAllowList(entries: readonly string[]): AllowList {
       }
       const port = portPart === undefined ? undefined : Number(portPart);
       if (port !== undefined && (!Number.isInteger(port) || port < 1 || port > 65535)) {
-        throw new ImageEditError("INVALID_INPUT", `allow-list entry ${JSON.stringify(entry)} has a bad port`, {
-          field: "FETCH_ALLOW_HOSTS",
-        });
+        throw new ImageEditError(
+          "INVALID_INPUT",
+          `allow-list entry ${JSON.stringify(entry)} has a bad port (give 1-65535)`,
+          { field: "FETCH_ALLOW_HOSTS" },
+        );
       }
       return { host, port };
     });

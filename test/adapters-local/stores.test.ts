@@ -138,6 +138,28 @@ describe("local secret", () => {
     const c = loadOrCreateSecret({ DATA_DIR: dir, JWT_SECRET: "configured" });
     expect(new TextDecoder().decode(c)).toBe("configured");
   });
+
+  it("refuses a secret file it did not write with a clear configuration error, not a crash", () => {
+    const dir = tempDir();
+    fs.writeFileSync(path.join(dir, "jwt-secret"), "not hex\n");
+    expect(() => loadOrCreateSecret({ DATA_DIR: dir, JWT_SECRET: undefined })).toThrow(
+      /jwt-secret is not a secret imgedit wrote \(64 hex digits\): delete it/,
+    );
+  });
+
+  it("waits for a secret file another process created and has not written yet", async () => {
+    const dir = tempDir();
+    const file = path.join(dir, "jwt-secret");
+    fs.writeFileSync(file, "");
+    const hex = "ab".repeat(32);
+    // written by a child process while this thread waits (loadOrCreateSecret blocks)
+    const { spawn } = await import("node:child_process");
+    spawn(process.execPath, [
+      "-e",
+      `setTimeout(() => require("fs").writeFileSync(${JSON.stringify(file)}, "${hex}\\n"), 100)`,
+    ]);
+    expect(Buffer.from(loadOrCreateSecret({ DATA_DIR: dir, JWT_SECRET: undefined })).toString()).toBe(hex);
+  });
 });
 
 describe("SQLite unfinished-session count", () => {

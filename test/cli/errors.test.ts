@@ -161,8 +161,7 @@ describe("serve: start-up problems in one line", () => {
     expect(flag.stderr).toBe("imgedit serve: --port abc: give a port number 0-65535\n");
     const env = await imgedit(["serve"], { PORT: "abc", DATA_DIR: at("data") });
     expect(env.code).toBe(2);
-    expect(env.stderr).toMatch(/^imgedit serve: invalid configuration:\n {2}PORT: /);
-    noStack(env.stderr);
+    expect(env.stderr).toBe("imgedit serve: invalid configuration: PORT: must be a whole number from 0 to 65535\n");
   });
 
   it("a port in use", async () => {
@@ -171,7 +170,7 @@ describe("serve: start-up problems in one line", () => {
     const port = (busy.address() as net.AddressInfo).port;
     try {
       const r = await imgedit(["serve", "--port", String(port)], { DATA_DIR: at("data-busy") });
-      expect(r.code).toBe(1);
+      expect(r.code).toBe(2);
       expect(r.stderr).toBe(
         `imgedit serve: port ${port} is in use on 127.0.0.1 (another imgedit serve?); choose another with --port or PORT\n`,
       );
@@ -189,14 +188,14 @@ describe("serve: start-up problems in one line", () => {
     });
     if (code !== "EADDRNOTAVAIL") return;
     const r = await imgedit(["serve", "--host", "192.0.2.1", "--port", "0"], { DATA_DIR: at("data-addr") });
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^imgedit serve: this machine has no address 192\.0\.2\.1 \(--host or HOST\)/);
   });
 
   it("a DATA_DIR that cannot be created", async () => {
     await writeFile(at("plain-file"), "x");
     const r = await imgedit(["serve", "--port", "0"], { DATA_DIR: at("plain-file/data") });
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.stderr).toMatch(
       /^imgedit serve: cannot use DATA_DIR .*plain-file\/data: a part of the path is not a directory/,
     );
@@ -208,7 +207,7 @@ describe("serve: start-up problems in one line", () => {
     await mkdir(at("ro"));
     await chmod(at("ro"), 0o555);
     const r = await imgedit(["serve", "--port", "0"], { DATA_DIR: at("ro/data") });
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^imgedit serve: cannot use DATA_DIR .*ro\/data: permission denied \(mkdir /);
   });
 });
@@ -219,8 +218,7 @@ describe("token", () => {
   it("PORT=abc is a one-line configuration error", async () => {
     const r = await imgedit(["token", "--user", "alice"], { ...env(), PORT: "abc" });
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/^imgedit token: invalid configuration:\n {2}PORT: /);
-    noStack(r.stderr);
+    expect(r.stderr).toBe("imgedit token: invalid configuration: PORT: must be a whole number from 0 to 65535\n");
   });
 
   it("--ttl from 1 s to 365 d", async () => {

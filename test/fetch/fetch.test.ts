@@ -692,7 +692,11 @@ describe("fetchPolicyFromConfig", () => {
   });
 
   it("rejects a malformed allow-list entry at start-up", () => {
-    const config = loadConfig({ FETCH_ALLOW_HOSTS: "good.example, http://bad.example/path" });
+    expect(() => loadConfig({ FETCH_ALLOW_HOSTS: "good.example, http://bad.example/path" })).toThrow(
+      /allow-list entry "http:\/\/bad.example\/path"/,
+    );
+    // and the fetcher refuses it too, for settings that did not come through loadConfig
+    const config = { ...loadConfig({}), FETCH_ALLOW_HOSTS: ["http://bad.example/path"] };
     expect(() => fetchPolicyFromConfig(config)).toThrow(/allow-list entry "http:\/\/bad.example\/path"/);
   });
 });

@@ -14,7 +14,15 @@ function alive(pid: number): boolean {
   }
 }
 
-/** Takes DATA_DIR's lock for this process; returns its release. Throws CONFLICT if it is taken. */
+/** DATA_DIR is another live server's: a setting to change (or a server to stop), not a bug. */
+export class DataDirInUseError extends ImageEditError {
+  constructor(message: string) {
+    super("CONFLICT", message, { field: "DATA_DIR" });
+    this.name = "DataDirInUseError";
+  }
+}
+
+/** Takes DATA_DIR's lock for this process; returns its release. Throws DataDirInUseError (CONFLICT) if it is taken. */
 export function lockDataDir(dataDir: string): () => void {
   const file = path.join(dataDir, "server.lock");
   for (let tries = 0; tries < 3; tries++) {
@@ -33,11 +41,10 @@ export function lockDataDir(dataDir: string): () => void {
     const owner = Number.parseInt(fs.readFileSync(file, "utf8"), 10);
     // This process's own lock (a server in it that was not closed: tests that simulate a crash).
     if (Number.isInteger(owner) && owner !== process.pid && alive(owner))
-      throw new ImageEditError(
-        "CONFLICT",
+      throw new DataDirInUseError(
         `DATA_DIR ${dataDir} is in use by another imgedit server (pid ${owner}); stop it or use another DATA_DIR`,
       );
     fs.rmSync(file, { force: true }); // stale: its process is gone
   }
-  throw new ImageEditError("CONFLICT", `DATA_DIR ${dataDir}: could not take its lock (${file})`);
+  throw new DataDirInUseError(`DATA_DIR ${dataDir}: could not take its lock (${file})`);
 }

@@ -1,10 +1,15 @@
 // `imgedit serve [--port N] [--host H]`: run the whole service on this machine and print where it
 // listens with a ready-to-paste curl example. SIGTERM/SIGINT stop it gracefully.
+import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { DataDirInUseError } from "../../adapters/local/data-lock.js";
 import { type Config, loadConfig } from "../../config.js";
 import { errnoCode, isSystemError, reason } from "../fs-errors.js";
 import type { CliCommand } from "../main.js";
+
+/** Copies of one signal (the terminal's and the launcher's) arrive within this time. */
+const SAME_SIGNAL_MS = 1000;
 
 const command: CliCommand = {
   summary: "run the HTTP service (SQLite + files + worker threads)",
@@ -29,7 +34,12 @@ Stops gracefully on SIGTERM or SIGINT: running images finish (up to 10 s) or res
       io.stderr.write(`imgedit serve: --port ${values.port}: give a port number 0-65535\n`);
       return 2;
     }
-    // A ConfigError (PORT=abc) is printed by main as one line per bad variable, exit 2.
+    // An empty HOST means the default; an empty --host is a mistake.
+    if (values.host !== undefined && values.host.trim() === "") {
+      io.stderr.write("imgedit serve: --host needs an address or a host name (127.0.0.1, 0.0.0.0, ...)\n");
+      return 2;
+    }
+    // A ConfigError (PORT=abc) is printed by main on one line naming each bad variable, exit 2.
     const config = loadConfig({
       ...io.env,
       ...(values.port !== undefined ? { PORT: values.port } : {}),
@@ -44,11 +54,33 @@ Stops gracefully on SIGTERM or SIGINT: running images finish (up to 10 s) or res
     } catch (e) {
       const problem = whyNotStarted(e, config);
       if (problem === undefined) throw e;
+      // A setting this machine cannot honour (a port in use, a DATA_DIR it cannot write): exit 2.
       io.stderr.write(`imgedit serve: ${problem}\n`);
-      return 1;
+      return 2;
     }
     // A stray rejection is a bug to log, not a reason to drop every running edit.
     process.on("unhandledRejection", (reason) => logger.error({ err: reason }, "unhandled rejection"));
+    // The stop is in place before anything is printed: whoever waits for the line below may send
+    // SIGTERM at once. Ctrl-C reaches every process in the terminal's group: the launcher
+    // (bin/imgedit.js), which forwards it, and this one, which so gets it twice (three times under
+    // `npm start`). The first signal starts the stop; copies within a second are the same signal
+    // and are ignored (Node's default would exit at once, skipping the graceful stop). A signal
+    // sent later, while the stop waits for an image, exits now: the image resumes on the next start.
+    const stopped = new Promise<void>((resolve) => {
+      let stoppingSince: number | undefined;
+      const stop = (signal: NodeJS.Signals) => {
+        if (stoppingSince !== undefined) {
+          if (Date.now() - stoppingSince < SAME_SIGNAL_MS) return;
+          io.stderr.write(`imgedit: ${signal} again: exiting now (unfinished images resume on the next start)\n`);
+          process.exit(128 + (os.constants.signals[signal] ?? 0));
+        }
+        stoppingSince = Date.now();
+        io.stderr.write(`\nimgedit: ${signal}: stopping (running images finish or resume on the next start)...\n`);
+        server.close().then(resolve, resolve);
+      };
+      const signals = ["SIGTERM", "SIGINT"] as const;
+      for (const signal of signals) process.on(signal, stop);
+    });
     const lines = [`imgedit listening on ${server.url}  (data in ${config.DATA_DIR}, ${config.mode} mode)`];
     if (server.auth.mode === "local") {
       const token = await server.token("local", 12 * 3600);
@@ -57,23 +89,18 @@ Stops gracefully on SIGTERM or SIGINT: running images finish (up to 10 s) or res
         `Open ${server.url}/ in a browser, or try the API (token valid 12 h; mint more with \`imgedit token --user NAME\`):`,
         "",
         `  TOKEN=${token}`,
+        // an upload works offline, where an example URL would not be fetched
+        `  curl -s -X POST ${server.url}/uploads -H "Authorization: Bearer $TOKEN" -F file=@photo.jpg   # {"url":"upload:<id>",...}`,
         `  curl -s -X POST ${server.url}/image-edit \\`,
         `    -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \\`,
-        `    -d '{"images":[{"url":"https://example.com/photo.jpg"}],"operation":{"type":"command","command":"resize to 800px and convert to webp"}}'`,
+        `    -d '{"images":[{"url":"upload:<id>"}],"operation":{"type":"command","command":"resize to 800px and convert to webp"}}'`,
         `  curl -N "${server.url}/image-edit/progress/<sessionId>" -H "Authorization: Bearer $TOKEN"`,
       );
     } else {
       lines.push("Tokens are verified against JWKS_URL; send them as Authorization: Bearer <token>.");
     }
     io.stdout.write(`${lines.join("\n")}\n`);
-    await new Promise<void>((resolve) => {
-      const stop = (signal: string) => {
-        io.stderr.write(`\nimgedit: ${signal}: stopping (running images finish or resume on the next start)...\n`);
-        server.close().then(resolve, resolve);
-      };
-      process.once("SIGTERM", () => stop("SIGTERM"));
-      process.once("SIGINT", () => stop("SIGINT"));
-    });
+    await stopped;
     return 0;
   },
 };
@@ -82,6 +109,7 @@ export default command;
 
 /** Why the service could not start, in words, for the failures a setting causes; else undefined. */
 export function whyNotStarted(e: unknown, config: Pick<Config, "PORT" | "HOST" | "DATA_DIR">): string | undefined {
+  if (e instanceof DataDirInUseError) return e.message;
   const code = errnoCode(e);
   const syscall = (e as { syscall?: unknown }).syscall;
   const where = `${config.HOST}:${config.PORT}`;
@@ -93,13 +121,37 @@ export function whyNotStarted(e: unknown, config: Pick<Config, "PORT" | "HOST" |
     return `no permission to listen on ${where}${config.PORT < 1024 ? " (ports below 1024 need privileges)" : ""}`;
   if (code === "ENOTFOUND" || code === "EAI_AGAIN" || syscall === "getaddrinfo")
     return `cannot resolve the host name ${config.HOST} (--host or HOST)`;
-  if (isSystemError(e) && e.path && within(e.path, config.DATA_DIR))
-    return `cannot use DATA_DIR ${config.DATA_DIR}: ${reason(e)} (${e.syscall} ${e.path})`;
+  if (isSystemError(e) && (e.path ? within(e.path, config.DATA_DIR) : FILE_CALLS.has(e.syscall ?? ""))) {
+    // mkdir on a file: "already exists" would not say what is wrong.
+    const why = code === "EEXIST" && syscall === "mkdir" ? "not a directory" : reason(e);
+    // Start-up touches no file outside DATA_DIR; some calls (read) do not say which file.
+    return `cannot use DATA_DIR ${config.DATA_DIR}: ${why} (${e.syscall}${e.path ? ` ${e.path}` : ""})`;
+  }
   // better-sqlite3: SQLITE_CANTOPEN, SQLITE_READONLY...
   if (code?.startsWith("SQLITE_"))
     return `cannot open the database in DATA_DIR ${config.DATA_DIR}: ${(e as Error).message} (${code})`;
   return undefined;
 }
+
+/** File-system calls, whose error may not name the file (a read names none). */
+const FILE_CALLS = new Set([
+  "open",
+  "read",
+  "write",
+  "close",
+  "fsync",
+  "mkdir",
+  "rename",
+  "unlink",
+  "rmdir",
+  "stat",
+  "lstat",
+  "fstat",
+  "scandir",
+  "link",
+  "symlink",
+  "chmod",
+]);
 
 /** Whether one path is inside the other (a failed mkdir may name DATA_DIR or a parent of it). */
 function within(a: string, b: string): boolean {
