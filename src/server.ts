@@ -82,6 +82,28 @@ export async function startLocalServer(config: Config, opts: LocalServerOptions 
   const clock = opts.clock ?? { now: () => Date.now() };
   fs.mkdirSync(config.DATA_DIR, { recursive: true });
   const unlock = opts.stores ? () => undefined : lockDataDir(config.DATA_DIR);
+  // What a start that fails part-way (a port in use) must release, latest first: the lock above
+  // all, or a retry from this same process would find DATA_DIR "in use" by itself.
+  const undo: (() => unknown)[] = [unlock];
+  try {
+    return await startLocked(config, opts, logger, clock, unlock, undo);
+  } catch (e) {
+    for (const step of undo.reverse())
+      await Promise.resolve()
+        .then(step)
+        .catch(() => undefined);
+    throw e;
+  }
+}
+
+async function startLocked(
+  config: Config,
+  opts: LocalServerOptions,
+  logger: Logger,
+  clock: Clock,
+  unlock: () => void,
+  undo: (() => unknown)[],
+): Promise<LocalServer> {
   const secret = loadOrCreateSecret(config);
   const limits = limitsFromConfig(config);
   const metrics = new PromMetrics();
@@ -90,11 +112,13 @@ export async function startLocalServer(config: Config, opts: LocalServerOptions 
     : new FsObjectStore(path.join(config.DATA_DIR, "objects"), { secret, baseUrl: "", clock, sniff: sniffImageType });
   const baseSessions =
     opts.stores?.sessions ?? new SqliteSessionStore(path.join(config.DATA_DIR, "sessions.db"), { clock });
+  if (!opts.stores) undo.push(() => baseSessions.close?.());
   const baseObjects = opts.stores?.objects ?? (fsObjects as ObjectStore);
   const wrap = opts.wrap ?? {};
   const { store: sessions, watcher } = withChangeNotifications(wrap.sessions?.(baseSessions) ?? baseSessions);
   const objects = wrap.objects?.(baseObjects) ?? baseObjects;
   const pool = new WorkerPool(config.WORKER_CONCURRENCY, { threads: config.WORKER_THREADS });
+  undo.push(() => pool.close());
   const policy = fetchPolicyFromConfig(config);
   const jobDeps: JobDeps = {
     config,
@@ -153,6 +177,7 @@ export async function startLocalServer(config: Config, opts: LocalServerOptions 
     s.once("error", reject);
     s.on("clientError", answerClientError);
   });
+  undo.push(() => new Promise((r) => server.close(r)));
   const addr = server.address() as AddressInfo;
   const host = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;
   const url = `http://${host === "0.0.0.0" || host === "[::]" ? "127.0.0.1" : host}:${addr.port}`;
@@ -170,6 +195,7 @@ export async function startLocalServer(config: Config, opts: LocalServerOptions 
     opts.sweepIntervalMs === 0 || !sweepOpts
       ? () => {}
       : startSweeper({ ...sweepOpts, intervalMs: opts.sweepIntervalMs ?? 600_000 });
+  undo.push(stopSweeper, () => jobs.stop(0));
 
   await resumeUnfinished({ config, sessions, jobs, logger });
   logger.info({ url, dataDir: path.resolve(config.DATA_DIR), workers: config.WORKER_CONCURRENCY }, "imgedit listening");

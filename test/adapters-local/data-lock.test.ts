@@ -2,10 +2,12 @@
 // left by a process that is gone (a crash) is taken over.
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import net, { type AddressInfo } from "node:net";
 import path from "node:path";
 import { expect, it } from "vitest";
 import { lockDataDir } from "../../src/adapters/local/data-lock.js";
-import { startService, tempDir } from "../http/harness.js";
+import { startLocalServer } from "../../src/server.js";
+import { startService, tempDir, testConfig } from "../http/harness.js";
 
 it("refuses a DATA_DIR another live process holds, takes over a stale lock, releases its own", async () => {
   const dir = tempDir();
@@ -29,4 +31,22 @@ it("a server holds its DATA_DIR while it runs and lets go when it closes", async
   expect(readFileSync(path.join(dir, "server.lock"), "utf8").trim()).toBe(String(process.pid));
   await svc.close();
   expect(existsSync(path.join(dir, "server.lock"))).toBe(false);
+});
+
+it("a start that fails part-way (its port in use) lets go of DATA_DIR, so a retry in the same process starts", async () => {
+  const dir = tempDir();
+  const busy = net.createServer();
+  await new Promise<void>((r) => busy.listen(0, "127.0.0.1", r));
+  const port = (busy.address() as AddressInfo).port;
+  try {
+    await expect(startLocalServer(testConfig(dir, { PORT: String(port) }), { sweepIntervalMs: 0 })).rejects.toThrow(
+      /EADDRINUSE/,
+    );
+    expect(existsSync(path.join(dir, "server.lock"))).toBe(false);
+    const server = await startLocalServer(testConfig(dir), { sweepIntervalMs: 0 });
+    expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+    await server.close();
+  } finally {
+    busy.close();
+  }
 });
