@@ -110,6 +110,8 @@ async function startLocked(
   const fsObjects = opts.stores
     ? undefined
     : new FsObjectStore(path.join(config.DATA_DIR, "objects"), { secret, baseUrl: "", clock, sniff: sniffImageType });
+  // Made now, so a file in its place stops the start with a clear message, not every image later.
+  if (fsObjects) fs.mkdirSync(fsObjects.root, { recursive: true });
   const baseSessions =
     opts.stores?.sessions ?? new SqliteSessionStore(path.join(config.DATA_DIR, "sessions.db"), { clock });
   if (!opts.stores) undo.push(() => baseSessions.close?.());

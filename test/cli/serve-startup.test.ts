@@ -122,4 +122,14 @@ describe("serve: a DATA_DIR that cannot be used", () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^imgedit serve: cannot open the database in DATA_DIR .*db-dir: .*\(SQLITE_CANTOPEN\)\n$/);
   });
+
+  it("a file where its objects directory should be", async () => {
+    await mkdir(at("objects-file"), { recursive: true });
+    await writeFile(at("objects-file", "objects"), "not a directory");
+    const r = await imgedit(["serve", "--port", "0"], { DATA_DIR: at("objects-file") });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(
+      /^imgedit serve: cannot use DATA_DIR .*objects-file: not a directory \(mkdir .*objects\)\n$/,
+    );
+  });
 });
