@@ -109,8 +109,7 @@ export function suggestFor(word: string, max = 3): string[] {
   if (w.length < 3 || !/^[\p{L}-]+$/u.test(w)) return [];
   const scored: { word: string; d: number; c?: Candidate }[] = (HINTS[w] ?? []).map((h) => ({ word: h, d: 0 }));
   for (const c of CANDIDATES) {
-    // a word's opposite is never what was meant: "lossy" is not "lossless"
-    if (c.word.includes(" ") || c.word === w || isNegationOf(w, c.word)) continue;
+    if (c.word.includes(" ") || c.word === w) continue;
     let d = editDistance(w, c.word, 2);
     if (
       d > 2 &&
@@ -119,7 +118,8 @@ export function suggestFor(word: string, max = 3): string[] {
       (c.word.startsWith(w.slice(0, 4)) || w.startsWith(c.word.slice(0, 4)))
     )
       d = 2.5;
-    if (d <= 2.5 && !(w.length <= 4 && d >= 2)) scored.push({ word: c.word, d, c });
+    // a word's opposite is never what was meant: "lossy" is not "lossless" (checked last: rare)
+    if (d <= 2.5 && !(w.length <= 4 && d >= 2) && !isNegationOf(w, c.word)) scored.push({ word: c.word, d, c });
   }
   // nearest first; on a tie the common word (hints keep their own order)
   scored.sort(
