@@ -110,7 +110,7 @@ rollback:
 	  --name production --query FunctionVersion --output text)"
 	@echo "==> Pointing $(FN_NAME):production at version $(VERSION)"
 	$(AWS) lambda update-alias --function-name $(FN_NAME) --name production --function-version $(VERSION)
-	@echo "OK rolled back. The next 'make deploy' moves production to the code it deploys."
+	@echo "OK rolled back. It lasts until a 'make deploy' that changes this function's code or settings."
 
 destroy:
 	@echo "==> Deleting stack $(STACK) in $(REGION): functions, layer, roles, dashboard, alarms."

@@ -9,7 +9,9 @@
 //    on-failure destination, a small function from the processor's bundle that marks the image
 //    failed, so the session still completes (the guide would leave it in flight until its TTL);
 //  - MaxMemoryUsed is not a CloudWatch metric: the processor reports its peak memory as an EMF
-//    metric (imgedit/max_memory_used_bytes) and the memory widget and alarm use that.
+//    metric (imgedit/max_memory_used_bytes) and the memory widget and alarm use that;
+//  - the versions a deploy replaces are kept, so the guide's rollback (move `production` to a
+//    previous version) still has a version to move to after the next deploy.
 import { existsSync } from "node:fs";
 import path from "node:path";
 import {
@@ -17,7 +19,6 @@ import {
   CfnParameter,
   aws_cloudwatch as cw,
   Duration,
-  aws_lambda_destinations as destinations,
   aws_dynamodb as dynamodb,
   aws_iam as iam,
   aws_lambda as lambda,
@@ -28,6 +29,7 @@ import {
   type StackProps,
   aws_s3 as s3,
   aws_secretsmanager as secretsmanager,
+  Tags,
 } from "aws-cdk-lib";
 import type { Construct } from "constructs";
 
@@ -65,8 +67,29 @@ export const LIMITS_ENV = {
 } as const;
 
 export const MEMORY_METRIC = { namespace: "imgedit", name: "max_memory_used_bytes" } as const;
+
 /** 1.8 GB, the guide's memory alarm threshold (1887436800 bytes). */
 export const MEMORY_ALARM_BYTES = 1_887_436_800;
+
+/**
+ * An on-failure destination that is one function's unqualified ARN, invocable by the source
+ * function's role and by nothing wider: CDK's LambdaDestination grants `<arn>` and `<arn>:*`
+ * (every version), but Lambda invokes only the ARN the destination names.
+ */
+class FunctionDestination implements lambda.IDestination {
+  constructor(private readonly target: lambda.IFunction) {}
+
+  bind(_scope: Construct, source: lambda.IFunction): lambda.DestinationConfig {
+    // Lambda sends the record with the source's execution role; the same statement for the
+    // function and its alias (one role) is written once.
+    iam.Grant.addToPrincipal({
+      grantee: source,
+      actions: ["lambda:InvokeFunction"],
+      resourceArns: [this.target.functionArn],
+    });
+    return { destination: this.target.functionArn };
+  }
+}
 
 export class ImgeditStack extends Stack {
   readonly bucket: s3.Bucket;
@@ -133,6 +156,9 @@ export class ImgeditStack extends Stack {
       enforceSSL: true,
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       removalPolicy,
+      // CloudFormation cannot delete a bucket that still holds objects (or, versioned, old
+      // versions): when the data is not kept, empty it on deletion so `make destroy` succeeds.
+      autoDeleteObjects: props.retainData === false,
     });
 
     this.table = new dynamodb.Table(this, "ImageEditSessionsTable", {
@@ -142,6 +168,9 @@ export class ImgeditStack extends Stack {
       timeToLiveAttribute: "ttl",
       removalPolicy,
     });
+    // The guide's tags (its Project is the other project's name, as with the function names).
+    Tags.of(this.table).add("Project", "imgedit");
+    Tags.of(this.table).add("Component", "image-editor");
     this.table.addGlobalSecondaryIndex({
       indexName: "userId-createdAt-index",
       partitionKey: { name: "userId", type: dynamodb.AttributeType.STRING },
@@ -230,8 +259,8 @@ export class ImgeditStack extends Stack {
       retryAttempts: 2,
       maxEventAge: Duration.hours(6),
     });
-    // The full invocation record (responseOnly false): the job is in its requestPayload.
-    const onFailure = new destinations.LambdaDestination(this.failureRecorder, { responseOnly: false });
+    // The full invocation record (not just the response): the job is in its requestPayload.
+    const onFailure = new FunctionDestination(this.failureRecorder);
 
     this.processor = new lambda.Function(this, "ImageProcessorFunction", {
       functionName: props.processorFunctionName ?? "imgedit-image-processor",
@@ -257,6 +286,8 @@ export class ImgeditStack extends Stack {
       retryAttempts: props.jobRetries ?? 2,
       maxEventAge: Duration.hours(1),
       onFailure,
+      // Keep replaced versions: `make rollback VERSION=<n>` moves the alias back to one of them.
+      currentVersionOptions: { removalPolicy: RemovalPolicy.RETAIN },
     });
     this.processorAlias = new lambda.Alias(this, "ImageProcessorProduction", {
       aliasName: "production",
@@ -295,8 +326,9 @@ export class ImgeditStack extends Stack {
     apiRole.addToPolicy(
       new iam.PolicyStatement({
         sid: "QueueJobs",
+        // Only the alias: IMAGE_PROCESSOR_FUNCTION_ARN (below) is the alias's ARN.
         actions: ["lambda:InvokeFunction"],
-        resources: [this.processor.functionArn, this.processorAlias.functionArn],
+        resources: [this.processorAlias.functionArn],
       }),
     );
 
@@ -333,6 +365,7 @@ export class ImgeditStack extends Stack {
         SESSION_TTL_DAYS: String(props.sessionTtlDays ?? 30),
         ...LIMITS_ENV,
       },
+      currentVersionOptions: { removalPolicy: RemovalPolicy.RETAIN },
     });
     this.apiAlias = new lambda.Alias(this, "ApiProduction", {
       aliasName: "production",
@@ -353,6 +386,8 @@ export class ImgeditStack extends Stack {
     new CfnOutput(this, "ApiFunctionName", { value: this.api.functionName });
     new CfnOutput(this, "FailureRecorderFunctionName", { value: this.failureRecorder.functionName });
     new CfnOutput(this, "SharpLayerArn", { value: sharpLayer.layerVersionArn });
+    // For `aws secretsmanager get-secret-value --secret-id ...` (minting tokens, the load test).
+    new CfnOutput(this, "JwtSecretArn", { value: jwtSecret.secretArn });
   }
 
   private monitoring(): void {

@@ -4,6 +4,8 @@ import { App } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ImgeditStack, MEMORY_ALARM_BYTES } from "../../infra/stack.js";
+import { loadConfig } from "../../src/config.js";
+import { limitsFromConfig } from "../../src/core/limits.js";
 import { DEPLOYED_API } from "../../src/cost/model.js";
 
 type Json = Record<string, any>;
@@ -80,6 +82,24 @@ describe("functions", () => {
     );
   });
 
+  it("names in its outputs everything the README's commands need", () => {
+    const outputs = template.toJSON().Outputs as Record<string, Json>;
+    expect(Object.keys(outputs)).toEqual(
+      expect.arrayContaining([
+        "ApiUrl",
+        "BucketName",
+        "TableName",
+        "ProcessorFunctionName",
+        "ApiFunctionName",
+        "FailureRecorderFunctionName",
+        "SharpLayerArn",
+        // `aws secretsmanager get-secret-value --secret-id <JwtSecretArn>` to mint tokens
+        "JwtSecretArn",
+      ]),
+    );
+    expect(outputs.JwtSecretArn.Value).toEqual({ Ref: logicalId("AWS::SecretsManager::Secret", "JwtSecret") });
+  });
+
   it("puts a `production` alias on both functions and a streaming function URL on the API's", () => {
     const aliases = byType("AWS::Lambda::Alias").map(([, r]) => r.Properties);
     expect(aliases).toHaveLength(2);
@@ -117,6 +137,56 @@ describe("functions", () => {
 
   it("refuses to use build output that is not there", () => {
     expect(() => synth({ code: "build", buildDir: "/nonexistent/build" })).toThrow(/build:lambda/);
+  });
+
+  it("keeps the versions a deploy replaces, so `make rollback VERSION=<n>` can go back past a deploy", () => {
+    // CDK's default (DESTROY) deletes the previous version on every deploy that changes the code,
+    // leaving the guide's rollback (update-alias to $PREVIOUS_VERSION) nothing to point at.
+    const versions = Object.entries(template.toJSON().Resources as Record<string, Json>).filter(
+      ([, r]) => r.Type === "AWS::Lambda::Version",
+    );
+    expect(versions.map(([, r]) => r.Properties.FunctionName.Ref).sort()).toEqual(
+      [
+        logicalId("AWS::Lambda::Function", "ApiFunction"),
+        logicalId("AWS::Lambda::Function", "ImageProcessorFunction"),
+      ].sort(),
+    );
+    for (const [id, r] of versions) {
+      expect(r.DeletionPolicy, id).toBe("Retain");
+      expect(r.UpdateReplacePolicy, id).toBe("Retain");
+    }
+  });
+
+  it("gives each function, through its environment, the guide's limits (25 MiB, 10000 px, quality 90)", () => {
+    // What the deployed code would read: the template's environment through the same loadConfig
+    // as the handlers. A parameter takes its default (JWKS_URL etc.: empty, i.e. unset); other
+    // references (bucket, table, alias, secret) become stand-in values.
+    const parameters = template.toJSON().Parameters as Record<string, Json>;
+    const resolve = (name: string, v: unknown): string => {
+      if (typeof v === "string") return v;
+      const ref = (v as Json).Ref;
+      if (typeof ref === "string" && parameters[ref]) return String(parameters[ref].Default ?? "");
+      return `resolved-${name.toLowerCase()}`;
+    };
+    const envOf = (prefix: string) =>
+      Object.fromEntries(
+        Object.entries(fnProps(prefix).Environment.Variables as Record<string, unknown>).map(([k, v]) => [
+          k,
+          resolve(k, v),
+        ]),
+      );
+    for (const prefix of ["ImageProcessorFunction", "ApiFunction", "FailureRecorderFunction"]) {
+      const config = loadConfig(envOf(prefix));
+      expect(config.mode, prefix).toBe("aws");
+      expect(limitsFromConfig(config), prefix).toMatchObject({
+        maxImageBytes: 25 * 1024 * 1024,
+        maxDimension: 10_000,
+        defaultQuality: 90,
+      });
+    }
+    const api = loadConfig(envOf("ApiFunction"));
+    expect(api.IMAGE_PROCESSOR_FUNCTION_ARN).toBeTruthy();
+    expect(api.LOCAL_SIGN_IN).toBe(false);
   });
 });
 
@@ -189,6 +259,45 @@ describe("sessions table", () => {
       TableName: "other-sessions",
     });
   });
+
+  it("carries the guide's Project and Component tags (Project is this one)", () => {
+    const t = resources[logicalId("AWS::DynamoDB::Table", "ImageEditSessionsTable")].Properties;
+    expect(t.Tags).toEqual(
+      expect.arrayContaining([
+        { Key: "Project", Value: "imgedit" },
+        { Key: "Component", Value: "image-editor" },
+      ]),
+    );
+    expect(t.StreamSpecification).toBeUndefined();
+  });
+});
+
+describe("data on stack deletion", () => {
+  it("keeps the bucket and table by default", () => {
+    for (const [type, prefix] of [
+      ["AWS::S3::Bucket", "GeneratedImagesBucket"],
+      ["AWS::DynamoDB::Table", "ImageEditSessionsTable"],
+    ]) {
+      expect(resources[logicalId(type, prefix)]).toMatchObject({
+        DeletionPolicy: "Retain",
+        UpdateReplacePolicy: "Retain",
+      });
+    }
+    expect(byType("Custom::S3AutoDeleteObjects")).toEqual([]);
+  });
+
+  it("with retainData=false empties the (versioned) bucket first, so `make destroy` can delete it", () => {
+    // CloudFormation cannot delete a bucket that still holds objects or versions: without the
+    // emptying custom resource, destroying such a stack would end DELETE_FAILED.
+    const t = synth({ retainData: false }).toJSON().Resources as Record<string, Json>;
+    const [bucketId, bucket] = Object.entries(t).find(([, r]) => r.Type === "AWS::S3::Bucket")!;
+    expect(bucket.DeletionPolicy).toBe("Delete");
+    const table = Object.values(t).find((r) => r.Type === "AWS::DynamoDB::Table")!;
+    expect(table.DeletionPolicy).toBe("Delete");
+    const emptying = Object.values(t).filter((r) => r.Type === "Custom::S3AutoDeleteObjects");
+    expect(emptying).toHaveLength(1);
+    expect(emptying[0].Properties.BucketName).toEqual({ Ref: bucketId });
+  });
 });
 
 describe("IAM", () => {
@@ -211,6 +320,18 @@ describe("IAM", () => {
       if (!services.some((x) => ["s3", "dynamodb", "lambda"].includes(x))) continue;
       expect([s.Resource].flat()).not.toContain("*");
       for (const a of actionsOf(s)) expect(a).not.toMatch(/\*/);
+    }
+  });
+
+  it("uses no wildcard in a resource except the guide's own (the bucket's objects)", () => {
+    // e.g. no `<function ARN>:*` (every version of a function) where one ARN is what is invoked
+    const allowed = JSON.stringify({ "Fn::Join": ["", [bucketArn(), "/*"]] });
+    const all = byType("AWS::IAM::Policy").flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Json[]);
+    for (const s of all) {
+      for (const r of [s.Resource].flat()) {
+        const text = JSON.stringify(r);
+        if (text.includes("*")) expect(text, `${s.Sid ?? actionsOf(s).join(",")}`).toBe(allowed);
+      }
     }
   });
 
@@ -241,18 +362,18 @@ describe("IAM", () => {
     const lambdaStatements = st.filter((s) => actionsOf(s).some((a) => a.startsWith("lambda:")));
     expect(lambdaStatements).toHaveLength(1);
     expect(actionsOf(lambdaStatements[0])).toEqual(["lambda:InvokeFunction"]);
-    expect(lambdaStatements[0].Resource).toEqual([recorderArn(), { "Fn::Join": ["", [recorderArn(), ":*"]] }]);
+    // The destination is the recorder's unqualified ARN: that is all Lambda invokes.
+    expect([lambdaStatements[0].Resource].flat()).toEqual([recorderArn()]);
     expect(st.some((s) => actionsOf(s).includes("s3:PutObjectAcl"))).toBe(false);
   });
 
-  it("lets the API invoke only the processor (function and alias)", () => {
+  it("lets the API invoke only the processor's production alias (the ARN it is configured with)", () => {
     const st = statementsOf("ApiRole");
     const inv = st.find((s) => actionsOf(s).includes("lambda:InvokeFunction"))!;
     expect(actionsOf(inv)).toEqual(["lambda:InvokeFunction"]);
-    expect(inv.Resource).toEqual([
-      { "Fn::GetAtt": [logicalId("AWS::Lambda::Function", "ImageProcessorFunction"), "Arn"] },
-      { Ref: logicalId("AWS::Lambda::Alias", "ImageProcessorProduction") },
-    ]);
+    const alias = { Ref: logicalId("AWS::Lambda::Alias", "ImageProcessorProduction") };
+    expect([inv.Resource].flat()).toEqual([alias]);
+    expect(fnProps("ApiFunction").Environment.Variables.IMAGE_PROCESSOR_FUNCTION_ARN).toEqual(alias);
     const list = st.find((s) => actionsOf(s).includes("s3:ListBucket"))!;
     expect(list.Resource).toEqual(bucketArn());
   });
