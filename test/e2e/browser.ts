@@ -31,8 +31,8 @@ export function launchBrowser(): Promise<Browser> {
 export interface RunningService {
   url: string;
   dataDir: string;
-  /** Mint a bearer token for a user, as `imgedit token --user NAME` does. */
-  token(user: string): Promise<string>;
+  /** Mint a bearer token for a user, as `imgedit token --user NAME [--ttl SECONDS]` does. */
+  token(user: string, ttlSec?: number): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -55,7 +55,7 @@ export async function startService(extra: Record<string, string> = {}): Promise<
   return {
     url: server.url.endsWith("/") ? server.url : `${server.url}/`,
     dataDir,
-    token: (user) => server.token(user),
+    token: (user, ttlSec) => server.token(user, ttlSec),
     close: async () => {
       await server.close();
       rmSync(dataDir, { recursive: true, force: true });

@@ -41,46 +41,66 @@ async function pool<T>(items: T[], n: number, f: (t: T) => Promise<void>): Promi
 
 export function App() {
   const [user, setUser] = useState<User | null>(() => (getToken() ? storedUser() : null));
-  const [notice, setNotice] = useState<string | undefined>();
+  // The token was refused (expired): sign-in opens over the editor instead of replacing it, so the
+  // images, results, command and undo steps on the page survive signing in again.
+  const [expired, setExpired] = useState(false);
+  // Bumped on every sign-in: the editor asks again what the old token was refused.
+  const [signIns, setSignIns] = useState(0);
 
   useEffect(() => {
     setUnauthorizedHandler(() => {
       setSession(null);
-      setUser(null);
-      setNotice("Your sign-in has expired. Please sign in again.");
+      setExpired(true);
     });
     return () => setUnauthorizedHandler(undefined);
   }, []);
 
-  if (!user)
-    return (
-      <SignIn
-        notice={notice}
-        onSignedIn={(s) => {
-          setSession(s);
-          setNotice(undefined);
-          setUser(s.user);
+  const onSignedIn = (s: { token: string; user: User }) => {
+    setSession(s);
+    setExpired(false);
+    setUser(s.user);
+    setSignIns((n) => n + 1);
+  };
+
+  if (!user) return <SignIn onSignedIn={onSignedIn} />;
+  return (
+    <>
+      {/* Keyed by user: someone else signing in after an expiry gets an empty page, not these images. */}
+      <Editor
+        key={user.id}
+        user={user}
+        inert={expired}
+        signIns={signIns}
+        onSignOut={() => {
+          setSession(null);
+          setExpired(false);
+          setUser(null);
         }}
       />
-    );
-  return (
-    <Editor
-      user={user}
-      onSignOut={() => {
-        setSession(null);
-        setUser(null);
-      }}
-    />
+      {expired && <SignIn expired onSignedIn={onSignedIn} />}
+    </>
   );
 }
 
-function Editor({ user, onSignOut }: { user: User; onSignOut(): void }) {
+interface EditorProps {
+  user: User;
+  /** Behind the sign-in dialog: out of reach of the keyboard and screen readers. */
+  inert: boolean;
+  /** Changes after each sign-in. */
+  signIns: number;
+  onSignOut(): void;
+}
+
+function Editor({ user, inert, signIns, onSignOut }: EditorProps) {
   const [state, dispatch] = useReducer(reducer, initialState);
   const [command, setCommand] = useState("");
   const [history, setHistory] = useState(loadCommandHistory);
   const [announce, setAnnounce] = useState("");
   const [error, setError] = useState<string | null>(null);
   const [historyKey, setHistoryKey] = useState(0);
+  // From a run's click until the service answers: `running` is only set then, and a second Enter or
+  // toolbar click in between would start a second session.
+  const [starting, setStarting] = useState(false);
   const stopFollowing = useRef<(() => void) | undefined>(undefined);
   const { ws } = state;
 
@@ -88,7 +108,7 @@ function Editor({ user, onSignOut }: { user: User; onSignOut(): void }) {
 
   const selectedReady = ws.items.filter((i) => ws.selected.includes(i.key) && isReady(i));
   const withResults = ws.items.filter((i) => i.run?.result);
-  const canRun = selectedReady.length > 0 && !ws.running;
+  const canRun = selectedReady.length > 0 && !ws.running && !starting;
 
   // ---- adding images ----------------------------------------------------------------------
   const addFiles = useCallback((files: File[]) => {
@@ -104,6 +124,7 @@ function Editor({ user, onSignOut }: { user: User; onSignOut(): void }) {
     }));
     dispatch({ type: "add", items: added.map((a) => a.item) });
     setAnnounce(`Uploading ${files.length} image${files.length === 1 ? "" : "s"}`);
+    let failed = 0;
     void pool(added, UPLOAD_PARALLEL, async ({ file, item }) => {
       let last = -1;
       try {
@@ -114,13 +135,21 @@ function Editor({ user, onSignOut }: { user: User; onSignOut(): void }) {
         });
         dispatch({ type: "update", key: item.key, patch: uploaded(up) });
       } catch (e) {
+        failed += 1;
         dispatch({
           type: "update",
           key: item.key,
           patch: { upload: { percent: Math.max(0, last), error: (e as Error).message } },
         });
       }
-    }).then(() => setAnnounce("Uploads finished"));
+    }).then(() =>
+      // Failures are said too: the reasons are on the cards, which the live region does not read.
+      setAnnounce(
+        failed
+          ? `Uploads finished: ${files.length - failed} of ${files.length} uploaded, ${failed} failed`
+          : "Uploads finished",
+      ),
+    );
   }, []);
 
   const addUrls = useCallback((urls: string[]) => {
@@ -155,6 +184,7 @@ function Editor({ user, onSignOut }: { user: User; onSignOut(): void }) {
 
   const start = async (operation: EditOperation, label: string) => {
     if (!canRun) return;
+    setStarting(true);
     setError(null);
     const targets = selectedReady;
     try {
@@ -168,6 +198,8 @@ function Editor({ user, onSignOut }: { user: User; onSignOut(): void }) {
       follow(r.sessionId, r.progressUrl);
     } catch (e) {
       setError((e as Error).message);
+    } finally {
+      setStarting(false);
     }
   };
 
@@ -287,10 +319,12 @@ function Editor({ user, onSignOut }: { user: User; onSignOut(): void }) {
   const canRedo = state.future.length > 0 && !ws.running;
   const runLabel = ws.running
     ? "Running…"
-    : `Run on ${selectedReady.length || "no"} image${selectedReady.length === 1 ? "" : "s"}`;
+    : starting
+      ? "Starting…"
+      : `Run on ${selectedReady.length || "no"} image${selectedReady.length === 1 ? "" : "s"}`;
 
   return (
-    <div className="app">
+    <div className="app" inert={inert}>
       <header className="topbar">
         <h1 className="brand">
           <span className="logo" aria-hidden="true">
@@ -345,6 +379,7 @@ function Editor({ user, onSignOut }: { user: User; onSignOut(): void }) {
             history={history}
             canRun={canRun}
             runLabel={runLabel}
+            signIns={signIns}
           >
             <Toolbar onEdit={runQuick} disabled={!canRun} />
           </CommandBox>
@@ -431,7 +466,7 @@ function Editor({ user, onSignOut }: { user: User; onSignOut(): void }) {
         </main>
 
         <div className="area-history">
-          <HistoryPanel onOpen={reopen} refreshKey={historyKey} currentId={ws.sessionId} />
+          <HistoryPanel onOpen={reopen} refreshKey={historyKey + signIns} currentId={ws.sessionId} />
         </div>
       </div>
     </div>

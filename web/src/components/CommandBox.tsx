@@ -15,6 +15,8 @@ interface Props {
   history: string[];
   canRun: boolean;
   runLabel: string;
+  /** Changes after each sign-in: a plan refused with an expired token is asked for again. */
+  signIns?: number;
   /** Rendered under the plan: the quick-edit toolbar. */
   children?: ReactNode;
 }
@@ -86,13 +88,14 @@ export function Highlighted({ text, unknown }: { text: string; unknown: UnknownW
 }
 
 /** The command box: Enter runs, Shift+Enter is a new line, up/down walk the history. */
-export function CommandBox({ value, onChange, onRun, history, canRun, runLabel, children }: Props) {
+export function CommandBox({ value, onChange, onRun, history, canRun, runLabel, signIns, children }: Props) {
   const [parse, setParse] = useState<ParseState>({ status: "idle" });
   const [cursor, setCursor] = useState<number | null>(null); // index into history while browsing
   const draft = useRef("");
   const area = useRef<HTMLTextAreaElement>(null);
   const id = useId();
 
+  // biome-ignore lint/correctness/useExhaustiveDependencies: signIns is a trigger, not an input
   useEffect(() => {
     const text = value.trim();
     if (!text) {
@@ -114,7 +117,7 @@ export function CommandBox({ value, onChange, onRun, history, canRun, runLabel, 
       clearTimeout(timer);
       ctrl.abort();
     };
-  }, [value]);
+  }, [value, signIns]);
 
   const run = () => {
     if (!value.trim() || !canRun) return;

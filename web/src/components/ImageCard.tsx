@@ -74,7 +74,12 @@ export function ImageCard({ item, selected, onToggle, onDownload, onRemove, busy
     >
       <div className="frame">
         {result ? (
-          <CompareSlider before={item.previewUrl} after={result.url} name={item.name} />
+          <CompareSlider
+            key={`${item.previewUrl} ${result.url}`}
+            before={item.previewUrl}
+            after={result.url}
+            name={item.name}
+          />
         ) : item.previewUrl && !previewFailed ? (
           <img className="frame-img" src={item.previewUrl} alt={item.name} onError={() => setPreviewFailed(true)} />
         ) : (

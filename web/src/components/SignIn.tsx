@@ -1,18 +1,20 @@
-import { type FormEvent, useEffect, useId, useState } from "react";
+import { type FormEvent, useEffect, useId, useRef, useState } from "react";
 import { type AuthConfig, api, checkToken, tokenSubject, type User } from "../api";
 
 interface Props {
   onSignedIn(session: { token: string; user: User }): void;
-  notice?: string;
+  /** The token was refused: shown as a dialog over the editor, whose work stays as it was. */
+  expired?: boolean;
 }
 
 /** Local mode: one click. Otherwise: paste a token from your identity provider (never put in a URL). */
-export function SignIn({ onSignedIn, notice }: Props) {
+export function SignIn({ onSignedIn, expired }: Props) {
   const [config, setConfig] = useState<AuthConfig | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const [pasted, setPasted] = useState("");
   const tokenId = useId();
+  const card = useRef<HTMLDivElement>(null);
 
   useEffect(() => {
     api
@@ -20,6 +22,11 @@ export function SignIn({ onSignedIn, notice }: Props) {
       .then(setConfig)
       .catch(() => setConfig({ localSignIn: false }));
   }, []);
+
+  // As a dialog, focus moves into it (what had focus is now behind it, inert).
+  useEffect(() => {
+    if (expired && config) card.current?.querySelector<HTMLElement>("button:not(:disabled), textarea")?.focus();
+  }, [expired, config]);
 
   const local = async () => {
     setBusy(true);
@@ -51,18 +58,30 @@ export function SignIn({ onSignedIn, notice }: Props) {
     }
   };
 
+  const Root = expired ? "div" : "main";
   return (
-    <main className="signin" aria-labelledby="signin-title">
-      <div className="signin-card">
+    <Root
+      className={expired ? "signin signin-dialog" : "signin"}
+      role={expired ? "dialog" : undefined}
+      aria-modal={expired || undefined}
+      aria-labelledby="signin-title"
+    >
+      <div className="signin-card" ref={card}>
         <div className="brand brand-lg" aria-hidden="true">
           <span className="logo">◆</span> imgedit
         </div>
-        <h1 id="signin-title">Edit images by saying what you want</h1>
-        <p className="muted">Drop images in, type “resize to 800px and convert to webp”, watch it happen, download.</p>
-        {notice && (
-          <p className="notice" role="status">
-            {notice}
-          </p>
+        {expired ? (
+          <>
+            <h1 id="signin-title">Your sign-in has expired</h1>
+            <p className="notice">Sign in again to carry on: your images and results stay on the page.</p>
+          </>
+        ) : (
+          <>
+            <h1 id="signin-title">Edit images by saying what you want</h1>
+            <p className="muted">
+              Drop images in, type “resize to 800px and convert to webp”, watch it happen, download.
+            </p>
+          </>
         )}
         {config === null ? (
           <p className="muted" aria-live="polite">
@@ -96,6 +115,6 @@ export function SignIn({ onSignedIn, notice }: Props) {
           </p>
         )}
       </div>
-    </main>
+    </Root>
   );
 }
