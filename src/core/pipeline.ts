@@ -1,7 +1,7 @@
 // plan + image bytes -> output bytes. Each pixel step runs on the previous step's output: the
-// first step reads the encoded input (so JPEG shrink-on-load applies), the last step's chain is
-// encoded directly, and raw pixels are materialised only between steps. Output steps (format,
-// metadata) only change how the result is written.
+// first step reads the encoded input (so JPEG shrink-on-load applies; a 16-bit input is decoded
+// to 8-bit sRGB first), the last step's chain is encoded directly, and raw pixels are materialised
+// only between steps. Output steps (format, metadata) only change how the result is written.
 import sharp, { type OutputInfo, type Sharp } from "sharp";
 import { ImageEditError, isImageEditError } from "./errors.js";
 import { CONTENT_TYPES, defaultOutputFormat, EXTENSIONS, isAnimatedFormat, lacksAlpha } from "./formats.js";
@@ -16,7 +16,7 @@ import {
   type OutputSettings,
   type StepContext,
 } from "./ops/define.js";
-import { type Header, type ProbeResult, readHeader } from "./probe.js";
+import { decodeToSrgb, type Header, isSixteenBit, type ProbeResult, readHeader } from "./probe.js";
 import { sharpError } from "./sharp-errors.js";
 
 export type { ProbeResult } from "./probe.js";
@@ -149,6 +149,12 @@ class Run {
     this.progress(0, "decode");
     let stage: Stage = { kind: "encoded" };
     let meta = this.inputMeta();
+    if (isSixteenBit(this.header)) {
+      // sharp would run the first chain in 16 bits (contrast's offset 256x too small, fused steps
+      // rounded differently from one by one): every output is 8-bit, so decode to that once.
+      stage = await this.materialise(this.open(stage), "decode");
+      meta = rawMeta(stage, this.header.format);
+    }
     for (let n = 0; n < steps.length; ) {
       const step = steps[n];
       this.checkPredicted(step, meta);
@@ -276,12 +282,15 @@ class Run {
   private open(stage: Stage): Sharp {
     let image: Sharp;
     if (stage.kind === "encoded") {
-      image = sharp(this.input, {
-        autoOrient: true,
-        animated: this.animate,
-        limitInputPixels: this.limits.maxInputPixels,
-        sequentialRead: true,
-      });
+      image = decodeToSrgb(
+        sharp(this.input, {
+          autoOrient: true,
+          animated: this.animate,
+          limitInputPixels: this.limits.maxInputPixels,
+          sequentialRead: true,
+        }),
+        this.header,
+      );
     } else {
       image = sharp(stage.data, {
         raw: {
@@ -429,7 +438,10 @@ class Run {
 
   /** The final pixels painted over the (oriented) input, so withMetadata() finds its EXIF/XMP. */
   private async withInputMetadata(stage: RawStage): Promise<Sharp> {
-    const image = sharp(this.input, { autoOrient: true, limitInputPixels: this.limits.maxInputPixels })
+    const image = sharp(await this.metadataSource(), {
+      autoOrient: true,
+      limitInputPixels: this.limits.maxInputPixels,
+    })
       .resize(stage.width, stage.height, { fit: "fill" })
       .composite([
         {
@@ -445,6 +457,27 @@ class Run {
       .timeout({ seconds: Math.max(1, Math.ceil((this.deadline - Date.now()) / 1000)) });
     // composite always leaves an alpha band: pixels without one must not gain it
     return stage.channels === 2 || stage.channels === 4 ? image : image.removeAlpha();
+  }
+
+  /**
+   * The image whose metadata the output keeps: the input, except a 16-bit RGB one. sharp works on
+   * that in Display P3 and writes the sRGB profile by converting from P3, which would shift the
+   * sRGB pixels painted over it; a tiny 8-bit JPEG with all of its metadata (EXIF, XMP, IPTC,
+   * ICC; the pixels do not matter) stands in for it.
+   */
+  private async metadataSource(): Promise<Buffer> {
+    if (this.header.space !== "rgb16") return this.input;
+    try {
+      return await this.race(
+        sharp(this.input, { limitInputPixels: this.limits.maxInputPixels })
+          .resize(8, 8, { fit: "fill" })
+          .keepMetadata()
+          .jpeg()
+          .toBuffer(),
+      );
+    } catch (e) {
+      throw sharpError(e, "decode");
+    }
   }
 
   private checkPredicted(step: Step, meta: ImageMeta): void {

@@ -1,6 +1,6 @@
 // Header-only inspection of an input: format, size, frames, orientation, and the limits checked
 // before a single pixel is decoded.
-import sharp, { type Metadata } from "sharp";
+import sharp, { type Metadata, type Sharp } from "sharp";
 import { ImageEditError } from "./errors.js";
 import type { Limits } from "./limits.js";
 import { sharpError } from "./sharp-errors.js";
@@ -197,6 +197,25 @@ export async function readHeader(input: Buffer, limits: Limits): Promise<Header>
     density: meta.density,
     compression: meta.compression,
   };
+}
+
+/**
+ * 16-bit samples (16-bit PNG/TIFF, 10/12-bit AVIF): sharp keeps 16 bits through a chain, so
+ * absolute levels (contrast's offset) mean something else there, and the pipeline decodes such
+ * an input once to 8-bit sRGB before its first step.
+ */
+export function isSixteenBit(h: Pick<Header, "depth">): boolean {
+  return h.depth === "ushort";
+}
+
+/**
+ * sharp (0.35, pipeline.cc) works on a 16-bit RGB input with an ICC profile in Display P3, and
+ * converts back to sRGB only when an output profile is asked for: otherwise the P3 numbers come
+ * out read as sRGB (dull colours). This asks for sRGB without attaching it. An untagged 16-bit
+ * input is sRGB already and must not get it: sharp would convert it from P3 all the same.
+ */
+export function decodeToSrgb(image: Sharp, h: Pick<Header, "space" | "hasIcc">): Sharp {
+  return h.space === "rgb16" && h.hasIcc ? image.withIccProfile("srgb", { attach: false }) : image;
 }
 
 /** Header-only probe for callers (API upload previews, the CLI's info). */

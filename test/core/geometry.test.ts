@@ -205,6 +205,43 @@ describe("pad and border", () => {
   });
 });
 
+// libvips paints a background on a 1-2 band image with the colour's grey level: a red border on a
+// greyscale photo or a fax TIFF (the corpus' G31D.TIF) came out dark grey.
+describe("coloured backgrounds on greyscale inputs", () => {
+  const grey = async (format: "png" | "tiff" | "jpeg", alpha = false) => {
+    const width = 40;
+    const height = 30;
+    const bands = alpha ? 2 : 1;
+    const data = Buffer.alloc(width * height * bands);
+    for (let i = 0; i < width * height; i++) {
+      data[i * bands] = (i % width) * 6;
+      if (alpha) data[i * bands + 1] = 255;
+    }
+    const img = sharp(data, { raw: { width, height, channels: bands } }).toColourspace("b-w");
+    return format === "tiff" ? img.tiff({ bitdepth: 1 }).toBuffer() : img.toFormat(format).toBuffer();
+  };
+  const cases = [
+    { ops: [{ op: "pad", top: 4, left: 4, color: "red" }], at: [0, 0], want: RED },
+    { ops: [{ op: "border", width: 3, color: "blue" }], at: [0, 0], want: BLUE },
+    { ops: [{ op: "resize", width: 40, height: 60, fit: "contain", background: "lime" }], at: [20, 1], want: LIME },
+    { ops: [{ op: "rotate", angle: 30, background: "red" }], at: [0, 0], want: RED },
+  ];
+  for (const [format, alpha] of [
+    ["png", false],
+    ["png", true],
+    ["tiff", false],
+    ["jpeg", false],
+  ] as const)
+    it(`${format}${alpha ? " with alpha" : ""}: pad, border, contain and rotate paint the colour asked for`, async () => {
+      const input = await grey(format, alpha);
+      expect((await sharp(input).metadata()).channels).toBe(alpha ? 2 : 1);
+      for (const { ops, at, want } of cases) {
+        const { px } = await run(input, ops);
+        expectColor(pixelAt(px, at[0], at[1]), want, 8);
+      }
+    });
+});
+
 describe("rotate", () => {
   it("90° clockwise swaps the sides and moves top-left to top-right", async () => {
     const { px } = await run(await quadrants(), [{ op: "rotate", angle: 90 }]);

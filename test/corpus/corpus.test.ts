@@ -139,6 +139,56 @@ describe.skipIf(!present)(`corpus ${DIR}`, () => {
     expect(meta.channels).toBe(3);
   });
 
+  it("the 16-bit PNG gives what its 8-bit copy gives: contrast, kept metadata, several steps", async () => {
+    const file = "tbgn2c16.png";
+    if (!files.includes(file)) return;
+    const deep = readFileSync(path.join(DIR, file));
+    expect((await sharp(deep).metadata()).depth).toBe("ushort");
+    const eight = await sharp(deep).png().toBuffer();
+    const rgba = async (data: Buffer) =>
+      (await sharp(data).ensureAlpha().raw().toBuffer({ resolveWithObject: true })).data;
+    for (const ops of [
+      [{ op: "contrast", factor: 1.5 }],
+      [{ op: "contrast", factor: 0.5 }],
+      [{ op: "flip" }, { op: "metadata", keep: true }],
+      [
+        { op: "resize", width: 64 },
+        { op: "metadata", keep: true },
+      ],
+      [{ op: "flip" }, { op: "blur", sigma: 0.5 }, { op: "metadata", keep: true }],
+      [{ op: "resize", width: 20 }, { op: "sepia" }, { op: "saturation", factor: 1.3 }],
+    ]) {
+      const p = validatePlan([...ops, { op: "format", format: "png" }], limits);
+      const [a, b] = await Promise.all([
+        processImage(deep, p, { limits }).then((r) => rgba(r.data)),
+        processImage(eight, p, { limits }).then((r) => rgba(r.data)),
+      ]);
+      // alpha, and colour weighted by alpha (a transparent pixel's colour is moot)
+      let max = 0;
+      for (let i = 0; i < a.length; i += 4) {
+        max = Math.max(max, Math.abs(a[i + 3] - b[i + 3]));
+        for (let c = 0; c < 3; c++) max = Math.max(max, Math.abs(a[i + c] * a[i + 3] - b[i + c] * b[i + 3]) / 255);
+      }
+      expect(max, JSON.stringify(ops)).toBeLessThanOrEqual(1);
+    }
+  });
+
+  it("the 1-bit fax TIFF gets the border, pad and background colours asked for (not their grey)", async () => {
+    const file = "G31D.TIF";
+    if (!files.includes(file)) return;
+    const input = readFileSync(path.join(DIR, file));
+    for (const op of [
+      { op: "border", width: 8, color: "red" },
+      { op: "pad", top: 8, left: 8, color: "red" },
+      { op: "resize", width: 400, height: 400, fit: "contain", background: "red" },
+      { op: "rotate", angle: 10, background: "red" },
+    ]) {
+      const out = await processImage(input, validatePlan([op, { op: "format", format: "png" }], limits), { limits });
+      const corner = [...(await sharp(out.data).raw().toBuffer()).subarray(0, 3)];
+      expect(corner, op.op).toEqual([255, 0, 0]);
+    }
+  });
+
   it("keeps the animations animated through resize, rotate 90 and crop", async () => {
     for (const file of Object.keys(EXPECTED_FRAMES).filter((f) => files.includes(f))) {
       const out = await processImage(

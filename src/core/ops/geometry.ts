@@ -2,7 +2,7 @@
 
 import type { Sharp } from "sharp";
 import { z } from "zod";
-import { parseColor } from "../color.js";
+import { parseColor, type Rgba } from "../color.js";
 import { ImageEditError } from "../errors.js";
 import { colorSchema, defineOperation, type ImageMeta, opSchema, POSITIONS, type Position } from "./define.js";
 
@@ -75,14 +75,17 @@ export const resize = defineOperation({
   keepsAnimation: true,
   frames: "whole",
   outputSize: (meta, o) => resizeSize(meta, o),
-  apply: (image, o, ctx) =>
-    image.resize({
+  apply: (image, o, ctx) => {
+    const background = color(o.background) ?? (ctx.meta.hasAlpha ? TRANSPARENT : WHITE);
+    // only "contain" paints the background (around the image)
+    return (o.fit === "contain" ? paintable(image, ctx.meta) : image).resize({
       width: o.width,
       height: o.height,
       fit: o.fit,
       withoutEnlargement: o.withoutEnlargement,
-      background: color(o.background) ?? (ctx.meta.hasAlpha ? TRANSPARENT : WHITE),
-    }),
+      background,
+    });
+  },
 });
 
 export const scale = defineOperation({
@@ -179,8 +182,16 @@ export const pad = defineOperation({
   keepsAnimation: true,
   frames: "whole",
   outputSize: (meta, o) => ({ width: meta.width + o.left + o.right, height: meta.height + o.top + o.bottom }),
-  apply: (image, o) =>
-    image.extend({ top: o.top, right: o.right, bottom: o.bottom, left: o.left, background: color(o.color) }),
+  apply: (image, o, ctx) => {
+    const background = color(o.color);
+    return paintable(image, ctx.meta).extend({
+      top: o.top,
+      right: o.right,
+      bottom: o.bottom,
+      left: o.left,
+      background,
+    });
+  },
 });
 
 export const border = defineOperation({
@@ -193,8 +204,16 @@ export const border = defineOperation({
   keepsAnimation: true,
   frames: "whole",
   outputSize: (meta, o) => ({ width: meta.width + 2 * o.width, height: meta.height + 2 * o.width }),
-  apply: (image, o) =>
-    image.extend({ top: o.width, right: o.width, bottom: o.width, left: o.width, background: color(o.color) }),
+  apply: (image, o, ctx) => {
+    const background = color(o.color);
+    return paintable(image, ctx.meta).extend({
+      top: o.width,
+      right: o.width,
+      bottom: o.width,
+      left: o.width,
+      background,
+    });
+  },
 });
 
 export const rotate = defineOperation({
@@ -221,7 +240,11 @@ export const rotate = defineOperation({
   ],
   keepsAnimation: true,
   outputSize: (meta, o) => rotatedSize(meta, o.angle),
-  apply: (image, o) => image.rotate(o.angle, { background: color(o.background) }),
+  apply: (image, o, ctx) => {
+    const background = color(o.background);
+    // a quarter turn uncovers no corner (and may share a chain: ../fusion.ts)
+    return (o.angle % 90 === 0 ? image : paintable(image, ctx.meta)).rotate(o.angle, { background });
+  },
 });
 
 export const flip = defineOperation({
@@ -249,11 +272,20 @@ export const autoOrient = defineOperation({
 
 // --- implementation helpers ------------------------------------------------------------------
 
-const WHITE = { r: 255, g: 255, b: 255, alpha: 1 };
-const TRANSPARENT = { r: 0, g: 0, b: 0, alpha: 0 };
+const WHITE: Rgba = { r: 255, g: 255, b: 255, alpha: 1 };
+const TRANSPARENT: Rgba = { r: 0, g: 0, b: 0, alpha: 0 };
 
-function color(value: string | undefined): { r: number; g: number; b: number; alpha: number } | undefined {
+function color(value: string | undefined): Rgba | undefined {
   return value === undefined ? undefined : parseColor(value);
+}
+
+/**
+ * libvips paints a background on a grey image (1-2 bands: a greyscale JPEG, a 1-bit fax TIFF)
+ * with the colour's grey level, so a red border came out dark grey: a step that paints one works
+ * in sRGB (the output is sRGB anyway; raw pixels between steps already are).
+ */
+function paintable(image: Sharp, meta: ImageMeta): Sharp {
+  return meta.channels <= 2 ? image.pipelineColourspace("srgb") : image;
 }
 
 type Size = { width: number; height: number };

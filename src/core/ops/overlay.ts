@@ -4,7 +4,7 @@ import sharp, { type OutputInfo, type Sharp } from "sharp";
 import { z } from "zod";
 import { parseColor } from "../color.js";
 import { ImageEditError, toImageEditError } from "../errors.js";
-import { readHeader } from "../probe.js";
+import { decodeToSrgb, type Header, readHeader } from "../probe.js";
 import { colorSchema, defineOperation, opSchema, type Position, positionSchema, type StepContext } from "./define.js";
 
 // Fonts come from fontconfig; DejaVu Sans covers Latin, Greek and Cyrillic and is usually installed.
@@ -124,15 +124,14 @@ async function applyText(
  * Load a watermark image and hold it to the same limits as an input image (bytes, format,
  * dimensions, pixels), from its header, before any of it is decoded.
  */
-async function loadWatermark(url: string, ctx: StepContext): Promise<Buffer> {
+async function loadWatermark(url: string, ctx: StepContext): Promise<{ data: Buffer; header: Header }> {
   const data = await ctx.loadAsset(url);
   try {
-    await readHeader(data, ctx.limits);
+    return { data, header: await readHeader(data, ctx.limits) };
   } catch (e) {
     const err = toImageEditError(e, "CORRUPT_IMAGE");
     throw new ImageEditError(err.code, `watermark ${err.message}`, { field: "url", details: err.details, cause: e });
   }
-  return data;
 }
 
 async function applyWatermark(
@@ -145,7 +144,10 @@ async function applyWatermark(
   const margin = marginFor(width, height);
   let rendered: { data: Buffer; info: OutputInfo };
   try {
-    rendered = await sharp(source, { limitInputPixels: ctx.limits.maxInputPixels, failOn: "error" })
+    rendered = await decodeToSrgb(
+      sharp(source.data, { limitInputPixels: ctx.limits.maxInputPixels, failOn: "error" }),
+      source.header,
+    )
       .autoOrient()
       // Width relative to the base image; never taller than a frame.
       .resize({
