@@ -289,6 +289,8 @@ export function createApp(deps: AppDeps): Hono<Env> {
     );
   };
 
+  /** Edits being started per user, not stored yet (see POST /image-edit). */
+  const starting = new Map<string, number>();
   app.post("/image-edit", limitJson, async (c) => {
     const userId = await requireUser(c);
     const key = c.req.header("idempotency-key")?.trim();
@@ -304,13 +306,21 @@ export function createApp(deps: AppDeps): Hono<Env> {
     if (replay) return accepted(c, replay);
     rateLimit(editLimiter, userId, "edits per minute");
     let r: StartEditResult;
+    // Edits of this user being started right now count as unfinished: their sessions are not
+    // stored yet, and a burst of requests would all pass the count before any of them is.
+    const pending = starting.get(userId) ?? 0;
+    starting.set(userId, pending + 1);
     try {
-      await checkConcurrentSessions(userId, deps);
+      await checkConcurrentSessions(userId, deps, pending);
       r = await startValidatedEdit(userId, edit, deps, { idempotencyKey: key, signal: c.req.raw.signal });
     } catch (e) {
       // The limit counts edits started: a refused request (a typo in a command) is not one.
       editLimiter.refund(userId);
       throw e;
+    } finally {
+      const left = (starting.get(userId) ?? 1) - 1;
+      if (left > 0) starting.set(userId, left);
+      else starting.delete(userId);
     }
     c.get("log").info(
       { sessionId: r.session.sessionId, images: r.session.images.length, steps: r.steps.length },

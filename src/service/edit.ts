@@ -167,14 +167,22 @@ export interface CountsUnfinished {
   countUnfinishedByUser(userId: string): Promise<number>;
 }
 
-/** Answers RATE_LIMITED when the user already has MAX_CONCURRENT_SESSIONS unfinished sessions. */
-export async function checkConcurrentSessions(userId: string, deps: Pick<EditDeps, "config" | "sessions">) {
+/**
+ * Answers RATE_LIMITED when the user already has MAX_CONCURRENT_SESSIONS unfinished sessions,
+ * counting `starting` more: edits this process is starting and has not stored yet.
+ */
+export async function checkConcurrentSessions(
+  userId: string,
+  deps: Pick<EditDeps, "config" | "sessions">,
+  starting = 0,
+) {
   const max = deps.config.MAX_CONCURRENT_SESSIONS;
   const counter = deps.sessions as Partial<CountsUnfinished>;
-  const open =
+  const stored =
     typeof counter.countUnfinishedByUser === "function"
       ? await counter.countUnfinishedByUser(userId)
       : (await deps.sessions.listByUser(userId, { limit: 100 })).items.filter((s) => !isFinished(s.status)).length;
+  const open = stored + starting;
   if (open >= max) {
     throw new ImageEditError(
       "RATE_LIMITED",

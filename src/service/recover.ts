@@ -1,5 +1,7 @@
 // After a crash or a hard stop: images left mid-flight are queued again (their attempt counts
-// bounded by JOB_MAX_ATTEMPTS), so no session stays "running" forever.
+// bounded by JOB_MAX_ATTEMPTS), so no session stays "running" forever. An image failed here may
+// have a result file its killed run stored before it could record done: the sweeper removes it
+// (src/adapters/local/sweeper.ts, isOrphanResult).
 import type { Config } from "../config.js";
 import type { Logger } from "../logger.js";
 import type { Job, JobRunner, SessionStore } from "../ports.js";
@@ -22,7 +24,10 @@ export async function resumeUnfinished(deps: {
         await deps.sessions.updateImage(s.sessionId, img.id, {
           status: "failed",
           percent: 100,
-          error: { code: "INTERNAL", message: `processing was interrupted ${img.attempts} times (server restarts)` },
+          error: {
+            code: "INTERNAL",
+            message: `processing was interrupted by a server stop during attempt ${img.attempts} of ${max} (JOB_MAX_ATTEMPTS)`,
+          },
         });
         failed++;
         continue;

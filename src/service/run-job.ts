@@ -33,6 +33,23 @@ export function resultKey(userId: string, sessionId: string, imageId: string, ex
   return `${userId}/${sessionId}/${imageId}.${ext}`;
 }
 
+/**
+ * The result files stored for this image, whatever their extension (image ids may hold dots, so
+ * "a.png" is image a's, "a.b.png" is not). A run killed between storing its file and recording
+ * done leaves one behind for the next run to find.
+ */
+export async function storedResults(
+  objects: ObjectStore,
+  userId: string,
+  sessionId: string,
+  imageId: string,
+): Promise<string[]> {
+  const prefix = resultKey(userId, sessionId, imageId, "");
+  return (await objects.list(prefix)).filter(
+    (k) => k.startsWith(prefix) && /^[A-Za-z0-9]+$/.test(k.slice(prefix.length)),
+  );
+}
+
 const defaultSleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);
@@ -239,7 +256,12 @@ export async function runJob(job: Job, deps: JobDeps, opts: { signal?: AbortSign
         if (e2 instanceof SessionGone) return;
         throw e2;
       }
+      // A failed image keeps no file: ours, nor one an earlier run stored before it was killed
+      // (a process killed between storing and recording done; the source gone on the next run).
+      // Failed is final, so no other delivery can still make one of these its result.
       await removeStored();
+      const left = await storedResults(deps.objects, job.userId, job.sessionId, job.imageId).catch(() => []);
+      for (const key of left) await deps.objects.delete(key).catch(() => undefined);
       metrics.increment("jobs_total", { outcome: "failed", code: err.code });
       metrics.observe("job_duration_seconds", (now() - started) / 1000, { outcome: "failed" });
       return;

@@ -1,5 +1,6 @@
 // Two ways to learn that a session changed: in-process notifications from a wrapped store
 // (one machine: every change, at once), or polling the store (Lambda: another process writes).
+import { ImageEditError } from "../core/errors.js";
 import type { Session, SessionStore, SessionWatcher } from "../ports.js";
 import type { CountsUnfinished } from "./edit.js";
 
@@ -30,7 +31,19 @@ export function withChangeNotifications(inner: SessionStore): { store: SessionSt
     get: (id) => inner.get(id),
     listByUser: (u, o) => inner.listByUser(u, o),
     updateImage: async (sessionId, imageId, patch) => {
-      const s = await inner.updateImage(sessionId, imageId, patch);
+      let s: Session;
+      try {
+        s = await inner.updateImage(sessionId, imageId, patch);
+      } catch (e) {
+        // A writer that finds the session gone, though no delete went through this store (it
+        // passed its TTL, say after the clock jumped, or another process deleted it), tells the
+        // watchers as a delete would: a progress stream would otherwise wait for the sweeper.
+        if (e instanceof ImageEditError && e.code === "NOT_FOUND" && listeners.has(sessionId)) {
+          const now = await inner.get(sessionId).catch(() => null);
+          if (now === undefined) emit(sessionId, undefined);
+        }
+        throw e;
+      }
       emit(sessionId, s);
       return s;
     },

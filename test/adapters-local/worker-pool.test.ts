@@ -121,4 +121,70 @@ describe("worker pool", () => {
     const ok = await p.process(await makeImage({ width: 100, height: 100 }), resize, { limits: DEFAULT_LIMITS });
     expect(ok.width).toBe(50);
   });
+
+  // A thread that dies (it crashed, or the pool terminated it) fails its own image only. Until its
+  // "exit" came, the pool took the dead thread for idle, and the next image that arrived was sent
+  // to it and failed too ("worker exited"): a crash cost two images.
+  describe("a thread that dies fails its own image only", () => {
+    const light = validatePlan([{ op: "resize", width: 20 }], DEFAULT_LIMITS);
+    const slow = validatePlan([{ op: "oilPaint", radius: 20 }], DEFAULT_LIMITS);
+
+    /** Runs `first`; the moment it fails, hands the pool the next image and reports how that ended. */
+    const nextAfterFailure = async (p: WorkerPool, first: Promise<unknown>, small: Buffer) => {
+      const err = await first.then(
+        () => undefined,
+        (e: Error) => e,
+      );
+      expect(err).toBeDefined();
+      const next = await p.process(small, light, { limits: DEFAULT_LIMITS }).then(
+        (r) => `done ${r.width}`,
+        (e: Error) => `failed: ${e.message}`,
+      );
+      return { first: err?.message, next };
+    };
+
+    it("a thread that crashes: the image it ran fails, the next one runs on a new thread", async () => {
+      const p = pool(1, "always");
+      const small = await makeImage({ width: 40, height: 30 });
+      await p.process(small, light, { limits: DEFAULT_LIMITS }); // one thread, idle
+      const big = await makeImage({ width: 600, height: 600, gradient: true });
+      const running = p.process(big, slow, { limits: DEFAULT_LIMITS });
+      // An uncaught error inside the thread (a malformed message makes its handler throw).
+      (p as unknown as { slots: { worker: { postMessage(m: unknown): void } }[] }).slots[0].worker.postMessage({
+        type: "run",
+        id: -1,
+        input: null,
+        plan: null,
+        options: null,
+      });
+      const r = await nextAfterFailure(p, running, small);
+      expect(r.first).toMatch(/worker (crashed|exited)/);
+      expect(r.next).toBe("done 20");
+    });
+
+    it("a thread terminated past its time limit: the next image runs on a new thread", async () => {
+      const p = new WorkerPool(1, { threads: "always", graceMs: 0 });
+      pools.push(p);
+      const small = await makeImage({ width: 40, height: 30 });
+      await p.process(small, light, { limits: DEFAULT_LIMITS });
+      const big = await makeImage({ width: 1500, height: 1500, gradient: true });
+      const running = p.process(big, slow, { limits: { ...DEFAULT_LIMITS, processTimeoutMs: 200 } });
+      const r = await nextAfterFailure(p, running, small);
+      expect(r.first).toMatch(/longer than 200 ms/);
+      expect(r.next).toBe("done 20");
+    });
+
+    it("a thread terminated because its image was aborted: the next image runs on a new thread", async () => {
+      const p = pool(1, "always");
+      const small = await makeImage({ width: 40, height: 30 });
+      await p.process(small, light, { limits: DEFAULT_LIMITS });
+      const big = await makeImage({ width: 1500, height: 1500, gradient: true });
+      const ac = new AbortController();
+      const running = p.process(big, slow, { limits: DEFAULT_LIMITS, signal: ac.signal });
+      setTimeout(() => ac.abort(new Error("stop")), 50);
+      const r = await nextAfterFailure(p, running, small);
+      expect(r.first).toBe("stop");
+      expect(r.next).toBe("done 20");
+    });
+  });
 });

@@ -5,6 +5,10 @@ import fs from "node:fs";
 import path from "node:path";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FsObjectStore } from "../../src/adapters/local/fs-objects.js";
+import { SqliteSessionStore } from "../../src/adapters/local/sqlite-sessions.js";
+import { sweep } from "../../src/adapters/local/sweeper.js";
+import type { Session, SessionImage } from "../../src/ports.js";
 import { makeImage } from "../helpers/images.js";
 import { type ImageSource, type Json, openSse, startImageSource, startService, tempDir } from "../http/harness.js";
 
@@ -164,5 +168,79 @@ describe("sweeper", () => {
     } finally {
       await svc.close();
     }
+  });
+});
+
+// A process killed between storing a result and recording its image done, or between recording a
+// failure and removing the file, leaves a file in a live session that no done image owns. The
+// sweeper used to keep every file of a live session, so such a file stayed until the session
+// expired (30 days by default).
+describe("sweeper: files of a live session that no done image owns", () => {
+  it("removes old files of failed images, stale extensions of done ones and unknown names; keeps the rest", async () => {
+    const dataDir = tempDir();
+    const now = Date.now();
+    const sessions = new SqliteSessionStore(path.join(dataDir, "sessions.db"));
+    const objects = new FsObjectStore(path.join(dataDir, "objects"), { secret: new Uint8Array(32) });
+    const img = (id: string, status: SessionImage["status"], resultKey?: string): SessionImage => ({
+      id,
+      name: id,
+      sourceUrl: `http://x/${id}.png`,
+      status,
+      percent: status === "done" || status === "failed" ? 100 : 30,
+      attempts: 1,
+      version: 1,
+      ...(resultKey ? { result: { key: resultKey, width: 1, height: 1, format: "png", bytes: 1 } } : {}),
+    });
+    const k = (name: string) => `alice/s1/${name}`;
+    const session: Session = {
+      sessionId: "s1",
+      userId: "alice",
+      createdAt: now,
+      updatedAt: now,
+      status: "running",
+      plan: [],
+      images: [
+        img("a", "done", k("a.png")),
+        img("d", "done", k("d.webp")),
+        img("f", "failed"),
+        img("p", "processing"),
+        img("x.y", "storing"),
+        img("young", "failed"),
+      ],
+      ttl: Math.floor(now / 1000) + 86_400,
+      version: 1,
+    };
+    await sessions.create(session);
+    const files = {
+      "a.png": "keep", // a done image's result
+      "d.webp": "keep", // a done image's result
+      "d.png": "remove", // the same image, another extension: not its result
+      "f.png": "remove", // a failed image keeps no file
+      "p.png": "keep", // in flight: its job overwrites it or removes it
+      "x.y.png": "keep", // in flight (an id with a dot)
+      "x.png": "remove", // no image x
+      "young.png": "keep", // a failed image's, but within the grace period
+    } as const;
+    const old = new Date(now - 2 * 3_600_000);
+    for (const name of Object.keys(files)) {
+      await objects.put(k(name), Buffer.from(name), "image/png");
+      if (name !== "young.png") fs.utimesSync(path.join(objects.root, "alice", "s1", name), old, old);
+    }
+    // Another user's file under alice's session id: not alice's session, removed; alice's stay.
+    await objects.put("bob/s1/a.png", Buffer.from("b"), "image/png");
+    fs.utimesSync(path.join(objects.root, "bob", "s1", "a.png"), old, old);
+
+    const report = await sweep({ sessions, objects, clock: { now: () => now }, graceMs: 3_600_000, uploadTtlMs: 1e12 });
+    const removed = Object.entries(files).filter(([, v]) => v === "remove").length;
+    expect(report.orphanFiles).toBe(removed + 1);
+    expect((await objects.list("alice/s1/")).sort()).toEqual(
+      Object.entries(files)
+        .filter(([, v]) => v === "keep")
+        .map(([name]) => k(name))
+        .sort(),
+    );
+    expect(await objects.list("bob/")).toEqual([]);
+    expect((await sessions.get("s1"))?.images).toHaveLength(6);
+    await sessions.close();
   });
 });

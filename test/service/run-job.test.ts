@@ -237,6 +237,24 @@ describe("runJob", () => {
     expect(await run({ process: 200, store: 200 })).toEqual(["fetching", "processing", "storing", "done"]);
   });
 
+  // Found by a SIGKILL between storing a result and recording done (test/hardening/sigkill.test.ts):
+  // the run after the restart failed (its source gone) and removed only a file it had stored itself.
+  it("an image that fails removes the result file an earlier, killed run stored for it (and no other image's)", async () => {
+    const { deps, store, fsObjects } = await setup();
+    // What the killed run left: its file in place, the image still "storing".
+    await store.updateImage("s1", "a", { status: "storing", percent: 92, attempts: 1 });
+    await fsObjects.put("u1/s1/a.png", Buffer.from("stored by the killed run"), "image/png");
+    // Files of other images, one with an id that starts like this one's.
+    await fsObjects.put("u1/s1/a.b.png", Buffer.from("image a.b's"), "image/png");
+    await fsObjects.put("u1/s1/ab.png", Buffer.from("image ab's"), "image/png");
+    deps.fetchSource = async () => {
+      throw new ImageEditError("UNSUPPORTED_FORMAT", "not an image any more");
+    };
+    await runJob({ ...job, attempt: 2 }, deps);
+    expect((await store.get("s1"))!.images[0]).toMatchObject({ status: "failed", attempts: 2 });
+    expect((await fsObjects.list("u1/s1/")).sort()).toEqual(["u1/s1/a.b.png", "u1/s1/ab.png"]);
+  });
+
   it("leaves nothing behind when the session is deleted while it works", async () => {
     const { deps, store, fsObjects } = await setup();
     const process = deps.process;

@@ -50,3 +50,37 @@ it("polling: sees changes made by another store instance, coalesced, and the del
   await writer.close();
   await reader.close();
 });
+
+// Found by moving the clock past a running session's TTL: its job's next write found the session
+// gone (expired rows are invisible), but nothing went through delete, so the progress stream kept
+// sending heartbeats until the sweeper removed the row (up to 10 minutes later).
+it("in-process: a write that finds the session gone (expired, or deleted elsewhere) reports it gone", async () => {
+  let now = Date.now();
+  const file = path.join(tempDir(), "c.db");
+  const { store, watcher } = withChangeNotifications(new SqliteSessionStore(file, { clock: { now: () => now } }));
+  const s = makeSession({ ttl: Math.floor(now / 1000) + 60 });
+  await store.create(s);
+  const seen: (number | undefined)[] = [];
+  const stop = watcher.watch(s.sessionId, (x) => seen.push(x?.version));
+  await store.updateImage(s.sessionId, "a", { status: "fetching" });
+  now += 120_000; // past its TTL
+  await expect(store.updateImage(s.sessionId, "a", { status: "processing" })).rejects.toMatchObject({
+    code: "NOT_FOUND",
+  });
+  expect(seen).toEqual([2, undefined]);
+  stop();
+
+  // Deleted by another connection (another process): the same.
+  const other = makeSession({ ttl: Math.floor(now / 1000) + 3600 });
+  await store.create(other);
+  const seen2: (number | undefined)[] = [];
+  const stop2 = watcher.watch(other.sessionId, (x) => seen2.push(x?.version));
+  const elsewhere = new SqliteSessionStore(file, { clock: { now: () => now } });
+  await elsewhere.delete(other.sessionId);
+  await expect(store.updateImage(other.sessionId, "a", { status: "fetching" })).rejects.toMatchObject({
+    code: "NOT_FOUND",
+  });
+  expect(seen2).toEqual([undefined]);
+  stop2();
+  await elsewhere.close();
+});

@@ -1,6 +1,10 @@
 // SessionStore on SQLite (better-sqlite3, WAL), keyed like the DynamoDB table: sessionId primary
 // key, an index on (userId, createdAt), a ttl in epoch seconds (expired rows are invisible on read
 // and removed by the sweeper). The session document is JSON; version guards every update.
+// better-sqlite3 is synchronous: SQLite's own busy wait would stop the whole process (every request,
+// every progress stream) while another process holds the write lock, so SQLite waits only a few
+// milliseconds and the store waits for the lock between tries, letting the event loop run.
+import { setTimeout as sleep } from "node:timers/promises";
 import Database from "better-sqlite3";
 import { ImageEditError } from "../../core/errors.js";
 import type { Clock, Page, Session, SessionImage, SessionStore } from "../../ports.js";
@@ -13,6 +17,32 @@ interface Row {
 
 export interface SqliteSessionStoreOptions {
   clock?: Clock;
+  /**
+   * How long a read or write waits for a lock another connection holds before it fails with
+   * SQLITE_BUSY (ms, default 5000). The wait is asynchronous: the process goes on meanwhile.
+   */
+  busyTimeoutMs?: number;
+}
+
+/** SQLite's own (blocking) busy wait per try: short, the rest of the wait does not block. */
+const BLOCKING_BUSY_MS = 20;
+
+function isBusy(e: unknown): boolean {
+  const code = (e as { code?: unknown })?.code;
+  return typeof code === "string" && (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED"));
+}
+
+/**
+ * The database cannot do it now (locked past the wait, a full disk, an I/O error): STORAGE_FAILED,
+ * retryable (503 to a client, another attempt for a job). A constraint is the caller's to read.
+ */
+function storageError(e: unknown): unknown {
+  const code = (e as { code?: unknown })?.code;
+  if (typeof code !== "string" || !code.startsWith("SQLITE_") || code.startsWith("SQLITE_CONSTRAINT")) return e;
+  return new ImageEditError("STORAGE_FAILED", `the session store failed: ${(e as Error).message} (${code})`, {
+    retryable: true,
+    cause: e,
+  });
 }
 
 export function encodeCursor(createdAt: number, sessionId: string): string {
@@ -37,13 +67,16 @@ export class SqliteSessionStore implements SessionStore {
   private readonly clock: Clock;
   // Prepared once: preparing a statement costs more than running these small ones.
   private readonly stmt: ReturnType<SqliteSessionStore["prepareAll"]>;
+  private readonly busyTimeoutMs: number;
 
   constructor(file: string, opts: SqliteSessionStoreOptions = {}) {
     this.clock = opts.clock ?? { now: () => Date.now() };
+    this.busyTimeoutMs = Math.max(0, opts.busyTimeoutMs ?? 5000);
     this.db = new Database(file);
+    // Opening happens once, at start-up, before anything else runs: blocking there is fine.
+    this.db.pragma(`busy_timeout = ${Math.floor(this.busyTimeoutMs)}`);
     this.db.pragma("journal_mode = WAL");
     this.db.pragma("synchronous = NORMAL");
-    this.db.pragma("busy_timeout = 5000");
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS sessions (
         sessionId TEXT PRIMARY KEY,
@@ -68,6 +101,28 @@ export class SqliteSessionStore implements SessionStore {
         WHERE status IN ('queued', 'running');
     `);
     this.stmt = this.prepareAll();
+    this.db.pragma(`busy_timeout = ${Math.min(BLOCKING_BUSY_MS, Math.floor(this.busyTimeoutMs))}`);
+  }
+
+  /**
+   * One statement, tried again while another connection holds the lock it needs, up to
+   * busyTimeoutMs, waiting between tries without blocking the event loop. Each statement runs on
+   * its own (autocommit), so trying it again is safe.
+   */
+  private async locked<T>(statement: () => T): Promise<T> {
+    const started = Date.now();
+    for (let pause = 5; ; pause = Math.min(100, pause * 2)) {
+      try {
+        return statement();
+      } catch (e) {
+        const left = this.busyTimeoutMs - (Date.now() - started);
+        if (isBusy(e) && left > 0) {
+          await sleep(Math.min(pause, left));
+          continue;
+        }
+        throw storageError(e);
+      }
+    }
   }
 
   private prepareAll() {
@@ -116,19 +171,22 @@ export class SqliteSessionStore implements SessionStore {
 
   async create(session: Session): Promise<void> {
     // An expired session (not swept yet) no longer holds its idempotency key: the key is free again.
-    if (session.idempotencyKey !== undefined)
-      this.stmt.releaseExpiredKey.run(session.userId, session.idempotencyKey, this.nowSec());
+    const key = session.idempotencyKey;
+    if (key !== undefined) await this.locked(() => this.stmt.releaseExpiredKey.run(session.userId, key, this.nowSec()));
+    const doc = JSON.stringify(session);
     try {
-      this.stmt.insert.run(
-        session.sessionId,
-        session.userId,
-        session.createdAt,
-        session.updatedAt,
-        session.status,
-        session.ttl,
-        session.version,
-        session.idempotencyKey ?? null,
-        JSON.stringify(session),
+      await this.locked(() =>
+        this.stmt.insert.run(
+          session.sessionId,
+          session.userId,
+          session.createdAt,
+          session.updatedAt,
+          session.status,
+          session.ttl,
+          session.version,
+          session.idempotencyKey ?? null,
+          doc,
+        ),
       );
     } catch (e) {
       if ((e as { code?: string }).code?.startsWith("SQLITE_CONSTRAINT")) {
@@ -141,7 +199,7 @@ export class SqliteSessionStore implements SessionStore {
   }
 
   async get(sessionId: string): Promise<Session | undefined> {
-    const row = this.stmt.get.get(sessionId, this.nowSec()) as Row | undefined;
+    const row = (await this.locked(() => this.stmt.get.get(sessionId, this.nowSec()))) as Row | undefined;
     return this.parse(row);
   }
 
@@ -151,9 +209,11 @@ export class SqliteSessionStore implements SessionStore {
     let rows: Row[];
     if (opts.cursor) {
       const c = decodeCursor(opts.cursor);
-      rows = this.stmt.listAfter.all(userId, now, c.createdAt, c.createdAt, c.sessionId, limit + 1) as Row[];
+      rows = (await this.locked(() =>
+        this.stmt.listAfter.all(userId, now, c.createdAt, c.createdAt, c.sessionId, limit + 1),
+      )) as Row[];
     } else {
-      rows = this.stmt.listFirst.all(userId, now, limit + 1) as Row[];
+      rows = (await this.locked(() => this.stmt.listFirst.all(userId, now, limit + 1))) as Row[];
     }
     const items = rows.slice(0, limit).map((r) => this.parse(r)!);
     const last = items[items.length - 1];
@@ -189,13 +249,9 @@ export class SqliteSessionStore implements SessionStore {
         status: sessionStatusOf(images),
         updatedAt: Math.max(this.clock.now(), current.updatedAt),
       };
-      const res = this.stmt.update.run(
-        JSON.stringify(next),
-        next.status,
-        version,
-        next.updatedAt,
-        sessionId,
-        current.version,
+      const doc = JSON.stringify(next);
+      const res = await this.locked(() =>
+        this.stmt.update.run(doc, next.status, version, next.updatedAt, sessionId, current.version),
       );
       if (res.changes === 1) return next;
     }
@@ -206,25 +262,27 @@ export class SqliteSessionStore implements SessionStore {
 
   /** Unfinished (queued or running) sessions of a user: a count, without reading the documents. */
   async countUnfinishedByUser(userId: string): Promise<number> {
-    return this.stmt.countUnfinished.get(userId, this.nowSec()) as number;
+    return (await this.locked(() => this.stmt.countUnfinished.get(userId, this.nowSec()))) as number;
   }
 
   async delete(sessionId: string): Promise<void> {
-    this.stmt.delete.run(sessionId);
+    await this.locked(() => this.stmt.delete.run(sessionId));
   }
 
   async findByIdempotencyKey(userId: string, key: string): Promise<Session | undefined> {
-    const row = this.stmt.byIdempotencyKey.get(userId, key, this.nowSec()) as Row | undefined;
+    const row = (await this.locked(() => this.stmt.byIdempotencyKey.get(userId, key, this.nowSec()))) as
+      | Row
+      | undefined;
     return this.parse(row);
   }
 
   async listExpired(nowSec: number, limit: number): Promise<Session[]> {
-    const rows = this.stmt.expired.all(nowSec, limit) as Row[];
+    const rows = (await this.locked(() => this.stmt.expired.all(nowSec, limit))) as Row[];
     return rows.map((r) => this.parse(r)!);
   }
 
   async listUnfinished(limit: number): Promise<Session[]> {
-    const rows = this.stmt.unfinished.all(this.nowSec(), limit) as Row[];
+    const rows = (await this.locked(() => this.stmt.unfinished.all(this.nowSec(), limit))) as Row[];
     return rows.map((r) => this.parse(r)!);
   }
 

@@ -1,9 +1,30 @@
 // Local housekeeping (on AWS the bucket lifecycle rule and DynamoDB TTL do this): delete expired
-// sessions with their files, result files whose session is gone (after a grace period, so a file
-// being written for a brand-new session is safe), stale temp files, and uploads older than the TTL.
+// sessions with their files, result files no done image owns (after a grace period, so a file
+// being written for a brand-new session, or stored and not yet recorded done, is safe), stale temp
+// files, and uploads older than the TTL.
 import type { Logger } from "../../logger.js";
-import type { Clock, SessionStore } from "../../ports.js";
+import type { Clock, Session, SessionStore } from "../../ports.js";
+import { isTerminal } from "../../service/status.js";
 import type { FsObjectStore } from "./fs-objects.js";
+
+/**
+ * Whether a result file of a live session is an orphan: its name is no image's (`<imageId>.<ext>`),
+ * or its image is finished and this file is not its result (a failed image keeps no file; a done
+ * one only the file it records). Files of images still in flight stay: their job overwrites them,
+ * or removes them if the image fails. Left behind by a process killed between storing a file and
+ * recording the image, or between recording a failure and removing the file.
+ */
+export function isOrphanResult(session: Session, key: string): boolean {
+  const parts = key.split("/");
+  if (parts.length !== 3) return false; // not a result key: not ours to judge
+  const name = parts[2];
+  const image = session.images.find(
+    (i) => name.startsWith(`${i.id}.`) && /^[A-Za-z0-9]+$/.test(name.slice(i.id.length + 1)),
+  );
+  if (!image) return true;
+  if (!isTerminal(image.status)) return false;
+  return !(image.status === "done" && image.result?.key === key);
+}
 
 export interface SweepOptions {
   sessions: SessionStore;
@@ -34,7 +55,8 @@ export async function sweep(o: SweepOptions): Promise<SweepReport> {
       report.expiredSessions++;
     }
   }
-  const known = new Map<string, boolean>();
+  // Per "<userId>/<sessionId>": the session if it is alive and belongs to that user, else null.
+  const known = new Map<string, Session | null>();
   for (const f of await o.objects.listWithTimes("")) {
     const old = now - f.mtimeMs > o.graceMs;
     const parts = f.key.split("/");
@@ -50,13 +72,15 @@ export async function sweep(o: SweepOptions): Promise<SweepReport> {
       }
     } else if (old && parts.length >= 3) {
       const [userId, sessionId] = parts;
-      let alive = known.get(sessionId);
-      if (alive === undefined) {
+      let session = known.get(`${userId}/${sessionId}`);
+      if (session === undefined) {
         const s = await o.sessions.get(sessionId);
-        alive = !!s && s.userId === userId;
-        known.set(sessionId, alive);
+        session = s && s.userId === userId ? s : null;
+        known.set(`${userId}/${sessionId}`, session);
       }
-      if (!alive) {
+      // The session was read once per sweep; a file judged from a stale read is still judged
+      // right: only finished images (final states) and names no image has make an orphan.
+      if (!session || isOrphanResult(session, f.key)) {
         await o.objects.delete(f.key);
         report.orphanFiles++;
       }

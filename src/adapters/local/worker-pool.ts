@@ -68,6 +68,11 @@ interface Task {
 interface Slot {
   worker: Worker;
   task?: Task;
+  /**
+   * The thread is going away (terminated, or it crashed) and its "exit" has not come yet: no task
+   * may start on it, or that task would fail with "worker exited" too.
+   */
+  retired?: boolean;
   timer?: ReturnType<typeof setTimeout>;
   onAbort?: () => void;
 }
@@ -137,9 +142,12 @@ export class WorkerPool {
     const worker = spawnWorker();
     const slot: Slot = { worker };
     worker.on("message", (msg: ToMain) => this.onMessage(slot, msg));
-    worker.on("error", (err) =>
-      this.fail(slot, new ImageEditError("PROCESSING_FAILED", `worker crashed: ${err.message}`)),
-    );
+    worker.on("error", (err) => {
+      // The thread is dead (an uncaught error ends it); "exit" follows, possibly a turn later.
+      this.retire(slot);
+      this.fail(slot, new ImageEditError("PROCESSING_FAILED", `worker crashed: ${err.message}`));
+      this.pump();
+    });
     worker.on("exit", (code) => {
       this.fail(slot, new ImageEditError("PROCESSING_FAILED", `worker exited (code ${code})`));
       const i = this.slots.indexOf(slot);
@@ -163,7 +171,7 @@ export class WorkerPool {
         continue;
       }
       // Fewer than `size` images run, so a thread is idle or one more may start.
-      const slot = this.slots.find((s) => !s.task) ?? this.spawn();
+      const slot = this.slots.find((s) => !s.task && !s.retired) ?? this.spawn();
       this.start(slot, task);
     }
   }
@@ -184,16 +192,18 @@ export class WorkerPool {
     // (the longest timer Node can wait: a longer one would fire at once)
     const timeoutMs = Math.min(task.opts.limits.processTimeoutMs + this.graceMs, 2_147_483_647);
     slot.timer = setTimeout(() => {
+      this.stopThread(slot);
       this.fail(
         slot,
         new ImageEditError("PROCESSING_TIMEOUT", `processing took longer than ${task.opts.limits.processTimeoutMs} ms`),
       );
-      void slot.worker.terminate();
+      this.pump();
     }, timeoutMs);
     if (signal) {
       slot.onAbort = () => {
+        this.stopThread(slot);
         this.fail(slot, signal.reason ?? new Error("aborted"));
-        void slot.worker.terminate();
+        this.pump();
       };
       signal.addEventListener("abort", slot.onAbort, { once: true });
     }
@@ -204,6 +214,17 @@ export class WorkerPool {
         slot.worker.postMessage({ type: "run", id: task.id, input, plan: task.plan, options } as ToWorker, [input]),
       task.owned,
     );
+  }
+
+  /** No task starts on this thread again; it leaves the pool when its "exit" comes. */
+  private retire(slot: Slot): void {
+    slot.retired = true;
+  }
+
+  /** Terminate a thread (hung past its time limit, or its image aborted), retired first. */
+  private stopThread(slot: Slot): void {
+    this.retire(slot);
+    void slot.worker.terminate();
   }
 
   private finish(slot: Slot): Task | undefined {
