@@ -182,17 +182,19 @@ export const pad = defineOperation({
   keepsAnimation: true,
   frames: "whole",
   outputSize: (meta, o) => ({ width: meta.width + o.left + o.right, height: meta.height + o.top + o.bottom }),
-  apply: (image, o, ctx) => {
-    const background = color(o.color);
-    return paintable(image, ctx.meta).extend({
-      top: o.top,
-      right: o.right,
-      bottom: o.bottom,
-      left: o.left,
-      background,
-    });
-  },
+  apply: (image, o, ctx) => grow(image, ctx, o, o.color),
 });
+
+/** The canvas grown by each side, painted in a colour (on greyscale images too: see paintable). */
+function grow(
+  image: Sharp,
+  ctx: { meta: ImageMeta },
+  sides: { top: number; right: number; bottom: number; left: number },
+  colour: string,
+): Sharp {
+  const { top, right, bottom, left } = sides;
+  return paintable(image, ctx.meta).extend({ top, right, bottom, left, background: color(colour) });
+}
 
 export const border = defineOperation({
   name: "border",
@@ -204,16 +206,7 @@ export const border = defineOperation({
   keepsAnimation: true,
   frames: "whole",
   outputSize: (meta, o) => ({ width: meta.width + 2 * o.width, height: meta.height + 2 * o.width }),
-  apply: (image, o, ctx) => {
-    const background = color(o.color);
-    return paintable(image, ctx.meta).extend({
-      top: o.width,
-      right: o.width,
-      bottom: o.width,
-      left: o.width,
-      background,
-    });
-  },
+  apply: (image, o, ctx) => grow(image, ctx, { top: o.width, right: o.width, bottom: o.width, left: o.width }, o.color),
 });
 
 export const rotate = defineOperation({
