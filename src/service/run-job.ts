@@ -33,10 +33,14 @@ export function resultKey(userId: string, sessionId: string, imageId: string, ex
   return `${userId}/${sessionId}/${imageId}.${ext}`;
 }
 
+/** Whether a result file name is this image's, `<imageId>.<ext>` (ids may hold dots: "a.b.png" is not a's). */
+export function isResultName(name: string, imageId: string): boolean {
+  return name.startsWith(`${imageId}.`) && /^[A-Za-z0-9]+$/.test(name.slice(imageId.length + 1));
+}
+
 /**
- * The result files stored for this image, whatever their extension (image ids may hold dots, so
- * "a.png" is image a's, "a.b.png" is not). A run killed between storing its file and recording
- * done leaves one behind for the next run to find.
+ * The result files stored for this image, whatever their extension. A run killed between storing
+ * its file and recording done leaves one behind for the next run to find.
  */
 export async function storedResults(
   objects: ObjectStore,
@@ -44,9 +48,9 @@ export async function storedResults(
   sessionId: string,
   imageId: string,
 ): Promise<string[]> {
-  const prefix = resultKey(userId, sessionId, imageId, "");
-  return (await objects.list(prefix)).filter(
-    (k) => k.startsWith(prefix) && /^[A-Za-z0-9]+$/.test(k.slice(prefix.length)),
+  const dir = `${userId}/${sessionId}/`;
+  return (await objects.list(resultKey(userId, sessionId, imageId, ""))).filter(
+    (k) => k.startsWith(dir) && isResultName(k.slice(dir.length), imageId),
   );
 }
 

@@ -8,7 +8,7 @@ import path from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 import { SqliteSessionStore } from "../../src/adapters/local/sqlite-sessions.js";
-import type { Session } from "../../src/ports.js";
+import { makeSession } from "../contract/session-store.contract.js";
 import { tempDir } from "../http/harness.js";
 
 const open: { close(): unknown }[] = [];
@@ -16,22 +16,7 @@ afterEach(async () => {
   for (const c of open.splice(0).reverse()) await c.close();
 });
 
-function session(sessionId: string): Session {
-  const now = Date.now();
-  return {
-    sessionId,
-    userId: "ann",
-    createdAt: now,
-    updatedAt: now,
-    status: "queued",
-    plan: [],
-    images: [
-      { id: "a", name: "a", sourceUrl: "http://x/a.png", status: "queued", percent: 0, attempts: 0, version: 1 },
-    ],
-    ttl: Math.floor(now / 1000) + 3600,
-    version: 1,
-  };
-}
+const session = (sessionId: string) => makeSession({ sessionId });
 
 /** Another connection to the same file that takes the write lock and keeps it until released. */
 function holdWriteLock(file: string): () => void {

@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import { DEFAULT_LIMITS } from "../../src/core/limits.js";
 import { processImage } from "../../src/core/pipeline.js";
 import { validatePlan } from "../../src/core/plan.js";
+import { maxAlphaWeightedDiff } from "../helpers/images.js";
 
 const limits = DEFAULT_LIMITS;
 const PNG = { op: "format", format: "png" };
@@ -52,17 +53,6 @@ async function transparentGif(): Promise<Buffer> {
 async function decoded(data: Buffer, animated = false) {
   const { data: px, info } = await sharp(data, { animated }).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
   return { data: px, width: info.width, height: info.height };
-}
-
-/** Largest difference in alpha or in alpha-weighted colour (the colour of a transparent pixel is moot). */
-function maxAlphaWeightedDiff(a: Buffer, b: Buffer): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i += 4) {
-    m = Math.max(m, Math.abs(a[i + 3] - b[i + 3]));
-    for (let c = 0; c < 3; c++) m = Math.max(m, Math.abs(a[i + c] * a[i + 3] - b[i + c] * b[i + 3]) / 255);
-  }
-  return m;
 }
 
 async function chainVsStepwise(input: Buffer, ops: unknown[], out: unknown, animated = false) {

@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { DEFAULT_LIMITS } from "../../src/core/limits.js";
 import { type ProcessOptions, processImage } from "../../src/core/pipeline.js";
 import { validatePlan } from "../../src/core/plan.js";
-import { describeColor, makeImage, near, pixelAt, readPixels } from "../helpers/images.js";
+import { describeColor, makeImage, maxAlphaWeightedDiff, near, pixelAt, readPixels } from "../helpers/images.js";
 
 const limits = DEFAULT_LIMITS;
 const PNG = { op: "format", format: "png" };
@@ -44,17 +44,6 @@ async function deepP3(colour: string): Promise<Buffer> {
     .toBuffer();
 }
 
-/** Largest difference in alpha or alpha-weighted colour (RGBA buffers). */
-function maxDiff(a: Buffer, b: Buffer): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i += 4) {
-    m = Math.max(m, Math.abs(a[i + 3] - b[i + 3]));
-    for (let c = 0; c < 3; c++) m = Math.max(m, Math.abs(a[i + c] * a[i + 3] - b[i + c] * b[i + 3]) / 255);
-  }
-  return m;
-}
-
 const rgba = async (data: Buffer) => (await sharp(data).ensureAlpha().raw().toBuffer({ resolveWithObject: true })).data;
 
 describe("16-bit inputs", () => {
@@ -75,7 +64,10 @@ describe("16-bit inputs", () => {
     for (const ops of [[{ op: "flip" }], [{ op: "flip" }, { op: "blur", sigma: 0.5 }], [{ op: "resize", width: 20 }]]) {
       const stripped = await run(deep, [...ops, PNG]);
       const kept = await run(deep, [...ops, KEEP, PNG]);
-      expect(maxDiff(await rgba(stripped.data), await rgba(kept.data)), JSON.stringify(ops)).toBeLessThanOrEqual(1);
+      expect(
+        maxAlphaWeightedDiff(await rgba(stripped.data), await rgba(kept.data)),
+        JSON.stringify(ops),
+      ).toBeLessThanOrEqual(1);
       const meta = await sharp(kept.data).metadata();
       expect(meta.icc, "an sRGB profile is attached").toBeDefined();
       expect(meta.exif?.toString("latin1")).toContain("imgedit-deep");
@@ -118,7 +110,7 @@ describe("16-bit inputs", () => {
     for (const factor of [0.5, 1.5]) {
       const a = await run(deep, [{ op: "contrast", factor }, PNG]);
       const b = await run(eight, [{ op: "contrast", factor }, PNG]);
-      expect(maxDiff(await rgba(a.data), await rgba(b.data)), `contrast ${factor}`).toBeLessThanOrEqual(1);
+      expect(maxAlphaWeightedDiff(await rgba(a.data), await rgba(b.data)), `contrast ${factor}`).toBeLessThanOrEqual(1);
     }
   });
 

@@ -210,3 +210,14 @@ export function near(actual: readonly number[], expected: readonly number[], tol
 export function describeColor(actual: readonly number[]): string {
   return `rgb(${actual.slice(0, 3).join(",")})`;
 }
+
+/** Largest difference in alpha or in alpha-weighted colour (the colour of a transparent pixel is moot). */
+export function maxAlphaWeightedDiff(a: Buffer, b: Buffer): number {
+  if (a.length !== b.length) throw new Error(`buffers differ in length: ${a.length} vs ${b.length}`);
+  let m = 0;
+  for (let i = 0; i < a.length; i += 4) {
+    m = Math.max(m, Math.abs(a[i + 3] - b[i + 3]));
+    for (let c = 0; c < 3; c++) m = Math.max(m, Math.abs(a[i + c] * a[i + 3] - b[i + c] * b[i + 3]) / 255);
+  }
+  return m;
+}

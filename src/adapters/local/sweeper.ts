@@ -4,6 +4,7 @@
 // files, and uploads older than the TTL.
 import type { Logger } from "../../logger.js";
 import type { Clock, Session, SessionStore } from "../../ports.js";
+import { isResultName } from "../../service/run-job.js";
 import { isTerminal } from "../../service/status.js";
 import type { FsObjectStore } from "./fs-objects.js";
 
@@ -18,9 +19,7 @@ export function isOrphanResult(session: Session, key: string): boolean {
   const parts = key.split("/");
   if (parts.length !== 3) return false; // not a result key: not ours to judge
   const name = parts[2];
-  const image = session.images.find(
-    (i) => name.startsWith(`${i.id}.`) && /^[A-Za-z0-9]+$/.test(name.slice(i.id.length + 1)),
-  );
+  const image = session.images.find((i) => isResultName(name, i.id));
   if (!image) return true;
   if (!isTerminal(image.status)) return false;
   return !(image.status === "done" && image.result?.key === key);
