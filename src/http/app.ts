@@ -100,6 +100,20 @@ function setResponseHeader(c: Context<Env>, name: string, value: string): void {
   }
 }
 
+/**
+ * A HEAD request runs the GET route: answer its status and headers (all of them, the request id
+ * too, which Hono's own HEAD handling drops when it was set in place) and release the body
+ * unread. Left to Hono, a download's body (an open file) was dropped without being cancelled and
+ * its file descriptor stayed open for good: one per HEAD.
+ */
+function headAnswer(c: Context<Env>): void {
+  const res = c.res;
+  // Headers first: on Node's adapter, reading the body rebuilds the response from its first headers.
+  const headers = new Headers(res.headers);
+  res.body?.cancel().catch(() => undefined);
+  c.res = new Response(null, { status: res.status, headers });
+}
+
 /** The methods the app's routes take at `path` (middleware, registered for every method, aside). */
 function methodsFor(app: Hono<Env>, path: string): string[] {
   const methods = new Set<string>();
@@ -186,6 +200,10 @@ export function createApp(deps: AppDeps): Hono<Env> {
     const started = deps.clock.now();
     await next();
     setResponseHeader(c, "X-Request-Id", requestId);
+    // A signed-in user's answers carry stream tokens and signed download links (valid 1 h): no
+    // cache, the browser's disk cache included, keeps a copy.
+    if (c.get("userId") && !c.res.headers.has("cache-control")) setResponseHeader(c, "Cache-Control", "no-store");
+    if (c.req.method === "HEAD") headAnswer(c);
     const route = c.req.routePath && c.req.routePath !== "/*" ? c.req.routePath : "unmatched";
     const seconds = (deps.clock.now() - started) / 1000;
     metrics.increment("http_requests_total", { method: c.req.method, route, status: c.res.status });
