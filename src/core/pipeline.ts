@@ -149,7 +149,10 @@ class Run {
     this.progress(0, "decode");
     let stage: Stage = { kind: "encoded" };
     let meta = this.inputMeta();
-    if (isSixteenBit(this.header)) {
+    if (this.animate && !this.canFuse(stage)) {
+      stage = await this.uprightFrames();
+      meta = rawMeta(stage, this.header.format);
+    } else if (isSixteenBit(this.header)) {
       // sharp would run the first chain in 16 bits (contrast's offset 256x too small, fused steps
       // rounded differently from one by one): every output is 8-bit, so decode to that once.
       stage = await this.materialise(this.open(stage), "decode");
@@ -157,6 +160,10 @@ class Run {
     }
     for (let n = 0; n < steps.length; ) {
       const step = steps[n];
+      if (!this.canFuse(stage) && BEFORE_EXIF_TURN.has(step.op.op)) {
+        stage = await this.materialise(this.open(stage), "decode");
+        meta = rawMeta(stage, this.header.format);
+      }
       this.checkPredicted(step, meta);
       const ctx = this.context(meta);
       let done = n + 1;
@@ -278,13 +285,13 @@ class Run {
     };
   }
 
-  /** A fresh sharp instance reading a stage: the encoded input (oriented) or raw pixels. */
-  private open(stage: Stage): Sharp {
+  /** A fresh sharp instance reading a stage: the encoded input (oriented unless asked not to) or raw pixels. */
+  private open(stage: Stage, autoOrient = true): Sharp {
     let image: Sharp;
     if (stage.kind === "encoded") {
       image = decodeToSrgb(
         sharp(this.input, {
-          autoOrient: true,
+          autoOrient,
           animated: this.animate,
           limitInputPixels: this.limits.maxInputPixels,
           sequentialRead: true,
@@ -334,6 +341,24 @@ class Run {
     };
   }
 
+  /**
+   * The frames of an EXIF-oriented animation, each turned upright on its own: sharp turns the
+   * whole strip of frames at once, which reverses their order (orientations 3 and 4) or is
+   * refused ("Rotate is not supported for multi-page images", 5 to 8).
+   */
+  private async uprightFrames(): Promise<RawStage> {
+    const whole = await this.materialise(this.open({ kind: "encoded" }, false), "decode");
+    const { flop, angle } = EXIF_TURNS[this.header.orientation ?? 1] ?? { flop: false, angle: 0 };
+    const frameBytes = whole.width * whole.height * whole.channels;
+    const frames: RawStage[] = [];
+    for (let k = 0; k < whole.pages; k++) {
+      const frame = this.open({ ...whole, pages: 1, data: whole.data.subarray(k * frameBytes, (k + 1) * frameBytes) });
+      // in one sharp chain the mirror runs before the turn, whatever the call order
+      frames.push(await this.materialise((flop ? frame.flop() : frame).rotate(angle), "process"));
+    }
+    return { ...frames[0], pages: frames.length, data: Buffer.concat(frames.map((f) => f.data)) };
+  }
+
   /** Run a step on each frame of an animation separately, then join the frames again. */
   private async eachFrame(stage: Stage, step: Step, ctx: StepContext): Promise<RawStage> {
     const whole = stage.kind === "raw" ? stage : await this.materialise(this.open(stage), "decode");
@@ -361,8 +386,7 @@ class Run {
     let chain = image;
     if (settings.keepMetadata) {
       // Raw pixels carry no metadata: re-attach the input's by painting them over the input.
-      if (stage.kind === "raw" && !this.animate)
-        chain = await this.withInputMetadata(await this.materialise(image, "process", step));
+      if (stage.kind === "raw") chain = await this.withInputMetadata(await this.materialise(image, "process", step));
       chain = chain.withMetadata();
     }
     if (lacksAlpha(format, settings.quality)) chain = chain.flatten({ background: "#ffffff" });
@@ -436,10 +460,17 @@ class Run {
     return d && d.length === this.header.pages ? { delay: d.map(clamp16) } : {};
   }
 
-  /** The final pixels painted over the (oriented) input, so withMetadata() finds its EXIF/XMP. */
+  /**
+   * The final pixels painted over the (oriented) input, so withMetadata() finds its EXIF/XMP.
+   * An animation is painted frame for frame over all of the input's frames; it is read unturned
+   * (sharp cannot turn a strip of frames by 90°, and every pixel is painted over anyway), so its
+   * orientation tag is set to 1 here: the pixels are upright already.
+   */
   private async withInputMetadata(stage: RawStage): Promise<Sharp> {
-    const image = sharp(await this.metadataSource(), {
-      autoOrient: true,
+    const frames = stage.pages > 1;
+    let image = sharp(await this.metadataSource(), {
+      autoOrient: !frames,
+      animated: frames,
       limitInputPixels: this.limits.maxInputPixels,
     })
       .resize(stage.width, stage.height, { fit: "fill" })
@@ -448,13 +479,14 @@ class Run {
           input: stage.data,
           raw: {
             width: stage.width,
-            height: stage.height,
+            height: stage.height * stage.pages,
             channels: stage.channels,
           },
           blend: "source",
         },
       ])
       .timeout({ seconds: Math.max(1, Math.ceil((this.deadline - Date.now()) / 1000)) });
+    if (frames) image = image.withMetadata({ orientation: 1 });
     // composite always leaves an alpha band: pixels without one must not gain it
     return stage.channels === 2 || stage.channels === 4 ? image : image.removeAlpha();
   }
@@ -523,6 +555,24 @@ class Run {
     return Promise.race([p, this.stop]);
   }
 }
+
+/**
+ * Steps sharp runs before it applies the EXIF orientation when they share the chain that reads
+ * the input: trim would take the STORED top-left pixel as the background (another corner of the
+ * picture the user sees). They get the upright pixels in hand instead.
+ */
+const BEFORE_EXIF_TURN = new Set(["trim"]);
+
+/** EXIF orientation 2-8 as a mirror then a clockwise turn (the order sharp runs them in a chain). */
+const EXIF_TURNS: Record<number, { flop: boolean; angle: number }> = {
+  2: { flop: true, angle: 0 },
+  3: { flop: false, angle: 180 },
+  4: { flop: true, angle: 180 },
+  5: { flop: true, angle: 270 },
+  6: { flop: false, angle: 90 },
+  7: { flop: true, angle: 90 },
+  8: { flop: false, angle: 270 },
+};
 
 /** An integer in 0-65535: what sharp's GIF/WebP encoders accept for delays and loop counts. */
 function clamp16(n: number): number {
