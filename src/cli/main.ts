@@ -1,6 +1,7 @@
 // The `imgedit` command: a dispatcher; each subcommand lives in ./commands/<name>.ts and is
 // loaded only when used, so `imgedit parse` never pays for sharp or the server.
 import { pathToFileURL } from "node:url";
+import { beforeDashDash } from "./args.js";
 import { describeUnexpected } from "./fs-errors.js";
 
 export interface CliCommand {
@@ -52,6 +53,12 @@ async function help(io: CliIO): Promise<void> {
 
 export async function main(argv: string[], io: CliIO): Promise<number> {
   const [name, ...rest] = argv;
+  // `imgedit help edit` is `imgedit edit --help`.
+  const topic = name === "help" && rest[0] !== undefined ? await load(rest[0]) : undefined;
+  if (topic) {
+    io.stdout.write(`${topic.usage.trim()}\n`);
+    return 0;
+  }
   if (!name || name === "--help" || name === "-h" || name === "help") {
     await help(io);
     return name ? 0 : 2;
@@ -65,7 +72,9 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     io.stderr.write(`imgedit: unknown command "${name}". Commands: ${COMMANDS.join(", ")}\n`);
     return 2;
   }
-  if (rest.includes("--help") || rest.includes("-h")) {
+  // After `--` a "-h" is a file or a word (`imgedit info -- -h`), not a request for help.
+  const options = beforeDashDash(rest);
+  if (options.includes("--help") || options.includes("-h")) {
     io.stdout.write(`${cmd.usage.trim()}\n`);
     return 0;
   }

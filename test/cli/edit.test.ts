@@ -181,7 +181,7 @@ describe("imgedit edit", () => {
       [["edit", a, "--ops", '[{"op":"resize","width":-1}]', "-o", path.join(dir, "x.png")], /operations\[0\]\.width/],
       [["edit", a, "--ops", '[{"op":"flip"}]'], /--output is required/],
       [["edit", a, "--ops", '[{"op":"flip"}]', "-o", path.join(dir, "x.png"), "--format", "bmp"], /--format bmp/],
-      [["edit", a, "--bogus"], /Unknown option/],
+      [["edit", a, "--bogus"], /unknown option --bogus/],
     ];
     for (const [args, message] of cases) {
       const r = await imgedit(args);

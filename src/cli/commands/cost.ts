@@ -2,6 +2,7 @@
 // from what the benchmark measured, side by side, per month and per image.
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import {
   type CostEstimate,
   DEPLOYED_API,
@@ -30,7 +31,8 @@ Options:
                        less than one vCPU, so the measured time is scaled up in proportion
   --seconds S          processing time per image on one core, instead of the benchmark's (at most
                        900, Lambda's limit)
-  --from-bench [FILE]  the benchmark results to use (default bench/results/latest.json); without
+  --from-bench [FILE]  the benchmark results to use (relative to the current directory; default
+                       the repository's bench/results/latest.json, wherever you run this); without
                        this flag that file is used when it exists
   --json               machine-readable output
 `;
@@ -58,8 +60,12 @@ function parseArgs(argv: string[]): Args {
     if (n > max) throw new Error(`${flag} ${v}: at most ${max.toLocaleString("en-US")} (${why})`);
     return n;
   };
+  const seen = new Set<string>();
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
+    // The last of two would win without a word: `--images-per-day 5000 --images-per-day 500`.
+    if (seen.has(flag) && flag !== "--json") throw new Error(`${flag} is given twice: give it once`);
+    seen.add(flag);
     if (flag === "--images-per-day")
       a.imagesPerDay = positive(flag, argv[++i], true, MAX_IMAGES_PER_DAY, "beyond that the estimate means nothing");
     else if (flag === "--memory-mb") {
@@ -76,14 +82,32 @@ function parseArgs(argv: string[]): Args {
   return a;
 }
 
-function loadMeasured(a: Args, cwd: string): { measured?: Measured; note?: string } {
-  const file = path.resolve(cwd, a.benchFile ?? "bench/results/latest.json");
+// src/cli/commands or dist/cli/commands -> the repository root, where `npm run bench` writes.
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
+export const DEFAULT_BENCH_FILE = path.join(ROOT, "bench", "results", "latest.json");
+
+/** A path as the user can find it: relative to where they are when it is below, else absolute. */
+function shown(file: string, cwd: string): string {
+  const relative = path.relative(cwd, file);
+  return relative && !relative.startsWith("..") && !path.isAbsolute(relative) ? relative : file;
+}
+
+/**
+ * The benchmark's results: --from-bench FILE (relative to the current directory), else the file
+ * `npm run bench` writes in the repository, wherever `imgedit cost` is run from.
+ */
+export function loadMeasured(
+  a: Pick<Args, "benchFile" | "requireBench">,
+  cwd: string,
+  defaultFile = DEFAULT_BENCH_FILE,
+): { measured?: Measured; note?: string } {
+  const file = a.benchFile === undefined ? defaultFile : path.resolve(cwd, a.benchFile);
   if (!existsSync(file)) {
     if (a.requireBench) throw new Error(`no benchmark results at ${file}: run \`npm run bench\` first`);
-    return { note: `no ${path.relative(cwd, file)} yet (run \`npm run bench\`)` };
+    return { note: `no ${shown(file, cwd)} yet (run \`npm run bench\`)` };
   }
   try {
-    return { measured: measuredFromBench(JSON.parse(readFileSync(file, "utf8")), path.relative(cwd, file) || file) };
+    return { measured: measuredFromBench(JSON.parse(readFileSync(file, "utf8")), shown(file, cwd)) };
   } catch (e) {
     throw new Error(`could not read ${file}: ${e instanceof Error ? e.message : e}`);
   }

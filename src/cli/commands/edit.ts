@@ -16,13 +16,15 @@ import {
 } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { parseArgs } from "node:util";
+import { pathToFileURL } from "node:url";
 import { ConfigError, loadConfig } from "../../config.js";
 import { isImageEditError, toImageEditError } from "../../core/errors.js";
 import { type Limits, limitsFromConfig } from "../../core/limits.js";
 import { describeOperation, type Plan } from "../../core/operations.js";
 import { OUTPUT_FORMATS, type OutputFormat } from "../../core/ops/define.js";
+import { FORMAT_OPTIONS } from "../../core/ops/output.js";
 import type { ProcessResult } from "../../core/pipeline.js";
+import { parseOptions } from "../args.js";
 import { createAssetLoader } from "../assets.js";
 import { CliFailure, errnoCode, notAFile, readProblem, reason } from "../fs-errors.js";
 import type { CliCommand, CliIO } from "../main.js";
@@ -92,6 +94,8 @@ interface CommandParser {
 interface Input {
   path: string;
   problem?: CliFailure;
+  /** A directory or glob that gave no image. */
+  empty?: boolean;
 }
 
 interface Job {
@@ -146,6 +150,18 @@ async function runEdit(argv: string[], io: CliIO): Promise<number> {
   const { values, positionals } = args;
   if (positionals.length === 0) throw new UsageError("give at least one input file, directory or glob");
   if (!values.output) throw new UsageError("--output is required (a file or a directory)");
+  // "-" is standard output to most tools; here it would be a directory called "-", and the
+  // summary table would land in the file the user redirected stdout to.
+  if (
+    values.output === "-" &&
+    !(await stat("-").then(
+      (s) => s.isDirectory(),
+      () => false,
+    ))
+  )
+    throw new UsageError(
+      "--output -: results are written to files, not to standard output; give a file (out.png) or a directory",
+    );
   const config = loadConfig(io.env);
   const limits = limitsFromConfig(config);
   const format = values.format === undefined ? undefined : parseFormat(values.format);
@@ -159,11 +175,18 @@ async function runEdit(argv: string[], io: CliIO): Promise<number> {
   if (plan === undefined) return 2;
 
   const inputs = await expandInputs(positionals);
-  if (inputs.length === 0) throw new UsageError(`no images found in ${positionals.join(", ")}`);
+  if (inputs.every((i) => i.empty)) throw new UsageError(`no images found in ${positionals.join(", ")}`);
   const jobs = await planOutputs(inputs, values.output);
   // An output file's extension says what it is: out.webp is WebP; --format or the plan may not
   // say otherwise, and out.bmp (a format imgedit does not write) is refused.
-  const outputFormat = jobs.length === 1 && jobs[0].output ? fileFormat(jobs[0].output, format, plan) : format;
+  const file = jobs.find((j) => j.output)?.output;
+  const outputFormat = file ? fileFormat(file, format, plan) : format;
+  // -q with a PNG or GIF output would be ignored without a word (a plan's format step refuses it).
+  const written = outputFormat ?? plannedFormat(plan);
+  if (quality !== undefined && written && !(FORMAT_OPTIONS.quality as readonly string[]).includes(written))
+    throw new UsageError(
+      `--quality does nothing for ${written} output (${written === "png" ? "png is always lossless" : "gif has no quality setting"}); it applies to ${FORMAT_OPTIONS.quality.join(", ")}`,
+    );
 
   const { processImage } = await import("../../core/pipeline.js");
   // Watermarks: each distinct URL loaded once for the whole run, before the first image needs it.
@@ -203,10 +226,9 @@ async function runEdit(argv: string[], io: CliIO): Promise<number> {
 }
 
 function parse(argv: string[]) {
-  return parseArgs({
+  return parseOptions({
     args: argv,
     allowPositionals: true,
-    strict: true,
     options: {
       ops: { type: "string" },
       command: { type: "string", short: "c" },
@@ -250,6 +272,11 @@ const NAME_EXTENSIONS: Record<OutputFormat, string> = {
   tiff: ".tif",
 };
 
+/** The format the plan's last format step converts to. */
+function plannedFormat(plan: Plan): OutputFormat | undefined {
+  return ([...plan].reverse().find((op) => op.op === "format") as { format?: OutputFormat } | undefined)?.format;
+}
+
 /** The format of an output file: its extension's, which --format and the plan must agree with. */
 function fileFormat(file: string, format: OutputFormat | undefined, plan: Plan): OutputFormat {
   const ext = path.extname(file);
@@ -258,8 +285,7 @@ function fileFormat(file: string, format: OutputFormat | undefined, plan: Plan):
     throw new UsageError(
       `--output ${file}: ${ext} is not a format imgedit writes; end the name in ${Object.values(NAME_EXTENSIONS).join(", ")} (or end the path with / for a directory)`,
     );
-  const planned = [...plan].reverse().find((op) => op.op === "format") as { format?: OutputFormat } | undefined;
-  const chosen = format ?? planned?.format;
+  const chosen = format ?? plannedFormat(plan);
   if (chosen && chosen !== named)
     throw new UsageError(
       `--output ${file} names a ${named} file, but ${format ? `--format is ${format}` : `the plan converts to ${chosen}`}: name it ${path.basename(file, ext)}${NAME_EXTENSIONS[chosen]} (or give a directory)`,
@@ -269,7 +295,7 @@ function fileFormat(file: string, format: OutputFormat | undefined, plan: Plan):
 
 /** The plan from --ops or --command (or just --format); undefined after printing why not. */
 async function buildPlan(
-  values: { ops?: string; command?: string },
+  values: { ops?: string; command?: string; output?: string; quality?: string },
   format: OutputFormat | undefined,
   limits: Limits,
   io: CliIO,
@@ -287,7 +313,16 @@ async function buildPlan(
     try {
       return validatePlan(json, limits);
     } catch (e) {
-      if (isImageEditError(e)) throw new UsageError(`--ops: ${e.message}`);
+      if (isImageEditError(e)) {
+        // A watermark's url must be a URL; a local logo is a file: URL, which people rarely guess.
+        const at = /^operations\[(\d+)\]\.url: /.exec(e.message);
+        const url = at && Array.isArray(json) ? (json[Number(at[1])] as { url?: unknown } | undefined)?.url : undefined;
+        const hint =
+          typeof url === "string" && url !== "" && !url.includes(":")
+            ? ` (a local file is a file: URL: ${pathToFileURL(path.resolve(url)).href})`
+            : "";
+        throw new UsageError(`--ops: ${e.message}${hint}`);
+      }
       throw e;
     }
   }
@@ -308,12 +343,23 @@ async function buildPlan(
       if (error.suggestions.length > 0) io.stderr.write(`  try: ${error.suggestions.join(" | ")}\n`);
       return undefined;
     }
-    const plan = validatePlan(result.plan, limits);
+    let plan: Plan;
+    try {
+      plan = validatePlan(result.plan, limits);
+    } catch (e) {
+      // More steps than MAX_OPERATIONS: the user's mistake, not a bug with a stack trace.
+      if (isImageEditError(e)) throw new UsageError(`--command: ${e.message}`);
+      throw e;
+    }
     io.stderr.write(`Plan: ${plan.map((op) => describeOperation(op)).join("; ")}\n`);
     return plan;
   }
   if (format) return validatePlan([{ op: "format", format }], limits);
-  throw new UsageError("say what to do: --ops '<json plan>', --command \"<text>\" or --format");
+  // `-o photo.webp` or `-q 60` alone change nothing by themselves: say what would.
+  const example = (values.output && formatFromExtension(values.output)) ?? "webp";
+  throw new UsageError(
+    `say what to do: --ops '<json plan>', --command "<text>" or --format (e.g. --format ${example}${values.quality === undefined ? "" : ` --quality ${values.quality}`})`,
+  );
 }
 
 /**
@@ -346,12 +392,16 @@ export async function expandInputs(patterns: string[]): Promise<Input[]> {
         out.push(cannotList(pattern, dir, e));
         continue;
       }
+      const before = out.length;
       for (const n of names.filter((n) => re.test(n)).sort()) {
         const full = path.join(dir, n);
         // What cannot even be stat'ed (a broken link, no permission) is reported on its own row.
         const info = await stat(full).catch(() => undefined);
         if (!info || info.isFile()) out.push({ path: full });
       }
+      // A glob that matches nothing is a row of its own: "shots/*.JPG" beside other inputs would
+      // otherwise be dropped without a word (and the run reported as complete).
+      if (out.length === before) out.push(nothingIn(pattern, `no file matches ${pattern}`));
       continue;
     }
     const info = await stat(pattern).catch(() => undefined);
@@ -363,13 +413,21 @@ export async function expandInputs(patterns: string[]): Promise<Input[]> {
         out.push(cannotList(pattern, pattern, e));
         continue;
       }
+      const before = out.length;
       for (const n of names) {
         if (!IMAGE_EXTENSIONS.has(path.extname(n).toLowerCase())) continue;
         const full = path.join(pattern, n);
         const entry = await stat(full).catch(() => undefined);
         if (!entry || entry.isFile()) out.push({ path: full });
       }
+      if (out.length === before)
+        out.push(nothingIn(pattern, `no images in ${pattern} (files named .jpg, .png, .webp, .gif, .tif, .avif ...)`));
     } else {
+      if (!info && pattern === "-")
+        throw new UsageError("-: images are read from files, not from standard input; give a file name");
+      // "*/photo.jpg" names no file: the shell left it alone, and neither do we.
+      if (!info && /[*?]/.test(path.dirname(pattern)))
+        throw new UsageError(`${pattern}: wildcards work only in the last part of a path`);
       // Missing files are reported as failed rows, so the other images still get done.
       out.push({ path: pattern });
     }
@@ -381,6 +439,11 @@ export async function expandInputs(patterns: string[]): Promise<Input[]> {
     seen.add(key);
     return true;
   });
+}
+
+/** A directory or glob that gave no image: a failed row, or bad usage when it is all there is. */
+function nothingIn(pattern: string, message: string): Input {
+  return { path: pattern, problem: new CliFailure("NOT_FOUND", message), empty: true };
 }
 
 function globToRegExp(glob: string): RegExp {
@@ -401,23 +464,44 @@ async function planOutputs(inputs: Input[], output: string): Promise<Job[]> {
     existing = await stat(output);
   } catch (e) {
     const code = errnoCode(e);
-    if (code !== "ENOENT" && code !== "ENOTDIR") throw new UsageError(`--output ${output}: ${reason(e)}`);
+    if (code === "ENOTDIR") {
+      // "out.jpg/" or "out.jpg/sub/" with out.jpg a file: say so now, not after every image's work.
+      const file = await fileInPath(output);
+      if (file) throw new UsageError(`--output ${output}: ${file} is a file, not a directory`);
+    } else if (code !== "ENOENT") throw new UsageError(`--output ${output}: ${reason(e)}`);
   }
   const asDirectory = existing?.isDirectory() || /[/\\]$/.test(output);
+  // An empty directory or glob is a failed row; it neither counts as an input nor takes a name.
+  const images = inputs.filter((i) => !i.empty);
+  const keepOrder = (jobs: Job[]): Job[] => {
+    const byInput = new Map(images.map((image, i) => [image, jobs[i]]));
+    return inputs.map((i) => byInput.get(i) ?? { input: i.path, problem: i.problem });
+  };
   if (!asDirectory && path.extname(output) !== "") {
-    if (inputs.length === 1) return [{ input: inputs[0].path, output, problem: inputs[0].problem }];
+    if (images.length === 1) return keepOrder([{ input: images[0].path, output, problem: images[0].problem }]);
     if (existing) throw new UsageError(`--output ${output} is a file; with several inputs it must be a directory`);
     throw new UsageError(
-      `--output ${output} looks like a file name, but ${inputs.length} inputs need a directory: give a directory (end the path with / to create one named ${path.basename(output)})`,
+      `--output ${output} looks like a file name, but ${images.length} inputs need a directory: give a directory (end the path with / to create one named ${path.basename(output)})`,
     );
   }
   if (existing && !existing.isDirectory())
     throw new UsageError(
-      inputs.length > 1
+      images.length > 1
         ? `--output ${output} is a file; with several inputs it must be a directory`
         : `--output ${output} is a file without an extension: name the output after its format (e.g. ${output}.png) or give a directory`,
     );
-  return uniqueStems(inputs).map((stem, i) => ({ input: inputs[i].path, stem, problem: inputs[i].problem }));
+  return keepOrder(uniqueStems(images).map((stem, i) => ({ input: images[i].path, stem, problem: images[i].problem })));
+}
+
+/** The first part of `target` (itself included) that exists and is not a directory. */
+async function fileInPath(target: string): Promise<string | undefined> {
+  let candidate = target.replace(/[/\\]+$/, "");
+  while (candidate !== "" && candidate !== path.dirname(candidate)) {
+    const info = await stat(candidate).catch(() => undefined);
+    if (info) return info.isDirectory() ? undefined : candidate;
+    candidate = path.dirname(candidate);
+  }
+  return undefined;
 }
 
 /**
@@ -462,10 +546,7 @@ async function editOne(
     row.inBytes = info.size;
     if (info.size > opts.limits.maxImageBytes) {
       // Never read a file we are going to refuse anyway.
-      throw new CliFailure(
-        "IMAGE_TOO_LARGE",
-        `image is ${formatBytes(info.size)}; the limit is ${formatBytes(opts.limits.maxImageBytes)}`,
-      );
+      throw new CliFailure("IMAGE_TOO_LARGE", tooLargeMessage(info.size, opts.limits.maxImageBytes));
     }
     const input = await readFile(job.input).catch(async (e: unknown) => {
       throw await readProblem(job.input, e);
@@ -587,6 +668,12 @@ class Progress {
   }
 }
 
+/** A file over MAX_IMAGE_SIZE, in units a person reads, naming the setting that allows more. */
+export function tooLargeMessage(size: number, limit: number): string {
+  const exact = size < 1024 ? "" : ` (${size.toLocaleString("en-US")} bytes)`;
+  return `image is ${formatBytes(size)}${exact}; the limit is ${formatBytes(limit)} (MAX_IMAGE_SIZE)`;
+}
+
 export function formatBytes(n: number | undefined): string {
   if (n === undefined) return "-";
   if (n < 1024) return `${n} B`;
@@ -594,22 +681,27 @@ export function formatBytes(n: number | undefined): string {
   return `${(n / 1024 / 1024).toFixed(1)} MB`;
 }
 
+/**
+ * One row per image: where its result went (on a terminal the progress bar never says, and in a
+ * directory a name may have become name-2), sizes with units, and the error of a failed one.
+ */
 export function summaryTable(rows: Row[]): string {
-  const head = ["name", "in", "out", "dims", "format", "ms", "status"];
+  const head = ["name", "output", "in", "out", "dims", "format", "ms", "status"];
+  const left = new Set([0, 1, 5]);
   const body = rows.map((r) => [
     r.name,
+    r.output ?? "-",
     formatBytes(r.inBytes),
     formatBytes(r.outBytes),
-    r.width ? `${r.width}x${r.height}${r.pages && r.pages > 1 ? ` x${r.pages}` : ""}` : "-",
+    r.width ? `${r.width}x${r.height}${r.pages && r.pages > 1 ? `, ${r.pages} frames` : ""}` : "-",
     r.format ?? "-",
     String(r.ms),
     r.status === "ok" ? "ok" : `FAILED ${r.error?.code}: ${r.error?.message}`,
   ]);
-  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => (i === 6 ? 0 : b[i].length))));
+  const last = head.length - 1;
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => (i === last ? 0 : b[i].length))));
   const line = (cells: string[]) =>
-    cells
-      .map((c, i) => (i === cells.length - 1 ? c : i === 0 || i === 4 ? c.padEnd(widths[i]) : c.padStart(widths[i])))
-      .join("  ");
+    cells.map((c, i) => (i === last ? c : left.has(i) ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
   const ok = rows.filter((r) => r.status === "ok").length;
   const totals = `${ok} of ${rows.length} written${rows.length - ok ? `, ${rows.length - ok} failed` : ""}`;
   return `${[line(head), ...body.map(line)].join("\n")}\n${totals}\n`;

@@ -1,9 +1,9 @@
 // `imgedit info`: what an image is, read from its header only (fast, even for huge files).
 import { open, stat } from "node:fs/promises";
-import { parseArgs } from "node:util";
 import { ConfigError, loadConfig } from "../../config.js";
 import { toImageEditError } from "../../core/errors.js";
 import { limitsFromConfig } from "../../core/limits.js";
+import { parseOptions } from "../args.js";
 import { CliFailure, notAFile, readProblem } from "../fs-errors.js";
 import type { CliCommand } from "../main.js";
 
@@ -78,7 +78,7 @@ const info: CliCommand = {
 export default info;
 
 function parse(argv: string[]) {
-  return parseArgs({ args: argv, allowPositionals: true, strict: true, options: { json: { type: "boolean" } } });
+  return parseOptions({ args: argv, allowPositionals: true, options: { json: { type: "boolean" } } });
 }
 
 // Enough bytes for any header sharp needs (JPEG EXIF/ICC segments can be large; 16 MB covers them).
@@ -121,7 +121,8 @@ async function inspect(file: string, limits: ReturnType<typeof limitsFromConfig>
       delay: h.pages > 1 ? h.delay : undefined,
     });
     if (st.size > limits.maxImageBytes) {
-      out.limits = `IMAGE_TOO_LARGE: ${st.size} bytes; the limit is ${limits.maxImageBytes}`;
+      const { tooLargeMessage } = await import("./edit.js");
+      out.limits = `IMAGE_TOO_LARGE: ${tooLargeMessage(st.size, limits.maxImageBytes)}`;
     } else {
       out.limits = await probeImage(head, limits).then(
         () => "ok",

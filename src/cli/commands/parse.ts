@@ -1,7 +1,10 @@
 // `imgedit parse "<command>"`: show the plan a plain-English command gives, without running it.
-import { parseArgs } from "node:util";
-import { ConfigError, loadConfig } from "../../config.js";
-import type { CommandError } from "../../core/command/index.js";
+import { type Config, ConfigError, loadConfig } from "../../config.js";
+import type { CommandError, planCommand } from "../../core/command/index.js";
+import { isImageEditError } from "../../core/errors.js";
+import { type Limits, limitsFromConfig } from "../../core/limits.js";
+import { validatePlan } from "../../core/plan.js";
+import { parseOptions } from "../args.js";
 import type { CliCommand, CliIO } from "../main.js";
 
 const usage = `
@@ -17,7 +20,8 @@ Options:
   --grammar-only   never ask the LLM planner (used only when LLM_BASE_URL and LLM_MODEL are set)
   -h, --help       this help
 
-Exit status: 0 understood; 2 not understood (the words not understood are marked) or bad usage.
+Exit status: 0 understood; 2 not understood (the words not understood are marked), a plan over
+the limits (more steps than MAX_OPERATIONS), or bad usage.
 
 Examples:
   imgedit parse "resize to 800px and make it black and white"
@@ -25,7 +29,7 @@ Examples:
 `;
 
 /** The command with the words not understood underlined: "rotate 90 frobs" / "          ^^^^^". */
-export function markUnknown(text: string, error: CommandError): string {
+export function markUnknown(text: string, error: Pick<CommandError, "unknown">): string {
   if (error.unknown.length === 0 || text.includes("\n")) return "";
   const marks = Array.from({ length: text.length }, () => " ");
   for (const u of error.unknown) for (let i = u.start; i < u.end && i < marks.length; i++) marks[i] = "^";
@@ -39,7 +43,7 @@ const parse: CliCommand = {
     let values: { json?: boolean; "grammar-only"?: boolean };
     let positionals: string[];
     try {
-      ({ values, positionals } = parseArgs({
+      ({ values, positionals } = parseOptions({
         args: argv,
         options: { json: { type: "boolean" }, "grammar-only": { type: "boolean" } },
         allowPositionals: true,
@@ -54,17 +58,19 @@ const parse: CliCommand = {
       return 2;
     }
     const { planCommand, llmSettingsFromConfig } = await import("../../core/command/index.js");
-    let llm: ReturnType<typeof llmSettingsFromConfig>;
-    if (!values["grammar-only"]) {
-      try {
-        llm = llmSettingsFromConfig(loadConfig(io.env));
-      } catch (e) {
-        if (!(e instanceof ConfigError)) throw e;
-        io.stderr.write(`imgedit parse: ${e.message}\n`);
-        return 2;
-      }
+    let config: Config;
+    try {
+      config = loadConfig(io.env);
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      io.stderr.write(`imgedit parse: ${e.message}\n`);
+      return 2;
     }
-    const result = await planCommand(text, { llm });
+    const llm = values["grammar-only"] ? undefined : llmSettingsFromConfig(config);
+    const planned = await planCommand(text, { llm });
+    // A plan the limits refuse (more than MAX_OPERATIONS steps) is refused here too, as by
+    // `imgedit edit`, `POST /image-edit/parse` and `POST /image-edit`: a dry run says what a run would.
+    const result = planned.ok ? withinLimits(planned, limitsFromConfig(config)) : planned;
     if (!result.ok) {
       // --json: the JSON (which holds the message, the unknown words and the suggestions) is the
       // whole answer; stderr stays empty, so a caller can capture both without parsing prose.
@@ -87,3 +93,19 @@ const parse: CliCommand = {
 };
 
 export default parse;
+
+type Planned = Extract<Awaited<ReturnType<typeof planCommand>>, { ok: true }>;
+type Refused = {
+  ok: false;
+  error: { code: string; message: string; unknown: CommandError["unknown"]; suggestions: string[] };
+};
+
+function withinLimits(planned: Planned, limits: Limits): Planned | Refused {
+  try {
+    validatePlan(planned.plan, limits);
+    return planned;
+  } catch (e) {
+    if (!isImageEditError(e)) throw e;
+    return { ok: false, error: { code: e.code, message: e.message, unknown: [], suggestions: [] } };
+  }
+}

@@ -2,9 +2,9 @@
 // listens with a ready-to-paste curl example. SIGTERM/SIGINT stop it gracefully.
 import os from "node:os";
 import path from "node:path";
-import { parseArgs } from "node:util";
 import { DataDirInUseError } from "../../adapters/local/data-lock.js";
 import { type Config, loadConfig } from "../../config.js";
+import { parseOptions } from "../args.js";
 import { errnoCode, isSystemError, reason } from "../fs-errors.js";
 import type { CliCommand } from "../main.js";
 
@@ -22,7 +22,7 @@ Stops gracefully on SIGTERM or SIGINT: running images finish (up to 10 s) or res
   async run(argv, io) {
     let values: { port?: string; host?: string };
     try {
-      ({ values } = parseArgs({
+      ({ values } = parseOptions({
         args: argv,
         options: { port: { type: "string", short: "p" }, host: { type: "string" } },
       }));
@@ -30,7 +30,7 @@ Stops gracefully on SIGTERM or SIGINT: running images finish (up to 10 s) or res
       io.stderr.write(`imgedit serve: ${(e as Error).message}\n`);
       return 2;
     }
-    if (values.port !== undefined && !/^\d{1,5}$/.test(values.port.trim())) {
+    if (values.port !== undefined && !(/^\d{1,5}$/.test(values.port.trim()) && Number(values.port) <= 65535)) {
       io.stderr.write(`imgedit serve: --port ${values.port}: give a port number 0-65535\n`);
       return 2;
     }

@@ -1,10 +1,12 @@
 // `imgedit token --user NAME [--ttl 1h]`: mint a local HS256 token with the service's secret
 // (JWT_SECRET, or the one kept in DATA_DIR), for curl and scripts.
-import { parseArgs } from "node:util";
-import { loadOrCreateSecret } from "../../adapters/local/secret.js";
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { loadOrCreateSecret, SECRET_FILE } from "../../adapters/local/secret.js";
 import { loadConfig } from "../../config.js";
 import { createAuth, parseTtl } from "../../http/auth.js";
 import { USER_NAME } from "../../service/schemas.js";
+import { parseOptions } from "../args.js";
 import { isSystemError, reason } from "../fs-errors.js";
 import type { CliCommand } from "../main.js";
 
@@ -23,7 +25,7 @@ Not available when JWKS_URL is set: tokens then come from your identity provider
   async run(argv, io) {
     let values: { user?: string; ttl?: string };
     try {
-      ({ values } = parseArgs({
+      ({ values } = parseOptions({
         args: argv,
         options: { user: { type: "string", short: "u" }, ttl: { type: "string" } },
       }));
@@ -58,9 +60,17 @@ Not available when JWKS_URL is set: tokens then come from your identity provider
       io.stderr.write("imgedit token: JWKS_URL is set; tokens come from your identity provider\n");
       return 2;
     }
+    // No secret yet: this DATA_DIR is not the server's (often: run from another directory, where
+    // ./data is new). The token is still printed, but the server would answer 401 to it.
+    const secretFile = path.resolve(config.DATA_DIR, SECRET_FILE);
+    const newSecret = !config.JWT_SECRET && !existsSync(secretFile);
     try {
       const auth = createAuth({ config, secret: loadOrCreateSecret(config) });
       io.stdout.write(`${await auth.mint(values.user, ttl)}\n`);
+      if (newSecret)
+        io.stderr.write(
+          `imgedit token: note: no secret was kept in DATA_DIR ${config.DATA_DIR} yet, so a new one was made (${secretFile}); a server using another DATA_DIR or JWT_SECRET refuses this token (401): run this where the server runs, with its settings\n`,
+        );
       return 0;
     } catch (e) {
       if (isSystemError(e)) {
