@@ -57,7 +57,7 @@ export interface AppDeps {
   isReady?: () => boolean;
 }
 
-type Env = { Variables: { userId: string; requestId: string; log: Logger } };
+type Env = { Variables: { userId: string; requestId: string; log: Logger; errorCode?: string } };
 
 const JSON_BODY_LIMIT = 1024 * 1024;
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -210,8 +210,16 @@ export function createApp(deps: AppDeps): Hono<Env> {
     metrics.observe("http_request_duration_seconds", seconds, { method: c.req.method, route });
     const quiet = c.req.path === "/healthz" || c.req.path === "/metrics";
     const level = c.res.status >= 500 ? "error" : quiet ? "debug" : "info";
+    // An error answer's code says why it was refused (the status alone does not: 400 is a dozen codes).
+    const code = c.get("errorCode");
     log[level](
-      { method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(seconds * 1000) },
+      {
+        method: c.req.method,
+        path: c.req.path,
+        status: c.res.status,
+        ms: Math.round(seconds * 1000),
+        ...(code && { code }),
+      },
       "request",
     );
   });
@@ -225,6 +233,7 @@ export function createApp(deps: AppDeps): Hono<Env> {
             cause: e,
           })
         : toImageEditError(e);
+    c.set("errorCode", err.code);
     if (err.status >= 500) c.get("log")?.error({ err: e }, "request failed");
     if (err.code === "RATE_LIMITED") c.header("Retry-After", String(err.details?.retryAfterSec ?? 60));
     if (err.code === "UNAUTHORIZED") c.header("WWW-Authenticate", 'Bearer realm="imgedit"');
@@ -241,12 +250,14 @@ export function createApp(deps: AppDeps): Hono<Env> {
     const allow = methodsFor(app, c.req.path);
     if (allow.length) {
       c.header("Allow", allow.join(", "));
+      c.set("errorCode", "METHOD_NOT_ALLOWED");
       const err = new ImageEditError(
         "METHOD_NOT_ALLOWED",
         `${c.req.path} takes ${allow.join(", ")}, not ${c.req.method}`,
       );
       return c.json(errorBody(err), 405);
     }
+    c.set("errorCode", "NOT_FOUND");
     return c.json(errorBody(new ImageEditError("NOT_FOUND", `no route ${c.req.method} ${c.req.path}`)), 404);
   });
 
