@@ -3,15 +3,24 @@ import os from "node:os";
 import { z } from "zod";
 import { compileAllowList } from "./fetch/url.js";
 
-/** A whole number from min to max, as the message says when it is not. */
-const whole = (min: number, max: number, def: number) => {
+/** A whole number from min to max, as the message (or `message`) says when it is not. */
+const whole = (min: number, max: number, def: number, message?: string) => {
   const error =
-    max === Number.MAX_SAFE_INTEGER
+    message ??
+    (max === Number.MAX_SAFE_INTEGER
       ? `must be a whole number from ${min} up`
-      : `must be a whole number from ${min} to ${max}`;
+      : `must be a whole number from ${min} to ${max}`);
   return z.coerce.number({ error }).int({ error }).min(min, { error }).max(max, { error }).default(def);
 };
 const int = (def: number) => whole(1, Number.MAX_SAFE_INTEGER, def);
+/** A size in bytes: "25MB" is refused with an example of what is meant. */
+const bytes = (def: number) =>
+  whole(
+    1,
+    Number.MAX_SAFE_INTEGER,
+    def,
+    `must be a whole number of bytes from 1 up, e.g. ${def} for ${def / 1048576} MB`,
+  );
 /** Node's timers take at most 2^31-1 ms; a longer delay silently becomes 1 ms (every wait times out at once). */
 export const MAX_TIMER_MS = 2_147_483_647;
 const ms = (def: number) => {
@@ -93,7 +102,7 @@ export const ConfigSchema = z.object({
   JWKS_URL: httpUrl("url"),
   JWT_ISSUER: optionalString,
   JWT_AUDIENCE: optionalString,
-  MAX_IMAGE_SIZE: int(26_214_400),
+  MAX_IMAGE_SIZE: bytes(26_214_400),
   MAX_DIMENSIONS: int(10_000),
   MAX_INPUT_PIXELS: int(100_000_000),
   MAX_OPERATIONS: int(30),

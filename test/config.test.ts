@@ -120,6 +120,12 @@ describe("loadConfig: the error", () => {
     expect(message).toContain("LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent");
   });
 
+  it("a size in bytes written with a unit says it is bytes, with an example", () => {
+    expect(() => loadConfig({ MAX_IMAGE_SIZE: "25MB" })).toThrow(
+      "MAX_IMAGE_SIZE: must be a whole number of bytes from 1 up, e.g. 26214400 for 25 MB",
+    );
+  });
+
   it("a value with a line break is quoted on the same line", () => {
     expect(() => loadConfig({ JWKS_URL: "https://a\nb" })).toThrow(/^[^\n]*JWKS_URL: "https:\/\/a\\nb" is not a URL/);
   });

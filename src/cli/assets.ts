@@ -7,6 +7,7 @@
 import { open } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { type Config, ConfigError } from "../config.js";
+import { tooLargeMessage } from "../core/bytes.js";
 import { type ErrorCode, ImageEditError, isImageEditError } from "../core/errors.js";
 import type { Plan } from "../core/operations.js";
 import { requireImageType } from "../core/sniff.js";
@@ -156,13 +157,9 @@ async function readLocal(url: string, maxBytes: number): Promise<Buffer> {
         st.isDirectory() ? `${file} is a directory` : `${file} is not a regular file`,
       );
     if (st.size > maxBytes)
-      throw new ImageEditError(
-        "IMAGE_TOO_LARGE",
-        `${file} is ${st.size} bytes; the limit is ${maxBytes} (MAX_IMAGE_SIZE)`,
-        {
-          details: { limit: maxBytes, bytes: st.size },
-        },
-      );
+      throw new ImageEditError("IMAGE_TOO_LARGE", tooLargeMessage(st.size, maxBytes, file), {
+        details: { limit: maxBytes, bytes: st.size },
+      });
     const data = await handle.readFile().catch(async (e: unknown) => {
       throw await problem(e);
     });

@@ -1,6 +1,7 @@
 // Header-only inspection of an input: format, size, frames, orientation, and the limits checked
 // before a single pixel is decoded.
 import sharp, { type Metadata, type Sharp } from "sharp";
+import { tooLargeMessage } from "./bytes.js";
 import { ImageEditError } from "./errors.js";
 import type { Limits } from "./limits.js";
 import { sharpError } from "./sharp-errors.js";
@@ -36,16 +37,13 @@ export interface Header extends ProbeResult {
 }
 
 const MB = 1024 * 1024;
-const mb = (n: number) => `${(n / MB).toFixed(n < 10 * MB ? 2 : 1)} MB`;
 const int = (n: number) => n.toLocaleString("en-US");
 
 function checkBytes(input: Buffer, limits: Limits): void {
   if (input.length > limits.maxImageBytes)
-    throw new ImageEditError(
-      "IMAGE_TOO_LARGE",
-      `image is ${mb(input.length)} (${int(input.length)} bytes); the limit is ${mb(limits.maxImageBytes)}`,
-      { details: { bytes: input.length, limit: limits.maxImageBytes } },
-    );
+    throw new ImageEditError("IMAGE_TOO_LARGE", tooLargeMessage(input.length, limits.maxImageBytes), {
+      details: { bytes: input.length, limit: limits.maxImageBytes },
+    });
   if (input.length === 0) throw new ImageEditError("UNSUPPORTED_FORMAT", "the input is empty (0 bytes)");
 }
 
@@ -67,7 +65,7 @@ function sniffFormat(input: Buffer, limits: Limits): string {
     if (input.length > MAX_SVG_BYTES)
       throw new ImageEditError(
         "IMAGE_TOO_LARGE",
-        `SVG input is ${mb(input.length)}; the limit is ${mb(MAX_SVG_BYTES)}`,
+        tooLargeMessage(input.length, MAX_SVG_BYTES, "SVG input", "fixed: librsvg holds the whole tree"),
         {
           details: { bytes: input.length, limit: MAX_SVG_BYTES },
         },

@@ -1,5 +1,6 @@
 // What an image really is, from its first bytes: never from a file name or a Content-Type.
 import { ImageEditError } from "./errors.js";
+import { INPUT_FORMATS } from "./formats.js";
 
 export interface ImageType {
   /** jpeg, png, gif, webp, avif, heif, tiff, bmp, svg */
@@ -111,6 +112,9 @@ export function sniffImageType(head: Uint8Array): ImageType | undefined {
   return sniffFtyp(head) ?? sniffBmp(head) ?? sniffSvg(head);
 }
 
+/** What the pipeline reads, as a user can act on it: SVG only where the server allows it. */
+const READABLE = `${INPUT_FORMATS.filter((f) => f !== "svg").join(", ")}; svg where ALLOW_SVG is on`;
+
 /** The type of `data`, or UNSUPPORTED_FORMAT naming `what` ("the upload", "the image at <url>"). */
 export function requireImageType(data: Uint8Array, what: string): ImageType {
   if (data.length === 0) {
@@ -121,7 +125,7 @@ export function requireImageType(data: Uint8Array, what: string): ImageType {
     const hex = Buffer.from(data.subarray(0, 8)).toString("hex");
     throw new ImageEditError(
       "UNSUPPORTED_FORMAT",
-      `${what} is not a supported image (jpeg, png, gif, webp, avif, heif, tiff, bmp, svg); it starts with 0x${hex}`,
+      `${what} is not a supported image (${READABLE}); it starts with 0x${hex}`,
       { details: { reason: "magic", head: hex } },
     );
   }

@@ -1,20 +1,13 @@
 // Byte caps enforced while streaming: the count of bytes actually received decides, never a
 // Content-Length header; a declared length above the cap only lets us refuse before reading.
 import type { Readable } from "node:stream";
+import { byteLimit, describeBytes } from "../core/bytes.js";
 import { ImageEditError } from "../core/errors.js";
 
-export function formatBytes(n: number): string {
-  if (n >= 1024 * 1024) return `${+(n / (1024 * 1024)).toFixed(1)} MB`;
-  if (n >= 1024) return `${+(n / 1024).toFixed(1)} KB`;
-  return `${n} bytes`;
-}
-
 export function tooLarge(maxBytes: number, detail: string, details: Record<string, unknown> = {}): ImageEditError {
-  return new ImageEditError(
-    "IMAGE_TOO_LARGE",
-    `image is larger than the limit of ${maxBytes} bytes (${formatBytes(maxBytes)}): ${detail}`,
-    { details: { limit: maxBytes, ...details } },
-  );
+  return new ImageEditError("IMAGE_TOO_LARGE", `image is larger than allowed: ${detail}; ${byteLimit(maxBytes)}`, {
+    details: { limit: maxBytes, ...details },
+  });
 }
 
 /** A Content-Length (or similar) header value as a number; undefined when absent or malformed. */
@@ -114,7 +107,7 @@ export async function* capStream(
     const buf = typeof chunk === "string" ? Buffer.from(chunk) : Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
     total += buf.length;
     if (total > maxBytes) {
-      throw tooLarge(maxBytes, `received more than ${maxBytes} bytes`, { received: total });
+      throw tooLarge(maxBytes, `more than ${describeBytes(maxBytes)} arrived`, { received: total });
     }
     opts.onBytes?.(total);
     yield buf;
@@ -127,7 +120,7 @@ function refuseDeclared(source: unknown, maxBytes: number, opts: CapOptions): nu
   if (declared !== undefined && declared > maxBytes) {
     // Not read at all: stop the source now instead of letting it sit open.
     if ((opts.destroySource ?? true) && isReadable(source)) source.destroy();
-    throw tooLarge(maxBytes, `the sender declares ${declared} bytes`, { declared });
+    throw tooLarge(maxBytes, `the sender declares ${describeBytes(declared)}`, { declared });
   }
   return declared;
 }
@@ -174,7 +167,7 @@ function readReadable(
     const onData = (chunk: Uint8Array | string) => {
       total += typeof chunk === "string" ? Buffer.byteLength(chunk) : chunk.length;
       if (total > maxBytes)
-        return settle(tooLarge(maxBytes, `received more than ${maxBytes} bytes`, { received: total }));
+        return settle(tooLarge(maxBytes, `more than ${describeBytes(maxBytes)} arrived`, { received: total }));
       acc.push(chunk);
       onBytes?.(total);
     };

@@ -6,6 +6,7 @@
 import { randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
 import busboy from "busboy";
+import { tooLargeMessage } from "../core/bytes.js";
 import { ImageEditError } from "../core/errors.js";
 import type { Limits } from "../core/limits.js";
 import type { ProbeResult } from "../core/pipeline.js";
@@ -100,7 +101,7 @@ export async function receiveUpload(
   const multipart = contentType.toLowerCase().startsWith("multipart/form-data");
   // A multipart envelope adds a few hundred bytes around the file.
   if (Number.isFinite(declared) && declared > max + (multipart ? 64 * 1024 : 0)) {
-    throw new ImageEditError("IMAGE_TOO_LARGE", `the upload is ${declared} bytes; the limit is ${max}`, {
+    throw new ImageEditError("IMAGE_TOO_LARGE", tooLargeMessage(declared, max, "the upload"), {
       details: { bytes: declared, limit: max },
     });
   }

@@ -52,7 +52,7 @@ describe("MAX_IMAGE_SIZE (bytes)", () => {
       run(input, [{ op: "resize", width: 10 }], limits),
       "IMAGE_TOO_LARGE",
       new RegExp(
-        `^image is 0\\.\\d\\d MB \\(${input.length.toLocaleString("en-US")} bytes\\); the limit is 0\\.00 MB$`,
+        `^image is \\d+\\.\\d KB \\(${input.length.toLocaleString("en-US")} bytes\\); the limit is 1000 B \\(MAX_IMAGE_SIZE\\)$`,
       ),
     );
     await expectError(probeImage(input, limits), "IMAGE_TOO_LARGE", /the limit is/);

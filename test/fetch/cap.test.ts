@@ -34,7 +34,9 @@ describe("capStream / readCapped", () => {
     const { iterable, state } = source(1000, 100);
     const e = await failure(readCapped(iterable, 1050));
     expect(e.code).toBe("IMAGE_TOO_LARGE");
-    expect(e.message).toBe("image is larger than the limit of 1050 bytes (1 KB): received more than 1050 bytes");
+    expect(e.message).toBe(
+      "image is larger than allowed: more than 1.0 KB (1,050 bytes) arrived; the limit is 1.0 KB (MAX_IMAGE_SIZE)",
+    );
     expect(e.details).toMatchObject({ limit: 1050, received: 1100 });
     expect(state.pulled).toBe(11);
     expect(state.finished).toBe(true); // the source was closed, not left hanging
@@ -50,7 +52,7 @@ describe("capStream / readCapped", () => {
     });
     const e = await failure(readCapped(readable, 26_214_400, { declaredLength: "30000000" }));
     expect(e.message).toBe(
-      "image is larger than the limit of 26214400 bytes (25 MB): the sender declares 30000000 bytes",
+      "image is larger than allowed: the sender declares 28.6 MB (30,000,000 bytes); the limit is 25.0 MB (MAX_IMAGE_SIZE)",
     );
     expect(reads).toBe(0);
     expect(readable.destroyed).toBe(true);

@@ -476,8 +476,8 @@ describe("byte cap", () => {
   it("refuses early when Content-Length already exceeds the cap", async () => {
     const e = await failure(safeFetch(`http://127.0.0.1:${main.port}/big-declared`, policy()));
     expect(e.code).toBe("IMAGE_TOO_LARGE");
-    expect(e.message).toMatch(/limit of 100000 bytes/);
-    expect(e.message).toMatch(/declares 10485760 bytes/);
+    expect(e.message).toMatch(/the sender declares .*; the limit is 97\.7 KB \(MAX_IMAGE_SIZE\)$/);
+    expect(e.message).toMatch(/declares 10.0 MB \(10,485,760 bytes\)/);
     expect(e.status).toBe(413);
   });
 
@@ -487,7 +487,9 @@ describe("byte cap", () => {
       safeFetch(`http://127.0.0.1:${main.port}/big-chunked`, policy(), { onProgress: (b) => (last = b) }),
     );
     expect(e.code).toBe("IMAGE_TOO_LARGE");
-    expect(e.message).toMatch(/limit of 100000 bytes .*received more than 100000 bytes/);
+    expect(e.message).toMatch(
+      /more than 97\.7 KB \(100,000 bytes\) arrived; the limit is 97\.7 KB \(MAX_IMAGE_SIZE\)$/,
+    );
     expect(last).toBeLessThanOrEqual(100_000);
   });
 

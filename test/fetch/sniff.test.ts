@@ -172,6 +172,8 @@ describe("requireImageType", () => {
       expect((e as ImageEditError).message).toMatch(
         /^the upload is not a supported image .*starts with 0x255044462d312e37$/,
       );
+      // it lists what is read, not what is only recognised to be refused (BMP, HEIC)
+      expect((e as ImageEditError).message).toContain("(jpeg, png, webp, gif, tiff, avif; svg where ALLOW_SVG is on)");
     }
     expect(() => requireImageType(Buffer.alloc(0), "the upload")).toThrow("the upload is empty");
   });

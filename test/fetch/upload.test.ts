@@ -92,7 +92,7 @@ describe("readUpload", () => {
     const { readable, state } = chunked(jpeg, 256);
     const e = await failure(readUpload(readable, 1000));
     expect(e.code).toBe("IMAGE_TOO_LARGE");
-    expect(e.message).toMatch(/limit of 1000 bytes/);
+    expect(e.message).toMatch(/the limit is 1000 B \(MAX_IMAGE_SIZE\)$/);
     // 4 chunks pass 1000 bytes; Readable.from may have pulled one ahead, never the whole image.
     expect(state.pulled).toBeLessThanOrEqual(5);
     expect(readable.destroyed).toBe(false);
@@ -165,7 +165,7 @@ describe("readUpload", () => {
         req.end(jpeg.subarray(4000, 8000));
       });
       expect(answer.status).toBe(413);
-      expect(JSON.parse(answer.body).error.message).toMatch(/received more than 5000 bytes/);
+      expect(JSON.parse(answer.body).error.message).toMatch(/more than 4\.9 KB \(5,000 bytes\) arrived/);
     });
   });
 });

@@ -7,6 +7,7 @@ import fs, { type FileHandle } from "node:fs/promises";
 import path from "node:path";
 import { type Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import { byteLimit } from "../../core/bytes.js";
 import { ImageEditError } from "../../core/errors.js";
 import type { Clock, ObjectStore, StoredObject } from "../../ports.js";
 
@@ -128,7 +129,7 @@ export class FsObjectStore implements ObjectStore {
       transform(chunk: Buffer, _enc, cb) {
         bytes += chunk.length;
         if (bytes > maxBytes) {
-          cb(new ImageEditError("IMAGE_TOO_LARGE", `upload is larger than the limit of ${maxBytes} bytes`));
+          cb(new ImageEditError("IMAGE_TOO_LARGE", `the upload is larger than allowed; ${byteLimit(maxBytes)}`));
         } else cb(null, chunk);
       },
     });

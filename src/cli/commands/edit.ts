@@ -18,6 +18,7 @@ import os from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { ConfigError, loadConfig } from "../../config.js";
+import { formatBytes, tooLargeMessage } from "../../core/bytes.js";
 import { isImageEditError, toImageEditError } from "../../core/errors.js";
 import { type Limits, limitsFromConfig } from "../../core/limits.js";
 import { describeOperation, type Plan } from "../../core/operations.js";
@@ -668,18 +669,7 @@ class Progress {
   }
 }
 
-/** A file over MAX_IMAGE_SIZE, in units a person reads, naming the setting that allows more. */
-export function tooLargeMessage(size: number, limit: number): string {
-  const exact = size < 1024 ? "" : ` (${size.toLocaleString("en-US")} bytes)`;
-  return `image is ${formatBytes(size)}${exact}; the limit is ${formatBytes(limit)} (MAX_IMAGE_SIZE)`;
-}
-
-export function formatBytes(n: number | undefined): string {
-  if (n === undefined) return "-";
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
-  return `${(n / 1024 / 1024).toFixed(1)} MB`;
-}
+const size = (n: number | undefined) => (n === undefined ? "-" : formatBytes(n));
 
 /**
  * One row per image: where its result went (on a terminal the progress bar never says, and in a
@@ -691,8 +681,8 @@ export function summaryTable(rows: Row[]): string {
   const body = rows.map((r) => [
     r.name,
     r.output ?? "-",
-    formatBytes(r.inBytes),
-    formatBytes(r.outBytes),
+    size(r.inBytes),
+    size(r.outBytes),
     r.width ? `${r.width}x${r.height}${r.pages && r.pages > 1 ? `, ${r.pages} frames` : ""}` : "-",
     r.format ?? "-",
     String(r.ms),

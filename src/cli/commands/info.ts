@@ -1,6 +1,7 @@
 // `imgedit info`: what an image is, read from its header only (fast, even for huge files).
 import { open, stat } from "node:fs/promises";
 import { ConfigError, loadConfig } from "../../config.js";
+import { tooLargeMessage } from "../../core/bytes.js";
 import { toImageEditError } from "../../core/errors.js";
 import { limitsFromConfig } from "../../core/limits.js";
 import { parseOptions } from "../args.js";
@@ -121,7 +122,6 @@ async function inspect(file: string, limits: ReturnType<typeof limitsFromConfig>
       delay: h.pages > 1 ? h.delay : undefined,
     });
     if (st.size > limits.maxImageBytes) {
-      const { tooLargeMessage } = await import("./edit.js");
       out.limits = `IMAGE_TOO_LARGE: ${tooLargeMessage(st.size, limits.maxImageBytes)}`;
     } else {
       out.limits = await probeImage(head, limits).then(
