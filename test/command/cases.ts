@@ -1195,6 +1195,98 @@ export const UNDERSTOOD: [command: string, plan: OperationInput[]][] = [
   ["contrast up", [{ op: "contrast", factor: 1.2 }]],
   ["brightness down a bit", [{ op: "brightness", factor: 0.9 }]],
   ["saturation up a lot", [{ op: "saturation", factor: 1.6 }]],
+  // "X to Y": the format after "to" (or an arrow) is written, the one before it is the input
+  ["png to jpg", [{ op: "format", format: "jpeg" }]],
+  ["convert png to webp", [{ op: "format", format: "webp" }]],
+  ["convert this png into a jpg", [{ op: "format", format: "jpeg" }]],
+  ["convert to jpg from png", [{ op: "format", format: "jpeg" }]],
+  ["png -> jpg", [{ op: "format", format: "jpeg" }]],
+  ["convert heic to jpg", [{ op: "format", format: "jpeg" }]],
+  ["convert png to jpg at 80% quality", [{ op: "format", format: "jpeg", quality: 80 }]],
+  ["resize -> 800px", [{ op: "resize", width: 800, height: 800 }]],
+  // enlarging "200%" names the size to reach
+  ["upscale 200%", [{ op: "scale", factor: 2 }]],
+  ["enlarge 150%", [{ op: "scale", factor: 1.5 }]],
+  ["enlarge by 100%", [{ op: "scale", factor: 2 }]],
+  // exposure in stops: +1 doubles the light (2^(1/2.2) on encoded values)
+  ["exposure +1", [{ op: "brightness", factor: 1.37 }]],
+  ["exposure -1", [{ op: "brightness", factor: 0.73 }]],
+  ["exposure 0", [{ op: "brightness", factor: 1 }]],
+  ["reduce exposure by 1 stop", [{ op: "brightness", factor: 0.73 }]],
+  ["exposure +20", [{ op: "brightness", factor: 1.2 }]],
+  // fractions with a slash; ratios with a slash
+  ["resize to 1/2", [{ op: "scale", factor: 0.5 }]],
+  ["scale 1/3", [{ op: "scale", factor: 0.3333 }]],
+  ["shrink by 1/4", [{ op: "scale", factor: 0.75 }]],
+  ["crop to 16/9", [{ op: "crop", aspectRatio: "16:9" }]],
+  ["crop to 4/5", [{ op: "crop", aspectRatio: "4:5" }]],
+  ["convert to b/w", [{ op: "grayscale" }]],
+  ["remove location", [{ op: "metadata", keep: false }]],
+  ["flip it both ways", [{ op: "flip" }, { op: "flip", direction: "vertical" }]],
+  ["bump up the contrast", [{ op: "contrast", factor: 1.2 }]],
+  ["fix the rotation", [{ op: "autoOrient" }]],
+  // a square named with its size is exactly that square
+  ["make a 150x150 square thumbnail", [{ op: "resize", width: 150, height: 150, fit: "cover" }]],
+  ["resize to 500x500 square", [{ op: "resize", width: 500, height: 500, fit: "cover" }]],
+  // a fraction with a size change and no operation word
+  ["reduce to one third", [{ op: "scale", factor: 0.3333 }]],
+  ["reduce it by a quarter", [{ op: "scale", factor: 0.75 }]],
+  // the short side reaches the size (fit outside), as the long side does (fit inside)
+  ["resize to 1080 on the short side", [{ op: "resize", width: 1080, height: 1080, fit: "outside" }]],
+  ["shortest side 500", [{ op: "resize", width: 500, height: 500, fit: "outside" }]],
+  ["make the smaller side 600", [{ op: "resize", width: 600, height: 600, fit: "outside" }]],
+  ["at least 1000px wide", [{ op: "resize", width: 1000, fit: "outside" }]],
+  ["resize to 1920 wide but don't upscale", [{ op: "resize", width: 1920, withoutEnlargement: true }]],
+  ["shrink to under 2000px", [{ op: "resize", width: 2000, height: 2000, withoutEnlargement: true }]],
+  ["resize only if bigger than 2000px", [{ op: "resize", width: 2000, height: 2000, withoutEnlargement: true }]],
+  // a background colour with a box: the image letterboxed into it (the only fit that shows it)
+  [
+    "white background product photo 1000x1000",
+    [{ op: "resize", width: 1000, height: 1000, fit: "contain", background: "white" }],
+  ],
+  [
+    "make it 1200x1200 with white padding",
+    [{ op: "resize", width: 1200, height: 1200, fit: "contain", background: "white" }],
+  ],
+  ["pad to 800x600", [{ op: "resize", width: 800, height: 600, fit: "contain" }]],
+  // "by a factor of 2" is a multiplier, never 2 pixels
+  ["shrink by a factor of 2", [{ op: "scale", factor: 0.5 }]],
+  ["enlarge by a factor of 3", [{ op: "scale", factor: 3 }]],
+  // colours: "off-white" is no "border off"; rgb() is one colour
+  ["add an off-white border", [{ op: "border", width: 10, color: "ivory" }]],
+  ["add a navy blue border", [{ op: "border", width: 10, color: "navy" }]],
+  ["border rgb(255, 0, 0) 5px", [{ op: "border", width: 5, color: "rgb(255,0,0)" }]],
+  ["webp q80", [{ op: "format", format: "webp", quality: 80 }]],
+  ["thumb 300x300 crop center", [{ op: "resize", width: 300, height: 300, fit: "cover" }]],
+  [
+    "sharpen it a bit and bump the brightness",
+    [
+      { op: "sharpen", sigma: 0.5 },
+      { op: "brightness", factor: 1.2 },
+    ],
+  ],
+  // no length has a fraction of a pixel
+  ["resize 0.5", [{ op: "scale", factor: 0.5 }]],
+  // the pixel size under other names
+  ["half resolution", [{ op: "scale", factor: 0.5 }]],
+  ["reduce the resolution to 50%", [{ op: "scale", factor: 0.5 }]],
+  ["downsample 2x", [{ op: "scale", factor: 0.5 }]],
+  ["resample to 800px", [{ op: "resize", width: 800, height: 800 }]],
+  // a quality said inside the size step ("high" there is no height)
+  [
+    "resize to 800px at high quality",
+    [
+      { op: "resize", width: 800, height: 800 },
+      { op: "format", format: "jpeg", quality: 90 },
+    ],
+  ],
+  [
+    "resize to 800px in best quality webp",
+    [
+      { op: "resize", width: 800, height: 800 },
+      { op: "format", format: "webp", quality: 100 },
+    ],
+  ],
 ];
 
 export interface Rejection {
@@ -1293,7 +1385,7 @@ export const REJECTED: Rejection[] = [
     unknown: [],
     says: "Format: quality applies only to jpeg, webp, avif and tiff, not png (png is always lossless).",
   },
-  { command: "compress as png", unknown: [], says: "quality applies only to jpeg, webp, avif and tiff, not png" },
+  { command: "compress as png", unknown: [], says: "a png has no quality to lower (it is always lossless)" },
   { command: "make it 30x bigger", unknown: ["30x"], says: 'at most 20x, not "30x"' },
   { command: "resize to 30 times", unknown: ["30 times"], says: 'at most 20x, not "30 times"' },
   { command: "crop to x600", unknown: ["x600"], says: "both a width and a height" },
@@ -1345,7 +1437,6 @@ export const REJECTED: Rejection[] = [
   { command: "add 10% padding", unknown: ["10%"] },
   { command: "don't sharpen", unknown: ["don't"] },
   { command: "please don't rotate it", unknown: ["don't"] },
-  { command: "pad to square", unknown: ["pad to square"] },
   { command: "brighten the shadows", unknown: ["shadows"] },
   { command: "make it warmer", unknown: ["warmer"], suggests: ["tint"] },
   { command: "save it", unknown: ["save", "it"], says: "no edit" },
@@ -1363,5 +1454,53 @@ export const REJECTED: Rejection[] = [
   { command: "rotatte the image by 90 degrees and vignetting", unknown: ["vignetting"], suggests: ["vignette"] },
   { command: "make it warmer", unknown: ["warmer"], suggests: ["tint"] },
   { command: "sharpen the cat", unknown: ["cat"] },
+  // two output formats in one clause: never one of them silently kept
+  { command: "png jpg", unknown: [], says: "two output formats" },
+  { command: "convert heic", unknown: ["heic"], suggests: ["avif"] },
+  { command: "convert from png", unknown: [], says: "say which format to convert to" },
+  // "by 200%" / "200% bigger": 2x or 3x
+  { command: "make it 200% bigger", unknown: ["200%"], says: "to 200% (2x) or to 300% (3x)" },
+  { command: "enlarge by 150%", unknown: ["150%"], says: "ambiguous" },
+  { command: "shrink by 150%", unknown: ["150%"], says: "leaves nothing" },
+  { command: "make it 100% smaller", unknown: ["100%"], says: "leaves nothing" },
+  // "scale 50": 50% or 50px
+  { command: "scale 50", unknown: ["50"], says: "say 50% or 50px" },
+  { command: "scale to 150", unknown: ["150"], says: "ambiguous" },
+  // what the planner does not do, said plainly
+  { command: "pad to square", unknown: ["pad to square"], says: "fit in 1080x1080 with white bars" },
+  { command: "set dpi to 300", unknown: ["dpi", "300"], says: "in pixels" },
+  { command: "compress to 100kb", unknown: ["kb"], says: "file size is not supported" },
+  { command: "remove background", unknown: ["remove", "background"], says: "cannot be removed" },
+  { command: "square thumbnail 150x100", unknown: ["150x100"], says: "conflicting sizes" },
+  // a bit depth is no quality: "16-bit tiff" is not a JPEG-compressed tiff at quality 16
+  { command: "16-bit tiff", unknown: ["16"], says: "bit depth" },
+  { command: "save as 8-bit jpeg", unknown: ["8"], says: "bit depth" },
+  // compressing a png: nothing to lower, say what would make it smaller
+  { command: "compress png", unknown: [], says: "compress to webp" },
+  { command: "optimize the png", unknown: [], says: "compress to webp" },
+  // a second size alone after a resize is a second image: one command makes one
+  {
+    command: "make thumbnails 150px and 300px",
+    unknown: ["300px"],
+    says: "Two sizes one after the other (300px after a resize)",
+  },
+  { command: "resize to 800px, 1200px", unknown: ["1200px"], says: "say one size" },
+  // a background colour where it would not show: refused, not dropped
+  { command: "resize to 800 with a white background", unknown: ["800"], says: "fit in 800x800 with white bars" },
+  { command: "cover 800x600 with white background", unknown: ["800x600"], says: "only fills the bars" },
+  // "without a border" adds none: it does not trim one off
+  { command: "resize to 800 without border", unknown: [], says: "say remove the border to trim one off" },
+  { command: "no border", unknown: [], says: "adds nothing" },
+  // "fix it" after another step points at that step's problem, not at auto levels
+  { command: "the photo is upside down, fix it", unknown: ["fix"], says: "say what to fix" },
+  // "resize to 2": 2x, or a 2-pixel image nobody wants?
+  { command: "resize to 2", unknown: ["2"], says: "say 2x to scale or 2px" },
+  // "resolution 300": pixels or DPI?
+  { command: "change the resolution to 300", unknown: ["300"], says: "pixels or DPI" },
+  // a whole command in quotes: an edit, or words to draw?
+  { command: "'resize to 800'", unknown: ["'resize to 800'"], says: "add text 'resize to 800'" },
+  { command: "“add text ‘Hi’”", unknown: ["“add text ‘Hi’”"], says: "the whole command is in quotes" },
+  // text has no margin: "20px from the bottom" is not its font size
+  { command: 'add text "Hello" 20px from the bottom', unknown: ["20px"], says: "distance from the edge" },
   { command: "rotate 90 degrees and make it look like a cartoon", unknown: ["cartoon"], suggests: ["posterize"] },
 ];

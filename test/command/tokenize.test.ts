@@ -124,3 +124,44 @@ describe("lex", () => {
     expect(items[4].typo).toBe("rotaet");
   });
 });
+
+describe("tokenize: forms people paste or type", () => {
+  it("reads a/b as a fraction when it is below one and as a ratio otherwise", () => {
+    expect(tokenize("1/2 16/9").map((t) => [t.kind, t.value, t.value2 ?? t.unit])).toEqual([
+      ["number", 0.5, "frac"],
+      ["ratio", 16, 9],
+    ]);
+    // a date is neither
+    expect(kinds("1/2/2024")[0]).toEqual(["number", "1"]);
+  });
+
+  it("reads rgb() colours and arrows as one token each", () => {
+    expect(kinds("rgb(255, 0, 0) png -> jpg → webp")).toEqual([
+      ["hex", "rgb(255, 0, 0)"],
+      ["word", "png"],
+      ["punct", "->"],
+      ["word", "jpg"],
+      ["punct", "→"],
+      ["word", "webp"],
+    ]);
+  });
+
+  it("reads full-width digits and zero-width spaces as plain ones, keeping offsets and quoted text as written", () => {
+    const text = "resize to ８００px\u200b add text '２０２４'";
+    const tokens = tokenize(text);
+    expect(tokens[2]).toMatchObject({ kind: "number", value: 800, unit: "px", start: 10, end: 15 });
+    expect(tokens.at(-1)).toMatchObject({ kind: "quote", inner: "２０２４" });
+  });
+
+  it("reads a number with a full stop or parenthesis at the start of a line as a list marker", () => {
+    expect(kinds("1. crop\n 2) blur 2. x")).toEqual([
+      ["sep", "1."],
+      ["word", "crop"],
+      ["sep", "2)"],
+      ["word", "blur"],
+      ["number", "2"],
+      ["sep", "."],
+      ["word", "x"],
+    ]);
+  });
+});

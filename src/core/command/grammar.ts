@@ -130,7 +130,7 @@ export function isColorItem(it: Item): boolean {
   return (it.key in NAMED_COLORS || COLOR_EXTRA.has(it.key)) && parseColor(it.key) !== undefined;
 }
 function colorValue(it: Item): string {
-  return it.key === "#hex" ? it.text.toLowerCase() : it.key;
+  return it.key === "#hex" ? it.text.toLowerCase().replace(/\s+/gu, "") : it.key;
 }
 function color(c: Clause): string | undefined {
   const it = c.take(isColorItem);
@@ -155,8 +155,8 @@ function num(c: Clause, pred: (n: NonNullable<Item["num"]>, it: Item) => boolean
 /** A number near one of the keywords ("quality 80", "80% quality", "opacity of 50%"). */
 const POSTFIX_WORDS = new Set(["wide", "tall", "high", "across", "long", "opaque", "transparent"]);
 
-function numNear(c: Clause, keys: string[], span = 3): Item | undefined {
-  const kw = c.items.find((it) => keys.includes(it.key));
+function numNear(c: Clause, keys: string[], span = 3, skip?: Item): Item | undefined {
+  const kw = c.items.find((it) => keys.includes(it.key) && it !== skip);
   if (!kw) return undefined;
   const i = c.indexOf(kw);
   // adjectives follow their number ("800 wide", "50% opacity"); nouns lead it ("width 800")
@@ -228,6 +228,11 @@ const GROW = [
   "increase",
   "magnify",
 ];
+const SIZE_CHANGE = new Set([...SHRINK, ...GROW]);
+/** A word that changes the size in a direction ("reduce", "larger", "less"). */
+export function isSizeChangeItem(it: Item): boolean {
+  return SIZE_CHANGE.has(it.key);
+}
 /** The largest multiplier: scale's limit. "1920x" is beyond it, so it can only be a width. */
 const MAX_FACTOR = scale.schema.shape.factor.maxValue ?? 20;
 const WIDTH_KEYS = ["width", "wide", "w", "across"];
@@ -296,26 +301,46 @@ const parseSize: Parser = (c, ctx) => {
   if (c.takeKey("stretch", "stretched", "exactly", "exact", "distort", "squash", "squish")) fit = "fill";
   else if (c.takeKey("cover", "fill", "crop", "cropped", "cropping", "resize and crop")) fit = "cover";
   else if (c.takeKey("contain", "letterbox", "letterboxed", "pad", "padded", "padding", "bars")) fit = "contain";
-  else if (c.takeKey("atleast", "outside", "minimum", "min")) fit = "outside";
+  else if (c.takeKey("atleast", "outside", "minimum", "min", "shortest")) fit = "outside";
+  // "crop center": the centre is where a cover keeps anyway
+  if (fit === "cover") c.takeAll("center", "centre", "middle", "centered", "centred");
   const bg = fit === "contain" || c.has("background") ? color(c) : undefined;
   c.takeAll("background", "bg");
   const square = c.takeKey("square", "squared") !== undefined;
+  // "resize to 800px in high quality": how the result is saved, said inside the size step
+  const qualityWord = c.take((it, i) => it.key in QUALITY_WORDS && c.items[i + 1]?.key === "quality");
+  if (qualityWord) c.mark(c.after(qualityWord));
   const finish = (op: OperationInput): ClauseResult => {
     c.takeAll(...SIZE_WORDS);
     amount(c);
     // "a 100px webp thumbnail": the format named inside the size step
     const f = c.take((it) => it.key in FORMAT_KEYS);
-    return { ops: f ? [op, { op: "format", format: FORMAT_KEYS[f.key] } as OperationInput] : [op] };
+    if (!f && !qualityWord) return { ops: [op] };
+    const out: Record<string | symbol, unknown> = { op: "format", format: f ? FORMAT_KEYS[f.key] : "jpeg" };
+    if (qualityWord) out.quality = QUALITY_WORDS[qualityWord.key];
+    if (!f) out[IMPLICIT_FORMAT] = true;
+    return { ops: [op, out as OperationInput] };
   };
-  const resizeOp = (width?: number, height?: number, defFit: typeof fit = "inside") =>
-    finish({
+  const resizeOp = (width?: number, height?: number, defFit: typeof fit = "inside", box = true): ClauseResult => {
+    let chosen = fit ?? defFit;
+    if (bg && chosen !== "contain") {
+      // a background colour shows only around an image letterboxed into a box: "1000x1000 on a
+      // white background" is that; with one length or another fit it would silently do nothing
+      if (fit !== undefined || !box || width === undefined || height === undefined)
+        return {
+          error: `a background colour only fills the bars around an image fitted into a box: say e.g. fit in ${width ?? height}x${height ?? width} with ${bg} bars`,
+        };
+      chosen = "contain";
+    }
+    return finish({
       op: "resize",
       width,
       height,
-      fit: fit ?? defFit,
+      fit: chosen,
       ...(noEnlarge ? { withoutEnlargement: true } : {}),
       ...(bg ? { background: bg } : {}),
     } as OperationInput);
+  };
 
   const thumb = c.takeKey("thumbnail", "thumbnails", "thumb", "icon", "preview");
   const preset = c.take((it) => it.key.startsWith("preset:"));
@@ -329,7 +354,12 @@ const parseSize: Parser = (c, ctx) => {
       FIT_PRESETS.has(preset.key) ? "inside" : "cover",
     );
   }
-  if (dims?.dims?.w !== undefined) return resizeOp(dims.dims.w, dims.dims.h);
+  if (dims?.dims?.w !== undefined) {
+    // "a 150x150 square thumbnail": exactly that square, as "square thumbnail 150px" is
+    if (square && dims.dims.w !== dims.dims.h)
+      return { error: `conflicting sizes: square and ${dims.text}; say one of them` };
+    return resizeOp(dims.dims.w, dims.dims.h, square ? "cover" : "inside");
+  }
   const height = openHeight(c, dims);
   if (height) {
     // "x2" says "times two" as often as "2 pixels high": a height small enough to be a
@@ -341,7 +371,7 @@ const parseSize: Parser = (c, ctx) => {
 
   // "width 800", "800 wide", "height of 600", "600px tall"
   const widthN = numNear(c, WIDTH_KEYS);
-  const heightN = numNear(c, HEIGHT_KEYS);
+  const heightN = numNear(c, HEIGHT_KEYS, 3, qualityWord); // not the "high" of "high quality"
   c.takeAll(...WIDTH_KEYS, ...HEIGHT_KEYS);
   if (widthN?.num?.unit === "%" || heightN?.num?.unit === "%")
     return { error: "a width or height in % is not supported: say scale 50% to scale both sides" };
@@ -350,6 +380,21 @@ const parseSize: Parser = (c, ctx) => {
 
   const n = num(c);
   if (n?.num) {
+    // "shrink by a factor of 2", "scale factor 0.5": a multiplier, never a length in pixels
+    const before = c.before(n)?.key;
+    if (
+      (before === "factor" || (before === "of" && c.before(n, 2)?.key === "factor")) &&
+      (n.num.unit === undefined || n.num.unit === "x")
+    ) {
+      const v = n.num.value;
+      return finish({ op: "scale", factor: round(polarity === "down" && v > 1 ? 1 / v : v, 4) });
+    }
+    // "resolution 300" is as often 300 DPI as 300 pixels
+    const resolution = c.items.find((it) => it.key === "size" && /^res/iu.test(it.text));
+    if (resolution && n.num.unit === undefined && n.num.value > MAX_FACTOR)
+      return {
+        error: `"${resolution.text} ${n.text}" could be pixels or DPI: say ${n.text}px (DPI is not set here: give the size in pixels)`,
+      };
     // "by 25%" and "20% bigger" are relative; "to 25%" and "25% of the size" are not
     const prevKey = c.before(n)?.key;
     const relative =
@@ -380,6 +425,29 @@ const parseSize: Parser = (c, ctx) => {
       if (!relative && /[x×]$/iu.test(n.text)) return resizeOp(value, undefined);
       return { error: `a size can be scaled by at most ${MAX_FACTOR}x, not "${n.text}"` };
     }
+    // "shrink by 150%" leaves nothing; "enlarge 200%" is a size to reach (nobody asks for 3x that
+    // way), but "by 200%" / "200% bigger" read either way
+    if (unit === "%" && relative && polarity === "down" && value >= 100)
+      return { error: `shrinking by ${n.text} leaves nothing: say e.g. shrink by 50% or to 50%` };
+    if (unit === "%" && relative && polarity === "up" && value > 100) {
+      const by = prevKey === "by" || c.before(n, 2)?.key === "by" || GROW.includes(c.after(n)?.key ?? "");
+      if (by)
+        return {
+          error: `"${n.text}" is ambiguous here: say to ${value}% (${round(value / 100)}x) or to ${value + 100}% (${round(value / 100 + 1)}x)`,
+        };
+      return finish({ op: "scale", factor: round(value / 100, 4) });
+    }
+    // "scale 50": 50% or 50px? A bare number past any multiplier is refused rather than guessed
+    // (a large one, "scale 1200", can only be pixels)
+    if (
+      unit === undefined &&
+      polarity === undefined &&
+      !thumb &&
+      value > MAX_FACTOR &&
+      value < 500 &&
+      ctx.triggers.some((t) => t.key === "scale")
+    )
+      return { error: `"${n.text}" is ambiguous here: say ${value}% or ${value}px` };
     const isFactor =
       unit === "%" ||
       unit === "frac" ||
@@ -389,8 +457,14 @@ const parseSize: Parser = (c, ctx) => {
       const factor = scaleFactor(n.num, polarity, relative);
       return finish({ op: "scale", factor });
     }
+    // "resize 0.5": no length has a fraction of a pixel, so a factor; "resize 2" could be 2x or
+    // a 2-pixel image (which nobody wants): refused, naming both
+    if (unit === undefined && value > 0 && value <= MAX_FACTOR && !Number.isInteger(value))
+      return finish({ op: "scale", factor: round(value, 4) });
+    if (unit === undefined && Number.isInteger(value) && value > 0 && value < 10)
+      return { error: `"${n.text}" is ambiguous here: say ${value}x to scale or ${value}px` };
     // one length: the longest side ("resize to 800px" = fit inside 800x800)
-    if (unit === undefined || unit === "px") return resizeOp(value, value, square ? "cover" : "inside");
+    if (unit === undefined || unit === "px") return resizeOp(value, value, square ? "cover" : "inside", false);
     return { error: `a size in ${unit} does not make sense here` };
   }
   if (thumb) return resizeOp(THUMBNAIL_SIZE, THUMBNAIL_SIZE, square ? "cover" : "inside");
@@ -462,6 +536,9 @@ const parseCrop: Parser = (c, ctx) => {
   };
   const ratio = c.takeKey("#ratio");
   if (ratio?.dims) return base({ aspectRatio: `${ratio.dims.w}:${ratio.dims.h}` });
+  // "crop to 2/3": a portrait ratio written as a fraction
+  const slash = c.take((it) => it.num?.unit === "frac" && /^\d+\/\d+$/u.test(it.text));
+  if (slash) return base({ aspectRatio: slash.text.replace("/", ":") });
   const dims = c.takeKey("#dims");
   if (dims?.dims) {
     const { w, h, unit } = dims.dims;
@@ -568,9 +645,18 @@ const parsePad: Parser = (c) => {
 };
 
 export const BORDER_WIDTHS = { thin: 2, normal: 10, thick: 30 };
-const parseBorder: Parser = (c) => {
+/** Words that make "border" mean taking one off (not "off" in "an off-white border"). */
+const REMOVE_BORDER = ["remove-verb", "remove", "delete", "strip", "crop", "cut", "off"];
+const parseBorder: Parser = (c, ctx) => {
+  // "no border", "without a border": add none, or cut one off? Only a removing verb trims
+  const none = c.take((it) => it.key === "no" || it.key === "without");
+  if (none && !c.has(...REMOVE_BORDER))
+    return {
+      error: `"${none.text} ${ctx.triggers[0]?.text ?? "border"}" adds nothing (no border is added unless asked): say remove the border to trim one off`,
+    };
   // "remove the border" means trim it off
-  if (c.takeKey("remove-verb", "remove", "delete", "strip", "without", "no", "crop", "cut", "off")) {
+  const offColour = (i: number) => c.items[i + 1] !== undefined && isColorItem(c.items[i + 1]); // "off red"
+  if (c.take((it, i) => REMOVE_BORDER.includes(it.key) && !(it.key === "off" && offColour(i)))) {
     c.takeAll("crop", "cut", "off");
     return parseTrim(c, { op: "trim", triggers: [] });
   }
@@ -624,6 +710,8 @@ const parseFlip: Parser = (c, ctx) => {
   let h = c.takeKey("horizontal");
   let v = c.takeKey("vertical", "upside-down");
   if (axis && (h?.key === "horizontal") !== (v?.key === "vertical")) [h, v] = [v, h];
+  // "flip it both ways": horizontally and vertically
+  const both = !h && !v && c.has("both");
   c.takeAll("along", "across");
   c.takeAll(
     "down",
@@ -641,7 +729,7 @@ const parseFlip: Parser = (c, ctx) => {
     "ways",
   );
   // "flip horizontally and vertically": both
-  if (h && v)
+  if ((h && v) || both)
     return {
       ops: [
         { op: "flip", direction: "horizontal" },
@@ -700,8 +788,14 @@ const parseAdjust: Parser = (c, ctx) => {
   const a = amount(c);
   const n = num(c, (x) => x.unit === undefined || x.unit === "%" || x.unit === "frac" || x.unit === "x");
   const minus = c.takeKey("minus") !== undefined;
+  const stops = c.takeKey("ev", "stop", "stops") !== undefined;
   let factor: number;
-  if (n?.num) {
+  if (n?.num && isExposureStops(ctx, n, stops)) {
+    // "exposure +1" is one photographic stop: twice the light, about 2^(1/2.2) on gamma-encoded
+    // pixel values (what brightness multiplies), never the +1% a slider value would be
+    const ev = (down || minus) && n.num.value > 0 ? -n.num.value : n.num.value;
+    factor = 2 ** (ev / 2.2);
+  } else if (n?.num) {
     const r = adjustFactor(c, ctx, n, { down: down || minus || /^[-−]/u.test(n.text), less, more });
     if (typeof r === "string") return { error: r };
     factor = r;
@@ -712,6 +806,13 @@ const parseAdjust: Parser = (c, ctx) => {
   }
   return { ops: [{ op: ctx.op, factor: round(factor) } as OperationInput] };
 };
+
+/** "exposure +1", "-0.5 ev", "brighten by 1 stop": a number of stops (as a camera or editor counts them). */
+function isExposureStops(ctx: ParseContext, n: Item, stops: boolean): boolean {
+  const { value, unit } = n.num as NonNullable<Item["num"]>;
+  const exposure = stops || ctx.triggers.some((t) => t.key === "exposure");
+  return ctx.op === "brightness" && exposure && unit === undefined && Math.abs(value) <= 5;
+}
 
 /**
  * The factor of "brightness <number>". An integer is a percent change in the stated direction
@@ -905,6 +1006,8 @@ const parseText: Parser = (c, ctx) => {
   const op: Record<string, unknown> = { op: "text" };
   const pos = position(c);
   const op2 = opacity(c);
+  // "20px from the bottom" is a distance from the edge (which text does not take), not a font size
+  const offset = c.take((it) => it.num?.unit === "px" && c.after(it)?.key === "from");
   const sizeN = numNear(c, ["size", "font", "pt", "point", "points", "high", "tall"]) ?? num(c, (x) => x.unit === "px");
   const sizeWord = c.takeKey(...Object.keys(TEXT_SIZES));
   const col = color(c);
@@ -938,6 +1041,10 @@ const parseText: Parser = (c, ctx) => {
     "px",
   );
   if (!q?.quote?.trim()) return { error: "put the text in quotes, e.g. add text 'Hello' in the top left" };
+  if (offset)
+    return {
+      error: `a distance from the edge ("${offset.text} from") is not supported: text sits at a small margin, say only where (bottom, top left)`,
+    };
   let text = q.quote;
   if (ctx.triggers.some((t) => t.key === "copyright") && !/©|\(c\)|copyright/iu.test(text)) text = `© ${text}`;
   op.text = text;
@@ -1000,9 +1107,63 @@ export function alwaysLossless(op: Record<string, unknown>): boolean {
 
 /** Marks a format step whose format was not named ("quality 80", "compress"): merged or defaulted later. */
 export const IMPLICIT_FORMAT = Symbol("implicitFormat");
+/** Marks a quality that only "compress" asked for (no number, no quality word). */
+export const COMPRESS_QUALITY_ONLY = Symbol("compressQualityOnly");
+/** Why "compress" cannot apply to a format without a quality ("compress png"). */
+export const nothingToCompress = (format: unknown) =>
+  `a ${format} has no quality to lower (${format === "png" ? "it is always lossless" : "it has at most 256 colours"}): say compress to webp (or jpg) for a smaller file`;
+
+/** Formats an image may come in that it cannot be saved as: named only as the source ("heic to jpg"). */
+const SOURCE_FORMATS = ["heic", "heif", "bmp", "svg", "pdf", "raw", "dng", "jfif", "ico", "psd", "cr2", "nef", "arw"];
+/** Words between a format's name and "to" / "from" that do not change which side it is on. */
+const FORMAT_FILLERS = new Set(["a", "an", "the", "this", "that", "my", "image", "images", "file", "files", "format"]);
+const isArrow = (it: Item | undefined) => it?.key === "#punct" && /^(?:->|=>|→)$/u.test(it.text);
+
+/**
+ * The format a clause asks to write. "png to jpg", "convert from png to webp", "heic → jpeg": the
+ * format after "to"/"into"/an arrow is the output, the one before it (or after "from") the input.
+ * Two output formats left in one clause are refused, never one of them silently kept.
+ */
+function targetFormat(c: Clause): Item | string | undefined {
+  const formats = c.items.filter((it) => it.key in FORMAT_KEYS);
+  const sourceOnly = c.items.filter((it) => SOURCE_FORMATS.includes(it.key));
+  const step = (it: Item, d: -1 | 1) => {
+    let j = c.indexOf(it) + d;
+    while (FORMAT_FILLERS.has(c.items[j]?.key ?? "")) j += d;
+    return c.items[j];
+  };
+  if (formats.length === 1 && sourceOnly.length === 0) {
+    // "convert from png": the format it has, not one to write
+    if (step(formats[0], -1)?.key === "from")
+      return `say which format to convert to (from ${formats[0].text} to jpeg, png, webp, avif, gif or tiff)`;
+    return c.take((it) => it.key in FORMAT_KEYS);
+  }
+  if (formats.length === 0 && sourceOnly.length === 0) return undefined;
+  const isSource = (it: Item) => {
+    const next = step(it, 1);
+    return step(it, -1)?.key === "from" || next?.key === "to" || next?.key === "into" || isArrow(next);
+  };
+  const targets = formats.filter((it) => !isSource(it));
+  // only a source next to an output: "convert heic" alone names no format to write
+  if (targets.length === 0 && formats.length === 0) return undefined;
+  for (const it of [...formats, ...sourceOnly]) {
+    if (!isSource(it) || targets.length === 0) continue;
+    c.mark(it);
+    c.takeAll("from", "to", "into");
+    for (const a of c.items) if (isArrow(a)) c.mark(a);
+  }
+  const names = [...new Set(targets.map((it) => FORMAT_KEYS[it.key]))];
+  if (names.length > 1)
+    return `two output formats (${names.join(" and ")}): one image is saved in one format, say one of them`;
+  const f = targets[0];
+  for (const t of targets) c.mark(t);
+  return f;
+}
 
 const parseFormat: Parser = (c, ctx) => {
-  const f = c.take((it) => it.key in FORMAT_KEYS);
+  const target = targetFormat(c);
+  if (typeof target === "string") return { error: target };
+  const f = target;
   const compress =
     ctx.triggers.some((t) => ["compress", "optimize", "optimise", "smaller", "filesize"].includes(t.key)) ||
     c.takeKey("compress", "compressed", "optimize", "optimise", "filesize") !== undefined;
@@ -1028,6 +1189,17 @@ const parseFormat: Parser = (c, ctx) => {
     "smaller",
     "image",
   );
+  // "16-bit tiff", "8 bit png": a bit depth, never a quality
+  const depth = c.items.find((it, i) => {
+    if (!it.num) return false;
+    const next = c.items[i + 1]?.key === "#punct" ? c.items[i + 2] : c.items[i + 1];
+    return next?.key === "bit" || next?.key === "bits" || next?.key === "bpp";
+  });
+  if (depth) {
+    c.mark(depth);
+    c.takeAll("bits", "bpp");
+    return { error: `a bit depth ("${depth.text}-bit") cannot be chosen: images are written with 8 bits per channel` };
+  }
   const qN = numNear(c, ["quality", "q"]) ?? num(c, (x) => x.unit === "%" || (x.unit === undefined && x.value <= 100));
   const qWord = c.takeKey(...Object.keys(QUALITY_WORDS));
   c.takeAll("quality", "q", "compression");
@@ -1041,6 +1213,10 @@ const parseFormat: Parser = (c, ctx) => {
   else if (qWord) op.quality = QUALITY_WORDS[qWord.key];
   else if (compress && !lossless)
     op.quality = pick(a, COMPRESS_QUALITY.little, COMPRESS_QUALITY.normal, COMPRESS_QUALITY.lot);
+  const compressOnly = compress && !lossless && !qN && !qWord;
+  // "compress png": a PNG is lossless, and no quality makes it smaller
+  if (compressOnly && f && (op.format === "png" || op.format === "gif")) return { error: nothingToCompress(op.format) };
+  if (compressOnly) (op as Record<symbol, unknown>)[COMPRESS_QUALITY_ONLY] = true;
   if (lossless && !alwaysLossless(op)) op.lossless = true;
   if (!f && !lossless && op.quality === undefined) {
     // "export a 2x version", "save it": the verb alone is no format step
@@ -1206,6 +1382,13 @@ export function parserFor(op: OperationName): Parser {
 // Register every word the grammar reads, so typo correction can snap to them.
 registerKnownWords([
   "minus",
+  "bit",
+  "bits",
+  "bpp",
+  "ev",
+  "stop",
+  "stops",
+  ...SOURCE_FORMATS,
   ..."along keeping preserving retaining coloured colored exact squash squish cropped cropping letterboxed padded bars atleast outside minimum min bg squared thumbnails thumb focusing out focused centering centring region offset starting empty blank excess fuzz narrow fine hairline fat bold line filled axis over ways tones punch tinted shade shifted corrected curve value cleanup ghost ghosted fully notice symbol sign message reading word writing written letters lettering using q saved exported output encode encoded type leave kept scrub private brush drawn sketched angled rotated skewed across both onto off".split(
     " ",
   ),

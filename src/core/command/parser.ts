@@ -12,7 +12,17 @@ import {
   PlanSchema,
 } from "../operations.js";
 import { planIssues } from "../plan.js";
-import { alwaysLossless, Clause, IMPLICIT_FORMAT, isColorItem, isPositionItem, parserFor } from "./grammar.js";
+import {
+  alwaysLossless,
+  Clause,
+  COMPRESS_QUALITY_ONLY,
+  IMPLICIT_FORMAT,
+  isColorItem,
+  isPositionItem,
+  isSizeChangeItem,
+  nothingToCompress,
+  parserFor,
+} from "./grammar.js";
 import { noteFor, suggestFor } from "./suggest.js";
 import { type Item, isIgnorable, isSeparator, lex, TRIGGERS } from "./vocabulary.js";
 
@@ -231,12 +241,26 @@ function isSize(it: Item): boolean {
 /** The best single-operation reading of a run of items. */
 function readSegment(items: Item[]): Reading {
   const ops = triggersIn(items);
-  // a size with no operation word ("800px webp") is a resize
-  const inferred = ops.length === 0 && items.some((it) => isSize(it) || it.key === "#ratio");
-  if (inferred) ops.push(items.some(isSize) ? "resize" : "crop");
+  // a size with no operation word ("800px webp") is a resize; so is a fraction with a size
+  // change ("reduce to one third")
+  const sized = items.some(isSize);
+  const inferred =
+    ops.length === 0 &&
+    (sized ||
+      items.some((it) => it.key === "#ratio") ||
+      (items.some((it) => it.num?.unit === "frac") && items.some(isSizeChangeItem)));
+  if (inferred) ops.push(sized || !items.some((it) => it.key === "#ratio") ? "resize" : "crop");
   // "800x600 from the top left": a size placed somewhere is a region to keep (a resize has no
   // position); tried after the resize, so it wins only when it explains more words
   if (inferred && ops[0] === "resize" && items.some(isPositionItem)) ops.push("crop");
+  // "make it 1200x1200 with white padding": padding to a box is a letterboxing resize; tried after
+  // the pad, so it wins only when it explains more words
+  if (
+    !inferred &&
+    !ops.some((op) => op !== "pad") &&
+    items.some((it) => it.key === "#dims" && it.dims?.w !== undefined)
+  )
+    ops.push("resize");
   if (ops.length === 0) {
     const unknown = items.filter((it) => !isIgnorable(it));
     return { ops: [], unknown, errors: [], marks: [], cost: unknown.length * 10 + 3, hasTrigger: false };
@@ -293,9 +317,12 @@ STEP_VERBS.add("black and white");
 /** A clause: one reading, or several when splitting at a trigger explains more words. */
 function readClause(items: Item[]): Reading {
   const points = [0];
-  for (let k = 1; k < items.length; k++)
+  for (let k = 1; k < items.length; k++) {
+    // "convert from png": a word after "from" is what the image comes from, never a step of its own
+    if (items[k - 1].key === "from") continue;
     if ((TRIGGERS.has(items[k].key) && !items[k].num) || VERB_STARTS.has(items[k].key) || sizeAfterOtherStep(items, k))
       points.push(k);
+  }
   if (points.length === 1 || points.length > MAX_SPLIT_POINTS) return readSegment(items);
   points.push(items.length);
   // best[j]: best reading of items[0 .. points[j])
@@ -326,6 +353,27 @@ function readClause(items: Item[]): Reading {
   return best[points.length - 1] as Reading;
 }
 
+/**
+ * "thumbnails 150px and 300px": a size alone right after a resize is another image, and one
+ * command makes one image (resizing the first result again would only blur it): refused.
+ */
+function secondSize(r: Reading, items: Item[], prev: Reading | undefined): Reading {
+  const before = prev?.ops.at(-1)?.op;
+  if (!(before === "resize" || before === "scale") || !r.ops.some((o) => o.op === "resize" || o.op === "scale"))
+    return r;
+  const sizes = items.filter(isSize);
+  return {
+    ...r,
+    ops: [],
+    errors: [
+      ...r.errors,
+      `two sizes one after the other (${sizes.map((s) => s.text).join(", ")} after a ${before}): one command makes one image, say one size`,
+    ],
+    marks: [...r.marks, ...sizes],
+    cost: r.cost + 6,
+  };
+}
+
 function splitClauses(items: Item[]): Item[][] {
   const clauses: Item[][] = [[]];
   for (const it of items) {
@@ -336,11 +384,8 @@ function splitClauses(items: Item[]): Item[][] {
   return clauses.filter((c) => c.length > 0);
 }
 
-class TwoFormats extends Error {
-  constructor(readonly names: string[]) {
-    super(`two output formats (${names.join(" and ")}): one image is saved in one format, say one of them`);
-  }
-}
+/** Output steps that cannot be merged into one: refused with this message. */
+class OutputConflict extends Error {}
 
 /** Format steps become one (they set how the result is written); the last explicit format wins. */
 function mergeOutputSteps(ops: OperationInput[]): OperationInput[] {
@@ -350,12 +395,23 @@ function mergeOutputSteps(ops: OperationInput[]): OperationInput[] {
     const explicit = formats.filter((f) => !f[IMPLICIT_FORMAT]);
     const names = [...new Set(explicit.map((f) => f.format as string))];
     // "convert to png and jpg": one image is written in one format
-    if (names.length > 1) throw new TwoFormats(names);
+    if (names.length > 1)
+      throw new OutputConflict(
+        `two output formats (${names.join(" and ")}): one image is saved in one format, say one of them`,
+      );
     const merged: Record<string, unknown> = { op: "format", format: (explicit.at(-1) ?? formats[0]).format };
     for (const f of formats) {
       if (f.quality !== undefined) merged.quality = f.quality;
       if (f.lossless !== undefined) merged.lossless = f.lossless;
     }
+    // "compress, png": the only quality is the one compress chose, and a png takes none
+    const qualities = formats.filter((f) => f.quality !== undefined);
+    if (
+      (merged.format === "png" || merged.format === "gif") &&
+      qualities.length > 0 &&
+      qualities.every((f) => f[COMPRESS_QUALITY_ONLY])
+    )
+      throw new OutputConflict(nothingToCompress(merged.format));
     // "make it lossless, save as png": png needs no asking
     if (merged.lossless && alwaysLossless(merged)) delete merged.lossless;
     const last = formats.at(-1);
@@ -408,7 +464,7 @@ function explain(unknown: Item[], errors: string[], marks: Item[]): ParseResult 
   if (unknown.length) {
     const words = unknown.map((u) => `"${u.text}"`).join(", ");
     parts.push(`I did not understand ${words}.`);
-    for (const note of new Set(unknown.map((u) => noteFor(u.text)))) if (note) parts.push(`${note}.`);
+    for (const note of new Set(unknown.map((u) => noteFor(u.key) ?? noteFor(u.text)))) if (note) parts.push(`${note}.`);
   }
   for (const e of errors) parts.push(`${e.charAt(0).toUpperCase()}${e.slice(1)}.`);
   if (suggestions.length) parts.push(`Did you mean ${suggestions.slice(0, 5).join(", ")}?`);
@@ -416,11 +472,19 @@ function explain(unknown: Item[], errors: string[], marks: Item[]): ParseResult 
   return notUnderstood(parts.join(" "), highlight, suggestions.slice(0, 5));
 }
 
-function plan(text: string): ParseResult {
+function plan(text: string, nested = false): ParseResult {
   if (typeof text !== "string") return notUnderstood("the command must be text", []);
   if (text.length > MAX_COMMAND_LENGTH)
     return notUnderstood(`the command is too long (${text.length} characters; at most ${MAX_COMMAND_LENGTH})`, []);
   const items = lex(text);
+  // a whole command in quotes ("'resize to 800'") reads as text to draw; when the words inside
+  // make an edit, which one was meant is not clear
+  const inner = items.length === 1 && !nested ? items[0].quote : undefined;
+  if (inner && plan(inner, true).ok)
+    return notUnderstood(
+      `the whole command is in quotes: say ${inner} without the quotes to edit the image, or add text '${inner}' to draw the words`,
+      items,
+    );
   const clauses = splitClauses(items);
   if (clauses.length === 0) return notUnderstood("the command is empty: say what to do, e.g. resize to 800px", []);
   const readings = clauses.map(readClause);
@@ -447,10 +511,11 @@ function plan(text: string): ParseResult {
     if (r.unknown.length === 0 && r.ops.length === 0 && r.errors.length === 0) continue; // only fillers: "thanks"
     // Choose what explains it best: joined to the step before or after, or a step of its own
     // (a bare size is a resize, a bare colour a tint), comparing the extra cost of each.
-    const options: { delta: number; apply: () => void }[] = [
-      { delta: r.cost, apply: () => kept.push({ items: clauses[i], r }) },
-    ];
     const prev = kept.at(-1);
+    const alone = secondSize(r, clauses[i], prev?.r);
+    const options: { delta: number; apply: () => void }[] = [
+      { delta: alone.cost, apply: () => kept.push({ items: clauses[i], r: alone }) },
+    ];
     if (prev) {
       const items = [...prev.items, ...clauses[i]];
       const joined = readClause(items);
@@ -475,7 +540,7 @@ function plan(text: string): ParseResult {
       });
     }
     const own = (op: OperationName) => {
-      const reading = readAs(clauses[i], op);
+      const reading = secondSize(readAs(clauses[i], op), clauses[i], prev?.r);
       options.push({ delta: reading.cost, apply: () => kept.push({ items: clauses[i], r: reading }) });
     };
     if (clauses[i].some(isSize)) own("resize");
@@ -483,6 +548,27 @@ function plan(text: string): ParseResult {
     if (clauses[i].some((it) => it.key === "#ratio")) own("crop");
     if (clauses[i].some((it) => it.key === "#quote")) own("text");
     options.reduce((a, b) => (b.delta < a.delta ? b : a)).apply();
+  }
+  // "it is upside down, fix it": "fix it" after another step points at that problem, it does not
+  // ask for auto levels as well (alone, "fix it" does)
+  if (kept.length > 1) {
+    const vague = kept.find(
+      (k) =>
+        k.r.ops.length === 1 &&
+        k.r.ops[0].op === "normalize" &&
+        k.items.some((it) => it.key === "fix") &&
+        k.items.every((it) => it.key === "fix" || isIgnorable(it)),
+    );
+    if (vague) {
+      const said = vague.items.filter((it) => !isSeparator(it) && it.key !== "#punct");
+      const words = text.slice(said[0].start, said.at(-1)?.end);
+      vague.r = {
+        ...vague.r,
+        ops: [],
+        errors: [`"${words}" next to another step: say what to fix, e.g. auto levels (to even out the tones)`],
+        marks: said.filter((it) => it.key === "fix"),
+      };
+    }
   }
   const unknown = kept.flatMap((k) => k.r.unknown);
   const errors = kept.flatMap((k) => k.r.errors);
@@ -492,11 +578,11 @@ function plan(text: string): ParseResult {
   try {
     merged = mergeOutputSteps(kept.flatMap((k) => k.r.ops));
   } catch (e) {
-    if (e instanceof TwoFormats) return notUnderstood(e.message, []);
+    if (e instanceof OutputConflict) return notUnderstood(e.message, []);
     throw e;
   }
   const ops = merged.map((o) => {
-    const { [IMPLICIT_FORMAT]: _, ...rest } = o as Record<string | symbol, unknown>;
+    const { [IMPLICIT_FORMAT]: _, [COMPRESS_QUALITY_ONLY]: __, ...rest } = o as Record<string | symbol, unknown>;
     return rest as OperationInput;
   });
   if (ops.length === 0) {

@@ -97,6 +97,17 @@ const HINTS: Record<string, string[]> = {
 /** What to know about a word the planner does not take, said after "I did not understand ...". */
 const NOTES: Record<string, string> = {
   lossy: "JPEG, WebP and AVIF are lossy by default: give a quality",
+  padsquare: "Padding to a square needs the square's size: say fit in 1080x1080 with white bars",
+  dpi: "DPI (print resolution) is not set here: give the size in pixels, e.g. resize to 1200px",
+  ppi: "PPI (print resolution) is not set here: give the size in pixels, e.g. resize to 1200px",
+  inch: "Sizes are in pixels: say e.g. resize to 1200px",
+  inches: "Sizes are in pixels: say e.g. resize to 1200px",
+  cm: "Sizes are in pixels: say e.g. resize to 1200px",
+  mm: "Sizes are in pixels: say e.g. resize to 1200px",
+  kb: "A target file size is not supported: say compress, or a quality such as jpg at 70%",
+  mb: "A target file size is not supported: say compress, or a quality such as jpg at 70%",
+  background:
+    "The background cannot be removed or replaced (it is not told apart from the subject); a background colour applies to padding, letterboxing and rotated corners",
 };
 
 export function noteFor(word: string): string | undefined {

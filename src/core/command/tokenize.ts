@@ -1,6 +1,6 @@
 // Splits a command into tokens with character offsets (so a page can highlight what was not
 // understood). Numbers keep their attached unit ("800px", "50%", "90°", "2x"), sizes ("800x600",
-// "x1080"), ratios ("16:9"), coordinate pairs ("10,20", "(10, 20)"), hex colours, URLs and quoted
+// "x1080"), ratios ("16:9"), coordinate pairs ("10,20", "(10, 20)"), hex and rgb() colours, URLs and quoted
 // text are single tokens; everything else is words, separators and symbols.
 
 export type TokenKind =
@@ -28,7 +28,7 @@ export interface Token {
   value?: number;
   /** dims/pair/ratio: second value. */
   value2?: number;
-  /** Unit written against the number: px, %, deg, x. */
+  /** Unit written against the number: px, %, deg, x; frac for "1/2". */
   unit?: string;
   /** quote: the text between the quotes. */
   inner?: string;
@@ -48,8 +48,11 @@ const reDims = new RegExp(
 const reHeight = new RegExp(String.raw`^[x×](${NUM})(?:\s*(px|pixels?))?(?![a-z0-9]|\.\d)`, "iu");
 const reRatio = new RegExp(String.raw`^(${NUM}):(${NUM})(?!\d|\.\d)`, "u");
 const rePair = /^(\d+),(\d+)(?!\d|\.\d)/u;
+const reSlash = /^(\d{1,4})\/(\d{1,4})(?![\d/]|\.\d)/u;
 const reParenPair = /^\(\s*(\d+)\s*,\s*(\d+)\s*\)/u;
 const reHex = /^#(?:[0-9a-f]{8}|[0-9a-f]{6}|[0-9a-f]{4}|[0-9a-f]{3})(?![0-9a-z])/iu;
+// "rgb(255, 0, 0)", "rgba(0,0,0,0.5)": a colour, one token like a hex colour
+const reRgb = /^rgba?\(\s*\d{1,3}\s*,\s*\d{1,3}\s*,\s*\d{1,3}\s*(?:,\s*(?:\d*\.)?\d+%?\s*)?\)/iu;
 const reUrl = /^(?:https?:\/\/|upload:)[^\s"'<>]+/iu;
 const reWord = /^(?:b&w|[\p{L}\p{N}][\p{L}\p{M}\p{N}]*(?:['’][\p{L}]+)*)/iu;
 
@@ -90,7 +93,28 @@ function closingQuote(text: string, i: number): number {
   return -1;
 }
 
-export function tokenize(text: string): Token[] {
+/** Whether only spaces stand between the start of the line and text[i]. */
+function atLineStart(text: string, i: number): boolean {
+  let j = i - 1;
+  while (j >= 0 && text[j] !== "\n" && /\s/u.test(text[j])) j--;
+  return j < 0 || text[j] === "\n";
+}
+
+/**
+ * Characters typed through an input method or pasted from a document that stand for plain ones:
+ * full-width ASCII ("８００ｐｘ"), the ratio colon "∶", invisible zero-width spaces. Each is replaced
+ * by one UTF-16 unit, so offsets into the normalised text are offsets into what was written.
+ */
+function plainForms(text: string): string {
+  return text.replace(/[\uff01-\uff5e\u2236\u200b-\u200d\u2060]/gu, (ch) => {
+    const cp = ch.charCodeAt(0);
+    if (cp >= 0xff01) return String.fromCharCode(cp - 0xfee0);
+    return cp === 0x2236 ? ":" : " ";
+  });
+}
+
+export function tokenize(written: string): Token[] {
+  const text = plainForms(written);
   const tokens: Token[] = [];
   let i = 0;
   // "(800, 600)", "16:9", "800 by 600": two numbers in one token.
@@ -116,8 +140,9 @@ export function tokenize(text: string): Token[] {
     const rest = text.slice(i, i + 2100);
     const close = closingQuote(text, i);
     if (close > i) {
-      const inner = text.slice(i + 1, close);
-      push({ kind: "quote", text: text.slice(i, close + 1), norm: inner, inner, start: i, end: close + 1 });
+      // the words to draw are kept as written (full-width digits too)
+      const inner = written.slice(i + 1, close);
+      push({ kind: "quote", text: written.slice(i, close + 1), norm: inner, inner, start: i, end: close + 1 });
       continue;
     }
     let m = reUrl.exec(rest);
@@ -126,9 +151,9 @@ export function tokenize(text: string): Token[] {
       push({ kind: "url", text: url, norm: url, start: i, end: i + url.length });
       continue;
     }
-    m = reHex.exec(rest);
+    m = reHex.exec(rest) ?? reRgb.exec(rest);
     if (m) {
-      push({ kind: "hex", text: m[0], norm: m[0].toLowerCase(), start: i, end: i + m[0].length });
+      push({ kind: "hex", text: m[0], norm: m[0].toLowerCase().replace(/\s+/gu, ""), start: i, end: i + m[0].length });
       continue;
     }
     m = reParenPair.exec(rest);
@@ -150,6 +175,12 @@ export function tokenize(text: string): Token[] {
       continue;
     }
     const startsNumber = /[\d.]/u.test(ch) && /\d/u.test(rest.slice(0, 2));
+    // "1. resize to 800" / "2) convert to webp" at the start of a line: a list of steps
+    const marker = startsNumber ? /^\d{1,2}[.)](?=\s)/u.exec(rest) : null;
+    if (marker && atLineStart(text, i)) {
+      push({ kind: "sep", text: marker[0], norm: ".", start: i, end: i + marker[0].length });
+      continue;
+    }
     if (startsNumber) {
       m = reDims.exec(rest);
       if (m) {
@@ -176,6 +207,16 @@ export function tokenize(text: string): Token[] {
         push(twoNumbers("pair", m, i));
         continue;
       }
+      // "1/2", "2/3" are fractions ("resize to 1/2"); "16/9", "4/3" ratios, as "16:9"
+      m = reSlash.exec(rest);
+      if (m) {
+        const [a, b] = [Number(m[1]), Number(m[2])];
+        if (a >= b) push(twoNumbers("ratio", m, i));
+        else if (a > 0)
+          push({ kind: "number", text: m[0], norm: m[0], value: a / b, unit: "frac", start: i, end: i + m[0].length });
+        else m = null;
+        if (m) continue;
+      }
     }
     // A sign belongs to the number only where it cannot be a joiner ("+20%" but "a + b").
     const signed = /[+\-−]/u.test(ch) && /^[+\-−][\d.]/u.test(rest) && (i === 0 || /[\s(]/u.test(text[i - 1]));
@@ -198,6 +239,14 @@ export function tokenize(text: string): Token[] {
         }
       }
     }
+    // "q80": an encoder's quality written as one word ("webp q80")
+    m = /^q(\d{1,3})(?![\p{L}\p{N}]|\.\d)/iu.exec(rest);
+    if (m) {
+      const at = i;
+      push({ kind: "word", text: ch, norm: "q", start: at, end: at + 1 });
+      push({ kind: "number", text: m[1], norm: m[1], value: Number(m[1]), start: at + 1, end: at + m[0].length });
+      continue;
+    }
     m = reWord.exec(rest);
     if (m) {
       const norm = m[0].toLowerCase().replace(/’/gu, "'");
@@ -216,6 +265,12 @@ export function tokenize(text: string): Token[] {
     }
     if (ch === "%" || ch === "°" || ch === "º" || ch === "˚") {
       push({ kind: "word", text: ch, norm: ch, start: i, end: i + 1 });
+      continue;
+    }
+    // an arrow reads "becomes": "png -> jpg", "resize → 800px"
+    const arrow = /^(?:->|=>|→)/u.exec(rest);
+    if (arrow) {
+      push({ kind: "punct", text: arrow[0], norm: "→", start: i, end: i + arrow[0].length });
       continue;
     }
     if ("()[]:-–—/\"'“”‘’…=".includes(ch)) {

@@ -110,7 +110,22 @@ const LEXICON: Record<string, string[]> = {
     "deep",
     "hard",
   ],
-  "dir:more": ["more", "increase", "increased", "boost", "raise", "higher", "up", "stronger", "extra", "enhance the"],
+  "dir:more": [
+    "more",
+    "increase",
+    "increased",
+    "boost",
+    "raise",
+    "higher",
+    "up",
+    "stronger",
+    "extra",
+    "enhance the",
+    "bump up",
+    "bump",
+    "crank up",
+    "pump up",
+  ],
   "dir:less": [
     "cut down",
     "less",
@@ -158,7 +173,22 @@ const LEXICON: Record<string, string[]> = {
     "only if bigger",
     "if larger",
     "if bigger",
+    "only if larger than",
+    "only if bigger than",
+    "if larger than",
+    "if bigger than",
     "but never bigger",
+    "don't upscale",
+    "do not upscale",
+    "never upscale",
+    "no upscale",
+    "not upscale",
+    "but don't enlarge",
+    "but do not enlarge",
+    "but don't upscale",
+    "but do not upscale",
+    "but never enlarge",
+    "but never upscale",
   ],
   atmost: [
     "limit",
@@ -176,6 +206,9 @@ const LEXICON: Record<string, string[]> = {
     "up to",
     "not bigger than",
     "not larger than",
+    "under",
+    "smaller than",
+    "less than",
   ],
   filesize: [
     "file size",
@@ -252,6 +285,8 @@ const LEXICON: Record<string, string[]> = {
     "correct orientation",
     "correct the orientation",
     "orientation",
+    "fix rotation",
+    "fix the rotation",
   ],
   autolevel: [
     "stretch the contrast",
@@ -281,7 +316,20 @@ const LEXICON: Record<string, string[]> = {
   darkgrey: ["dark grey"],
   darkgray: ["dark gray"],
   skyblue: ["sky blue"],
-  gps: ["location data", "gps data", "location info", "geotag", "geotags", "geo tags", "camera data", "camera info"],
+  navy: ["navy blue"],
+  ivory: ["off white", "offwhite", "eggshell"],
+  gps: [
+    "location data",
+    "gps data",
+    "location info",
+    "location",
+    "geolocation",
+    "geotag",
+    "geotags",
+    "geo tags",
+    "camera data",
+    "camera info",
+  ],
   noise: ["grain", "grainy", "graininess", "speckles", "speckle", "noise reduction"],
   stretch: [
     "ignoring the aspect ratio",
@@ -329,6 +377,17 @@ const LEXICON: Record<string, string[]> = {
     "square with black bars",
   ],
   longest: ["longest side", "long side", "longest edge", "long edge", "longer side", "biggest side"],
+  shortest: [
+    "shortest side",
+    "short side",
+    "shorter side",
+    "shortest edge",
+    "short edge",
+    "shorter edge",
+    "smaller side",
+    "smallest side",
+  ],
+  atleast: ["at least", "no smaller than", "not smaller than", "no less than", "not less than"],
   muted: ["tone down the colours", "tone down the colors", "less colourful", "less colorful"],
   grayscale: ["gray scale", "grey scale", "greyscaled", "grayscaled"],
   webp: ["web", "the web", "for web", "for the web", "websites", "website"],
@@ -346,6 +405,12 @@ const LEXICON: Record<string, string[]> = {
     "focal point",
   ],
   "remove-verb": ["get rid of", "take off", "take away", "strip off"],
+  thumbnail: ["thumb", "thumbs", "thumbnails"],
+  // the pixel size under other names ("half resolution", "downsample 2x")
+  size: ["resolution", "res"],
+  downscale: ["downsample", "down sample", "subsample"],
+  upscale: ["upsample", "up sample"],
+  resize: ["resample"],
 };
 
 /** The phrases that mean a key ("for the docs"). */
@@ -391,6 +456,10 @@ for (const def of catalog) {
     TRIGGERS.set(key, ops);
   }
 }
+
+// "the short side 1080": a size the shorter side reaches (fit outside), as "the long side" is one the
+// longer side reaches (a catalog word of resize)
+TRIGGERS.set("shortest", ["resize"]);
 
 /** Words that carry no meaning of their own: skipped wherever a clause has an operation. */
 export const FILLERS = new Set([
@@ -633,11 +702,11 @@ const UNIT_KEYS = new Set(["px", "%", "deg", "x"]);
 /** Tokens -> items: typo fixes, phrases (longest first), number words, units and "A by B" sizes. */
 export function lex(text: string): Item[] {
   const tokens = tokenize(text).filter(
-    // hyphens inside words ("bottom-right", "auto-orient") join words: drop them
+    // hyphens and slashes inside words ("bottom-right", "auto-orient", "b/w") join words: drop them
     (t, i, all) =>
       !(
         t.kind === "punct" &&
-        (t.text === "-" || t.text === "–") &&
+        (t.text === "-" || t.text === "–" || t.text === "/") &&
         all[i - 1]?.end === t.start &&
         all[i + 1]?.start === t.end &&
         all[i - 1]?.kind === "word" &&
