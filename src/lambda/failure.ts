@@ -6,6 +6,7 @@
 // processor's bundle) with no destination of its own, so a failure here cannot loop.
 import { ImageEditError } from "../core/errors.js";
 import type { Job } from "../ports.js";
+import { storedResults } from "../service/run-job.js";
 import { isTerminal } from "../service/status.js";
 import type { LambdaDeps } from "./deps.js";
 import { parseJobEvent } from "./job-event.js";
@@ -69,7 +70,7 @@ export function makeFailureHandler(getDeps: () => LambdaDeps) {
     const { sessionId, imageId } = record.job;
     const session = await deps.sessions.get(sessionId);
     const image = session?.images.find((i) => i.id === imageId);
-    if (!image) {
+    if (!session || !image) {
       log.warn({ sessionId, imageId }, "failure recorder: session or image gone; nothing to record");
       return { ok: true, recorded: false, skipped: "gone" };
     }
@@ -90,6 +91,15 @@ export function makeFailureHandler(getDeps: () => LambdaDeps) {
     }
     deps.metrics.increment("jobs_total", { outcome: "failed", code: "PROCESSING_FAILED" });
     log.error({ sessionId, imageId, condition: record.condition, invokeCount: record.invokeCount }, message);
+    // A failed image keeps no file (as runJob's own failures): a run killed between storing its
+    // result and recording done left one. Failed is final, so no delivery can still claim it. Best
+    // effort: the object expires with the bucket's lifecycle rule anyway.
+    try {
+      for (const key of await storedResults(deps.objects, session.userId, sessionId, imageId))
+        await deps.objects.delete(key);
+    } catch (e) {
+      log.warn({ sessionId, imageId, err: e }, "failure recorder: could not remove the image's stored result");
+    }
     return { ok: true, recorded: true };
   };
 }

@@ -4,7 +4,7 @@
 // the image failed, instead of leaving it "processing" forever.
 import { loadConfig } from "../config.js";
 import { ImageEditError } from "../core/errors.js";
-import { runJob } from "../service/run-job.js";
+import { runJob, storedResults } from "../service/run-job.js";
 import { isTerminal } from "../service/status.js";
 import { buildLambdaDeps, type LambdaDeps } from "./deps.js";
 import { makeFailureHandler } from "./failure.js";
@@ -38,7 +38,7 @@ export function makeProcessorHandler(getDeps: () => LambdaDeps) {
       if (controller.signal.aborted) {
         const s = await deps.sessions.get(job.sessionId);
         const img = s?.images.find((i) => i.id === job.imageId);
-        if (img && !isTerminal(img.status)) {
+        if (s && img && !isTerminal(img.status)) {
           const recorded = await deps.sessions
             .updateImage(job.sessionId, job.imageId, {
               status: "failed",
@@ -56,7 +56,13 @@ export function makeProcessorHandler(getDeps: () => LambdaDeps) {
                 throw e;
               },
             );
-          if (recorded) deps.metrics.increment("jobs_total", { outcome: "failed", code: "PROCESSING_TIMEOUT" });
+          if (recorded) {
+            deps.metrics.increment("jobs_total", { outcome: "failed", code: "PROCESSING_TIMEOUT" });
+            // A failed image keeps no file (as runJob's own failures): an earlier run killed between
+            // storing its result and recording done left one. Failed is final: nothing can claim it.
+            const left = await storedResults(deps.objects, s.userId, job.sessionId, job.imageId).catch(() => []);
+            for (const key of left) await deps.objects.delete(key).catch(() => undefined);
+          }
         }
       }
       return { ok: true };

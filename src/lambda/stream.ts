@@ -1,8 +1,11 @@
 // A Hono app behind a Lambda function URL with response streaming (invoke mode RESPONSE_STREAM).
 // Like hono's streamHandle, plus what a long-lived SSE response needs on Lambda: the request's
-// AbortSignal fires when the client goes away or the function's deadline nears, the body is
-// cancelled (so the progress stream stops polling DynamoDB), and the response ends cleanly a
+// AbortSignal fires when the function's deadline nears (or the response stream closes), the body
+// is cancelled (so the progress stream stops polling DynamoDB), and the response ends cleanly a
 // few seconds before Lambda would cut it off (EventSource reconnects with Last-Event-ID).
+// Lambda's runtime does not tell a function that its client went away: the response stream emits
+// no "close" and writes keep succeeding. So an event stream also ends after STREAM_MAX_MS, or a
+// client that left would keep the function polling until the session finishes or the deadline.
 import type { Writable } from "node:stream";
 import type { LambdaContextLike } from "./processor.js";
 
@@ -67,7 +70,19 @@ function writeChunk(stream: Writable, chunk: Uint8Array): Promise<void> {
   });
 }
 
-export function streamingHandler(app: FetchApp, runtime: AwsLambdaStreamingGlobal) {
+/**
+ * Longest an event stream (text/event-stream) runs before it ends by itself. A client still
+ * there reconnects with Last-Event-ID (the stream says `retry: 2000`) and gets only what it missed;
+ * one that left costs at most this much function time and this many reads.
+ */
+export const STREAM_MAX_MS = 60_000;
+
+export interface StreamingOptions {
+  /** Longest an event stream runs (default STREAM_MAX_MS). */
+  maxStreamMs?: number;
+}
+
+export function streamingHandler(app: FetchApp, runtime: AwsLambdaStreamingGlobal, opts: StreamingOptions = {}) {
   return runtime.streamifyResponse<FunctionUrlEvent, LambdaContextLike>(async (event, responseStream, context) => {
     const controller = new AbortController();
     const abort = (why: string) => controller.abort(new Error(why));
@@ -76,6 +91,7 @@ export function streamingHandler(app: FetchApp, runtime: AwsLambdaStreamingGloba
       () => abort("function deadline"),
       Math.max(1_000, remaining - STREAM_DEADLINE_MARGIN_MS),
     );
+    let lifetime: ReturnType<typeof setTimeout> | undefined;
     responseStream.on("close", () => abort("client went away"));
     responseStream.on("error", () => abort("response stream failed"));
     let out: Writable = responseStream;
@@ -103,6 +119,8 @@ export function streamingHandler(app: FetchApp, runtime: AwsLambdaStreamingGloba
         if (name === "set-cookie") cookies.push(value);
         else headers[name] = value;
       });
+      if (headers["content-type"]?.startsWith("text/event-stream"))
+        lifetime = setTimeout(() => abort("stream lifetime"), opts.maxStreamMs ?? STREAM_MAX_MS);
       out = runtime.HttpResponseStream.from(responseStream, { statusCode: res.status, headers, cookies });
       if (!res.body) {
         out.write("");
@@ -127,6 +145,7 @@ export function streamingHandler(app: FetchApp, runtime: AwsLambdaStreamingGloba
       }
     } finally {
       clearTimeout(deadline);
+      clearTimeout(lifetime);
       out.end();
     }
   });

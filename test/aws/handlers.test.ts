@@ -362,7 +362,9 @@ describe("API handler on a function URL", () => {
       version: 1,
     };
     await apiDeps.sessions.create(waiting);
-    // Hang up as soon as the stream has started: the handler must finish, not poll forever.
+    // A response stream that closes as soon as the stream has started: the handler must finish,
+    // not poll forever. (Lambda's runtime itself never reports a client's disconnect: see
+    // runtime.test.ts for the stream's lifetime, which bounds that case.)
     const hungUp = await invokeStreaming(
       api,
       urlEvent("GET", `/image-edit/progress/${waiting.sessionId}`, { headers: auth(alice) }),

@@ -35,22 +35,37 @@ export interface StreamedResponse {
   body: Buffer;
   text: string;
   json<T = any>(): T;
+  /** Bytes the handler wrote after the client hung up (see invokeStreaming). */
+  afterHangUp: number;
 }
 
 /**
  * Invoke a streaming handler with a function-URL event; resolves once the handler has ended the
  * stream. `onBody` sees body chunks as they arrive (to watch SSE, or to hang up early).
+ * `hangUp()` is a client leaving as Lambda's runtime shows it to the function: not at all (the
+ * response stream emits no "close" and writes keep succeeding); what is written after it is
+ * counted in `afterHangUp` but not kept. Destroying `stream` instead closes it, which the real
+ * runtime never does on a client's disconnect.
  */
 export async function invokeStreaming(
   handler: StreamingHandler,
   event: FunctionUrlEvent,
-  opts: { onBody?: (text: string, stream: PassThrough) => void; timeoutMs?: number } = {},
+  opts: { onBody?: (text: string, stream: PassThrough, hangUp: () => void) => void; timeoutMs?: number } = {},
 ): Promise<StreamedResponse> {
   const stream = new PassThrough();
   const chunks: Buffer[] = [];
   let prelude: ResponseMetadata | undefined;
   let pending = Buffer.alloc(0);
+  let hungUp = false;
+  let afterHangUp = 0;
+  const hangUp = () => {
+    hungUp = true;
+  };
   stream.on("data", (c: Buffer) => {
+    if (hungUp) {
+      afterHangUp += c.length;
+      return;
+    }
     if (!prelude) {
       pending = Buffer.concat([pending, c]);
       const at = pending.indexOf(SEPARATOR);
@@ -60,7 +75,7 @@ export async function invokeStreaming(
     }
     if (c.length === 0) return;
     chunks.push(c);
-    opts.onBody?.(Buffer.concat(chunks).toString("utf8"), stream);
+    opts.onBody?.(Buffer.concat(chunks).toString("utf8"), stream, hangUp);
   });
   const ended = new Promise<void>((resolve) => stream.on("close", resolve).on("finish", resolve));
   await handler(event, stream, lambdaContext(opts.timeoutMs));
@@ -73,6 +88,7 @@ export async function invokeStreaming(
     body,
     text: body.toString("utf8"),
     json: () => JSON.parse(body.toString("utf8")),
+    afterHangUp,
   };
 }
 

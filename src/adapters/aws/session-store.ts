@@ -80,6 +80,18 @@ function compactPatch(patch: Partial<Omit<SessionImage, "id" | "version">>) {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** DynamoDB's limit on a partition key value (UTF-8 bytes). */
+const MAX_KEY_BYTES = 2048;
+
+/**
+ * Whether an id can be a key of the table at all. Ids arrive from URLs and events: one DynamoDB
+ * refuses (empty, or over its key limit) names no session, and asking would fail the request as a
+ * storage error (a 503 clients retry) instead of answering "no such session".
+ */
+export function isStorableKey(id: string): boolean {
+  return id.length > 0 && Buffer.byteLength(id, "utf8") <= MAX_KEY_BYTES;
+}
+
 function storageError(action: string, e: unknown): ImageEditError {
   const message = e instanceof Error ? e.message : String(e);
   if (/item size/i.test(message)) {
@@ -262,7 +274,7 @@ export class DynamoSessionStore implements SessionStore {
 
   /** The stored session, expired or not; undefined for a marker item. */
   private async read(sessionId: string): Promise<Session | undefined> {
-    if (sessionId.startsWith(MARKER_PREFIX)) return undefined;
+    if (sessionId.startsWith(MARKER_PREFIX) || !isStorableKey(sessionId)) return undefined;
     const item = (await this.getItem(sessionId)) as Session | undefined;
     return item && typeof item.userId === "string" ? item : undefined;
   }
@@ -316,7 +328,8 @@ export class DynamoSessionStore implements SessionStore {
     rawPatch: Partial<Omit<SessionImage, "id" | "version">>,
   ): Promise<Session> {
     const patch = compactPatch(rawPatch);
-    const current = await this.read(sessionId);
+    // An expired session (DynamoDB deletes it late) is gone for writers too, as in every store.
+    const current = this.live(await this.read(sessionId));
     if (!current) throw new ImageEditError("NOT_FOUND", `session ${sessionId} not found`);
     const index = current.images.findIndex((i) => i.id === imageId);
     if (index < 0) throw new ImageEditError("NOT_FOUND", `image ${imageId} not found in session ${sessionId}`);
@@ -341,6 +354,7 @@ export class DynamoSessionStore implements SessionStore {
       "#version": "version",
       "#updatedAt": "updatedAt",
       "#st": "status",
+      "#ttl": "ttl",
     };
     // The condition is writableImage's rule (service/status.ts) as DynamoDB checks it.
     const retry = patch.status === "queued";
@@ -349,6 +363,8 @@ export class DynamoSessionStore implements SessionStore {
       ":one": 1,
       ":now": this.now(),
       ":done": "done",
+      // live() in the condition: the ttl may pass between the read and this write.
+      ":nowSec": this.now() / 1000,
       ...(retry ? {} : { ":failed": "failed" }),
     };
     const img = `#images[${index}]`;
@@ -372,7 +388,7 @@ export class DynamoSessionStore implements SessionStore {
           // Images are never reordered or removed, but never write into the wrong one. A done image
           // is final and a failed one only goes back to queued: two deliveries of one job (Lambda's
           // at-least-once) both read it unfinished, and the loser must not overwrite the outcome.
-          ConditionExpression: `attribute_exists(sessionId) AND ${img}.#id = :id AND ${img}.#st <> :done${
+          ConditionExpression: `attribute_exists(sessionId) AND #ttl > :nowSec AND ${img}.#id = :id AND ${img}.#st <> :done${
             retry ? "" : ` AND ${img}.#st <> :failed`
           }`,
           ExpressionAttributeNames: names,
@@ -383,7 +399,7 @@ export class DynamoSessionStore implements SessionStore {
       return out.Attributes as Session;
     } catch (e) {
       if (e instanceof ConditionalCheckFailedException) {
-        const now = await this.read(sessionId);
+        const now = this.live(await this.read(sessionId));
         const status = now?.images[index]?.id === imageId ? now.images[index].status : undefined;
         if (status && !writableImage(status, patch))
           throw new ImageEditError("CONFLICT", `image ${imageId} of session ${sessionId} is already ${status}`);
@@ -438,7 +454,7 @@ export class DynamoSessionStore implements SessionStore {
    * between leaves a session without marker (deleting again finishes), never a stale claim.
    */
   async delete(sessionId: string): Promise<void> {
-    if (sessionId.startsWith(MARKER_PREFIX)) return;
+    if (sessionId.startsWith(MARKER_PREFIX) || !isStorableKey(sessionId)) return;
     const s = await this.read(sessionId);
     if (s?.idempotencyKey) await this.release(idempotencyMarkerId(s.userId, s.idempotencyKey), sessionId);
     await this.deleteItem(sessionId);
