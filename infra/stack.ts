@@ -227,15 +227,32 @@ export class ImgeditStack extends Stack {
         removalPolicy: RemovalPolicy.DESTROY,
       });
 
-    // Lambda's on-failure destination for the processor. Its own function and role (it only reads
-    // and updates session records); no destination of its own, so a failure here cannot loop, and
-    // Lambda's async retries of it are safe (it never overwrites a finished image).
+    // Lambda's on-failure destination for the processor. Its own function and role (it reads and
+    // updates session records, and removes a result a killed run stored for the image it marks
+    // failed); no destination of its own, so a failure here cannot loop, and Lambda's async
+    // retries of it are safe (it never overwrites a finished image).
     const recorderRole = basicRole("FailureRecorderRole");
     recorderRole.addToPolicy(
       new iam.PolicyStatement({
         sid: "RecordFailure",
         actions: ["dynamodb:GetItem", "dynamodb:UpdateItem"],
         resources: [this.table.tableArn],
+      }),
+    );
+    recorderRole.addToPolicy(
+      new iam.PolicyStatement({
+        sid: "RemoveFailedResult",
+        // It lists the image's keys (ListBucket: also 404 instead of 403 for a missing one) and
+        // deletes them; it never reads or writes an object.
+        actions: ["s3:DeleteObject"],
+        resources: [objects],
+      }),
+    );
+    recorderRole.addToPolicy(
+      new iam.PolicyStatement({
+        sid: "FindFailedResult",
+        actions: ["s3:ListBucket"],
+        resources: [this.bucket.bucketArn],
       }),
     );
     this.failureRecorder = new lambda.Function(this, "FailureRecorderFunction", {

@@ -378,11 +378,15 @@ describe("IAM", () => {
     expect(list.Resource).toEqual(bucketArn());
   });
 
-  it("lets the failure recorder only read and update session records", () => {
+  it("lets the failure recorder read and update session records and remove a failed image's result, nothing more", () => {
     const st = statementsOf("FailureRecorderRole");
-    expect(st).toHaveLength(1);
+    expect(st).toHaveLength(3);
     expect(actionsOf(st[0]).sort()).toEqual(["dynamodb:GetItem", "dynamodb:UpdateItem"]);
     expect(st[0].Resource).toEqual(tableArn());
+    expect(actionsOf(st[1])).toEqual(["s3:DeleteObject"]);
+    expect(JSON.stringify(st[1].Resource)).toContain("/*");
+    expect(actionsOf(st[2])).toEqual(["s3:ListBucket"]);
+    expect(st[2].Resource).toEqual(bucketArn());
   });
 
   it("attaches the basic execution role (logs) to every role", () => {
