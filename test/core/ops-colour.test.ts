@@ -161,6 +161,31 @@ describe("threshold", () => {
   });
 });
 
+describe("posterize", () => {
+  it("leaves `levels` evenly spaced values per channel, black and full among them", async () => {
+    const out = await runOp(await gradient(), { op: "posterize", levels: 3 });
+    const values = new Set<number>();
+    for (let i = 0; i < out.width * out.height; i++)
+      for (let c = 0; c < 3; c++) values.add(out.data[i * out.channels + c]);
+    expect([...values].sort((a, b) => a - b)).toEqual([0, 128, 255]);
+    expect(rgbAt(out, 0, 0).slice(0, 3)).toEqual([0, 0, 0]); // dark corner
+    expect(rgbAt(out, 63, 47).slice(0, 2)).toEqual([255, 255]); // light corner (the gradient has no blue)
+  });
+
+  it("maps each value to the level of its band (4 levels: 0-63, 64-127, 128-191, 192-255)", async () => {
+    const input = await rawPng(Buffer.from([63, 64, 127, 128, 191, 192]), 2, 1, 3);
+    const out = await runOp(input, { op: "posterize", levels: 4 });
+    expect(rgbAt(out, 0, 0)).toEqual([0, 85, 85]);
+    expect(rgbAt(out, 1, 0)).toEqual([170, 170, 255]);
+  });
+
+  it("keeps alpha as it was", async () => {
+    const out = await runOp(await solid("#404040", 77), { op: "posterize", levels: 2 });
+    expect(out.channels).toBe(4);
+    expect(rgbAt(out, 1, 1)).toEqual([0, 0, 0, 77]);
+  });
+});
+
 describe("colour operations on every channel layout and on animations", () => {
   const ops = [
     { op: "grayscale" },
@@ -174,6 +199,7 @@ describe("colour operations on every channel layout and on animations", () => {
     { op: "hue", degrees: 90 },
     { op: "gamma", value: 2 },
     { op: "threshold", value: 100 },
+    { op: "posterize", levels: 4 },
   ];
 
   it.each(ops)("$op works on 1, 2, 3 and 4 band inputs", async (op) => {

@@ -60,6 +60,7 @@ export const EXAMPLES: Record<OperationName, readonly string[]> = {
   hue: ["shift the hue by 90 degrees", "rotate the hue 180"],
   gamma: ["gamma 2.2", "gamma correct"],
   threshold: ["pure black and white", "threshold at 100"],
+  posterize: ["posterize", "posterize to 6 levels"],
   blur: ["blur", "blur the background a little", "blur it a lot", "blur 5"],
   sharpen: ["sharpen", "sharpen slightly", "make it much sharper"],
   median: ["denoise", "remove noise a lot", "median 5"],

@@ -1297,6 +1297,12 @@ const parseCharcoal: Parser = (c) => {
   amount(c);
   return { ops: [{ op: "charcoal", ...(n?.num ? { radius: n.num.value } : {}) } as OperationInput] };
 };
+const parsePosterize: Parser = (c) => {
+  const n = num(c, (x) => x.unit === undefined);
+  c.takeAll("levels", "level", "colours", "colors", "tones", "effect", "look");
+  return { ops: [{ op: "posterize", ...(n?.num ? { levels: n.num.value } : {}) }] };
+};
+
 const parsePolaroid: Parser = (c) => {
   const n = num(c, (x) => x.unit === undefined || x.unit === "deg");
   const tilted = c.takeKey("tilted", "tilt", "angled", "rotated", "skewed");
@@ -1326,6 +1332,7 @@ export const PARSERS: Partial<Record<OperationName, Parser>> = {
   hue: parseHue,
   gamma: parseGamma,
   threshold: parseThreshold,
+  posterize: parsePosterize,
   blur: parseBlur,
   sharpen: parseSharpen,
   median: parseMedian,

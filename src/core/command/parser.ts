@@ -100,6 +100,7 @@ const PARAM_HINTS: Partial<Record<OperationName, string>> = {
   hue: "an angle in degrees (-360 to 360)",
   gamma: "a value 1-3",
   threshold: "a level 0-255 or a percent",
+  posterize: "a number of levels 2-32",
   brightness: "a change (+10, -10%) or a multiplier (1.2, 2x)",
   contrast: "a change (+10, -10%) or a multiplier (1.2, 2x)",
   saturation: "a change (+10, -10%) or a multiplier (1.2, 2x)",
@@ -163,6 +164,7 @@ const PARAM_NOUNS: Record<string, string> = {
   "polaroid.angle": "a tilt",
   "gamma.value": "a gamma",
   "threshold.value": "a threshold",
+  "posterize.levels": "a level count",
   "trim.threshold": "a tolerance",
   "blur.sigma": "a strength (sigma)",
   "sharpen.sigma": "a strength (sigma)",
@@ -306,7 +308,7 @@ const STEP_VERBS = new Set(
     "rotate turn spin tilt straighten flip mirror flop reflect orient autoorient grayscale greyscale desaturate " +
     "invert negate normalize normalise enhance tint colorize colourise colourize brighten lighten darken dim " +
     "saturate blur soften smooth defocus sharpen crispen unblur deblur denoise despeckle median threshold " +
-    "binarize binarise posterize write put add stamp caption label watermark convert save export compress " +
+    "binarize binarise posterize posterise write put add stamp caption label watermark convert save export compress " +
     "optimize optimise strip swirl twirl twist whirl vignette halve double " +
     // names that cannot mean anything else: "800px webp", "resize to 800 black and white"
     "jpeg jpg png webp avif gif tiff tif sepia monochrome b&w bw"

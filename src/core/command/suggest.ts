@@ -35,6 +35,7 @@ export const COMMON_OPERATIONS: readonly OperationName[] = [
   "hue",
   "vignette",
   "threshold",
+  "posterize",
   "gamma",
   "median",
   "autoOrient",

@@ -1,4 +1,5 @@
-// Colour and tone: grayscale, sepia, negate, normalize, tint, brightness, contrast, saturation, hue, gamma, threshold.
+// Colour and tone: grayscale, sepia, negate, normalize, tint, brightness, contrast, saturation, hue, gamma,
+// threshold, posterize.
 
 import type { Matrix3x3, Sharp } from "sharp";
 import { z } from "zod";
@@ -189,8 +190,34 @@ export const threshold = defineOperation({
   summary: "Pure black and white: pixels at or above the value (0-255) become white, the rest black.",
   schema: opSchema("threshold", { value: z.number().int().min(0).max(255).default(128) }),
   describe: (o) => `Threshold at ${o.value}`,
-  words: ["threshold", "binarize", "binarise", "posterize"],
+  words: ["threshold", "binarize", "binarise"],
   keepsAnimation: true,
   frames: "whole", // pixel-wise: one pass over all frames
   apply: applyThreshold,
+});
+
+/**
+ * `levels` evenly spaced values per colour channel, black and full among them (ImageMagick's
+ * -posterize); alpha passes through. libvips has no per-value lookup, so the pixels are mapped here.
+ */
+async function applyPosterize(image: Sharp, o: { levels: number }, ctx: StepContext): Promise<Sharp> {
+  const raw = await toRaw(image);
+  const lut = new Uint8Array(256);
+  for (let v = 0; v < 256; v++) lut[v] = Math.round((Math.floor((v * o.levels) / 256) * 255) / (o.levels - 1));
+  const { data, channels } = raw;
+  const colours = channels === 2 || channels === 4 ? channels - 1 : channels;
+  for (let i = 0; i < data.length; i += channels) for (let c = 0; c < colours; c++) data[i + c] = lut[data[i + c]];
+  return fromRaw(raw, ctx.meta.pages);
+}
+
+export const posterize = defineOperation({
+  name: "posterize",
+  family: "colour",
+  summary: "Fewer tones, a poster look: each colour channel keeps only `levels` (2-32) evenly spaced values.",
+  schema: opSchema("posterize", { levels: z.number().int().min(2).max(32).default(4) }),
+  describe: (o) => `Posterize to ${o.levels} levels`,
+  words: ["posterize", "posterise"],
+  keepsAnimation: true,
+  frames: "whole", // pixel-wise: one pass over all frames
+  apply: applyPosterize,
 });
