@@ -6,7 +6,7 @@ import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { serve } from "@hono/node-server";
-import { answerClientError } from "./adapters/local/client-error.js";
+import { clientErrorListener } from "./adapters/local/client-error.js";
 import { CoalescingResponse } from "./adapters/local/coalescing-response.js";
 import { lockDataDir } from "./adapters/local/data-lock.js";
 import { FsObjectStore } from "./adapters/local/fs-objects.js";
@@ -177,7 +177,7 @@ async function startLocked(
       () => resolve(s as Server),
     ) as Server;
     s.once("error", reject);
-    s.on("clientError", answerClientError);
+    s.on("clientError", clientErrorListener({ metrics, logger }));
   });
   undo.push(() => new Promise((r) => server.close(r)));
   const addr = server.address() as AddressInfo;

@@ -89,8 +89,13 @@ export function makeFailureHandler(getDeps: () => LambdaDeps) {
         return { ok: true, recorded: false, skipped: "done meanwhile" };
       throw e; // Lambda retries this function's own async invocation
     }
+    // No job_duration_seconds here: the record says when Lambda gave up, not when any run started
+    // (a run killed at 300 s and one dead of memory at 2 s look alike), so there is none to observe.
     deps.metrics.increment("jobs_total", { outcome: "failed", code: "PROCESSING_FAILED" });
-    log.error({ sessionId, imageId, condition: record.condition, invokeCount: record.invokeCount }, message);
+    log.error(
+      { sessionId, imageId, code: "PROCESSING_FAILED", condition: record.condition, invokeCount: record.invokeCount },
+      message,
+    );
     // A failed image keeps no file (as runJob's own failures): a run killed between storing its
     // result and recording done left one. Failed is final, so no delivery can still claim it. Best
     // effort: the object expires with the bucket's lifecycle rule anyway.

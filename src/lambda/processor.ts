@@ -33,20 +33,21 @@ export function makeProcessorHandler(getDeps: () => LambdaDeps) {
     const controller = new AbortController();
     const budget = Math.max(1_000, context.getRemainingTimeInMillis() - DEADLINE_MARGIN_MS);
     const timer = setTimeout(() => controller.abort(new Error("function deadline")), budget);
+    const now = () => (deps.job.clock ?? Date).now();
+    const started = now();
     try {
-      await runJob(job, deps.job, { signal: controller.signal });
+      // runJob's own lines (progress, retries, failures) carry the invocation's request id too.
+      await runJob(job, { ...deps.job, logger: log }, { signal: controller.signal });
       if (controller.signal.aborted) {
         const s = await deps.sessions.get(job.sessionId);
         const img = s?.images.find((i) => i.id === job.imageId);
         if (s && img && !isTerminal(img.status)) {
+          const message = `processing did not finish within the function's ${Math.round(budget / 1000)} s budget`;
           const recorded = await deps.sessions
             .updateImage(job.sessionId, job.imageId, {
               status: "failed",
               percent: 100,
-              error: {
-                code: "PROCESSING_TIMEOUT",
-                message: `processing did not finish within the function's ${Math.round(budget / 1000)} s budget`,
-              },
+              error: { code: "PROCESSING_TIMEOUT", message },
             })
             .then(
               () => true,
@@ -57,7 +58,14 @@ export function makeProcessorHandler(getDeps: () => LambdaDeps) {
               },
             );
           if (recorded) {
+            // The same series runJob writes for every other outcome (its own line for an aborted
+            // run only says "interrupted"): this is the one line naming the image and why.
             deps.metrics.increment("jobs_total", { outcome: "failed", code: "PROCESSING_TIMEOUT" });
+            deps.metrics.observe("job_duration_seconds", (now() - started) / 1000, { outcome: "failed" });
+            log.warn(
+              { sessionId: job.sessionId, imageId: job.imageId, code: "PROCESSING_TIMEOUT", budgetMs: budget },
+              `image failed: ${message}`,
+            );
             // A failed image keeps no file (as runJob's own failures): an earlier run killed between
             // storing its result and recording done left one. Failed is final: nothing can claim it.
             const left = await storedResults(deps.objects, s.userId, job.sessionId, job.imageId).catch(() => []);

@@ -1,8 +1,11 @@
 // Requests Node's HTTP parser refuses before the app sees them (headers over the size limit,
-// malformed request lines): answered in the API's JSON error shape instead of Node's bare status
-// line, so every client gets a body naming the problem.
+// malformed request lines, requests that do not arrive in time): answered in the API's JSON error
+// shape instead of Node's bare status line, so every client gets a body naming the problem; and,
+// since the app's access log and request metrics never see them, counted and logged here.
 import http from "node:http";
 import type { Duplex } from "node:stream";
+import type { Logger } from "../../logger.js";
+import type { Metrics } from "../../ports.js";
 
 function answer(status: number, message: string): string {
   const body = JSON.stringify({ error: { code: "INVALID_INPUT", message } });
@@ -16,17 +19,55 @@ function answer(status: number, message: string): string {
   ].join("\r\n");
 }
 
-/** A `clientError` listener for a node:http server. */
-export function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
-  // Nobody left to answer (the client reset), or an answer already under way on this connection
-  // (what Node's own handler checks too): a status line now would corrupt it.
-  const inFlight = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage;
-  if (err.code === "ECONNRESET" || !socket.writable || inFlight?.headersSent) {
-    socket.destroy();
-    return;
-  }
+/** The method label: one of a fixed set, never the client's bytes (each value is a new series). */
+const KNOWN_METHODS = new Set(["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]);
+
+/** The refused request's method when the bytes Node was parsing start a request line of a known one. */
+function methodOf(err: NodeJS.ErrnoException & { rawPacket?: unknown }): string {
+  if (!Buffer.isBuffer(err.rawPacket)) return "unknown"; // a timeout has no bytes
+  const first = err.rawPacket.subarray(0, 8).toString("latin1").split(" ", 1)[0];
+  return KNOWN_METHODS.has(first) ? first : "unknown";
+}
+
+/** The status and reason for an error Node's parser raised. */
+function refusal(err: NodeJS.ErrnoException): { status: number; reason: string } {
   if (err.code === "HPE_HEADER_OVERFLOW")
-    socket.end(answer(431, `the request's headers are larger than the server's limit (${http.maxHeaderSize} bytes)`));
-  else if (err.code === "ERR_HTTP_REQUEST_TIMEOUT") socket.end(answer(408, "the request did not arrive in time"));
-  else socket.end(answer(400, `malformed HTTP request${err.code ? ` (${err.code})` : ""}`));
+    return {
+      status: 431,
+      reason: `the request's headers are larger than the server's limit (${http.maxHeaderSize} bytes)`,
+    };
+  if (err.code === "ERR_HTTP_REQUEST_TIMEOUT") return { status: 408, reason: "the request did not arrive in time" };
+  // The client closed its side (or went away) mid-request: cut short, not garbled.
+  if (err.code === "HPE_INVALID_EOF_STATE")
+    return { status: 400, reason: "the connection closed before the request was complete" };
+  return { status: 400, reason: `malformed HTTP request${err.code ? ` (${err.code})` : ""}` };
+}
+
+/**
+ * A `clientError` listener for a node:http server: answers, counts the request in
+ * `http_requests_total` (route "unmatched") and logs it once at info with its status, Node's error
+ * code and the reason. A client's fault, like the app's own 4xx answers; the raw bytes are never
+ * logged (they may hold a token, and they are the client's to choose).
+ */
+export function clientErrorListener(deps: { metrics: Metrics; logger: Logger }) {
+  return (err: NodeJS.ErrnoException, socket: Duplex): void => {
+    // Nobody left to answer (the client reset), or an answer already under way on this connection
+    // (what Node's own handler checks too): a status line now would corrupt it.
+    const inFlight = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+    if (err.code === "ECONNRESET" || !socket.writable || inFlight?.headersSent) {
+      socket.destroy();
+      return;
+    }
+    const { status, reason } = refusal(err);
+    socket.end(answer(status, reason));
+    // A request the app already has (a broken body after its headers) is counted and logged by the
+    // app when it answers; only requests it never saw are counted here.
+    if (inFlight) return;
+    const method = methodOf(err);
+    deps.metrics.increment("http_requests_total", { method, route: "unmatched", status });
+    deps.logger.info(
+      { method, status, code: err.code, remoteAddress: (socket as { remoteAddress?: string }).remoteAddress },
+      `request refused by the HTTP parser: ${reason}`,
+    );
+  };
 }
