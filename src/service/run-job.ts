@@ -232,8 +232,10 @@ export async function runJob(job: Job, deps: JobDeps, opts: { signal?: AbortSign
         return;
       }
       if (signal?.aborted) {
-        // Shutdown: leave the image as it is; recovery re-queues it on the next start.
-        log.info("job interrupted by shutdown");
+        // Stopped from outside (a server shutting down, a Lambda deadline): leave the image as it
+        // is; whoever stopped it decides what becomes of it (recovery re-queues it on the next start).
+        const why = signal.reason instanceof Error ? signal.reason.message : String(signal.reason ?? "stopped");
+        log.info({ reason: why }, `job interrupted: ${why}`);
         return;
       }
       const err = toImageEditError(e, "PROCESSING_FAILED");
