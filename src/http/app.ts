@@ -6,6 +6,7 @@ import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { Config } from "../config.js";
 import { ImageEditError, toImageEditError } from "../core/errors.js";
+import { INPUT_FORMATS } from "../core/formats.js";
 import type { Limits } from "../core/limits.js";
 import type { ProbeResult } from "../core/pipeline.js";
 import type { Logger } from "../logger.js";
@@ -55,6 +56,11 @@ export interface AppDeps {
   streamTokenTtlSec?: number;
   /** False while shutting down: /healthz answers 503 so balancers drain us. */
   isReady?: () => boolean;
+  /**
+   * The largest image POST /uploads can receive on this runtime, where something in front of the
+   * app refuses bigger bodies itself (a Lambda function URL); absent: MAX_IMAGE_SIZE.
+   */
+  maxUploadBytes?: number;
 }
 
 type Env = { Variables: { userId: string; requestId: string; log: Logger; errorCode?: string } };
@@ -280,7 +286,14 @@ export function createApp(deps: AppDeps): Hono<Env> {
   app.get("/openapi.json", (c) => c.json(openApiDocument({ serverUrl: config.PUBLIC_URL })));
 
   // ---- auth ----
-  app.get("/auth/config", (c) => c.json({ localSignIn: auth.localSignIn, mode: auth.mode }));
+  // What a client needs to refuse, before sending, what would fail: sizes, count and formats.
+  const clientLimits = {
+    maxImageBytes: deps.limits.maxImageBytes,
+    maxUploadBytes: Math.min(deps.limits.maxImageBytes, deps.maxUploadBytes ?? Number.POSITIVE_INFINITY),
+    maxImagesPerRequest: config.MAX_IMAGES_PER_REQUEST,
+    formats: INPUT_FORMATS.filter((f) => f !== "svg" || deps.limits.allowSvg),
+  };
+  app.get("/auth/config", (c) => c.json({ localSignIn: auth.localSignIn, mode: auth.mode, limits: clientLimits }));
 
   app.post("/auth/local", limitJson, async (c) => {
     if (!auth.localSignIn) throw new ImageEditError("NOT_FOUND", "local sign-in is off on this service");

@@ -275,11 +275,39 @@ export function openApiDocument(opts: { version?: string; serverUrl?: string } =
       },
       "/auth/config": {
         get: {
-          summary: "How the page signs in",
+          summary: "How the page signs in, and the limits a client checks before sending (no token needed)",
           responses: {
             "200": {
               description: "Settings",
-              content: json({ type: "object", properties: { localSignIn: { type: "boolean" } } }),
+              content: json({
+                type: "object",
+                required: ["localSignIn", "mode", "limits"],
+                properties: {
+                  localSignIn: { type: "boolean" },
+                  mode: { enum: ["local", "jwks"], description: "How tokens are verified" },
+                  limits: {
+                    type: "object",
+                    required: ["maxImageBytes", "maxUploadBytes", "maxImagesPerRequest", "formats"],
+                    properties: {
+                      maxImageBytes: { type: "integer", description: "Bytes per input image (MAX_IMAGE_SIZE)" },
+                      maxUploadBytes: {
+                        type: "integer",
+                        description:
+                          "The largest image POST /uploads can receive on this runtime: MAX_IMAGE_SIZE, or less where the platform caps request bodies (about 4.5 MB through a Lambda function URL); bigger images go by URL",
+                      },
+                      maxImagesPerRequest: {
+                        type: "integer",
+                        description: "Images in one POST /image-edit (MAX_IMAGES_PER_REQUEST)",
+                      },
+                      formats: {
+                        type: "array",
+                        items: { type: "string" },
+                        description: "Input formats read (svg only where ALLOW_SVG is on)",
+                      },
+                    },
+                  },
+                },
+              }),
             },
           },
         },

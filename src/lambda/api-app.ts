@@ -12,6 +12,14 @@ import { createAuth } from "../http/auth.js";
 import { pollingWatcher } from "../service/watch.js";
 import type { LambdaDeps } from "./deps.js";
 
+/**
+ * The largest image POST /uploads takes through a function URL. Lambda refuses an invocation event
+ * over 6 MB itself (its own 413, before the function runs), and the event carries the body
+ * base64-encoded (4 bytes for 3) beside the headers and request context: 32 KiB is kept for those
+ * and the multipart envelope. About 4.5 MB; bigger images go by URL (up to MAX_IMAGE_SIZE).
+ */
+export const LAMBDA_MAX_UPLOAD_BYTES = Math.floor(((6 * 1024 * 1024 - 32 * 1024) * 3) / 4);
+
 export interface ApiAppOptions {
   /** How often a progress stream reads the session (default 1 s: ~1 read/s per open stream). */
   pollMs?: number;
@@ -48,5 +56,6 @@ export function buildApiApp(deps: LambdaDeps, opts: ApiAppOptions = {}) {
     probe: probeImage,
     assets: existsSync(webRoot) ? staticFiles(webRoot) : undefined,
     sseHeartbeatMs: opts.sseHeartbeatMs,
+    maxUploadBytes: LAMBDA_MAX_UPLOAD_BYTES,
   });
 }

@@ -6,6 +6,7 @@ import {
   getToken,
   previewFor,
   rememberPreview,
+  type ServerLimits,
   type SessionView,
   setSession,
   setUnauthorizedHandler,
@@ -23,6 +24,7 @@ import { Toolbar } from "./components/Toolbar";
 import { downloadAll, downloadOne } from "./download";
 import { nameFromUrl, resultFileName } from "./format";
 import { loadCommandHistory, rememberCommand } from "./history";
+import { readLimits, screenFiles, sizeRefusal } from "./limits";
 import type { QuickEdit } from "./quick-edits";
 import { type Item, initialState, isReady, newKey, reducer, sessionLabel } from "./state";
 import { followSession, progressUrlFor } from "./stream";
@@ -102,16 +104,40 @@ function Editor({ user, inert, signIns, onSignOut }: EditorProps) {
   // toolbar click in between would start a second session.
   const [starting, setStarting] = useState(false);
   const stopFollowing = useRef<(() => void) | undefined>(undefined);
+  // What the server takes (absent from an older server: files go up unchecked, as before).
+  const [limits, setLimits] = useState<ServerLimits | undefined>(undefined);
+  // Files left out of the last drop or pick, and why.
+  const [fileNotes, setFileNotes] = useState<string[]>([]);
   const { ws } = state;
+  // For addFiles, which keeps one identity (the paste listener holds it).
+  const current = useRef({ limits, count: ws.items.length });
+  current.current = { limits, count: ws.items.length };
 
   useEffect(() => () => stopFollowing.current?.(), []);
+
+  useEffect(() => {
+    let live = true;
+    api
+      .authConfig()
+      .then((c) => live && setLimits(readLimits(c)))
+      .catch(() => undefined); // unreachable now: uploads say so themselves
+    return () => {
+      live = false;
+    };
+  }, []);
 
   const selectedReady = ws.items.filter((i) => ws.selected.includes(i.key) && isReady(i));
   const withResults = ws.items.filter((i) => i.run?.result);
   const canRun = selectedReady.length > 0 && !ws.running && !starting;
 
   // ---- adding images ----------------------------------------------------------------------
-  const addFiles = useCallback((files: File[]) => {
+  const addFiles = useCallback((dropped: File[]) => {
+    // Refused here, before any byte is sent, with the reason: what the server would refuse anyway.
+    const { limits, count } = current.current;
+    const room = limits ? limits.maxImagesPerRequest - count : Number.POSITIVE_INFINITY;
+    const { accepted: files, notes } = screenFiles(dropped, limits, room);
+    setFileNotes(notes);
+    if (files.length === 0) return;
     const added = files.map((file) => ({
       file,
       item: {
@@ -240,6 +266,8 @@ function Editor({ user, inert, signIns, onSignOut }: EditorProps) {
       async (item) => {
         try {
           const blob = await fetchBlob(item.previewUrl!);
+          const tooLarge = sizeRefusal(item.name, blob.size, current.current.limits);
+          if (tooLarge) throw new Error(tooLarge);
           const preview = URL.createObjectURL(blob);
           const up = await uploadFile(new File([blob], item.name, { type: blob.type }), (p) =>
             dispatch({ type: "update", key: item.key, patch: { upload: { percent: p } } }),
@@ -368,7 +396,7 @@ function Editor({ user, inert, signIns, onSignOut }: EditorProps) {
 
       <div className="layout">
         <div className="area-add">
-          <AddImages onFiles={addFiles} onUrls={addUrls} />
+          <AddImages onFiles={addFiles} onUrls={addUrls} limits={limits} fileNotes={fileNotes} />
         </div>
 
         <main className="area-main">

@@ -32,8 +32,20 @@ export interface User {
   name?: string;
 }
 
+/** What the server takes, from GET /auth/config (absent from older servers). */
+export interface ServerLimits {
+  /** Bytes per image, by URL or upload. */
+  maxImageBytes: number;
+  /** Bytes per upload on this runtime (less than maxImageBytes on AWS Lambda). */
+  maxUploadBytes: number;
+  maxImagesPerRequest: number;
+  /** Input formats read: jpeg, png, webp, gif, tiff, avif, and svg where allowed. */
+  formats: string[];
+}
+
 export interface AuthConfig {
   localSignIn: boolean;
+  limits?: ServerLimits;
 }
 
 export interface UploadAnswer {

@@ -1,33 +1,28 @@
 import { type DragEvent, type FormEvent, useId, useRef, useState } from "react";
+import type { ServerLimits } from "../api";
+import { limitsHint } from "../limits";
 
 interface Props {
+  /** Every file dropped or chosen: the editor keeps what the server takes and says why not the rest. */
   onFiles(files: File[]): void;
   onUrls(urls: string[]): void;
+  /** The server's limits, for the hint (absent: an older server). */
+  limits?: ServerLimits;
+  /** Files left out of the last drop or pick, and why: one sentence per reason. */
+  fileNotes: string[];
 }
 
-const isImage = (f: File) =>
-  f.type.startsWith("image/") || /\.(jpe?g|png|webp|avif|gif|tiff?|heic|heif|svg)$/i.test(f.name);
-
 /** Drop zone + file picker (several files) + pasted image URLs. */
-export function AddImages({ onFiles, onUrls }: Props) {
+export function AddImages({ onFiles, onUrls, limits, fileNotes }: Props) {
   const [over, setOver] = useState(false);
   const [urls, setUrls] = useState("");
   const [urlError, setUrlError] = useState<string | null>(null);
-  const [fileError, setFileError] = useState<string | null>(null);
   const input = useRef<HTMLInputElement>(null);
   const urlId = useId();
 
   const take = (list: FileList | null) => {
-    const all = Array.from(list ?? []);
-    const files = all.filter(isImage);
-    // Say what was left out: a file dropped without a trace looks like a page that did nothing.
-    const skipped = all.filter((f) => !isImage(f)).map((f) => f.name);
-    setFileError(
-      skipped.length
-        ? `${skipped.join(", ")} ${skipped.length === 1 ? "is not an image" : "are not images"}: add JPEG, PNG, WebP, AVIF, GIF or TIFF files.`
-        : null,
-    );
-    if (files.length) onFiles(files);
+    // Even none: a new drop clears the note about the last one.
+    onFiles(Array.from(list ?? []));
   };
 
   const onDrop = (e: DragEvent) => {
@@ -92,9 +87,16 @@ export function AddImages({ onFiles, onUrls }: Props) {
             e.target.value = "";
           }}
         />
-        <p className="hint muted">JPEG, PNG, WebP, AVIF, GIF, TIFF · up to 25 MB each</p>
+        <p className="hint muted" data-testid="limits-hint">
+          {limitsHint(limits)}
+        </p>
         <p className="error-text" role="status" aria-live="polite" data-testid="file-error">
-          {fileError}
+          {fileNotes.map((n, i) => (
+            // A line each; the space keeps the sentences apart for screen readers and textContent.
+            <span key={n} className="file-note">
+              {i ? ` ${n}` : n}
+            </span>
+          ))}
         </p>
       </div>
       <form className="url-form" onSubmit={addUrls}>
