@@ -72,7 +72,7 @@ export function progressStream(o: ProgressStreamOptions): ReadableStream<Uint8Ar
     const handle = async (s: Session | undefined) => {
       if (closed) return;
       if (!s) {
-        write(formatEvent("gone", { sessionId: o.sessionId, message: "the session was deleted" }));
+        write(formatEvent("gone", { sessionId: o.sessionId, message: "the session was deleted or has expired" }));
         finish();
         return;
       }
