@@ -99,9 +99,10 @@ describe.runIf(existsSync(photo))("bench harness", () => {
       { cwd: path.resolve(import.meta.dirname, "../.."), encoding: "utf8", timeout: 180_000 },
     );
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/service \/ bare/);
     const json = JSON.parse(readFileSync(out, "utf8"));
+    // first, so a failed run says why (its note) rather than only that the table is missing
     expect(json.service.status, json.service.note).toBe("ok");
+    expect(r.stdout).toMatch(/service \/ bare/);
     expect(json.service.bareNote).toBeUndefined();
     expect(json.service.levels.map((l: { concurrency: number }) => l.concurrency)).toEqual([1, 2, 4, 8]);
     for (const l of json.service.levels) {
