@@ -16,14 +16,8 @@ import { S3ObjectStore } from "../../src/adapters/aws/object-store.js";
 import { DynamoSessionStore } from "../../src/adapters/aws/session-store.js";
 import type { Session } from "../../src/ports.js";
 import { uploadKey } from "../../src/service/edit.js";
-import {
-  createBucket,
-  createSessionsTable,
-  type LoopbackAws,
-  startLoopbackAws,
-  TEST_CREDENTIALS,
-  TEST_REGION,
-} from "./servers.js";
+import { type LoopbackAws, startLoopbackAws, TEST_CREDENTIALS, TEST_REGION } from "./servers.js";
+import { queuedSession } from "./stack.js";
 
 const root = path.resolve(import.meta.dirname, "../..");
 const out = mkdtempSync(path.join(os.tmpdir(), "imgedit-bundle-"));
@@ -51,9 +45,7 @@ beforeAll(async () => {
     mkdirSync(path.join(out, "node_modules"));
     symlinkSync(path.join(root, "node_modules/sharp"), path.join(out, "node_modules/sharp"), "dir");
   }
-  aws = await startLoopbackAws();
-  await createSessionsTable(aws.dynamoEndpoint, "sessions");
-  await createBucket(aws.s3Endpoint, "results");
+  aws = await startLoopbackAws({ table: "sessions", bucket: "results" });
 }, 120_000);
 
 afterAll(async () => {
@@ -72,11 +64,7 @@ async function runInNode(script: string, env: Record<string, string>): Promise<s
       PATH: process.env.PATH ?? "",
       AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
       AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
-      AWS_REGION: TEST_REGION,
-      S3_BUCKET: "results",
-      DYNAMODB_TABLE: "sessions",
-      S3_ENDPOINT: aws.s3Endpoint,
-      DYNAMODB_ENDPOINT: aws.dynamoEndpoint,
+      ...aws.env,
       LOG_LEVEL: "silent",
       ...env,
     },
@@ -111,28 +99,11 @@ describe("lambda bundles", () => {
       .png()
       .toBuffer();
     await objects.put(uploadKey("bob", "0123456789abcdef0123456789abcdef"), input, "image/png");
-    const now = Date.now();
-    const session: Session = {
-      sessionId: "bundle-1",
-      userId: "bob",
-      createdAt: now,
-      updatedAt: now,
-      status: "queued",
-      plan: [{ op: "vignette" }, { op: "format", format: "png" }] as unknown as Session["plan"],
-      images: [
-        {
-          id: "one",
-          name: "one.png",
-          sourceUrl: "upload:0123456789abcdef0123456789abcdef",
-          status: "queued",
-          percent: 0,
-          attempts: 0,
-          version: 1,
-        },
-      ],
-      ttl: Math.floor(now / 1000) + 3600,
-      version: 1,
-    };
+    const session = queuedSession(
+      [{ op: "vignette" }, { op: "format", format: "png" }] as unknown as Session["plan"],
+      { id: "one", name: "one.png", sourceUrl: "upload:0123456789abcdef0123456789abcdef" },
+      { sessionId: "bundle-1", userId: "bob" },
+    );
     await sessions.create(session);
     const printed = await runInNode(
       `const { handler } = await import(${JSON.stringify(path.join(out, "processor/index.mjs"))});

@@ -1,90 +1,31 @@
 // The two Lambda handlers end to end, in-process: the API handler gets function-URL events and
 // streams its responses through the runtime's streaming contract; its job runner invokes the
 // processor through a loopback Invoke API; both use dynalite and s3rver. Real sharp throughout.
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EmfMetrics } from "../../src/adapters/aws/emf-metrics.js";
-import { loadConfig } from "../../src/config.js";
-import { createAuth } from "../../src/http/auth.js";
-import { buildApiApp } from "../../src/lambda/api-app.js";
-import { buildLambdaDeps, type LambdaDeps } from "../../src/lambda/deps.js";
+import type { LambdaDeps } from "../../src/lambda/deps.js";
 import { makeProcessorHandler } from "../../src/lambda/processor.js";
-import { streamingHandler } from "../../src/lambda/stream.js";
-import { silentLogger } from "../../src/logger.js";
 import type { Session } from "../../src/ports.js";
-import { type InvokeServer, invokeStreaming, startInvokeServer, streamingRuntime, urlEvent } from "./lambda-runtime.js";
-import {
-  createBucket,
-  createSessionsTable,
-  type LoopbackAws,
-  startLoopbackAws,
-  TEST_CREDENTIALS,
-  TEST_REGION,
-} from "./servers.js";
+import { invokeStreaming, postJsonEvent, urlEvent } from "./lambda-runtime.js";
+import { type AwsStack, imageRoutes, PROCESSOR, parseSse, queuedSession, startAwsStack } from "./stack.js";
 
-const TABLE = "image-edit-sessions";
-const BUCKET = "generated-images-bucket";
-const PROCESSOR = "imgedit-image-processor";
-const SECRET = "test-secret-0123456789abcdef0123456789abcdef";
-
-let aws: LoopbackAws;
-let invoke: InvokeServer;
-let source: Server;
-let sourceBase: string;
-let api: ReturnType<typeof streamingHandler>;
-let apiDeps: LambdaDeps;
-let processorDeps: LambdaDeps;
-let processor: ReturnType<typeof makeProcessorHandler>;
+let stack: AwsStack;
 let alice: string;
 let bob: string;
 const emf: string[] = [];
 let photo: Buffer;
-
-function env(extra: Record<string, string>): Record<string, string> {
-  return {
-    S3_BUCKET: BUCKET,
-    DYNAMODB_TABLE: TABLE,
-    S3_ENDPOINT: aws.s3Endpoint,
-    DYNAMODB_ENDPOINT: aws.dynamoEndpoint,
-    AWS_REGION: TEST_REGION,
-    JWT_SECRET: SECRET,
-    LOCAL_SIGN_IN: "false",
-    LOG_LEVEL: "silent",
-    FETCH_ALLOW_HOSTS: new URL(sourceBase).host,
-    ...extra,
-  };
-}
 
 const auth = (token: string) => ({ authorization: `Bearer ${token}` });
 
 /** Uploads the test photo as bob (query: "?name=..." or ""); answers its upload:<id> URL. */
 async function bobUpload(query: string): Promise<string> {
   const res = await invokeStreaming(
-    api,
+    stack.api,
     urlEvent("POST", `/uploads${query}`, { headers: { ...auth(bob), "content-type": "image/jpeg" }, body: photo }),
   );
   expect(res.status).toBe(201);
   return res.json().url;
-}
-
-/** Reads an SSE response until `complete` (or the stream ends) and parses its events. */
-type SseEvent = { event: string; id: number | undefined; data: any };
-function parseSse(text: string): SseEvent[] {
-  return text
-    .split("\n\n")
-    .map((block) => {
-      const lines = block.split("\n");
-      const event = lines.find((l) => l.startsWith("event: "))?.slice(7);
-      const id = lines.find((l) => l.startsWith("id: "))?.slice(4);
-      const data = lines
-        .filter((l) => l.startsWith("data: "))
-        .map((l) => l.slice(6))
-        .join("\n");
-      return event ? { event, id: id ? Number(id) : undefined, data: data ? JSON.parse(data) : undefined } : undefined;
-    })
-    .filter((e): e is SseEvent => e !== undefined);
 }
 
 beforeAll(async () => {
@@ -93,60 +34,27 @@ beforeAll(async () => {
   })
     .jpeg()
     .toBuffer();
-  source = createServer((req, res) => {
-    if (req.url === "/photo.jpg") {
-      res.writeHead(200, { "content-type": "image/jpeg" });
-      res.end(photo);
-    } else if (req.url === "/hang.jpg") {
-      // never answers: the processor's own deadline has to end the image
-    } else {
-      res.writeHead(200, { "content-type": "image/jpeg" });
-      res.end("this is not an image at all");
-    }
+  stack = await startAwsStack({
+    source: imageRoutes(
+      // "/hang.jpg" never answers: the processor's own deadline has to end the image
+      { "/photo.jpg": ["image/jpeg", photo], "/hang.jpg": "hang" },
+      ["image/jpeg", "this is not an image at all"],
+    ),
+    processorMetrics: new EmfMetrics({
+      dimensions: { service: "imgedit", function: "processor" },
+      write: (l) => emf.push(l),
+    }),
   });
-  await new Promise<void>((r) => source.listen(0, "127.0.0.1", r));
-  sourceBase = `http://127.0.0.1:${(source.address() as AddressInfo).port}`;
-
-  aws = await startLoopbackAws();
-  await createSessionsTable(aws.dynamoEndpoint, TABLE);
-  await createBucket(aws.s3Endpoint, BUCKET);
-
-  processorDeps = buildLambdaDeps(loadConfig(env({})), {
-    functionLabel: "processor",
-    credentials: TEST_CREDENTIALS,
-    logger: silentLogger(),
-    metrics: new EmfMetrics({ dimensions: { service: "imgedit", function: "processor" }, write: (l) => emf.push(l) }),
-  });
-  processor = makeProcessorHandler(() => processorDeps);
-  invoke = await startInvokeServer({ [PROCESSOR]: (event, ctx) => processor(event, ctx) });
-
-  apiDeps = buildLambdaDeps(
-    loadConfig(env({ LAMBDA_ENDPOINT: invoke.endpoint, IMAGE_PROCESSOR_FUNCTION_ARN: PROCESSOR })),
-    {
-      functionLabel: "api",
-      credentials: TEST_CREDENTIALS,
-      logger: silentLogger(),
-      metrics: new EmfMetrics({ write: () => {} }),
-    },
-  );
-  api = streamingHandler(buildApiApp(apiDeps, { pollMs: 100, sseHeartbeatMs: 500 }), streamingRuntime);
-  const minter = createAuth({ config: apiDeps.config, secret: new TextEncoder().encode(SECRET) });
-  alice = await minter.mint("alice", 3600);
-  bob = await minter.mint("bob", 3600);
+  alice = await stack.token("alice");
+  bob = await stack.token("bob");
 });
 
-afterAll(async () => {
-  await invoke?.idle();
-  await invoke?.close();
-  await aws?.close();
-  source?.closeAllConnections();
-  await new Promise<void>((r) => (source ? source.close(() => r()) : r()));
-});
+afterAll(async () => stack?.close());
 
 describe("API handler on a function URL", () => {
   it("answers health checks and refuses requests without a token", async () => {
-    expect((await invokeStreaming(api, urlEvent("GET", "/healthz"))).status).toBe(200);
-    const res = await invokeStreaming(api, urlEvent("GET", "/image-edit/sessions"));
+    expect((await invokeStreaming(stack.api, urlEvent("GET", "/healthz"))).status).toBe(200);
+    const res = await invokeStreaming(stack.api, urlEvent("GET", "/image-edit/sessions"));
     expect(res.status).toBe(401);
     expect(res.json().error.code).toBe("UNAUTHORIZED");
   });
@@ -155,7 +63,7 @@ describe("API handler on a function URL", () => {
 
   it("takes an upload (binary body), stores it in S3 and hands back a presigned preview URL", async () => {
     const res = await invokeStreaming(
-      api,
+      stack.api,
       urlEvent("POST", "/uploads?name=red.jpg", {
         headers: { ...auth(alice), "content-type": "image/jpeg" },
         body: photo,
@@ -165,7 +73,7 @@ describe("API handler on a function URL", () => {
     const up = res.json();
     expect(up).toMatchObject({ name: "red.jpg", width: 640, height: 480, format: "jpeg", bytes: photo.length });
     expect(up.url).toMatch(/^upload:[a-f0-9]{32}$/);
-    expect(up.previewUrl).toContain(aws.s3Endpoint);
+    expect(up.previewUrl).toContain(stack.aws.s3Endpoint);
     expect(up.previewUrl).toContain("X-Amz-Signature=");
     const preview = await fetch(up.previewUrl);
     expect(preview.status).toBe(200);
@@ -177,30 +85,27 @@ describe("API handler on a function URL", () => {
 
   it("starts an edit: 202, one asynchronous processor invocation per image", async () => {
     const res = await invokeStreaming(
-      api,
-      urlEvent("POST", "/image-edit", {
-        headers: { ...auth(alice), "content-type": "application/json" },
-        body: JSON.stringify({
-          images: [
-            { id: "up", url: uploadUrl, name: "red.jpg" },
-            { id: "web", url: `${sourceBase}/photo.jpg`, name: "photo.jpg" },
-            { id: "bad", url: `${sourceBase}/not-an-image.jpg`, name: "bad.jpg" },
+      stack.api,
+      postJsonEvent("/image-edit", alice, {
+        images: [
+          { id: "up", url: uploadUrl, name: "red.jpg" },
+          { id: "web", url: `${stack.sourceBase}/photo.jpg`, name: "photo.jpg" },
+          { id: "bad", url: `${stack.sourceBase}/not-an-image.jpg`, name: "bad.jpg" },
+        ],
+        operation: {
+          type: "operations",
+          operations: [
+            { op: "resize", width: 200 },
+            { op: "format", format: "webp" },
           ],
-          operation: {
-            type: "operations",
-            operations: [
-              { op: "resize", width: 200 },
-              { op: "format", format: "webp" },
-            ],
-          },
-        }),
+        },
       }),
     );
     expect(res.status).toBe(202);
     const body = res.json();
     sessionId = body.sessionId;
     expect(body.images.map((i: { id: string }) => i.id).sort()).toEqual(["bad", "up", "web"]);
-    const mine = invoke.invocations.filter((i) => (i.payload as any).job?.sessionId === sessionId);
+    const mine = stack.invoke.invocations.filter((i) => (i.payload as any).job?.sessionId === sessionId);
     expect(mine).toHaveLength(3);
     for (const inv of mine) {
       expect(inv.type).toBe("Event");
@@ -212,14 +117,16 @@ describe("API handler on a function URL", () => {
   it("answers two concurrent POSTs with one Idempotency-Key with one session, queued once", async () => {
     const post = () =>
       invokeStreaming(
-        api,
-        urlEvent("POST", "/image-edit", {
-          headers: { ...auth(bob), "content-type": "application/json", "idempotency-key": "bob-retry-1" },
-          body: JSON.stringify({
-            images: [{ id: "web", url: `${sourceBase}/photo.jpg`, name: "photo.jpg" }],
+        stack.api,
+        postJsonEvent(
+          "/image-edit",
+          bob,
+          {
+            images: [{ id: "web", url: `${stack.sourceBase}/photo.jpg`, name: "photo.jpg" }],
             operation: { type: "operations", operations: [{ op: "resize", width: 100 }] },
-          }),
-        }),
+          },
+          { "idempotency-key": "bob-retry-1" },
+        ),
       );
     const answers = await Promise.all([post(), post(), post()]);
     expect(answers.map((r) => r.status)).toEqual([202, 202, 202]);
@@ -231,28 +138,30 @@ describe("API handler on a function URL", () => {
     expect(again.status).toBe(202);
     expect(again.json().sessionId).toBe(id);
     expect(
-      invoke.invocations.filter((i) => (i.payload as { job?: { sessionId?: string } }).job?.sessionId === id),
+      stack.invoke.invocations.filter((i) => (i.payload as { job?: { sessionId?: string } }).job?.sessionId === id),
     ).toHaveLength(1);
-    const listed = await invokeStreaming(api, urlEvent("GET", "/image-edit/sessions", { headers: auth(bob) }));
+    const listed = await invokeStreaming(stack.api, urlEvent("GET", "/image-edit/sessions", { headers: auth(bob) }));
     expect(listed.json().items.map((s: { sessionId: string }) => s.sessionId)).toEqual([id]);
   });
 
   it("refuses the Idempotency-Key sent again with a different request (422 IDEMPOTENCY_KEY_REUSED), queuing nothing", async () => {
     const post = (width: number) =>
       invokeStreaming(
-        api,
-        urlEvent("POST", "/image-edit", {
-          headers: { ...auth(bob), "content-type": "application/json", "idempotency-key": "bob-reused" },
-          body: JSON.stringify({
-            images: [{ id: "web", url: `${sourceBase}/photo.jpg`, name: "photo.jpg" }],
+        stack.api,
+        postJsonEvent(
+          "/image-edit",
+          bob,
+          {
+            images: [{ id: "web", url: `${stack.sourceBase}/photo.jpg`, name: "photo.jpg" }],
             operation: { type: "operations", operations: [{ op: "resize", width }] },
-          }),
-        }),
+          },
+          { "idempotency-key": "bob-reused" },
+        ),
       );
     const first = await post(120);
     expect(first.status).toBe(202);
     const id = first.json().sessionId;
-    const before = invoke.invocations.length;
+    const before = stack.invoke.invocations.length;
     const other = await post(121);
     expect(other.status).toBe(422);
     expect(other.json().error).toMatchObject({
@@ -260,23 +169,20 @@ describe("API handler on a function URL", () => {
       field: "Idempotency-Key",
       details: { sessionId: id },
     });
-    expect(invoke.invocations.length).toBe(before);
+    expect(stack.invoke.invocations.length).toBe(before);
     const same = await post(120);
     expect(same.status).toBe(202);
     expect(same.headers["idempotent-replayed"]).toBe("true");
     expect(same.json().sessionId).toBe(id);
-    expect((await apiDeps.sessions.get(id))?.requestFingerprint).toMatch(/^v1:[0-9a-f]{64}$/);
+    expect((await stack.apiDeps.sessions.get(id))?.requestFingerprint).toMatch(/^v1:[0-9a-f]{64}$/);
   });
 
   it("names an image after its upload (kept in S3 beside it) when the edit gives no name", async () => {
     const res = await invokeStreaming(
-      api,
-      urlEvent("POST", "/image-edit", {
-        headers: { ...auth(bob), "content-type": "application/json" },
-        body: JSON.stringify({
-          images: [{ url: await bobUpload("?name=sunset.jpg") }, { url: await bobUpload("") }],
-          operation: { type: "operations", operations: [{ op: "resize", width: 50 }] },
-        }),
+      stack.api,
+      postJsonEvent("/image-edit", bob, {
+        images: [{ url: await bobUpload("?name=sunset.jpg") }, { url: await bobUpload("") }],
+        operation: { type: "operations", operations: [{ op: "resize", width: 50 }] },
       }),
     );
     expect(res.status).toBe(202);
@@ -288,7 +194,7 @@ describe("API handler on a function URL", () => {
 
   it("streams progress over SSE until complete, with presigned result URLs", async () => {
     const res = await invokeStreaming(
-      api,
+      stack.api,
       urlEvent("GET", `/image-edit/progress/${sessionId}`, { headers: auth(alice) }),
     );
     expect(res.status).toBe(200);
@@ -315,9 +221,9 @@ describe("API handler on a function URL", () => {
   });
 
   it("replays only what a reconnecting client has not seen (Last-Event-ID)", async () => {
-    const s = (await apiDeps.sessions.get(sessionId))!;
+    const s = (await stack.apiDeps.sessions.get(sessionId))!;
     const res = await invokeStreaming(
-      api,
+      stack.api,
       urlEvent("GET", `/image-edit/progress/${sessionId}`, {
         headers: { ...auth(alice), "last-event-id": String(s.version) },
       }),
@@ -329,7 +235,7 @@ describe("API handler on a function URL", () => {
 
   it("shows the session to its owner and to no one else", async () => {
     const mine = await invokeStreaming(
-      api,
+      stack.api,
       urlEvent("GET", `/image-edit/sessions/${sessionId}`, { headers: auth(alice) }),
     );
     expect(mine.status).toBe(200);
@@ -338,42 +244,36 @@ describe("API handler on a function URL", () => {
     const up = view.images.find((i: { id: string }) => i.id === "up");
     expect(up.result.url).toContain("X-Amz-Signature=");
     const theirs = await invokeStreaming(
-      api,
+      stack.api,
       urlEvent("GET", `/image-edit/sessions/${sessionId}`, { headers: auth(bob) }),
     );
     expect(theirs.status).toBe(404);
-    const list = await invokeStreaming(api, urlEvent("GET", "/image-edit/sessions?limit=10", { headers: auth(alice) }));
+    const list = await invokeStreaming(
+      stack.api,
+      urlEvent("GET", "/image-edit/sessions?limit=10", { headers: auth(alice) }),
+    );
     expect(JSON.stringify(list.json())).toContain(sessionId);
   });
 
   it("ends a progress stream when the client goes away, and at the function's deadline", async () => {
-    const now = Date.now();
-    const waiting: Session = {
-      sessionId: `waiting-${now}`,
-      userId: "alice",
-      createdAt: now,
-      updatedAt: now,
-      status: "queued",
-      plan: [{ op: "grayscale" }] as Session["plan"],
-      images: [
-        { id: "x", name: "x.jpg", sourceUrl: "upload:00", status: "queued", percent: 0, attempts: 0, version: 1 },
-      ],
-      ttl: Math.floor(now / 1000) + 3600,
-      version: 1,
-    };
-    await apiDeps.sessions.create(waiting);
+    const waiting = queuedSession(
+      [{ op: "grayscale" }] as Session["plan"],
+      { id: "x", name: "x.jpg", sourceUrl: "upload:00" },
+      { sessionId: `waiting-${Date.now()}` },
+    );
+    await stack.apiDeps.sessions.create(waiting);
     // A response stream that closes as soon as the stream has started: the handler must finish,
     // not poll forever. (Lambda's runtime itself never reports a client's disconnect: see
     // runtime.test.ts for the stream's lifetime, which bounds that case.)
     const hungUp = await invokeStreaming(
-      api,
+      stack.api,
       urlEvent("GET", `/image-edit/progress/${waiting.sessionId}`, { headers: auth(alice) }),
       { onBody: (_text, stream) => stream.destroy() },
     );
     expect(hungUp.status).toBe(200);
     // With 1.5 s left before the function times out, the stream ends by itself (no `complete`).
     const cut = await invokeStreaming(
-      api,
+      stack.api,
       urlEvent("GET", `/image-edit/progress/${waiting.sessionId}`, { headers: auth(alice) }),
       { timeoutMs: 6_500 },
     );
@@ -385,68 +285,53 @@ describe("API handler on a function URL", () => {
 
 describe("processor handler", () => {
   it("is idempotent: a redelivered job for a finished image changes nothing", async () => {
-    const sessions = await apiDeps.sessions.listByUser("alice", { limit: 50 });
+    const sessions = await stack.apiDeps.sessions.listByUser("alice", { limit: 50 });
     const done = sessions.items.find((s) => s.images.some((i) => i.status === "done"))!;
     const img = done.images.find((i) => i.status === "done")!;
-    const before = await apiDeps.sessions.get(done.sessionId);
-    const out = await processor(
+    const before = await stack.apiDeps.sessions.get(done.sessionId);
+    const out = await stack.processor(
       { job: { sessionId: done.sessionId, imageId: img.id, userId: "alice", attempt: 2 } },
       { getRemainingTimeInMillis: () => 300_000 },
     );
     expect(out.ok).toBe(true);
-    expect(await apiDeps.sessions.get(done.sessionId)).toEqual(before);
+    expect(await stack.apiDeps.sessions.get(done.sessionId)).toEqual(before);
   });
 
-  const hangingSession = (sessionId: string): Session => ({
-    sessionId,
-    userId: "alice",
-    createdAt: Date.now(),
-    updatedAt: Date.now(),
-    status: "queued",
-    plan: [{ op: "resize", width: 100, fit: "inside", withoutEnlargement: false }],
-    images: [
-      {
-        id: "a",
-        name: "hang.jpg",
-        sourceUrl: `${sourceBase}/hang.jpg`,
-        status: "queued",
-        percent: 0,
-        attempts: 0,
-        version: 1,
-      },
-    ],
-    ttl: Math.floor(Date.now() / 1000) + 3600,
-    version: 1,
-  });
+  const hangingSession = () =>
+    queuedSession([{ op: "resize", width: 100, fit: "inside", withoutEnlargement: false }], {
+      id: "a",
+      name: "hang.jpg",
+      sourceUrl: `${stack.sourceBase}/hang.jpg`,
+    });
 
   it("stops before the function's deadline and records the image failed (PROCESSING_TIMEOUT)", async () => {
-    const s = hangingSession(globalThis.crypto.randomUUID());
-    await processorDeps.sessions.create(s);
+    const s = hangingSession();
+    await stack.processorDeps.sessions.create(s);
     // 16 s left: the run keeps 15 s back, so it gives the image 1 s
-    const out = await processor(
+    const out = await stack.processor(
       { job: { sessionId: s.sessionId, imageId: "a", userId: "alice", attempt: 1 } },
       { getRemainingTimeInMillis: () => 16_000 },
     );
     expect(out.ok).toBe(true);
-    const img = (await processorDeps.sessions.get(s.sessionId))?.images[0];
+    const img = (await stack.processorDeps.sessions.get(s.sessionId))?.images[0];
     expect(img).toMatchObject({ status: "failed", error: { code: "PROCESSING_TIMEOUT" } });
   });
 
   it("at the deadline, leaves an outcome another delivery recorded meanwhile, without throwing", async () => {
-    const s = hangingSession(globalThis.crypto.randomUUID());
-    await processorDeps.sessions.create(s);
+    const s = hangingSession();
+    await stack.processorDeps.sessions.create(s);
     const other = { code: "FETCH_FAILED" as const, message: "recorded by another delivery" };
     // The deadline check reads the image still in flight, but another delivery fails it just then.
     const racing: LambdaDeps = {
-      ...processorDeps,
+      ...stack.processorDeps,
       sessions: {
-        ...processorDeps.sessions,
+        ...stack.processorDeps.sessions,
         get: async (id: string) => {
-          const seen = await processorDeps.sessions.get(id);
-          await processorDeps.sessions.updateImage(id, "a", { status: "failed", percent: 100, error: other });
+          const seen = await stack.processorDeps.sessions.get(id);
+          await stack.processorDeps.sessions.updateImage(id, "a", { status: "failed", percent: 100, error: other });
           return seen;
         },
-        updateImage: (id, imageId, patch) => processorDeps.sessions.updateImage(id, imageId, patch),
+        updateImage: (id, imageId, patch) => stack.processorDeps.sessions.updateImage(id, imageId, patch),
       },
     };
     const out = await makeProcessorHandler(() => racing)(
@@ -454,12 +339,12 @@ describe("processor handler", () => {
       { getRemainingTimeInMillis: () => 16_000 },
     );
     expect(out.ok).toBe(true);
-    const img = (await processorDeps.sessions.get(s.sessionId))?.images[0];
+    const img = (await stack.processorDeps.sessions.get(s.sessionId))?.images[0];
     expect(img).toMatchObject({ status: "failed", error: other });
   });
 
   it("drops an event that is not a job without throwing (no pointless Lambda retries)", async () => {
-    expect(await processor({ hello: "world" }, { getRemainingTimeInMillis: () => 300_000 })).toEqual({
+    expect(await stack.processor({ hello: "world" }, { getRemainingTimeInMillis: () => 300_000 })).toEqual({
       ok: false,
       skipped: "not a job event",
     });
@@ -482,22 +367,22 @@ describe("processor handler", () => {
 
 describe("API handler: deleting a session", () => {
   it("removes the session and its results from S3", async () => {
-    const list = await apiDeps.sessions.listByUser("alice", { limit: 50 });
+    const list = await stack.apiDeps.sessions.listByUser("alice", { limit: 50 });
     const s = list.items.find((x) => x.images.some((i) => i.result))!;
     const keys = s.images.filter((i) => i.result).map((i) => i.result!.key);
     expect(keys.length).toBeGreaterThan(0);
-    for (const k of keys) expect(await apiDeps.objects.exists(k)).toBe(true);
+    for (const k of keys) expect(await stack.apiDeps.objects.exists(k)).toBe(true);
     const notYours = await invokeStreaming(
-      api,
+      stack.api,
       urlEvent("DELETE", `/image-edit/sessions/${s.sessionId}`, { headers: auth(bob) }),
     );
     expect(notYours.status).toBe(404);
     const res = await invokeStreaming(
-      api,
+      stack.api,
       urlEvent("DELETE", `/image-edit/sessions/${s.sessionId}`, { headers: auth(alice) }),
     );
     expect(res.status).toBe(204);
-    expect(await apiDeps.sessions.get(s.sessionId)).toBeUndefined();
-    for (const k of keys) expect(await apiDeps.objects.exists(k)).toBe(false);
+    expect(await stack.apiDeps.sessions.get(s.sessionId)).toBeUndefined();
+    for (const k of keys) expect(await stack.apiDeps.objects.exists(k)).toBe(false);
   });
 });

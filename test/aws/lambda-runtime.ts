@@ -116,6 +116,33 @@ export function urlEvent(
   };
 }
 
+/** A POST of a JSON body from a signed-in client (its Bearer token), with any more headers on top. */
+export function postJsonEvent(
+  pathAndQuery: string,
+  token: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): FunctionUrlEvent {
+  return urlEvent("POST", pathAndQuery, {
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json", ...headers },
+    body: JSON.stringify(body),
+  });
+}
+
+/** What Lambda sends the on-failure destination when an async event's 3 runs all failed. */
+export function retriesExhaustedRecord(
+  requestPayload: unknown,
+  responsePayload: { errorType: string; errorMessage: string },
+) {
+  return {
+    version: "1.0",
+    requestContext: { condition: "RetriesExhausted", approximateInvokeCount: 3 },
+    requestPayload,
+    responseContext: { statusCode: 200, functionError: "Unhandled" },
+    responsePayload,
+  };
+}
+
 function lower(h: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(h).map(([k, v]) => [k.toLowerCase(), v]));
 }

@@ -10,8 +10,7 @@ import { promisify } from "node:util";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Session } from "../../src/ports.js";
-import { TEST_REGION } from "./servers.js";
-import { type AwsStack, BUCKET, startAwsStack, TABLE } from "./stack.js";
+import { type AwsStack, queuedSession, startAwsStack } from "./stack.js";
 
 const run = promisify(execFile);
 const ALARM_BYTES = 1_887_436_800;
@@ -44,28 +43,7 @@ afterAll(async () => stack?.close());
 async function inOneContainer(...plans: Session["plan"][]) {
   const sessions: Session[] = [];
   for (const plan of plans) {
-    const now = Date.now();
-    const s: Session = {
-      sessionId: globalThis.crypto.randomUUID(),
-      userId: "alice",
-      createdAt: now,
-      updatedAt: now,
-      status: "queued",
-      plan,
-      images: [
-        {
-          id: "big",
-          name: "big.jpg",
-          sourceUrl: `${stack.sourceBase}/big.jpg`,
-          status: "queued",
-          percent: 0,
-          attempts: 0,
-          version: 1,
-        },
-      ],
-      ttl: Math.floor(now / 1000) + 3600,
-      version: 1,
-    };
+    const s = queuedSession(plan, { id: "big", name: "big.jpg", sourceUrl: `${stack.sourceBase}/big.jpg` });
     await stack.processorDeps.sessions.create(s);
     sessions.push(s);
   }
@@ -79,11 +57,7 @@ async function inOneContainer(...plans: Session["plan"][]) {
       env: {
         PATH: process.env.PATH,
         MALLOC_ARENA_MAX: "2",
-        S3_BUCKET: BUCKET,
-        DYNAMODB_TABLE: TABLE,
-        S3_ENDPOINT: stack.aws.s3Endpoint,
-        DYNAMODB_ENDPOINT: stack.aws.dynamoEndpoint,
-        AWS_REGION: TEST_REGION,
+        ...stack.aws.env,
         LOG_LEVEL: "silent",
         FETCH_ALLOW_HOSTS: new URL(stack.sourceBase).host,
       },

@@ -4,75 +4,40 @@
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EmfMetrics } from "../../src/adapters/aws/emf-metrics.js";
-import { buildLambdaDeps } from "../../src/lambda/deps.js";
-import { makeFailureHandler } from "../../src/lambda/failure.js";
-import { makeProcessorHandler } from "../../src/lambda/processor.js";
 import { createLogger } from "../../src/logger.js";
 import type { Session } from "../../src/ports.js";
-import { TEST_CREDENTIALS } from "./servers.js";
-import { type AwsStack, startAwsStack } from "./stack.js";
+import { retriesExhaustedRecord } from "./lambda-runtime.js";
+import { type AwsStack, imageRoutes, queuedSession, startAwsStack } from "./stack.js";
 
 let stack: AwsStack;
-let photo: Buffer;
 // biome-ignore lint/suspicious/noExplicitAny: log and EMF lines are read loosely
 type Line = Record<string, any>;
 const logs: Line[] = [];
 const emf: Line[] = [];
-let processor: ReturnType<typeof makeProcessorHandler>;
-let failure: ReturnType<typeof makeFailureHandler>;
 
 beforeAll(async () => {
-  photo = await sharp({ create: { width: 64, height: 48, channels: 3, background: "#1e3cc8" } })
+  const photo = await sharp({ create: { width: 64, height: 48, channels: 3, background: "#1e3cc8" } })
     .png()
     .toBuffer();
   stack = await startAwsStack({
-    source: (req, res) => {
-      if (req.url === "/photo.png") {
-        res.writeHead(200, { "content-type": "image/png" });
-        res.end(photo);
-      }
-      // anything else never answers: only the processor's own deadline ends the image
-    },
-  });
-  // The processor as deployed, but with its log and metric lines captured.
-  const deps = buildLambdaDeps(stack.processorDeps.config, {
-    functionLabel: "processor",
-    credentials: TEST_CREDENTIALS,
-    logger: createLogger({ LOG_LEVEL: "debug" }, { write: (l: string) => void logs.push(JSON.parse(l)) }),
-    metrics: new EmfMetrics({
+    // anything else never answers: only the processor's own deadline ends the image
+    source: imageRoutes({ "/photo.png": ["image/png", photo] }, "hang"),
+    // The processor as deployed, but with its log and metric lines captured.
+    processorLogger: createLogger({ LOG_LEVEL: "debug" }, { write: (l: string) => void logs.push(JSON.parse(l)) }),
+    processorMetrics: new EmfMetrics({
       dimensions: { service: "imgedit", function: "processor" },
       write: (l) => void emf.push(JSON.parse(l)),
     }),
   });
-  processor = makeProcessorHandler(() => deps);
-  failure = makeFailureHandler(() => deps);
 });
 afterAll(async () => stack?.close());
 
-function session(path: string): Session {
-  const now = Date.now();
-  return {
-    sessionId: globalThis.crypto.randomUUID(),
-    userId: "alice",
-    createdAt: now,
-    updatedAt: now,
-    status: "queued",
-    plan: [{ op: "resize", width: 32, fit: "inside", withoutEnlargement: false }],
-    images: [
-      {
-        id: "a",
-        name: "a.png",
-        sourceUrl: `${stack.sourceBase}${path}`,
-        status: "queued",
-        percent: 0,
-        attempts: 0,
-        version: 1,
-      },
-    ],
-    ttl: Math.floor(Date.now() / 1000) + 3600,
-    version: 1,
-  };
-}
+const session = (path: string) =>
+  queuedSession([{ op: "resize", width: 32, fit: "inside", withoutEnlargement: false }], {
+    id: "a",
+    name: "a.png",
+    sourceUrl: `${stack.sourceBase}${path}`,
+  });
 
 const jobOf = (s: Session) => ({ job: { sessionId: s.sessionId, imageId: "a", userId: s.userId, attempt: 1 } });
 const linesOf = (sessionId: string) => logs.filter((l) => l.sessionId === sessionId);
@@ -84,7 +49,10 @@ describe("processor: an image stopped at the function's deadline", () => {
     await stack.processorDeps.sessions.create(s);
     const emfFrom = emf.length;
     // 16 s left: the run keeps 15 s back, so the image gets 1 s.
-    const out = await processor(jobOf(s), { getRemainingTimeInMillis: () => 16_000, awsRequestId: "req-deadline-1" });
+    const out = await stack.processor(jobOf(s), {
+      getRemainingTimeInMillis: () => 16_000,
+      awsRequestId: "req-deadline-1",
+    });
     expect(out).toEqual({ ok: true });
     expect((await stack.processorDeps.sessions.get(s.sessionId))!.images[0]).toMatchObject({
       status: "failed",
@@ -129,7 +97,9 @@ describe("processor: an image stopped at the function's deadline", () => {
     const s = session("/photo.png");
     await stack.processorDeps.sessions.create(s);
     const emfFrom = emf.length;
-    expect(await processor(jobOf(s), { getRemainingTimeInMillis: () => 300_000, awsRequestId: "req-done-1" })).toEqual({
+    expect(
+      await stack.processor(jobOf(s), { getRemainingTimeInMillis: () => 300_000, awsRequestId: "req-done-1" }),
+    ).toEqual({
       ok: true,
     });
     expect((await stack.processorDeps.sessions.get(s.sessionId))!.images[0]).toMatchObject({
@@ -148,14 +118,8 @@ describe("on-failure destination", () => {
     const s = session("/photo.png");
     await stack.processorDeps.sessions.create(s);
     const emfFrom = emf.length;
-    const out = await failure(
-      {
-        version: "1.0",
-        requestContext: { condition: "RetriesExhausted", approximateInvokeCount: 3 },
-        requestPayload: jobOf(s),
-        responseContext: { statusCode: 200, functionError: "Unhandled" },
-        responsePayload: { errorType: "Runtime.ExitError", errorMessage: "signal: killed" },
-      },
+    const out = await stack.failure(
+      retriesExhaustedRecord(jobOf(s), { errorType: "Runtime.ExitError", errorMessage: "signal: killed" }),
       { getRemainingTimeInMillis: () => 30_000, awsRequestId: "req-failure-1" },
     );
     expect(out).toEqual({ ok: true, recorded: true });

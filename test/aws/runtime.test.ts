@@ -9,8 +9,15 @@ import { buildApiApp } from "../../src/lambda/api-app.js";
 import { parseJobEvent } from "../../src/lambda/job-event.js";
 import { streamingHandler } from "../../src/lambda/stream.js";
 import type { Session } from "../../src/ports.js";
-import { invokeStreaming, lambdaContext, streamingRuntime, urlEvent } from "./lambda-runtime.js";
-import { type AwsStack, parseSse, startAwsStack } from "./stack.js";
+import {
+  invokeStreaming,
+  lambdaContext,
+  postJsonEvent,
+  retriesExhaustedRecord,
+  streamingRuntime,
+  urlEvent,
+} from "./lambda-runtime.js";
+import { type AwsStack, imageRoutes, parseSse, queuedSession, startAwsStack } from "./stack.js";
 
 let stack: AwsStack;
 let photo: Buffer;
@@ -21,14 +28,8 @@ beforeAll(async () => {
     .jpeg()
     .toBuffer();
   stack = await startAwsStack({
-    source: (req, res) => {
-      if (req.url === "/photo.jpg") {
-        res.writeHead(200, { "content-type": "image/jpeg" });
-        res.end(photo);
-      } else if (req.url === "/hang.jpg") {
-        // never answers: the processor's own deadline has to end the image
-      } else res.writeHead(404).end();
-    },
+    // "/hang.jpg" never answers: the processor's own deadline has to end the image
+    source: imageRoutes({ "/photo.jpg": ["image/jpeg", photo], "/hang.jpg": "hang" }),
   });
   alice = await stack.token("alice");
 });
@@ -39,29 +40,11 @@ const nowSec = () => Math.floor(Date.now() / 1000);
 
 /** A stored session of alice's with one queued image of the test photo. */
 function session(extra: Partial<Session> = {}): Session {
-  const now = Date.now();
-  return {
-    sessionId: globalThis.crypto.randomUUID(),
-    userId: "alice",
-    createdAt: now,
-    updatedAt: now,
-    status: "queued",
-    plan: [{ op: "resize", width: 100, fit: "inside", withoutEnlargement: false }],
-    images: [
-      {
-        id: "a",
-        name: "a.jpg",
-        sourceUrl: `${stack.sourceBase}/photo.jpg`,
-        status: "queued",
-        percent: 0,
-        attempts: 0,
-        version: 1,
-      },
-    ],
-    ttl: nowSec() + 3600,
-    version: 1,
-    ...extra,
-  };
+  return queuedSession(
+    [{ op: "resize", width: 100, fit: "inside", withoutEnlargement: false }],
+    { id: "a", name: "a.jpg", sourceUrl: `${stack.sourceBase}/photo.jpg` },
+    extra,
+  );
 }
 
 const jobOf = (s: Session, imageId = "a") => ({
@@ -79,15 +62,12 @@ describe("API function: an edit followed over its progress stream", () => {
   it("POST, progress in order until complete, results downloadable by presigned URL with their type", async () => {
     const res = await invokeStreaming(
       stack.api,
-      urlEvent("POST", "/image-edit", {
-        headers: { ...auth(alice), "content-type": "application/json" },
-        body: JSON.stringify({
-          images: [
-            { id: "w", url: `${stack.sourceBase}/photo.jpg`, name: "photo.jpg" },
-            { id: "p", url: `${stack.sourceBase}/photo.jpg`, name: "photo.jpg" },
-          ],
-          operation: { type: "command", command: "resize to 200px and convert to webp" },
-        }),
+      postJsonEvent("/image-edit", alice, {
+        images: [
+          { id: "w", url: `${stack.sourceBase}/photo.jpg`, name: "photo.jpg" },
+          { id: "p", url: `${stack.sourceBase}/photo.jpg`, name: "photo.jpg" },
+        ],
+        operation: { type: "command", command: "resize to 200px and convert to webp" },
       }),
     );
     expect(res.status).toBe(202);
@@ -213,13 +193,10 @@ describe("processor function under Lambda's asynchronous delivery", () => {
     await stack.processorDeps.objects.put(key, photo, "image/jpeg");
     await stack.processorDeps.sessions.updateImage(s.sessionId, "a", { status: "storing", percent: 92 });
     const out = await stack.failure(
-      {
-        version: "1.0",
-        requestContext: { condition: "RetriesExhausted", approximateInvokeCount: 3 },
-        requestPayload: jobOf(s),
-        responseContext: { statusCode: 200, functionError: "Unhandled" },
-        responsePayload: { errorType: "Sandbox.Timedout", errorMessage: "Task timed out after 300.00 seconds" },
-      },
+      retriesExhaustedRecord(jobOf(s), {
+        errorType: "Sandbox.Timedout",
+        errorMessage: "Task timed out after 300.00 seconds",
+      }),
       lambdaContext(),
     );
     expect(out).toEqual({ ok: true, recorded: true });

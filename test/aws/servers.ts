@@ -16,10 +16,13 @@ export const TEST_REGION = "us-east-1";
 export interface LoopbackAws {
   dynamoEndpoint: string;
   s3Endpoint: string;
+  /** A function's settings that reach these servers (and the table and bucket, when made). */
+  env: Record<string, string>;
   close(): Promise<void>;
 }
 
-export async function startLoopbackAws(): Promise<LoopbackAws> {
+/** With `make`, the sessions table and the bucket are created too. */
+export async function startLoopbackAws(make?: { table: string; bucket: string }): Promise<LoopbackAws> {
   const dyn = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   await new Promise<void>((resolve) => dyn.listen(0, "127.0.0.1", () => resolve()));
   const dynPort = (dyn.address() as AddressInfo).port;
@@ -28,9 +31,21 @@ export async function startLoopbackAws(): Promise<LoopbackAws> {
   const s3 = new S3rver({ address: "127.0.0.1", port: 0, silent: true, directory: dir });
   const addr = (await s3.run()) as AddressInfo;
 
+  const dynamoEndpoint = `http://127.0.0.1:${dynPort}`;
+  const s3Endpoint = `http://127.0.0.1:${addr.port}`;
+  if (make) {
+    await createSessionsTable(dynamoEndpoint, make.table);
+    await createBucket(s3Endpoint, make.bucket);
+  }
   return {
-    dynamoEndpoint: `http://127.0.0.1:${dynPort}`,
-    s3Endpoint: `http://127.0.0.1:${addr.port}`,
+    dynamoEndpoint,
+    s3Endpoint,
+    env: {
+      ...(make && { S3_BUCKET: make.bucket, DYNAMODB_TABLE: make.table }),
+      S3_ENDPOINT: s3Endpoint,
+      DYNAMODB_ENDPOINT: dynamoEndpoint,
+      AWS_REGION: TEST_REGION,
+    },
     async close() {
       await s3.close();
       await new Promise<void>((resolve) => dyn.close(() => resolve()));

@@ -9,18 +9,12 @@ import { createAuth } from "../../src/http/auth.js";
 import { buildApiApp } from "../../src/lambda/api-app.js";
 import { buildLambdaDeps, type LambdaDeps } from "../../src/lambda/deps.js";
 import { makeFailureHandler } from "../../src/lambda/failure.js";
-import { makeProcessorHandler } from "../../src/lambda/processor.js";
+import { type LambdaContextLike, makeProcessorHandler } from "../../src/lambda/processor.js";
 import { streamingHandler } from "../../src/lambda/stream.js";
-import { silentLogger } from "../../src/logger.js";
+import { type Logger, silentLogger } from "../../src/logger.js";
+import type { Session } from "../../src/ports.js";
 import { type InvokeServer, startInvokeServer, streamingRuntime } from "./lambda-runtime.js";
-import {
-  createBucket,
-  createSessionsTable,
-  type LoopbackAws,
-  startLoopbackAws,
-  TEST_CREDENTIALS,
-  TEST_REGION,
-} from "./servers.js";
+import { type LoopbackAws, startLoopbackAws, TEST_CREDENTIALS } from "./servers.js";
 
 export const TABLE = "image-edit-sessions";
 export const BUCKET = "generated-images-bucket";
@@ -40,27 +34,33 @@ export interface AwsStack {
   close(): Promise<void>;
 }
 
+type LambdaFunction = (event: unknown, context: LambdaContextLike) => Promise<unknown>;
+
 export interface AwsStackOptions {
-  /** The image server's routes. */
-  source: RequestListener;
+  /** The image server's routes, or the base URL of one the test runs itself (and closes). */
+  source: RequestListener | { base: string };
   /** Extra environment for both functions. */
   env?: Record<string, string>;
   pollMs?: number;
+  /** The processor's (and failure recorder's) log and metric lines; dropped by default. */
+  processorLogger?: Logger;
+  processorMetrics?: EmfMetrics;
+  /** What the Invoke API runs, by function name; by default the processor, as PROCESSOR. */
+  functions?: (stack: Pick<AwsStack, "processorDeps" | "processor" | "failure">) => Record<string, LambdaFunction>;
 }
 
 export async function startAwsStack(opts: AwsStackOptions): Promise<AwsStack> {
-  const source: Server = createServer(opts.source);
-  await new Promise<void>((r) => source.listen(0, "127.0.0.1", r));
-  const sourceBase = `http://127.0.0.1:${(source.address() as AddressInfo).port}`;
-  const aws = await startLoopbackAws();
-  await createSessionsTable(aws.dynamoEndpoint, TABLE);
-  await createBucket(aws.s3Endpoint, BUCKET);
+  let source: Server | undefined;
+  let sourceBase: string;
+  if (typeof opts.source === "function") {
+    const server = createServer(opts.source);
+    source = server;
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    sourceBase = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  } else sourceBase = opts.source.base;
+  const aws = await startLoopbackAws({ table: TABLE, bucket: BUCKET });
   const env = (extra: Record<string, string>) => ({
-    S3_BUCKET: BUCKET,
-    DYNAMODB_TABLE: TABLE,
-    S3_ENDPOINT: aws.s3Endpoint,
-    DYNAMODB_ENDPOINT: aws.dynamoEndpoint,
-    AWS_REGION: TEST_REGION,
+    ...aws.env,
     JWT_SECRET: SECRET,
     LOCAL_SIGN_IN: "false",
     LOG_LEVEL: "silent",
@@ -72,12 +72,14 @@ export async function startAwsStack(opts: AwsStackOptions): Promise<AwsStack> {
   const processorDeps = buildLambdaDeps(loadConfig(env({})), {
     functionLabel: "processor",
     credentials: TEST_CREDENTIALS,
-    logger: silentLogger(),
-    metrics: quietMetrics(),
+    logger: opts.processorLogger ?? silentLogger(),
+    metrics: opts.processorMetrics ?? quietMetrics(),
   });
   const processor = makeProcessorHandler(() => processorDeps);
   const failure = makeFailureHandler(() => processorDeps);
-  const invoke = await startInvokeServer({ [PROCESSOR]: (event, ctx) => processor(event, ctx) });
+  const invoke = await startInvokeServer(
+    opts.functions?.({ processorDeps, processor, failure }) ?? { [PROCESSOR]: (event, ctx) => processor(event, ctx) },
+  );
   const apiDeps = buildLambdaDeps(
     loadConfig(env({ LAMBDA_ENDPOINT: invoke.endpoint, IMAGE_PROCESSOR_FUNCTION_ARN: PROCESSOR })),
     { functionLabel: "api", credentials: TEST_CREDENTIALS, logger: silentLogger(), metrics: quietMetrics() },
@@ -101,9 +103,46 @@ export async function startAwsStack(opts: AwsStackOptions): Promise<AwsStack> {
       await invoke.idle();
       await invoke.close();
       await aws.close();
-      source.closeAllConnections();
-      await new Promise<void>((r) => source.close(() => r()));
+      source?.closeAllConnections();
+      await new Promise<void>((r) => (source ? source.close(() => r()) : r()));
     },
+  };
+}
+
+/** An image server's answer: 200 with [content type, body], or "hang" (never answers). */
+export type SourceRoute = readonly [contentType: string, body: Buffer | string] | "hang";
+
+/** Image-server routes by path; any other path gets `otherwise` (or 404). */
+export function imageRoutes(routes: Record<string, SourceRoute>, otherwise: SourceRoute | 404 = 404): RequestListener {
+  return (req, res) => {
+    const route = Object.hasOwn(routes, req.url ?? "") ? routes[req.url ?? ""] : otherwise;
+    if (route === 404) res.writeHead(404).end();
+    else if (route !== "hang") {
+      res.writeHead(200, { "content-type": route[0] });
+      res.end(route[1]);
+    }
+    // "hang": only the fetcher's or the processor's own deadline ends the image
+  };
+}
+
+/** A stored session (alice's unless `extra` says) of one queued image, as the API would create it. */
+export function queuedSession(
+  plan: Session["plan"],
+  image: { id: string; name: string; sourceUrl: string },
+  extra: Partial<Session> = {},
+): Session {
+  const now = Date.now();
+  return {
+    sessionId: globalThis.crypto.randomUUID(),
+    userId: "alice",
+    createdAt: now,
+    updatedAt: now,
+    status: "queued",
+    plan,
+    images: [{ ...image, status: "queued", percent: 0, attempts: 0, version: 1 }],
+    ttl: Math.floor(now / 1000) + 3600,
+    version: 1,
+    ...extra,
   };
 }
 

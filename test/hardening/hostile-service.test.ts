@@ -9,8 +9,7 @@ import {
   editToCompletion,
   type ImageSource,
   type Json,
-  startImageSource,
-  startService,
+  startServiceWithSource,
   type TestService,
 } from "../http/harness.js";
 import { mutate } from "./fuzz/mutate.js";
@@ -22,16 +21,15 @@ const MUTANTS = 60;
 
 let src: ImageSource;
 let svc: TestService;
+let close: () => Promise<void>;
 const mutants: { label: string; data: Buffer }[] = [];
 
 beforeAll(async () => {
-  src = await startImageSource();
-  svc = await startService({
-    FETCH_ALLOW_HOSTS: `127.0.0.1:${src.port}`,
+  ({ src, svc, close } = await startServiceWithSource({
     PROCESS_TIMEOUT_MS: "5000",
     WORKER_CONCURRENCY: "2",
     MAX_CONCURRENT_SESSIONS: "100",
-  });
+  }));
   const seeds = await makeSeeds();
   const rng = new Rng(SEED);
   for (let i = 0; i < MUTANTS; i++) {
@@ -47,10 +45,7 @@ beforeAll(async () => {
       .toBuffer(),
   );
 }, 60_000);
-afterAll(async () => {
-  await svc?.close();
-  await src?.close();
-});
+afterAll(() => close?.());
 
 const runSession = (urls: string[]): Promise<Json> =>
   editToCompletion(

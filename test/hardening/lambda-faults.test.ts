@@ -10,40 +10,17 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { EmfMetrics } from "../../src/adapters/aws/emf-metrics.js";
-import { loadConfig } from "../../src/config.js";
-import { createAuth } from "../../src/http/auth.js";
-import { buildApiApp } from "../../src/lambda/api-app.js";
-import { buildLambdaDeps, type LambdaDeps } from "../../src/lambda/deps.js";
-import { makeFailureHandler } from "../../src/lambda/failure.js";
+import type { LambdaDeps } from "../../src/lambda/deps.js";
 import { type LambdaContextLike, makeProcessorHandler } from "../../src/lambda/processor.js";
-import { streamingHandler } from "../../src/lambda/stream.js";
-import { silentLogger } from "../../src/logger.js";
 import type { ObjectStore, SessionStore } from "../../src/ports.js";
-import {
-  type InvokeServer,
-  invokeStreaming,
-  startInvokeServer,
-  streamingRuntime,
-  urlEvent,
-} from "../aws/lambda-runtime.js";
-import {
-  createBucket,
-  createSessionsTable,
-  type LoopbackAws,
-  startLoopbackAws,
-  TEST_CREDENTIALS,
-  TEST_REGION,
-} from "../aws/servers.js";
+import { invokeStreaming, postJsonEvent, urlEvent } from "../aws/lambda-runtime.js";
+import { TEST_REGION } from "../aws/servers.js";
+import { type AwsStack, PROCESSOR, parseSse, startAwsStack } from "../aws/stack.js";
 import type { Json } from "../http/harness.js";
 import { type Faults, faultyObjects, faultyProcess, faultySessions, newFaults, note } from "./faults/inject.js";
 import { checkSession, type FaultSource, startSource } from "./faults/session-check.js";
 
-const TABLE = "image-edit-sessions";
-const BUCKET = "imgedit-lambda-faults";
-const PROCESSOR = "imgedit-image-processor";
 const RECORDER = "imgedit-failure-recorder";
-const SECRET = "h12-lambda-faults-secret-0123456789abcdef0123";
 /** Lambda's default for asynchronous invocations (and the stack's retryAttempts). */
 const LAMBDA_RETRIES = 2;
 
@@ -57,11 +34,8 @@ interface LambdaFaults extends Faults {
   getErrors: number;
 }
 
-let aws: LoopbackAws;
 let source: FaultSource;
-let invoke: InvokeServer;
-let api: ReturnType<typeof streamingHandler>;
-let apiDeps: LambdaDeps;
+let stack: AwsStack;
 let base: { sessions: SessionStore; objects: ObjectStore };
 let token: string;
 const faults: LambdaFaults = { ...newFaults(), deathsInProcess: 0, deathsAfterPut: 0, getErrors: 0 };
@@ -188,7 +162,7 @@ function asyncQueue(handler: (event: unknown, ctx: LambdaContextLike) => Promise
         ? { errorType: "Runtime.ExitError", errorMessage: "Error: Runtime exited with error: signal: killed" }
         : { errorType: "Error", errorMessage: last.replace(/^threw: /, "") },
     };
-    const res = await fetch(`${invoke.endpoint}/2015-03-31/functions/${onFailure}/invocations`, {
+    const res = await fetch(`${stack.invoke.endpoint}/2015-03-31/functions/${onFailure}/invocations`, {
       method: "POST",
       headers: { "x-amz-invocation-type": "Event" },
       body: JSON.stringify(record),
@@ -197,47 +171,32 @@ function asyncQueue(handler: (event: unknown, ctx: LambdaContextLike) => Promise
   };
 }
 
-type SseEvent = { event: string; data: Json };
-function parseSse(text: string): SseEvent[] {
-  return text
-    .split("\n\n")
-    .map((block) => {
-      const lines = block.split("\n");
-      const event = lines.find((l) => l.startsWith("event: "))?.slice(7);
-      const data = lines
-        .filter((l) => l.startsWith("data: "))
-        .map((l) => l.slice(6))
-        .join("\n");
-      return event ? { event, data: data ? JSON.parse(data) : undefined } : undefined;
-    })
-    .filter((e): e is SseEvent => e !== undefined);
-}
-
 const auth = () => ({ authorization: `Bearer ${token}` });
 
 /** Start a session through the API handler, follow its progress stream to `complete`, check it. */
 async function edit(paths: Record<string, string>) {
   const injectedBefore = Object.values(faults.injected).reduce((a, b) => a + b, 0);
   const res = await invokeStreaming(
-    api,
-    urlEvent("POST", "/image-edit", {
-      headers: { ...auth(), "content-type": "application/json" },
-      body: JSON.stringify({
-        images: Object.entries(paths).map(([id, p]) => ({ id, url: `${source.base}${p}` })),
-        operation: { type: "operations", operations: [{ op: "resize", width: 32 }] },
-      }),
+    stack.api,
+    postJsonEvent("/image-edit", token, {
+      images: Object.entries(paths).map(([id, p]) => ({ id, url: `${source.base}${p}` })),
+      operation: { type: "operations", operations: [{ op: "resize", width: 32 }] },
     }),
   );
   expect(res.status).toBe(202);
   const sessionId = res.json().sessionId as string;
-  const stream = await invokeStreaming(api, urlEvent("GET", `/image-edit/progress/${sessionId}`, { headers: auth() }), {
-    timeoutMs: 60_000,
-  });
+  const stream = await invokeStreaming(
+    stack.api,
+    urlEvent("GET", `/image-edit/progress/${sessionId}`, { headers: auth() }),
+    {
+      timeoutMs: 60_000,
+    },
+  );
   const events = parseSse(stream.text);
   const complete = events.find((e) => e.event === "complete");
-  await invoke.idle(); // every delivery (and retry) has ended
+  await stack.invoke.idle(); // every delivery (and retry) has ended
   const session = (
-    await invokeStreaming(api, urlEvent("GET", `/image-edit/sessions/${sessionId}`, { headers: auth() }))
+    await invokeStreaming(stack.api, urlEvent("GET", `/image-edit/sessions/${sessionId}`, { headers: auth() }))
   ).json();
   tally.sessions++;
   tally.images += Object.keys(paths).length;
@@ -262,51 +221,32 @@ beforeAll(async () => {
     .png()
     .toBuffer();
   source = await startSource(png);
-  aws = await startLoopbackAws();
-  await createSessionsTable(aws.dynamoEndpoint, TABLE);
-  await createBucket(aws.s3Endpoint, BUCKET);
-  const env = (extra: Record<string, string> = {}) =>
-    loadConfig({
-      S3_BUCKET: BUCKET,
-      DYNAMODB_TABLE: TABLE,
-      S3_ENDPOINT: aws.s3Endpoint,
-      DYNAMODB_ENDPOINT: aws.dynamoEndpoint,
-      AWS_REGION: TEST_REGION,
-      JWT_SECRET: SECRET,
-      LOCAL_SIGN_IN: "false",
-      LOG_LEVEL: "silent",
-      FETCH_ALLOW_HOSTS: new URL(source.base).host,
-      FETCH_TIMEOUT_MS: "1500",
-      JOB_MAX_ATTEMPTS: "3",
-      ...extra,
-    });
-  const quiet = { credentials: TEST_CREDENTIALS, logger: silentLogger(), metrics: new EmfMetrics({ write: () => {} }) };
-  const processorDeps = buildLambdaDeps(env(), { functionLabel: "processor", ...quiet });
-  base = { sessions: processorDeps.sessions, objects: processorDeps.objects };
-  const faulty = lambdaDeps(processorDeps);
-  const processor = makeProcessorHandler(() => faulty);
-  // The recorder is its own function: the real stores, none of the processor's faults.
-  const recorder = makeFailureHandler(() => processorDeps);
-  invoke = await startInvokeServer({
-    [PROCESSOR]: asyncQueue(processor, RECORDER),
-    [RECORDER]: async (event, ctx) => {
-      const out = await recorder(event, ctx);
-      recorded.push(out);
-      return out;
+  stack = await startAwsStack({
+    source,
+    env: { FETCH_TIMEOUT_MS: "1500", JOB_MAX_ATTEMPTS: "3" },
+    pollMs: 50,
+    functions: ({ processorDeps, failure }) => {
+      base = { sessions: processorDeps.sessions, objects: processorDeps.objects };
+      const faulty = lambdaDeps(processorDeps);
+      return {
+        [PROCESSOR]: asyncQueue(
+          makeProcessorHandler(() => faulty),
+          RECORDER,
+        ),
+        // The recorder is its own function: the real stores, none of the processor's faults.
+        [RECORDER]: async (event, ctx) => {
+          const out = await failure(event, ctx);
+          recorded.push(out);
+          return out;
+        },
+      };
     },
   });
-  apiDeps = buildLambdaDeps(env({ LAMBDA_ENDPOINT: invoke.endpoint, IMAGE_PROCESSOR_FUNCTION_ARN: PROCESSOR }), {
-    functionLabel: "api",
-    ...quiet,
-  });
-  api = streamingHandler(buildApiApp(apiDeps, { pollMs: 50, sseHeartbeatMs: 500 }), streamingRuntime);
-  token = await createAuth({ config: apiDeps.config, secret: new TextEncoder().encode(SECRET) }).mint("alice", 3600);
+  token = await stack.token("alice");
 }, 60_000);
 
 afterAll(async () => {
-  await invoke?.idle();
-  await invoke?.close();
-  await aws?.close();
+  await stack?.close();
   await source?.close();
   console.log(
     `lambda faults: ${tally.sessions} sessions, ${tally.images} images, ${tally.faults} faults injected, ${tally.deliveries} deliveries, sessions lost ${tally.lost}`,
@@ -380,37 +320,34 @@ describe("processor Lambda under faults (dynalite + s3rver)", () => {
     const dup = { job: { ...job.job, attempt: 2 } };
     // Again, from scratch: a second session whose job Lambda delivers twice concurrently.
     const res = await invokeStreaming(
-      api,
-      urlEvent("POST", "/image-edit", {
-        headers: { ...auth(), "content-type": "application/json" },
-        body: JSON.stringify({
-          images: [{ id: "d", url: `${source.base}/slow-dup-2.png` }],
-          operation: { type: "operations", operations: [{ op: "resize", width: 32 }] },
-        }),
+      stack.api,
+      postJsonEvent("/image-edit", token, {
+        images: [{ id: "d", url: `${source.base}/slow-dup-2.png` }],
+        operation: { type: "operations", operations: [{ op: "resize", width: 32 }] },
       }),
     );
     const sessionId = res.json().sessionId as string;
     const again = { job: { sessionId, imageId: "d", userId: "alice", attempt: 1 } };
     await Promise.all([
-      fetch(`${invoke.endpoint}/2015-03-31/functions/${PROCESSOR}/invocations`, {
+      fetch(`${stack.invoke.endpoint}/2015-03-31/functions/${PROCESSOR}/invocations`, {
         method: "POST",
         headers: { "x-amz-invocation-type": "Event" },
         body: JSON.stringify(again),
       }),
     ]);
     const stream = await invokeStreaming(
-      api,
+      stack.api,
       urlEvent("GET", `/image-edit/progress/${sessionId}`, { headers: auth() }),
       {
         timeoutMs: 60_000,
       },
     );
-    await invoke.idle();
+    await stack.invoke.idle();
     const events = parseSse(stream.text);
     const complete = events.find((e) => e.event === "complete");
     expect(complete).toBeDefined();
     const session = (
-      await invokeStreaming(api, urlEvent("GET", `/image-edit/sessions/${sessionId}`, { headers: auth() }))
+      await invokeStreaming(stack.api, urlEvent("GET", `/image-edit/sessions/${sessionId}`, { headers: auth() }))
     ).json();
     await checkSession({ base: "http://127.0.0.1", ...base }, session, complete!.data, events);
     expect(deliveries.get(`${sessionId}/d`)).toEqual(["ok", "ok"]);
@@ -424,12 +361,12 @@ describe("processor Lambda under faults (dynalite + s3rver)", () => {
     const before = await base.sessions.get(first.sessionId);
     const putsBefore = puts.get(`${first.prefix}a.png`);
     for (const e of [job, dup])
-      await fetch(`${invoke.endpoint}/2015-03-31/functions/${PROCESSOR}/invocations`, {
+      await fetch(`${stack.invoke.endpoint}/2015-03-31/functions/${PROCESSOR}/invocations`, {
         method: "POST",
         headers: { "x-amz-invocation-type": "Event" },
         body: JSON.stringify(e),
       });
-    await invoke.idle();
+    await stack.invoke.idle();
     expect(await base.sessions.get(first.sessionId)).toEqual(before);
     expect(puts.get(`${first.prefix}a.png`)).toBe(putsBefore);
     expect(doneWrites.get(`${first.sessionId}/a`)).toBe(1);
@@ -486,7 +423,7 @@ describe("a poison image that kills every delivery: the on-failure destination r
     expect(before?.images.find((i) => i.id === r.imageId)?.status).toBe("done");
     const from = recorded.length;
     const send = (body: unknown) =>
-      fetch(`${invoke.endpoint}/2015-03-31/functions/${RECORDER}/invocations`, {
+      fetch(`${stack.invoke.endpoint}/2015-03-31/functions/${RECORDER}/invocations`, {
         method: "POST",
         headers: { "x-amz-invocation-type": "Event" },
         body: JSON.stringify(body),
@@ -497,7 +434,7 @@ describe("a poison image that kills every delivery: the on-failure destination r
       responsePayload: null,
     });
     await send({ requestContext: {}, requestPayload: { nope: 1 } });
-    await invoke.idle();
+    await stack.invoke.idle();
     // Both run at once (async invocations): either order.
     expect(recorded.slice(from)).toHaveLength(2);
     expect(recorded.slice(from)).toEqual(

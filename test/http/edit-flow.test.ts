@@ -10,13 +10,13 @@ import {
   openSse,
   type SseEvent,
   STAGES,
-  startImageSource,
-  startService,
+  startServiceWithSource,
   type TestService,
 } from "./harness.js";
 
 let src: ImageSource;
 let svc: TestService;
+let close: () => Promise<void>;
 
 const OPS = {
   type: "operations",
@@ -27,7 +27,7 @@ const OPS = {
 };
 
 beforeAll(async () => {
-  src = await startImageSource();
+  ({ src, svc, close } = await startServiceWithSource());
   src.set("/a.png", await makeImage({ width: 400, height: 300, format: "png", gradient: true }));
   src.set("/b.jpg", await makeImage({ width: 640, height: 480, format: "jpeg", quadrants: true }), "image/jpeg");
   src.set("/c.webp", await makeImage({ width: 300, height: 600, format: "webp" }), "image/webp");
@@ -38,12 +38,8 @@ beforeAll(async () => {
       .png()
       .toBuffer(),
   );
-  svc = await startService({ FETCH_ALLOW_HOSTS: `127.0.0.1:${src.port}` });
 });
-afterAll(async () => {
-  await svc?.close();
-  await src?.close();
-});
+afterAll(() => close?.());
 
 async function edit(body: unknown, init: { user?: string; headers?: Record<string, string> } = {}) {
   const res = await svc.api("/image-edit", { method: "POST", body: JSON.stringify(body), ...init });

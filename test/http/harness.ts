@@ -141,6 +141,35 @@ export async function startService(
   };
 }
 
+export interface ServiceWithSource {
+  src: ImageSource;
+  svc: TestService;
+  /** Closes the service, then the image source. */
+  close(): Promise<void>;
+}
+
+/** A loopback image source and the service allowed to fetch from it (env and opts as for startService). */
+export async function startServiceWithSource(
+  env: Record<string, string> = {},
+  opts: LocalServerOptions & { dataDir?: string } = {},
+): Promise<ServiceWithSource> {
+  const src = await startImageSource();
+  try {
+    const svc = await startService({ FETCH_ALLOW_HOSTS: `127.0.0.1:${src.port}`, ...env }, opts);
+    return {
+      src,
+      svc,
+      async close() {
+        await svc.close();
+        await src.close();
+      },
+    };
+  } catch (e) {
+    await src.close();
+    throw e;
+  }
+}
+
 export interface SseEvent {
   event: string;
   id?: string;
@@ -233,6 +262,20 @@ export async function openSse(url: string, headers: Record<string, string> = {})
 }
 
 /**
+ * POST an edit (`body`: the request's JSON) and follow its progress stream until `complete`:
+ * answers what the POST answered, and the stream (still open unless the server has ended it).
+ */
+export async function editUntilComplete(svc: TestService, body: Json): Promise<{ started: Json; sse: SseStream }> {
+  const res = await svc.api("/image-edit", { method: "POST", body: JSON.stringify(body) });
+  // Thrown, not expect()ed: child processes of some tests import this file outside vitest.
+  if (res.status !== 202) throw new Error(`POST /image-edit answered ${res.status}: ${await res.text()}`);
+  const started = (await res.json()) as Json;
+  const sse = await openSse(svc.base + started.progressUrl);
+  await sse.waitFor((e) => e.event === "complete");
+  return { started, sse };
+}
+
+/**
  * POST an edit of these images with these operations, follow its progress stream to `complete`,
  * and return the session as GET /image-edit/sessions/:id shows it then.
  */
@@ -241,15 +284,7 @@ export async function editToCompletion(
   images: { id: string; url: string }[],
   operations: Json[],
 ): Promise<Json> {
-  const res = await svc.api("/image-edit", {
-    method: "POST",
-    body: JSON.stringify({ images, operation: { type: "operations", operations } }),
-  });
-  // Thrown, not expect()ed: child processes of some tests import this file outside vitest.
-  if (res.status !== 202) throw new Error(`POST /image-edit answered ${res.status}: ${await res.text()}`);
-  const started = (await res.json()) as Json;
-  const sse = await openSse(svc.base + started.progressUrl);
-  await sse.waitFor((e) => e.event === "complete");
+  const { started, sse } = await editUntilComplete(svc, { images, operation: { type: "operations", operations } });
   sse.close();
   return (await (await svc.api(`/image-edit/sessions/${started.sessionId}`)).json()) as Json;
 }

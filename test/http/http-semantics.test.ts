@@ -5,20 +5,14 @@ import fs from "node:fs";
 import path from "node:path";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  editToCompletion,
-  type ImageSource,
-  type Json,
-  startImageSource,
-  startService,
-  type TestService,
-} from "./harness.js";
+import { editToCompletion, type ImageSource, type Json, startServiceWithSource, type TestService } from "./harness.js";
 
 let src: ImageSource;
 let svc: TestService;
+let close: () => Promise<void>;
 
 beforeAll(async () => {
-  src = await startImageSource();
+  ({ src, svc, close } = await startServiceWithSource());
   // Noise: a PNG result large enough (megabytes) that a download is read in many chunks.
   src.set(
     "/noise.png",
@@ -34,12 +28,8 @@ beforeAll(async () => {
       .png()
       .toBuffer(),
   );
-  svc = await startService({ FETCH_ALLOW_HOSTS: `127.0.0.1:${src.port}` });
 });
-afterAll(async () => {
-  await svc?.close();
-  await src?.close();
-});
+afterAll(() => close?.());
 
 /** Descriptors of this process (the server runs in it) open on files under the object store. */
 function openObjectFiles(): number {

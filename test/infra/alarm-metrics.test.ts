@@ -11,14 +11,7 @@ import { loadConfig } from "../../src/config.js";
 import { buildLambdaDeps } from "../../src/lambda/deps.js";
 import { makeProcessorHandler } from "../../src/lambda/processor.js";
 import { silentLogger } from "../../src/logger.js";
-import {
-  createBucket,
-  createSessionsTable,
-  type LoopbackAws,
-  startLoopbackAws,
-  TEST_CREDENTIALS,
-  TEST_REGION,
-} from "../aws/servers.js";
+import { type LoopbackAws, startLoopbackAws, TEST_CREDENTIALS } from "../aws/servers.js";
 
 // biome-ignore lint/suspicious/noExplicitAny: synthesised templates and EMF documents are read loosely
 type Json = Record<string, any>;
@@ -31,20 +24,12 @@ beforeAll(async () => {
   resources = Object.values(
     Template.fromStack(new ImgeditStack(app, "AlarmStack", { code: "placeholder" })).toJSON().Resources as Json,
   );
-  aws = await startLoopbackAws();
-  await createSessionsTable(aws.dynamoEndpoint, "sessions");
-  await createBucket(aws.s3Endpoint, "results");
-  const deps = buildLambdaDeps(
-    loadConfig({
-      S3_BUCKET: "results",
-      DYNAMODB_TABLE: "sessions",
-      S3_ENDPOINT: aws.s3Endpoint,
-      DYNAMODB_ENDPOINT: aws.dynamoEndpoint,
-      AWS_REGION: TEST_REGION,
-      LOG_LEVEL: "silent",
-    }),
-    { functionLabel: "processor", credentials: TEST_CREDENTIALS, logger: silentLogger() },
-  );
+  aws = await startLoopbackAws({ table: "sessions", bucket: "results" });
+  const deps = buildLambdaDeps(loadConfig({ ...aws.env, LOG_LEVEL: "silent" }), {
+    functionLabel: "processor",
+    credentials: TEST_CREDENTIALS,
+    logger: silentLogger(),
+  });
   const written: string[] = [];
   const spy = vi.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => {
     written.push(String(chunk));

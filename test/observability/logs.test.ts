@@ -5,11 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger, scrubSecrets } from "../../src/logger.js";
 import { makeImage } from "../helpers/images.js";
 import {
+  editUntilComplete,
   type ImageSource,
   type Json,
-  openSse,
-  startImageSource,
-  startService,
+  startServiceWithSource,
   type TestService,
 } from "../http/harness.js";
 
@@ -22,39 +21,29 @@ const SECRETS = ["ASIAEXAMPLECRED", "SessionTokenSecret123", "deadbeefsignature"
 
 let src: ImageSource;
 let svc: TestService;
+let close: () => Promise<void>;
 const lines: string[] = [];
 const records = () => lines.map((l) => JSON.parse(l) as Json);
 
 beforeAll(async () => {
-  src = await startImageSource();
+  const logger = createLogger({ LOG_LEVEL: "debug" }, { write: (l: string) => void lines.push(l) });
+  ({ src, svc, close } = await startServiceWithSource({}, { logger }));
   src.set("/a.png", await makeImage({ width: 40, height: 30 }));
   src.set("/text.png", Buffer.from("this is not an image at all"));
-  const logger = createLogger({ LOG_LEVEL: "debug" }, { write: (l: string) => void lines.push(l) });
-  svc = await startService({ FETCH_ALLOW_HOSTS: `127.0.0.1:${src.port}` }, { logger });
 });
 
-afterAll(async () => {
-  await svc?.close();
-  await src?.close();
-});
+afterAll(() => close?.());
 
 describe("logs of failed images", () => {
   it("name the session, image, code and URL once per image, without the URL's credentials", async () => {
-    const res = await svc.api("/image-edit", {
-      method: "POST",
-      body: JSON.stringify({
-        images: [
-          { id: "ok", url: `${src.base}/a.png${SIGNED}` },
-          { id: "notfound", url: `${src.base}/missing.png${SIGNED}` },
-          { id: "notimage", url: `${src.base}/text.png${SIGNED}` },
-        ],
-        operation: OPS,
-      }),
+    const { started, sse } = await editUntilComplete(svc, {
+      images: [
+        { id: "ok", url: `${src.base}/a.png${SIGNED}` },
+        { id: "notfound", url: `${src.base}/missing.png${SIGNED}` },
+        { id: "notimage", url: `${src.base}/text.png${SIGNED}` },
+      ],
+      operation: OPS,
     });
-    expect(res.status).toBe(202);
-    const started = (await res.json()) as Json;
-    const sse = await openSse(svc.base + started.progressUrl);
-    await sse.waitFor((e) => e.event === "complete");
     sse.close();
     await svc.server.idle();
 

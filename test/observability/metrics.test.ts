@@ -5,16 +5,16 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeImage } from "../helpers/images.js";
 import {
+  editUntilComplete,
   type ImageSource,
   type Json,
-  openSse,
-  startImageSource,
-  startService,
+  startServiceWithSource,
   type TestService,
 } from "../http/harness.js";
 
 let src: ImageSource;
 let svc: TestService;
+let close: () => Promise<void>;
 
 /** The exposition's samples: `name{labels}` -> value (labels as written, in order). */
 async function scrape(): Promise<{ text: string; samples: Map<string, number> }> {
@@ -32,31 +32,23 @@ async function scrape(): Promise<{ text: string; samples: Map<string, number> }>
 const value = (s: Map<string, number>, key: string) => s.get(key) ?? 0;
 
 async function runEdit(images: { id: string; url: string }[]): Promise<Json> {
-  const res = await svc.api("/image-edit", {
-    method: "POST",
-    body: JSON.stringify({ images, operation: { type: "operations", operations: [{ op: "resize", width: 16 }] } }),
+  const { started, sse } = await editUntilComplete(svc, {
+    images,
+    operation: { type: "operations", operations: [{ op: "resize", width: 16 }] },
   });
-  expect(res.status).toBe(202);
-  const started = (await res.json()) as Json;
-  const sse = await openSse(svc.base + started.progressUrl);
-  await sse.waitFor((e) => e.event === "complete");
   await sse.done; // the server ends the stream after `complete`
   await svc.server.idle();
   return started;
 }
 
 beforeAll(async () => {
-  src = await startImageSource();
+  ({ src, svc, close } = await startServiceWithSource());
   src.set("/a.png", await makeImage({ width: 40, height: 30 }));
   src.set("/b.png", await makeImage({ width: 30, height: 40 }));
   src.set("/text.png", Buffer.from("plain text, not an image"));
-  svc = await startService({ FETCH_ALLOW_HOSTS: `127.0.0.1:${src.port}` });
 });
 
-afterAll(async () => {
-  await svc?.close();
-  await src?.close();
-});
+afterAll(() => close?.());
 
 describe("job metrics", () => {
   it("move by one per image: done, failed per code, retried; one duration observation each", async () => {
