@@ -16,6 +16,11 @@ export type AddressVerdict =
       range: string;
       /** Human phrase for messages, e.g. "a loopback address (127.0.0.0/8)". */
       description: string;
+      /**
+       * The same without any address of its own, for a host name's refusal: the address an
+       * internal name resolves to is not the user's business (nor a map of the network).
+       */
+      general: string;
     };
 
 interface Range {
@@ -38,6 +43,8 @@ function range(cidr: string, kind: string, phrase: string): Range {
 const V4_BLOCKED: Range[] = [
   range("255.255.255.255/32", "broadcast", "the broadcast address"),
   range("169.254.169.254/32", "cloud metadata", "the cloud metadata address"),
+  // Azure's WireServer (VM agent, health probes, DNS): a public-looking address only Azure VMs reach.
+  range("168.63.129.16/32", "cloud metadata", "Azure's WireServer address"),
   range("0.0.0.0/8", "unspecified", 'an unspecified ("this network") address'),
   range("10.0.0.0/8", "private", "a private address"),
   range("100.64.0.0/10", "carrier-grade NAT", "a carrier-grade NAT address"),
@@ -172,8 +179,15 @@ export function sameAddress(a: string, b: string): boolean {
 
 type Refusal = Extract<AddressVerdict, { allowed: false }>;
 
-function refuse(address: string, family: Family, kind: string, range: string, description: string): Refusal {
-  return { allowed: false, address, family, kind, range, description };
+function refuse(
+  address: string,
+  family: Family,
+  kind: string,
+  range: string,
+  description: string,
+  general = description,
+): Refusal {
+  return { allowed: false, address, family, kind, range, description, general };
 }
 
 /** Refused for lying in one of the listed ranges. */
@@ -212,6 +226,7 @@ function classifyV6(address: string, bytes: Uint8Array): AddressVerdict {
         inner.kind,
         inner.range,
         `${e.name} (${e.range.cidr}) embedding ${v4}, ${inner.description}`,
+        `${e.name} (${e.range.cidr}) embedding ${inner.general}`,
       );
     }
     if (e.allowPublic) return { allowed: true, address, family: 6 };

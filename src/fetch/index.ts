@@ -4,7 +4,7 @@
 import type { Config } from "../config.js";
 import { ImageEditError } from "../core/errors.js";
 import { parseLength, readCapped } from "./cap.js";
-import { networkError, openHop } from "./request.js";
+import { hostText, networkError, openHop } from "./request.js";
 import { type Resolver, resolveTarget, systemResolver } from "./resolve.js";
 import { type ImageType, requireImageType } from "./sniff.js";
 import { checkUrl, compileAllowList, redact, refusedPrefix, type TargetUrl } from "./url.js";
@@ -62,6 +62,20 @@ const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 /** Tears down whatever a finished fetch left open. One shared reason: streams destroyed with it
  * read its stack, and formatting a fresh one for every fetch showed in profiles. */
 const FINISHED = new ImageEditError("FETCH_FAILED", "fetch finished");
+
+/**
+ * A Location header as its sender meant it. Node reads header bytes as latin1, but hosts that put
+ * raw non-ASCII in Location send UTF-8, and browsers read it as such (`/café` must become
+ * `/caf%C3%A9`, not `/caf%C3%83%C2%A9`). Bytes that are not valid UTF-8 stay latin1.
+ */
+function locationText(raw: string): string {
+  if (!/[\x80-\xff]/.test(raw)) return raw;
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(Buffer.from(raw, "latin1"));
+  } catch {
+    return raw;
+  }
+}
 
 function isRetryableStatus(status: number): boolean {
   return status >= 500 || status === 429 || status === 408;
@@ -122,7 +136,7 @@ export async function safeFetch(url: string, policy: FetchPolicy, opts: FetchOpt
         }
         let next: URL;
         try {
-          next = new URL(location, target.url);
+          next = new URL(locationText(location), target.url);
         } catch {
           throw new ImageEditError("FETCH_FAILED", `${where} redirects to an invalid URL`, {
             details: { reason: "redirect", status, hop },
@@ -144,16 +158,22 @@ export async function safeFetch(url: string, policy: FetchPolicy, opts: FetchOpt
         res.destroy();
         throw new ImageEditError(
           "FETCH_FAILED",
-          `${where} answered HTTP ${status} ${res.statusMessage ?? ""}`.trimEnd(),
+          `${where} answered HTTP ${status} ${hostText(res.statusMessage ?? "")}`.trimEnd(),
           {
             retryable: isRetryableStatus(status),
-            details: { reason: "status", status, hop, retryAfter: res.headers["retry-after"] },
+            details: {
+              reason: "status",
+              status,
+              hop,
+              retryAfter: res.headers["retry-after"] === undefined ? undefined : hostText(res.headers["retry-after"]),
+            },
           },
         );
       }
 
-      const encoding = res.headers["content-encoding"]?.trim().toLowerCase();
-      if (encoding && encoding !== "identity") {
+      const rawEncoding = res.headers["content-encoding"]?.trim().toLowerCase();
+      if (rawEncoding && rawEncoding !== "identity") {
+        const encoding = hostText(rawEncoding);
         res.destroy();
         // We asked for identity; an encoded body would be counted compressed and sniffed as noise.
         throw new ImageEditError(

@@ -34,12 +34,27 @@ const UNREACHABLE_CODES = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH"
 /** OpenSSL's reasons when what came back was not TLS at all (plain HTTP, say). */
 const NOT_TLS = /wrong version number|http request|packet length too long|unknown protocol|record layer failure/i;
 
+/**
+ * Text a host chose (a status line, a header value, a certificate's names inside an error) as it
+ * may appear in our messages, which reach logs, terminals and pages: control characters dropped,
+ * at most `max` characters.
+ */
+export function hostText(text: string, max = 100): string {
+  const clean = text.replace(/\p{Cc}/gu, "");
+  return clean.length > max ? `${clean.slice(0, max)}…` : clean;
+}
+
+/** "host:port" for messages, with an IPv6 literal in brackets ("[::1]:8080", not "::1:8080"). */
+export function hostPort(target: TargetUrl): string {
+  return target.ip?.family === 6 ? `[${target.host}]:${target.port}` : `${target.host}:${target.port}`;
+}
+
 /** A Node network error as a typed error naming the host and what happened. */
 export function networkError(err: unknown, target: TargetUrl, hop: number): ImageEditError {
   if (err instanceof ImageEditError) return err;
   const e = err as NodeJS.ErrnoException;
   const code = e?.code ?? "";
-  const where = `${hopPrefix(hop, redact(target.url))}${target.host}:${target.port}`;
+  const where = `${hopPrefix(hop, redact(target.url))}${hostPort(target)}`;
   const details = { reason: "network", code, host: target.host, port: target.port, hop };
   if (RESET_CODES.has(code) || e?.message === "socket hang up" || e?.message === "aborted") {
     return new ImageEditError("FETCH_FAILED", `${where} reset the connection`, {
@@ -75,13 +90,13 @@ export function networkError(err: unknown, target: TargetUrl, hop: number): Imag
     /certificate|handshake/i.test(e?.message ?? "")
   ) {
     const what = !ssl
-      ? e.message
+      ? hostText(e.message, 200)
       : NOT_TLS.test(ssl)
         ? `the server did not answer TLS (${ssl})`
         : `${ssl}${code ? ` (${code})` : ""}`;
     return new ImageEditError("FETCH_FAILED", `${where}: TLS failed: ${what}`, { details, cause: err });
   }
-  return new ImageEditError("FETCH_FAILED", `${where}: request failed: ${e?.message ?? String(err)}`, {
+  return new ImageEditError("FETCH_FAILED", `${where}: request failed: ${hostText(e?.message ?? String(err), 200)}`, {
     retryable: true,
     details,
     cause: err,
@@ -164,7 +179,7 @@ function sendGet(target: TargetUrl, pin: PinnedAddress, opts: HopOptions, pooled
       fail(
         new ImageEditError(
           "FETCH_FAILED",
-          `${hopPrefix(opts.hop, redact(url))}${target.host}:${target.port} answered ${res.statusCode} Switching Protocols, not an image`,
+          `${hopPrefix(opts.hop, redact(url))}${hostPort(target)} answered ${res.statusCode} Switching Protocols, not an image`,
           { details: { reason: "status", status: res.statusCode, hop: opts.hop } },
         ),
       );
@@ -174,7 +189,7 @@ function sendGet(target: TargetUrl, pin: PinnedAddress, opts: HopOptions, pooled
       req.destroy(
         new ImageEditError(
           "FETCH_TIMEOUT",
-          `${hopPrefix(opts.hop, redact(url))}could not connect to ${target.host}:${target.port} within ${opts.connectTimeoutMs} ms`,
+          `${hopPrefix(opts.hop, redact(url))}could not connect to ${hostPort(target)} within ${opts.connectTimeoutMs} ms`,
           { retryable: true, details: { reason: "connect-timeout", host: target.host, hop: opts.hop } },
         ),
       );

@@ -85,8 +85,9 @@ export async function resolveTarget(
   if (!exempt) {
     for (const v of verdicts) {
       if (v.allowed) continue;
-      const subject = target.ip ? `${v.address} is` : `${target.host} resolves to ${v.address},`;
-      throw new ImageEditError("FETCH_BLOCKED", `${prefix}${subject} ${v.description}`, {
+      // A literal is the user's own words; a name's address is ours (internal DNS): not told.
+      const why = target.ip ? `${v.address} is ${v.description}` : `${target.host} resolves to ${v.general}`;
+      throw new ImageEditError("FETCH_BLOCKED", `${prefix}${why}`, {
         details: {
           reason: "address",
           host: target.host,

@@ -31,21 +31,37 @@ export interface UploadDeps {
   probe: (input: Buffer, limits: Limits) => Promise<ProbeResult>;
 }
 
+/** Parts of a multipart upload read at most: the file and a few fields beside it. */
+const MAX_PARTS = 40;
+
 function readMultipart(req: Request, maxBytes: number): Promise<{ upload: Upload; filename?: string }> {
   return new Promise((resolve, reject) => {
     let bb: busboy.Busboy;
     try {
       bb = busboy({
         headers: { "content-type": req.headers.get("content-type") ?? "" },
-        limits: { files: 1, fileSize: maxBytes + 1, fields: 20, parts: 40, fieldSize: 64 * 1024 },
+        // Browsers send a filename's UTF-8 bytes as they are; busboy's default reads them as latin1.
+        defParamCharset: "utf8",
+        limits: { files: 1, fileSize: maxBytes + 1, fields: 20, parts: MAX_PARTS, fieldSize: 64 * 1024 },
       });
     } catch (e) {
       reject(new ImageEditError("INVALID_INPUT", `multipart body: ${(e as Error).message}`, { field: "file" }));
       return;
     }
     let got: Promise<{ upload: Upload; filename?: string }> | undefined;
+    // What came instead of a file part named "file", to say so when none came.
+    let fileAsField = false;
+    let otherFile: string | undefined;
+    let partsCut = false;
+    bb.on("field", (name) => {
+      if (name === "file") fileAsField = true;
+    });
+    bb.on("partsLimit", () => {
+      partsCut = true;
+    });
     bb.on("file", (name, stream, info) => {
       if (name !== "file" || got) {
+        otherFile ??= name;
         stream.resume();
         return;
       }
@@ -65,13 +81,13 @@ function readMultipart(req: Request, maxBytes: number): Promise<{ upload: Upload
       got.catch(() => stream.resume());
     });
     const settle = () => {
-      if (got) got.then(resolve, reject);
-      else
-        reject(
-          new ImageEditError("INVALID_INPUT", 'file: send the image in a multipart field named "file"', {
-            field: "file",
-          }),
-        );
+      if (got) return got.then(resolve, reject);
+      const why = fileAsField
+        ? 'the part "file" came without a filename, so it was read as text; send it as a file (curl: -F file=@photo.jpg)'
+        : partsCut
+          ? `too many parts (more than ${MAX_PARTS}) before a part named "file"; send the image first`
+          : `send the image in a multipart field named "file"${otherFile === undefined ? "" : ` (a file came in ${JSON.stringify(otherFile.slice(0, 100))})`}`;
+      reject(new ImageEditError("INVALID_INPUT", `file: ${why}`, { field: "file" }));
     };
     bb.on("close", settle);
     bb.on("error", (e: Error) => {

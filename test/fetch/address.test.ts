@@ -37,6 +37,7 @@ const TABLE: [string, string | undefined][] = [
   ["127.255.255.254", "loopback"],
   ["169.254.0.1", "link-local"],
   ["169.254.169.254", "cloud metadata"],
+  ["168.63.129.16", "cloud metadata"],
   ["169.254.170.2", "link-local"], // ECS task metadata
   ["172.16.0.1", "private"],
   ["172.31.255.255", "private"],

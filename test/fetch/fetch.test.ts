@@ -304,7 +304,7 @@ describe("SSRF targets are refused without a connection", () => {
   it("refuses a name that resolves to loopback (real DNS for localhost)", async () => {
     const e = await failure(safeFetch(`http://localhost:${other.port}/`, base()));
     expect(e.code).toBe("FETCH_BLOCKED");
-    expect(e.message).toMatch(/^refused: localhost resolves to (127\.0\.0\.1|::1), (a|the) loopback address/);
+    expect(e.message).toMatch(/^refused: localhost resolves to (a|the) loopback address/);
     expect(other.connections).toBe(0);
   });
 
@@ -319,7 +319,7 @@ describe("SSRF targets are refused without a connection", () => {
     };
     const e = await failure(safeFetch("http://example.test/cat.png", base({ resolve })));
     expect(e.code).toBe("FETCH_BLOCKED");
-    expect(e.message).toBe("refused: example.test resolves to 10.0.0.5, a private address (10.0.0.0/8)");
+    expect(e.message).toBe("refused: example.test resolves to a private address (10.0.0.0/8)");
     expect(e.details).toMatchObject({ host: "example.test", address: "10.0.0.5", kind: "private" });
     expect(calls).toEqual(["example.test"]);
   });
