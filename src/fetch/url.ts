@@ -20,6 +20,8 @@ export interface TargetUrl {
 const DEFAULT_PORTS: Record<string, number> = { "http:": 80, "https:": 443 };
 
 /** The host as a comparable string: no IPv6 brackets, no trailing root dot. */
+const MAX_HOST_LENGTH = 253;
+
 function bareHost(hostname: string): string {
   let h = hostname.toLowerCase();
   if (h.startsWith("[") && h.endsWith("]")) h = h.slice(1, -1);
@@ -75,6 +77,13 @@ export function checkUrl(raw: string | URL, hop = 0): TargetUrl {
   const host = bareHost(url.hostname);
   if (host === "") {
     throw new ImageEditError("INVALID_INPUT", `${what} has no host`);
+  }
+  // DNS names stop at 253 characters: a longer one could only fail later as "EINVAL" from getaddrinfo.
+  if (host.length > MAX_HOST_LENGTH) {
+    throw new ImageEditError(
+      "INVALID_INPUT",
+      `${what} has a host name of ${host.length} characters; DNS names are at most ${MAX_HOST_LENGTH}`,
+    );
   }
   const port = url.port === "" ? DEFAULT_PORTS[url.protocol] : Number(url.port);
   if (port === 0) {

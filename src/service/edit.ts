@@ -129,14 +129,20 @@ function planFromOperations(operations: unknown, limits: Limits): PlannedEdit {
   return { plan, steps: plan.map(describeOperation), source: "operations" };
 }
 
-/** A name to show: no control characters (they would garble logs, headers and pages), trimmed, at most 255. */
+/** Control characters, and the bidirectional overrides that make "photo\u202Egnp.exe" read as "photoexe.png". */
+const UNSHOWN = /[\u0000-\u001f\u007f\u202a-\u202e\u2066-\u2069]/u;
+
+/**
+ * A name to show: no control characters or bidi overrides (they would garble logs, headers and
+ * pages, or disguise an extension), trimmed, at most 255 characters (cut by code point, never
+ * inside a surrogate pair).
+ */
 export function cleanName(name: string | undefined | null, fallback: string): string {
   const clean = [...(name ?? "")]
-    .filter((ch) => ch.charCodeAt(0) >= 0x20 && ch.charCodeAt(0) !== 0x7f)
+    .filter((ch) => !UNSHOWN.test(ch))
     .join("")
-    .trim()
-    .slice(0, 255);
-  return clean || fallback;
+    .trim();
+  return [...clean].slice(0, 255).join("").trim() || fallback;
 }
 
 /** A file's name from a path or URL path (the last segment), cleaned. */

@@ -36,6 +36,14 @@ describe("checkUrl", () => {
     expect(() => checkUrl("http://example.com:0/")).toThrow(ImageEditError);
   });
 
+  it("refuses a host name longer than DNS allows, saying so (getaddrinfo would only say EINVAL)", () => {
+    const host = `${"a".repeat(60)}.`.repeat(5) + "example";
+    expect(() => checkUrl(`http://${host}/x.png`)).toThrow(
+      `has a host name of ${host.length} characters; DNS names are at most 253`,
+    );
+    expect(checkUrl(`http://${"a".repeat(60)}.example/`).host).toHaveLength(68);
+  });
+
   it("names the hop in refusals", () => {
     expect(() => checkUrl("ftp://example.com/a", 3)).toThrow(
       'refused redirect 3 to ftp:...: the scheme "ftp" is not allowed, only http and https',
