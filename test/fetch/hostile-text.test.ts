@@ -11,31 +11,18 @@ import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fetchImage, type Resolver, safeFetch } from "../../src/fetch/index.js";
 import { failure } from "../helpers/errors.js";
-import { startTcpServer, type TestServer, testPolicy } from "./servers.js";
+import { type RawAnswer, startRawAnswerServer, type TestServer, testPolicy } from "./servers.js";
 
 let png: Buffer;
 let server: TestServer;
-/** Raw answers by request path (as the request line carries it). */
-const answers = new Map<string, (s: net.Socket) => void>();
-const paths: string[] = [];
+/** Raw answers by request path. */
+const answers = new Map<string, RawAnswer>();
 
 beforeAll(async () => {
   png = await sharp({ create: { width: 5, height: 4, channels: 3, background: "#123456" } })
     .png()
     .toBuffer();
-  server = await startTcpServer((socket) => {
-    let head = "";
-    socket.on("data", (d) => {
-      head += d.toString("latin1");
-      if (!head.includes("\r\n\r\n")) return;
-      const path = head.split(" ")[1] ?? "/";
-      head = "";
-      paths.push(path);
-      const answer = answers.get(path);
-      if (answer) answer(socket);
-      else socket.end("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-    });
-  });
+  server = await startRawAnswerServer(answers);
 });
 afterAll(async () => {
   await server?.close();

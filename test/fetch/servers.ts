@@ -78,3 +78,26 @@ export async function startTcpServer(onSocket: (s: net.Socket) => void): Promise
   state.port = (server.address() as net.AddressInfo).port;
   return state;
 }
+
+/** What a raw server says to one request: bytes to send before closing, or the socket to do as it likes. */
+export type RawAnswer = Buffer | ((s: net.Socket) => void);
+
+/**
+ * A raw TCP server for answers no HTTP library would send: each request gets what `answers` holds
+ * for its path (query dropped), or a 404.
+ */
+export function startRawAnswerServer(answers: Map<string, RawAnswer>): Promise<TestServer> {
+  return startTcpServer((socket) => {
+    let head = "";
+    socket.on("data", (d) => {
+      head += d.toString("latin1");
+      if (!head.includes("\r\n\r\n")) return;
+      const path = (head.split(" ")[1] ?? "/").split("?")[0];
+      head = "";
+      const answer = answers.get(path);
+      if (typeof answer === "function") answer(socket);
+      else if (answer) socket.end(answer);
+      else socket.end("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    });
+  });
+}

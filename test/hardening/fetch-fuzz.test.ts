@@ -6,7 +6,7 @@ import type net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ERROR_STATUS, ImageEditError } from "../../src/core/errors.js";
 import { type FetchPolicy, safeFetch } from "../../src/fetch/index.js";
-import { startTcpServer, type TestServer } from "../fetch/servers.js";
+import { type RawAnswer, startRawAnswerServer, type TestServer } from "../fetch/servers.js";
 import { Rng } from "./fuzz/prng.js";
 
 const SEED = Number(process.env.FUZZ_SEED ?? 8080);
@@ -15,22 +15,11 @@ const BODY = Buffer.from("\x89PNG\r\n\x1a\n0123456789abcdef".repeat(8), "latin1"
 
 let server: TestServer;
 /** The raw answer for the next request, by request path. */
-const answers = new Map<string, Buffer | ((s: net.Socket) => void)>();
+const answers = new Map<string, RawAnswer>();
 let policy: FetchPolicy;
 
 beforeAll(async () => {
-  server = await startTcpServer((socket) => {
-    let head = "";
-    socket.on("data", (d) => {
-      head += d.toString("latin1");
-      if (!head.includes("\r\n\r\n")) return;
-      const path = head.split(" ")[1] ?? "/";
-      const a = answers.get(path.split("?")[0]);
-      if (typeof a === "function") a(socket);
-      else if (a) socket.end(a);
-      else socket.end("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
-    });
-  });
+  server = await startRawAnswerServer(answers);
   policy = {
     allowHosts: [`127.0.0.1:${server.port}`],
     maxBytes: 64 * 1024,
