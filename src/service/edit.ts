@@ -129,8 +129,8 @@ function planFromOperations(operations: unknown, limits: Limits): PlannedEdit {
   return { plan, steps: plan.map(describeOperation), source: "operations" };
 }
 
-/** Control characters, and the bidirectional overrides that make "photo\u202Egnp.exe" read as "photoexe.png". */
-const UNSHOWN = /[\u0000-\u001f\u007f\u202a-\u202e\u2066-\u2069]/u;
+/** Control characters (C0, DEL, C1), and the bidirectional overrides that make "photo\u202Egnp.exe" read as "photoexe.png". */
+const UNSHOWN = /[\p{Cc}\u202a-\u202e\u2066-\u2069]/u;
 
 /**
  * A name to show: no control characters or bidi overrides (they would garble logs, headers and
