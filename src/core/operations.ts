@@ -13,6 +13,7 @@ import {
   posterize,
   saturation,
   sepia,
+  temperature,
   threshold,
   tint,
 } from "./ops/colour.js";
@@ -45,6 +46,7 @@ export const catalog = [
   gamma,
   threshold,
   posterize,
+  temperature,
   blur,
   sharpen,
   median,

@@ -6,6 +6,32 @@ import { lex } from "../../src/core/command/vocabulary.js";
 const kinds = (text: string) => tokenize(text).map((t) => [t.kind, t.text]);
 
 describe("tokenize", () => {
+  it("reads thousands groups where the number can only be a size, and keeps pairs elsewhere", () => {
+    const read = (text: string) => tokenize(text).map((t) => [t.kind, t.text, t.value, t.value2, t.unit]);
+    expect(read("1,200px 1,920x1,080 2,000 wide")).toEqual([
+      ["number", "1,200px", 1200, undefined, "px"],
+      ["dims", "1,920x1,080", 1920, 1080, undefined],
+      ["number", "2,000", 2000, undefined, undefined],
+      ["word", "wide", undefined, undefined, undefined],
+    ]);
+    expect(read("width 1,200")[1]).toEqual(["number", "1,200", 1200, undefined, undefined]);
+    // offsets stay those of the written text
+    expect(tokenize("to 1,920 x 1,080 px").map((t) => [t.start, t.end])).toEqual([
+      [0, 2],
+      [3, 19],
+    ]);
+    // a pair, two numbers or a list: never one number
+    expect(kinds("at 100,200")[1]).toEqual(["pair", "100,200"]);
+    expect(kinds("resize to 800,600")[2]).toEqual(["pair", "800,600"]);
+    expect(kinds("1,2 wide")[0]).toEqual(["pair", "1,2"]);
+    expect(kinds("to 1, 200").slice(1)).toEqual([
+      ["number", "1"],
+      ["sep", ","],
+      ["number", "200"],
+    ]);
+    expect(kinds("1,2000px")[0]).toEqual(["pair", "1,2000"]);
+  });
+
   it("keeps numbers with their units, sizes, ratios and pairs whole", () => {
     expect(tokenize("800px 50% 90° 90deg 2x -5 +20%").map((t) => [t.value, t.unit])).toEqual([
       [800, "px"],

@@ -141,6 +141,38 @@ describe("crop", () => {
     const centre = await run(await quadrants(), [{ op: "crop", width: 10, height: 10, gravity: "top-left" }]);
     expectColor(pixelAt(centre.px, 9, 9), RED, 2);
   });
+  it("cuts an inset off each edge, in px or percent of the step's input", async () => {
+    const { px } = await run(await quadrants(), [{ op: "crop", inset: { top: 5, right: 10, bottom: 5, left: 10 } }]);
+    expect([px.width, px.height]).toEqual([20, 20]);
+    expectColor(pixelAt(px, 0, 0), RED, 2);
+    expectColor(pixelAt(px, 19, 19), YELLOW, 2);
+    const pct = await run(await quadrants(), [{ op: "crop", inset: { top: 10, bottom: 10, unit: "%" } }]);
+    expect([pct.px.width, pct.px.height]).toEqual([40, 24]);
+    // against the resized image (80x60), not the original
+    const after = await run(await quadrants(), [
+      { op: "resize", width: 80 },
+      { op: "crop", inset: { top: 10, right: 10, bottom: 10, left: 10 } },
+    ]);
+    expect([after.px.width, after.px.height]).toEqual([60, 40]);
+  });
+  it("cuts the inset off every frame of an animation", async () => {
+    const gif = await makeImage({ width: 20, height: 16, pages: 3, format: "gif", color: "#4080c0" });
+    const { result } = await run(gif, [{ op: "crop", inset: { top: 2, right: 3, bottom: 2, left: 3 } }]);
+    const meta = await sharp(result.data, { animated: true }).metadata();
+    expect([meta.width, meta.pageHeight, meta.pages]).toEqual([14, 12, 3]);
+  });
+  it("refuses an inset that leaves nothing, or one given with a size", async () => {
+    await expect(run(await quadrants(), [{ op: "crop", inset: { left: 20, right: 20 } }])).rejects.toMatchObject({
+      code: "INVALID_OPERATION",
+      message: expect.stringContaining("leaves nothing"),
+    });
+    expect(() => validatePlan([{ op: "crop", inset: { top: 50, bottom: 50, unit: "%" } }], DEFAULT_LIMITS)).toThrow(
+      /100% or more/,
+    );
+    expect(() => validatePlan([{ op: "crop", width: 5, height: 5, inset: { top: 1 } }], DEFAULT_LIMITS)).toThrow(
+      /inset or a size/,
+    );
+  });
   it("crops to an aspect ratio", async () => {
     const { px } = await run(await quadrants(), [{ op: "crop", aspectRatio: "1:1" }]);
     expect([px.width, px.height]).toEqual([30, 30]);

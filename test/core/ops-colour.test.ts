@@ -186,6 +186,50 @@ describe("posterize", () => {
   });
 });
 
+describe("temperature", () => {
+  const meanRminusB = (out: { data: Buffer; width: number; height: number; channels: number }) => {
+    let sum = 0;
+    for (let i = 0; i < out.width * out.height; i++) sum += out.data[i * out.channels] - out.data[i * out.channels + 2];
+    return sum / (out.width * out.height);
+  };
+
+  it("warmer raises red against blue, cooler lowers it, green stays", async () => {
+    const input = await solid("#808080");
+    const before = meanRminusB(await runOp(input, { op: "brightness", factor: 1 }));
+    const warm = await runOp(input, { op: "temperature", amount: 50 });
+    const cool = await runOp(input, { op: "temperature", amount: -50 });
+    expect(meanRminusB(warm)).toBeGreaterThan(before + 20);
+    expect(meanRminusB(cool)).toBeLessThan(before - 20);
+    expect(rgbAt(warm, 3, 3)[1]).toBe(128);
+    expect(rgbAt(cool, 3, 3)[1]).toBe(128);
+  });
+
+  it("a larger amount warms more, and 0 changes nothing", async () => {
+    const input = await gradient();
+    const little = meanRminusB(await runOp(input, { op: "temperature", amount: 15 }));
+    const lot = meanRminusB(await runOp(input, { op: "temperature", amount: 60 }));
+    expect(lot).toBeGreaterThan(little);
+    const plain = await runOp(input, { op: "brightness", factor: 1 });
+    const zero = await runOp(input, { op: "temperature", amount: 0 });
+    expect(rgbAt(zero, 40, 30)).toEqual(rgbAt(plain, 40, 30));
+  });
+
+  it("keeps alpha as it was", async () => {
+    const out = await runOp(await solid("#808080", 77), { op: "temperature", amount: 80 });
+    expect(out.channels).toBe(4);
+    const [r, g, b, a] = rgbAt(out, 1, 1);
+    expect(r).toBeGreaterThan(b + 40);
+    expect(g).toBe(128);
+    expect(a).toBe(77);
+  });
+
+  it("warms a greyscale image (it gains colour)", async () => {
+    const out = await runOp(await rawPng(Buffer.alloc(4 * 4, 128), 4, 4, 1), { op: "temperature", amount: 60 });
+    expect(out.channels).toBeGreaterThanOrEqual(3);
+    expect(meanRminusB(out)).toBeGreaterThan(20);
+  });
+});
+
 describe("colour operations on every channel layout and on animations", () => {
   const ops = [
     { op: "grayscale" },
@@ -200,6 +244,8 @@ describe("colour operations on every channel layout and on animations", () => {
     { op: "gamma", value: 2 },
     { op: "threshold", value: 100 },
     { op: "posterize", levels: 4 },
+    { op: "temperature", amount: 40 },
+    { op: "temperature", amount: -40 },
   ];
 
   it.each(ops)("$op works on 1, 2, 3 and 4 band inputs", async (op) => {

@@ -496,6 +496,8 @@ const ATTENTION = [
 const ENTROPY = ["entropy", "busy", "busiest", "detail", "detailed", "detailed part"];
 
 const parseCrop: Parser = (c, ctx) => {
+  const cut = parseInset(c, [undefined, "px", "%"]);
+  if (cut) return cut;
   // "make it a 500px square" without "crop": a square of that size, the whole image scaled into it
   const cropWord = ctx.triggers.some((t) => t.key === "crop" || t.key === "cut");
   if (!cropWord && c.has("square", "squared")) {
@@ -563,12 +565,18 @@ const parseCrop: Parser = (c, ctx) => {
   const h = numNear(c, ["height", "tall", "high"]);
   if (w?.num && h?.num) return base({ width: w.num.value, height: h.num.value });
   if (w || h) return { error: CROP_NEEDS_BOTH };
-  return { error: "say what to crop to: a size (800x600), a ratio (16:9), square, portrait or landscape" };
+  return {
+    error:
+      "say what to crop to: a size (800x600), a ratio (16:9), square, portrait or landscape, or what to cut off (10px off each side)",
+  };
 };
 
 // ---------------------------------------------------------------- trim, pad, border
 
 const parseTrim: Parser = (c) => {
+  // "trim 20px from the edges" cuts a margin off; a bare number is trim's tolerance
+  const cut = parseInset(c, ["px", "%"]);
+  if (cut) return cut;
   c.takeAll(
     "whitespace",
     "edges",
@@ -611,6 +619,54 @@ const SIDES: Record<string, string[]> = {
   "bottom-left": ["bottom", "left"],
   "bottom-right": ["bottom", "right"],
 };
+
+/** Words for every edge at once: "10px off the edges", "5% from all sides". */
+const ALL_EDGES = ["edges", "edge", "border", "borders", "margins", "around"];
+
+/**
+ * "10px off each side", "5% from the top and bottom", "200 pixels from the left": a margin cut off
+ * the edges (a crop inset). The number comes first, then "off"/"from", then the edges; `units`
+ * says which numbers count (trim's bare number is its tolerance).
+ */
+function insetAt(items: Item[], units: (string | undefined)[]): { n: Item; sides: Item[]; off: Item } | undefined {
+  const k = items.findIndex((it) => it.num !== undefined && units.includes(it.num.unit) && it.num.value >= 0);
+  if (k < 0) return undefined;
+  let j = k + 1;
+  while (items[j] && ["the", "a", "an", "just"].includes(items[j].key)) j++;
+  const off = items[j];
+  if (!off || (off.key !== "off" && off.key !== "from")) return undefined;
+  const sides: Item[] = [];
+  for (let s = j + 1; s < items.length; s++) {
+    const it = items[s];
+    if (it.key in SIDES || ALL_EDGES.includes(it.key)) sides.push(it);
+    else if (
+      !["the", "of", "and", "each", "every", "all", "both", "four", "image", "picture", "photo"].includes(it.key)
+    )
+      break;
+  }
+  return sides.length ? { n: items[k], sides, off } : undefined;
+}
+/** Whether a clause with no operation word is "remove 5% from the top and bottom". */
+export function isInsetClause(items: Item[]): boolean {
+  return (
+    items.some((it) => it.key === "remove" || it.key === "remove-verb") &&
+    insetAt(items, [undefined, "px", "%"]) !== undefined
+  );
+}
+function parseInset(c: Clause, units: (string | undefined)[]): ClauseResult | undefined {
+  const found = insetAt(c.items, units);
+  if (!found) return undefined;
+  const { n, sides, off } = found;
+  for (const it of [n, off, ...sides]) c.mark(it);
+  const edges = new Set<string>();
+  for (const it of sides) for (const s of SIDES[it.key] ?? ["top", "right", "bottom", "left"]) edges.add(s);
+  c.takeAll("each", "every", "all", "both", "four", "of", "remove", "remove-verb", "px", "image", "picture", "photo");
+  const value = n.num?.value ?? 0;
+  const inset: Record<string, unknown> = {};
+  for (const s of ["top", "right", "bottom", "left"]) if (edges.has(s)) inset[s] = value;
+  if (n.num?.unit === "%") inset.unit = "%";
+  return { ops: [{ op: "crop", inset } as OperationInput] };
+}
 
 const parsePad: Parser = (c) => {
   const a = amount(c);
@@ -889,6 +945,35 @@ const parseTint: Parser = (c) => {
   amount(c);
   if (!col) return { error: "say which colour to tint with, e.g. tint blue or tint #ff8800" };
   return { ops: [{ op: "tint", color: col }] };
+};
+
+/** Words that make it cooler; every other temperature word warms. */
+const COOL_WORDS = ["cool", "cooler", "cooled"];
+/** [little, normal, lot] temperature amounts. */
+const TEMPERATURE_STEPS = [15, 30, 60];
+
+const parseTemperature: Parser = (c, ctx) => {
+  let cool = ctx.triggers.some((t) => COOL_WORDS.includes(t.key)) || c.takeKey(...COOL_WORDS) !== undefined;
+  // "less warmth" cools, "less cool" warms; "cool it down" and "turn the warmth down" both cool
+  const less = c.takeKey("dir:less", "low");
+  if (less) cool = less.text.toLowerCase() === "down" ? true : !cool;
+  c.takeKey("dir:more", "high");
+  c.takeAll("temperature", "warmth", "tone", "tones", "colour", "color", "colours", "colors", "look", "by");
+  const a = amount(c);
+  const n = num(c, (x) => x.unit === undefined || x.unit === "%");
+  let value: number;
+  if (n?.num) {
+    const signed = /^[+\-−]/u.test(n.text);
+    const neutral = ctx.triggers.every((t) => t.key === "temperature");
+    // "temperature -40" sets it; "cooler by 20" is 20 towards cool
+    value = signed || neutral ? n.num.value : cool ? -Math.abs(n.num.value) : Math.abs(n.num.value);
+    if (!neutral && signed && n.num.value < 0 !== cool)
+      return { error: `${n.text} contradicts the direction asked: say e.g. ${cool ? "cooler by 20" : "warmer by 20"}` };
+  } else {
+    const [little, normal, lot] = TEMPERATURE_STEPS;
+    value = pick(a, little, normal, lot) * (cool ? -1 : 1);
+  }
+  return { ops: [{ op: "temperature", amount: value }] };
 };
 
 const parseHue: Parser = (c) => {
@@ -1333,6 +1418,7 @@ export const PARSERS: Partial<Record<OperationName, Parser>> = {
   gamma: parseGamma,
   threshold: parseThreshold,
   posterize: parsePosterize,
+  temperature: parseTemperature,
   blur: parseBlur,
   sharpen: parseSharpen,
   median: parseMedian,

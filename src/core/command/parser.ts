@@ -18,6 +18,7 @@ import {
   COMPRESS_QUALITY_ONLY,
   IMPLICIT_FORMAT,
   isColorItem,
+  isInsetClause,
   isPositionItem,
   isSizeChangeItem,
   nothingToCompress,
@@ -101,6 +102,7 @@ const PARAM_HINTS: Partial<Record<OperationName, string>> = {
   gamma: "a value 1-3",
   threshold: "a level 0-255 or a percent",
   posterize: "a number of levels 2-32",
+  temperature: "an amount -100 to 100 (above 0 warmer), e.g. warmer by 20",
   brightness: "a change (+10, -10%) or a multiplier (1.2, 2x)",
   contrast: "a change (+10, -10%) or a multiplier (1.2, 2x)",
   saturation: "a change (+10, -10%) or a multiplier (1.2, 2x)",
@@ -141,7 +143,9 @@ function validateStep(op: OperationInput): Refusal | undefined {
   if (r.success) return undefined;
   const issue = r.error.issues[0];
   const field = issue.path.join(".");
-  const value = (op as Record<PropertyKey, unknown>)[issue.path[0]];
+  // the value at the issue's path (nested for crop's inset)
+  let value: unknown = op;
+  for (const k of issue.path) value = (value as Record<PropertyKey, unknown> | undefined)?.[k];
   // every integer a command can reach is a count of pixels (sizes, offsets, widths, windows)
   if (issue.code === "invalid_type" && issue.expected === "int" && typeof value === "number")
     return { op: op.op, field, decimal: value };
@@ -165,6 +169,7 @@ const PARAM_NOUNS: Record<string, string> = {
   "gamma.value": "a gamma",
   "threshold.value": "a threshold",
   "posterize.levels": "a level count",
+  "temperature.amount": "a temperature change",
   "trim.threshold": "a tolerance",
   "blur.sigma": "a strength (sigma)",
   "sharpen.sigma": "a strength (sigma)",
@@ -177,6 +182,10 @@ const PARAM_NOUNS: Record<string, string> = {
   "pad.left": "padding",
   "crop.left": "an offset",
   "crop.top": "an offset",
+  "crop.inset.top": "a margin",
+  "crop.inset.right": "a margin",
+  "crop.inset.bottom": "a margin",
+  "crop.inset.left": "a margin",
   "watermark.scale": "a watermark scale",
 };
 
@@ -252,6 +261,8 @@ function readSegment(items: Item[]): Reading {
       items.some((it) => it.key === "#ratio") ||
       (items.some((it) => it.num?.unit === "frac") && items.some(isSizeChangeItem)));
   if (inferred) ops.push(sized || !items.some((it) => it.key === "#ratio") ? "resize" : "crop");
+  // "remove 5% from the top and bottom": a margin cut off, with no operation word
+  if ((ops.length === 0 || inferred) && !ops.includes("crop") && isInsetClause(items)) ops.push("crop");
   // "800x600 from the top left": a size placed somewhere is a region to keep (a resize has no
   // position); tried after the resize, so it wins only when it explains more words
   if (inferred && ops[0] === "resize" && items.some(isPositionItem)) ops.push("crop");

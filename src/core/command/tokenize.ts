@@ -53,6 +53,32 @@ const reParenPair = /^\(\s*(\d+)\s*,\s*(\d+)\s*\)/u;
 const reHex = /^#(?:[0-9a-f]{8}|[0-9a-f]{6}|[0-9a-f]{4}|[0-9a-f]{3})(?![0-9a-z])/iu;
 // "rgb(255, 0, 0)", "rgba(0,0,0,0.5)": a colour, one token like a hex colour
 const reRgb = /^rgba?\(\s*\d{1,3}\s*,\s*\d{1,3}\s*,\s*\d{1,3}\s*(?:,\s*(?:\d*\.)?\d+%?\s*)?\)/iu;
+// "1,200": a number written with thousands groups (whole groups only, so "1,2" and "1,20" stay pairs)
+const reGrouped = /(?<![\d,.])\d{1,3}(?:,\d{3})+(?!\d|[.,]\d)/gu;
+const reGroupedStart = /^(?:\d{1,3}|\d+\s*(?:px|pixels?)?\s*[x×*]\s*\d{1,3}),\d{3}(?!\d)/iu;
+// the words after a grouped number that make it a size ("1,200 wide"), and before it ("width 1,200")
+const reSizeAfter = /^\s+(?:wide|tall|high|across|long)(?![\p{L}\p{N}])/iu;
+const SIZE_BEFORE = new Set([
+  "resize",
+  "scale",
+  "shrink",
+  "enlarge",
+  "downsize",
+  "upsize",
+  "downscale",
+  "upscale",
+  "width",
+  "height",
+  "max",
+  "maximum",
+  "min",
+  "minimum",
+  "to",
+  "side",
+  "edge",
+  "wide",
+  "tall",
+]);
 const reUrl = /^(?:https?:\/\/|upload:)[^\s"'<>]+/iu;
 const reWord = /^(?:b&w|[\p{L}\p{N}][\p{L}\p{M}\p{N}]*(?:['’][\p{L}]+)*)/iu;
 
@@ -111,6 +137,59 @@ function plainForms(text: string): string {
     if (cp >= 0xff01) return String.fromCharCode(cp - 0xfee0);
     return cp === 0x2236 ? ":" : " ";
   });
+}
+
+/**
+ * A number written with thousands groups at text[i] ("1,200px", "1,920x1,080", "2,000 wide",
+ * "width 1,200"), read where it can only be a size; undefined where it may be a pair ("at 100,200").
+ */
+function groupedNumber(text: string, i: number, before: Token | undefined): Token | undefined {
+  const written = text.slice(i, i + 64);
+  // the text with the group commas dropped, and where each of its characters was written
+  const at: number[] = [];
+  let plain = "";
+  let from = 0;
+  for (const g of written.matchAll(reGrouped)) {
+    for (let k = from; k < g.index; k++) at.push(k);
+    plain += written.slice(from, g.index);
+    for (let k = 0; k < g[0].length; k++) if (g[0][k] !== ",") at.push(g.index + k);
+    plain += g[0].replaceAll(",", "");
+    from = g.index + g[0].length;
+  }
+  for (let k = from; k <= written.length; k++) at.push(k);
+  plain += written.slice(from);
+  const end = (n: number) => i + at[n];
+  const d = reDims.exec(plain);
+  if (d) {
+    return {
+      kind: "dims",
+      text: text.slice(i, end(d[0].length)),
+      norm: d[0].toLowerCase(),
+      value: Number(d[1]),
+      value2: Number(d[3]),
+      unit: d[2] || d[4] ? "px" : undefined,
+      start: i,
+      end: end(d[0].length),
+    };
+  }
+  const m = reNumber.exec(plain);
+  if (!m) return undefined;
+  const stop = end(m[0].length);
+  if (m[3] === undefined) {
+    // without a unit, "800,600" may be two numbers: only "1,200"-"9,999" read as one
+    if (!/^\d,\d{3}$/u.test(text.slice(i, stop))) return undefined;
+    const sized = reSizeAfter.test(text.slice(stop, stop + 10));
+    if (!sized && !(before?.kind === "word" && SIZE_BEFORE.has(before.norm))) return undefined;
+  }
+  return {
+    kind: "number",
+    text: text.slice(i, stop),
+    norm: m[0].toLowerCase(),
+    value: Number(m[2]),
+    unit: unitOf(m[3]),
+    start: i,
+    end: stop,
+  };
 }
 
 export function tokenize(written: string): Token[] {
@@ -180,6 +259,13 @@ export function tokenize(written: string): Token[] {
     if (marker && atLineStart(text, i)) {
       push({ kind: "sep", text: marker[0], norm: ".", start: i, end: i + marker[0].length });
       continue;
+    }
+    if (startsNumber && reGroupedStart.test(rest)) {
+      const t = groupedNumber(text, i, tokens[tokens.length - 1]);
+      if (t) {
+        push(t);
+        continue;
+      }
     }
     if (startsNumber) {
       m = reDims.exec(rest);

@@ -1,5 +1,5 @@
 // Colour and tone: grayscale, sepia, negate, normalize, tint, brightness, contrast, saturation, hue, gamma,
-// threshold, posterize.
+// threshold, posterize, temperature.
 
 import type { Matrix3x3, Sharp } from "sharp";
 import { z } from "zod";
@@ -220,4 +220,29 @@ export const posterize = defineOperation({
   keepsAnimation: true,
   frames: "whole", // pixel-wise: one pass over all frames
   apply: applyPosterize,
+});
+
+/** At amount 100 red is multiplied by 1.25 and blue by 0.75 (the reverse at -100); green is kept. */
+const TEMPERATURE_SPAN = 0.25;
+function temperatureMatrix(amount: number): Matrix3x3 {
+  const k = (amount / 100) * TEMPERATURE_SPAN;
+  return [
+    [1 + k, 0, 0],
+    [0, 1, 0],
+    [0, 0, 1 - k],
+  ];
+}
+
+export const temperature = defineOperation({
+  name: "temperature",
+  family: "colour",
+  summary:
+    "Colour temperature, -100 to 100: above 0 warmer (more red, less blue), below 0 cooler (the reverse); alpha is kept.",
+  schema: opSchema("temperature", { amount: z.number().min(-100).max(100) }),
+  describe: (o) => (o.amount >= 0 ? `Warmer by ${o.amount}` : `Cooler by ${-o.amount}`),
+  words: ["temperature", "warm", "warmer", "warmth", "warmed", "cool", "cooler", "cooled"],
+  keepsAnimation: true,
+  frames: "whole", // pixel-wise: one pass over all frames
+  // recomb works on the colour bands (grey inputs become sRGB) and passes alpha through, as sepia's
+  apply: (image, o) => image.recomb(temperatureMatrix(o.amount)),
 });

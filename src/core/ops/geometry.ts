@@ -7,6 +7,7 @@ import { ImageEditError } from "../errors.js";
 import { colorSchema, defineOperation, type ImageMeta, opSchema, POSITIONS, type Position } from "./define.js";
 
 const side = z.number().int().min(1).max(100_000);
+const insetSide = z.number().min(0).max(100_000).default(0);
 
 export const resize = defineOperation({
   name: "resize",
@@ -108,7 +109,7 @@ export const crop = defineOperation({
   name: "crop",
   family: "geometry",
   summary:
-    'Crop a region (left, top, width, height), a size at a gravity, or an aspect ratio ("16:9"); gravity attention/entropy crops smartly.',
+    'Crop a region (left, top, width, height), a size at a gravity, an aspect ratio ("16:9"), or an inset cut off the edges (inset: {top, right, bottom, left, unit: "px" or "%"}, against the step\'s input size); gravity attention/entropy crops smartly.',
   schema: opSchema("crop", {
     left: z.number().int().min(0).optional(),
     top: z.number().int().min(0).optional(),
@@ -119,8 +120,28 @@ export const crop = defineOperation({
       .regex(/^\d+(\.\d+)?:\d+(\.\d+)?$/, "aspect ratio looks like 16:9 or 1:1")
       .optional(),
     gravity: z.enum([...POSITIONS, "attention", "entropy"]).default("center"),
+    /** What to cut off each edge, in px or percent of the step's input size ("10px off each side"). */
+    inset: z
+      .strictObject({
+        top: insetSide,
+        right: insetSide,
+        bottom: insetSide,
+        left: insetSide,
+        unit: z.enum(["px", "%"]).default("px"),
+      })
+      .optional(),
   }).superRefine((o, ctx) => {
     const region = o.left !== undefined || o.top !== undefined;
+    if (o.inset !== undefined) {
+      const { top, right, bottom, left, unit } = o.inset;
+      if (o.aspectRatio !== undefined || o.width !== undefined || o.height !== undefined || region)
+        ctx.addIssue({ code: "custom", message: "crop takes an inset or a size, not both", path: ["inset"] });
+      if (unit === "px" && ![top, right, bottom, left].every(Number.isInteger))
+        ctx.addIssue({ code: "custom", message: "an inset in px must be whole pixels", path: ["inset"] });
+      if (unit === "%" && (top + bottom >= 100 || left + right >= 100))
+        ctx.addIssue({ code: "custom", message: "an inset of 100% or more leaves nothing", path: ["inset"] });
+      return;
+    }
     if (o.aspectRatio !== undefined) {
       if (o.width !== undefined || o.height !== undefined || region)
         ctx.addIssue({
@@ -137,6 +158,13 @@ export const crop = defineOperation({
       ctx.addIssue({ code: "custom", message: "crop needs width and height (or an aspectRatio)", path: ["width"] });
   }),
   describe: (o) => {
+    if (o.inset) {
+      const { unit, ...sides } = o.inset;
+      const cut = Object.entries(sides).filter(([, v]) => v > 0);
+      if (cut.length === 4 && new Set(cut.map(([, v]) => v)).size === 1) return `Cut ${sides.top}${unit} off each edge`;
+      if (cut.length === 0) return "Crop nothing off";
+      return `Cut ${cut.map(([side, v]) => `${v}${unit} off the ${side}`).join(", ")}`;
+    }
     if (o.aspectRatio) return `Crop to ${o.aspectRatio} (${o.gravity})`;
     if (o.left !== undefined || o.top !== undefined)
       return `Crop ${o.width}x${o.height} at (${o.left ?? 0}, ${o.top ?? 0})`;
@@ -328,12 +356,29 @@ type CropOp = {
   height?: number;
   aspectRatio?: string;
   gravity: Position | "attention" | "entropy";
+  inset?: { top: number; right: number; bottom: number; left: number; unit: "px" | "%" };
 };
 type Region = Size & { left: number; top: number };
 
 /** The region a crop keeps, clipped to the image; undefined when a smart (attention) crop decides. */
 function cropRegion(meta: ImageMeta, o: CropOp): Region | undefined {
   const { width: W, height: H } = meta;
+  if (o.inset) {
+    const { unit } = o.inset;
+    const px = (v: number, of: number) => Math.round(unit === "%" ? (v * of) / 100 : v);
+    const [top, right, bottom, left] = [
+      px(o.inset.top, H),
+      px(o.inset.right, W),
+      px(o.inset.bottom, H),
+      px(o.inset.left, W),
+    ];
+    if (left + right >= W || top + bottom >= H)
+      throw new ImageEditError(
+        "INVALID_OPERATION",
+        `cutting ${top}/${right}/${bottom}/${left} px (top/right/bottom/left) off the ${W}x${H} image leaves nothing`,
+      );
+    return { left, top, width: W - left - right, height: H - top - bottom };
+  }
   if (o.left !== undefined || o.top !== undefined) {
     const left = o.left ?? 0;
     const top = o.top ?? 0;
