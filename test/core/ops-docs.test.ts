@@ -32,6 +32,11 @@ describe("docs/readme/operations.md", () => {
     expect(rowOf("crop")).toContain("`left`? (integer ≥ 0)");
   });
 
+  it("spells out a nested parameter's fields (crop's inset)", () => {
+    expect(rowOf("crop")).toContain("`inset`? (object: `top`? (number 0–100000, default 0), ");
+    expect(rowOf("crop")).toContain('`unit`? (`px` / `%`, default "px"))');
+  });
+
   it("says which formats quality and lossless apply to", () => {
     expect(rowOf("format")).toContain("`quality`? (integer 1–100, only for jpeg, webp, avif and tiff)");
     expect(rowOf("format")).toContain("`lossless`? (boolean, only for webp and avif)");

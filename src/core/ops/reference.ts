@@ -13,6 +13,8 @@ interface Property {
   maximum?: number;
   exclusiveMinimum?: number;
   exclusiveMaximum?: number;
+  properties?: Record<string, Property>;
+  required?: string[];
 }
 
 /** zod's int() carries these bounds of its own: they say nothing about the parameter. */
@@ -52,7 +54,12 @@ export function parameterCell(name: string, p: Property, required: boolean): str
     const range = numberRange(name, p);
     // "integer 1–100" and "integer ≥ 0" read as one phrase; "0 < factor ≤ 20" is set apart
     type = range ? `${p.type}${range.includes(` ${name} `) ? ", " : " "}${range}` : p.type;
-  } else type = p.type ?? "any";
+  } else if (p.type === "object" && p.properties)
+    // a nested parameter shows its own fields: crop's inset is {top, right, bottom, left, unit}
+    type = `object: ${Object.entries(p.properties)
+      .map(([field, q]) => parameterCell(field, q, p.required?.includes(field) ?? false))
+      .join(", ")}`;
+  else type = p.type ?? "any";
   const extra = [p.default !== undefined ? `default ${JSON.stringify(p.default)}` : "", p.description ?? ""];
   return `\`${name}\`${required ? "" : "?"} (${[type, ...extra].filter(Boolean).join(", ")})`;
 }
