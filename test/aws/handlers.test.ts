@@ -51,6 +51,21 @@ beforeAll(async () => {
 
 afterAll(async () => stack?.close());
 
+/** Bob's one-image resize edit, sent with an Idempotency-Key. */
+const postKeyed = (key: string, width = 100) =>
+  invokeStreaming(
+    stack.api,
+    postJsonEvent(
+      "/image-edit",
+      bob,
+      {
+        images: [{ id: "web", url: `${stack.sourceBase}/photo.jpg`, name: "photo.jpg" }],
+        operation: { type: "operations", operations: [{ op: "resize", width }] },
+      },
+      { "idempotency-key": key },
+    ),
+  );
+
 describe("API handler on a function URL", () => {
   it("answers health checks and refuses requests without a token", async () => {
     expect((await invokeStreaming(stack.api, urlEvent("GET", "/healthz"))).status).toBe(200);
@@ -115,19 +130,7 @@ describe("API handler on a function URL", () => {
   });
 
   it("answers two concurrent POSTs with one Idempotency-Key with one session, queued once", async () => {
-    const post = () =>
-      invokeStreaming(
-        stack.api,
-        postJsonEvent(
-          "/image-edit",
-          bob,
-          {
-            images: [{ id: "web", url: `${stack.sourceBase}/photo.jpg`, name: "photo.jpg" }],
-            operation: { type: "operations", operations: [{ op: "resize", width: 100 }] },
-          },
-          { "idempotency-key": "bob-retry-1" },
-        ),
-      );
+    const post = () => postKeyed("bob-retry-1");
     const answers = await Promise.all([post(), post(), post()]);
     expect(answers.map((r) => r.status)).toEqual([202, 202, 202]);
     const ids = new Set(answers.map((r) => r.json().sessionId));
@@ -145,19 +148,7 @@ describe("API handler on a function URL", () => {
   });
 
   it("refuses the Idempotency-Key sent again with a different request (422 IDEMPOTENCY_KEY_REUSED), queuing nothing", async () => {
-    const post = (width: number) =>
-      invokeStreaming(
-        stack.api,
-        postJsonEvent(
-          "/image-edit",
-          bob,
-          {
-            images: [{ id: "web", url: `${stack.sourceBase}/photo.jpg`, name: "photo.jpg" }],
-            operation: { type: "operations", operations: [{ op: "resize", width }] },
-          },
-          { "idempotency-key": "bob-reused" },
-        ),
-      );
+    const post = (width: number) => postKeyed("bob-reused", width);
     const first = await post(120);
     expect(first.status).toBe(202);
     const id = first.json().sessionId;

@@ -5,6 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import { type Browser, chromium, type Page } from "playwright-core";
 import sharp from "sharp";
+import { afterAll, beforeAll } from "vitest";
 import { loadConfig } from "../../src/config.js";
 import { startLocalServer } from "../../src/server.js";
 
@@ -61,6 +62,23 @@ export async function startService(extra: Record<string, string> = {}): Promise<
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A service started with `extra` settings and a browser, for the tests of one describe block:
+ * started before them, closed after. Read `service` and `browser` inside the tests.
+ */
+export function serviceAndBrowser(extra: Record<string, string> = {}): { service: RunningService; browser: Browser } {
+  const run = {} as { service: RunningService; browser: Browser };
+  beforeAll(async () => {
+    run.service = await startService(extra);
+    run.browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await run.browser?.close();
+    await run.service?.close();
+  });
+  return run;
 }
 
 /** A landscape scene as a 1200x800 JPEG: sky gradient, sun, two mountain ranges. */

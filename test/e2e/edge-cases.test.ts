@@ -4,7 +4,7 @@
 import type { Browser, BrowserContext, Locator, Page } from "playwright-core";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { launchBrowser, type RunningService, shot, startService, writeTemp } from "./browser.js";
+import { launchBrowser, type RunningService, serviceAndBrowser, shot, startService, writeTemp } from "./browser.js";
 
 const solid = (width: number, height: number, background: string) =>
   sharp({ create: { width, height, channels: 3, background } });
@@ -132,21 +132,10 @@ describe("the editor page on rough edges", () => {
 });
 
 describe("a sign-in that expires with work on the page", () => {
-  let service: RunningService;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    service = await startService({ LOCAL_SIGN_IN: "false" });
-    browser = await launchBrowser();
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await service?.close();
-  });
+  const run = serviceAndBrowser({ LOCAL_SIGN_IN: "false" });
 
   it("asks to sign in again over the page and keeps its images, results and command", async () => {
-    const context = await browser.newContext({ viewport: { width: 1100, height: 800 } });
+    const context = await run.browser.newContext({ viewport: { width: 1100, height: 800 } });
     const page = await context.newPage();
     page.setDefaultTimeout(60_000);
     const files = writeTemp({ "wide.png": await solid(160, 90, "#f97316").png().toBuffer() });
@@ -154,8 +143,8 @@ describe("a sign-in that expires with work on the page", () => {
       // A real token that lives 15 s: long enough to upload and edit one small image.
       const ttlSec = 15;
       const expiresAt = Date.now() + ttlSec * 1000;
-      await page.goto(service.url);
-      await page.getByLabel("Access token").fill(await service.token("carol", ttlSec));
+      await page.goto(run.service.url);
+      await page.getByLabel("Access token").fill(await run.service.token("carol", ttlSec));
       await page.getByRole("button", { name: "Sign in with token" }).click();
       await page.getByRole("heading", { name: "Images", exact: true }).waitFor();
 
@@ -179,7 +168,7 @@ describe("a sign-in that expires with work on the page", () => {
       await expect(page.evaluate<boolean>('document.querySelector(".app").inert')).resolves.toBe(true);
       await shot(page, "edge-02-expired");
 
-      await dialog.getByLabel("Access token").fill(await service.token("carol"));
+      await dialog.getByLabel("Access token").fill(await run.service.token("carol"));
       await dialog.getByRole("button", { name: "Sign in with token" }).click();
       await dialog.waitFor({ state: "detached" });
       // Everything is as it was, and the plan refused with the old token is asked for again.

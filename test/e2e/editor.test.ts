@@ -11,6 +11,7 @@ import {
   landscapeJpeg,
   launchBrowser,
   type RunningService,
+  serviceAndBrowser,
   shot,
   startService,
   writeTemp,
@@ -348,24 +349,13 @@ describe("the editor page", () => {
 });
 
 describe("signing in with a token", () => {
-  let service: RunningService;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    service = await startService({ LOCAL_SIGN_IN: "false" });
-    browser = await launchBrowser();
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await service?.close();
-  });
+  const run = serviceAndBrowser({ LOCAL_SIGN_IN: "false" });
 
   it("offers no local sign-in, refuses a bad token and accepts a good one", async () => {
-    const context = await browser.newContext({ viewport: { width: 800, height: 800 } });
+    const context = await run.browser.newContext({ viewport: { width: 800, height: 800 } });
     const page = await context.newPage();
     page.setDefaultTimeout(60_000);
-    await page.goto(service.url);
+    await page.goto(run.service.url);
     const field = page.getByLabel("Access token");
     await field.waitFor();
     await expect(page.getByRole("button", { name: "Sign in locally" }).count()).resolves.toBe(0);
@@ -374,7 +364,7 @@ describe("signing in with a token", () => {
     await page.getByRole("button", { name: "Sign in with token" }).click();
     await page.getByRole("alert").filter({ hasText: "not accepted" }).waitFor();
 
-    await field.fill(await service.token("alice"));
+    await field.fill(await run.service.token("alice"));
     await page.getByRole("button", { name: "Sign in with token" }).click();
     await page.getByRole("heading", { name: "Images", exact: true }).waitFor();
     await expect(page.locator(".user").textContent()).resolves.toBe("alice");
