@@ -154,6 +154,25 @@ export function objectStoreContract(
       expect(Buffer.from(await res.arrayBuffer()).equals(data)).toBe(true);
     });
 
+    it("never lets a stored SVG render as a page from its signed URL (script in an upload)", async (ctx) => {
+      const key = `${p}user/uploads/evil`;
+      const svg = '<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>';
+      for (const put of [
+        () => store.put(key, Buffer.from(svg), "image/svg+xml"),
+        () => store.putStream(key, Readable.from([Buffer.from(svg)]), "image/svg+xml", 10_000),
+      ]) {
+        await put();
+        const url = absolute(await store.signedGetUrl(key, 300));
+        if (!url) return ctx.skip();
+        const res = await fetch(url);
+        expect(res.status).toBe(200);
+        expect(await res.text()).toBe(svg); // still an image to an <img>
+        const downloads = /^attachment/i.test(res.headers.get("content-disposition") ?? "");
+        const sandboxed = /\bsandbox\b/.test(res.headers.get("content-security-policy") ?? "");
+        expect(downloads || sandboxed, "downloaded or sandboxed, never a live page").toBe(true);
+      }
+    });
+
     it("refuses a signed URL once it has expired", async (ctx) => {
       const key = `${p}expiring.png`;
       await store.put(key, Buffer.from("x"), "image/png");

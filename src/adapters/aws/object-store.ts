@@ -59,6 +59,17 @@ class ByteCap extends Transform {
   }
 }
 
+/**
+ * What S3 stores with an object. An SVG can carry script: opened from its signed link it must
+ * download, not render as a page on the bucket's origin (S3 cannot send the CSP sandbox the local
+ * download route sends). An <img> shows it all the same.
+ */
+function storedAs(contentType: string): { ContentType: string; ContentDisposition?: string } {
+  return contentType === "image/svg+xml"
+    ? { ContentType: contentType, ContentDisposition: "attachment" }
+    : { ContentType: contentType };
+}
+
 export class S3ObjectStore implements ObjectStore {
   private readonly client: S3Client;
   private readonly bucket: string;
@@ -73,7 +84,7 @@ export class S3ObjectStore implements ObjectStore {
   async put(key: string, body: Buffer, contentType: string): Promise<void> {
     try {
       await this.client.send(
-        new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: contentType }),
+        new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ...storedAs(contentType) }),
       );
     } catch (e) {
       throw storageError("put", key, e);
@@ -86,7 +97,7 @@ export class S3ObjectStore implements ObjectStore {
     body.pipe(cap);
     const upload = new Upload({
       client: this.client,
-      params: { Bucket: this.bucket, Key: key, Body: cap, ContentType: contentType },
+      params: { Bucket: this.bucket, Key: key, Body: cap, ...storedAs(contentType) },
       partSize: this.partSize,
       queueSize: 2,
       // Abort the multipart upload on failure: no orphaned parts billed forever.
