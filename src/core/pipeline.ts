@@ -3,6 +3,7 @@
 // to 8-bit sRGB first), the last step's chain is encoded directly, and raw pixels are materialised
 // only between steps. Output steps (format, metadata) only change how the result is written.
 import sharp, { type OutputInfo, type Sharp } from "sharp";
+import { parseColor } from "./color.js";
 import { ImageEditError, isImageEditError } from "./errors.js";
 import { CONTENT_TYPES, defaultOutputFormat, EXTENSIONS, isAnimatedFormat, lacksAlpha } from "./formats.js";
 import { joinChain, startChain } from "./fusion.js";
@@ -16,7 +17,7 @@ import {
   type OutputSettings,
   type StepContext,
 } from "./ops/define.js";
-import { decodeToSrgb, type Header, isSixteenBit, type ProbeResult, readHeader } from "./probe.js";
+import { decodeToSrgb, type Header, isDeep, type ProbeResult, readHeader } from "./probe.js";
 import { sharpError } from "./sharp-errors.js";
 
 export type { ProbeResult } from "./probe.js";
@@ -152,9 +153,10 @@ class Run {
     if (this.animate && !this.canFuse(stage)) {
       stage = await this.uprightFrames();
       meta = rawMeta(stage, this.header.format);
-    } else if (isSixteenBit(this.header)) {
-      // sharp would run the first chain in 16 bits (contrast's offset 256x too small, fused steps
-      // rounded differently from one by one): every output is 8-bit, so decode to that once.
+    } else if (isDeep(this.header)) {
+      // sharp would run the first chain in 16 bits or float (contrast's offset 256x too small, a
+      // float image black after brightness, fused steps rounded differently from one by one):
+      // every output is 8-bit, so decode to that once.
       stage = await this.materialise(this.open(stage), "decode");
       meta = rawMeta(stage, this.header.format);
     }
@@ -185,7 +187,7 @@ class Run {
           done++;
         }
         const lastStep = steps[done - 1];
-        if (done === steps.length) {
+        if (done === steps.length && !this.flattensAfter(finalSettings, meta, steps.slice(n, done))) {
           // the steps fused into the encoding chain report as they would have before it
           for (; n < done - 1; n++) this.progress(this.percent(n + 1, total), describeOperation(steps[n].op));
           return this.finish(image, finalSettings, stage, lastStep);
@@ -383,13 +385,20 @@ class Run {
   /** Encode the last chain directly in the output format. */
   private async finish(image: Sharp, settings: OutputSettings, stage: Stage, step?: Step): Promise<ProcessResult> {
     const format = settings.format;
+    const flatten = lacksAlpha(format, settings.quality);
     let chain = image;
-    if (settings.keepMetadata) {
-      // Raw pixels carry no metadata: re-attach the input's by painting them over the input.
-      if (stage.kind === "raw") chain = await this.withInputMetadata(await this.materialise(image, "process", step));
-      chain = chain.withMetadata();
+    if (settings.keepMetadata && stage.kind === "raw") {
+      // Raw pixels carry no metadata: re-attach the input's by painting them over the input. They
+      // are flattened first: in that chain sharp would flatten the input under them instead.
+      let pixels = await this.materialise(image, "process", step);
+      if (flatten && (pixels.channels === 2 || pixels.channels === 4))
+        pixels = await this.materialise(this.open(pixels).flatten({ background: WHITE }), "process", step);
+      chain = (await this.withInputMetadata(pixels)).withMetadata();
+    } else {
+      if (settings.keepMetadata) chain = chain.withMetadata();
+      // Only here when nothing in this chain runs after sharp's flatten that could matter (flattensAfter).
+      if (flatten) chain = chain.flatten({ background: WHITE });
     }
-    if (lacksAlpha(format, settings.quality)) chain = chain.flatten({ background: "#ffffff" });
     chain = this.encoder(chain, settings);
     let out: { data: Buffer; info: OutputInfo };
     try {
@@ -421,6 +430,21 @@ class Run {
         pages: this.header.pages,
       },
     };
+  }
+
+  /**
+   * sharp flattens before every other operation of a chain, whatever the call order: a chain
+   * written without alpha (JPEG, JPEG-in-TIFF) whose pixels have or may gain transparency (an
+   * alpha input; a transparent pad, border, rotate or contain background) is materialised and
+   * flattened afterwards, so transparent areas come out white, not black (libvips' own flatten
+   * when it writes) and not as white run through the steps (negated, darkened, ...).
+   */
+  private flattensAfter(settings: OutputSettings, chainInput: ImageMeta, chain: Step[]): boolean {
+    if (!lacksAlpha(settings.format, settings.quality)) return false;
+    if (chain.some((s) => mayAddAlpha(s.op))) return true;
+    // Moving or resampling pixels commutes with flattening (up to rounding): a transparent PNG
+    // resized to JPEG needs no extra pass, which costs ~20% of its time.
+    return chainInput.hasAlpha && !chain.every((s) => commutesWithFlatten(s.op));
   }
 
   /** Frames in the written file (header only); a still file has no `pages`. */
@@ -468,6 +492,12 @@ class Run {
    */
   private async withInputMetadata(stage: RawStage): Promise<Sharp> {
     const frames = stage.pages > 1;
+    const size = { width: stage.width, height: stage.height * stage.pages };
+    // composite premultiplies: pixels painted with their alpha would come out a level off where
+    // semi-transparent, and without their colour where transparent. The colours are painted
+    // opaque (exact), and the alpha is put back by a bitwise AND with (255, 255, 255, alpha),
+    // which sharp runs after composite.
+    const split = stage.channels === 2 || stage.channels === 4 ? splitAlpha(stage) : undefined;
     let image = sharp(await this.metadataSource(), {
       autoOrient: !frames,
       animated: frames,
@@ -476,19 +506,15 @@ class Run {
       .resize(stage.width, stage.height, { fit: "fill" })
       .composite([
         {
-          input: stage.data,
-          raw: {
-            width: stage.width,
-            height: stage.height * stage.pages,
-            channels: stage.channels,
-          },
+          input: split?.colours ?? stage.data,
+          raw: { ...size, channels: split ? ((stage.channels - 1) as 1 | 3) : stage.channels },
           blend: "source",
         },
       ])
       .timeout({ seconds: Math.max(1, Math.ceil((this.deadline - Date.now()) / 1000)) });
     if (frames) image = image.withMetadata({ orientation: 1 });
     // composite always leaves an alpha band: pixels without one must not gain it
-    return stage.channels === 2 || stage.channels === 4 ? image : image.removeAlpha();
+    return split ? image.boolean(split.mask, "and", { raw: { ...size, channels: 4 } }) : image.removeAlpha();
   }
 
   /**
@@ -573,6 +599,44 @@ const EXIF_TURNS: Record<number, { flop: boolean; angle: number }> = {
   7: { flop: true, angle: 90 },
   8: { flop: false, angle: 270 },
 };
+
+const WHITE = "#ffffff";
+
+/** Raw pixels with alpha as their colour bands alone and a (255, 255, 255, alpha) mask. */
+function splitAlpha(stage: RawStage): { colours: Buffer; mask: Buffer } {
+  const n = stage.channels;
+  const pixels = stage.data.length / n;
+  const colours = Buffer.alloc(pixels * (n - 1));
+  const mask = Buffer.alloc(pixels * 4, 255);
+  const data = stage.data;
+  for (let p = 0, i = 0, o = 0; p < pixels; p++, i += n) {
+    for (let c = 0; c < n - 1; c++) colours[o++] = data[i + c];
+    mask[p * 4 + 3] = data[i + n - 1];
+  }
+  return { colours, mask };
+}
+
+/** Steps that only move, cut out or resample pixels, and paint none (flatten before = flatten after). */
+function commutesWithFlatten(op: Operation): boolean {
+  switch (op.op) {
+    case "resize":
+      return op.fit !== "contain";
+    case "scale":
+    case "crop":
+    case "flip":
+    case "autoOrient":
+      return true;
+    case "rotate":
+      return op.angle % 90 === 0;
+    default:
+      return false;
+  }
+}
+
+/** A step with a colour parameter that is not opaque (a transparent background, ...) may add alpha. */
+function mayAddAlpha(op: Operation): boolean {
+  return Object.values(op).some((v) => typeof v === "string" && (parseColor(v)?.alpha ?? 1) < 1);
+}
 
 /** An integer in 0-65535: what sharp's GIF/WebP encoders accept for delays and loop counts. */
 function clamp16(n: number): number {

@@ -198,12 +198,13 @@ export async function readHeader(input: Buffer, limits: Limits): Promise<Header>
 }
 
 /**
- * 16-bit samples (16-bit PNG/TIFF, 10/12-bit AVIF): sharp keeps 16 bits through a chain, so
- * absolute levels (contrast's offset) mean something else there, and the pipeline decodes such
- * an input once to 8-bit sRGB before its first step.
+ * Samples wider than 8 bits (16-bit PNG/TIFF, 10/12-bit AVIF, 32-bit integer or float TIFF):
+ * sharp keeps them through a chain, so absolute levels mean something else there (contrast's
+ * offset is 256x too small in 16 bits; brightness and contrast turn a float image black), and the
+ * pipeline decodes such an input once to 8-bit sRGB before its first step.
  */
-export function isSixteenBit(h: Pick<Header, "depth">): boolean {
-  return h.depth === "ushort";
+export function isDeep(h: Pick<Header, "depth">): boolean {
+  return h.depth !== undefined && h.depth !== "uchar";
 }
 
 /**

@@ -15,6 +15,17 @@ export function sharpError(e: unknown, phase: "decode" | "process"): ImageEditEr
     return new ImageEditError("PIXEL_LIMIT", "the image has more pixels than the input pixel limit", { cause: e });
   if (/^timeout\b|timeout:/i.test(raw))
     return new ImageEditError("PROCESSING_TIMEOUT", `image processing took too long (${message})`, { cause: e });
+  // sharp's own size limits of the encoders, reachable when MAX_DIMENSIONS is set above them:
+  // the request's fault (choose another format or a smaller size), not a server failure.
+  const encoder = /too large for the (\w+) format/i.exec(raw);
+  if (encoder) {
+    const [name, max] = ENCODER_MAX[encoder[1].toUpperCase()] ?? [encoder[1], undefined];
+    return new ImageEditError(
+      "DIMENSIONS_TOO_LARGE",
+      `the result is too large for ${name} output${max ? ` (at most ${max} px per side)` : ""}: resize it or choose PNG or TIFF`,
+      { details: max ? { limit: max } : undefined, cause: e },
+    );
+  }
   if (/corrupt header/i.test(raw))
     return new ImageEditError("CORRUPT_IMAGE", `the image header is corrupt: ${detail(raw)}`, { cause: e });
   // The decoder gave bands libvips cannot name (e.g. a TIFF claiming RGB with one sample).
@@ -29,6 +40,14 @@ export function sharpError(e: unknown, phase: "decode" | "process"): ImageEditEr
     return new ImageEditError("CORRUPT_IMAGE", `the image could not be decoded: ${detail(raw)}`, { cause: e });
   return new ImageEditError("PROCESSING_FAILED", message, { cause: e });
 }
+
+/** The largest side each of sharp's encoders writes (sharp 0.35, common.cc), by the name in its message. */
+const ENCODER_MAX: Record<string, [string, number]> = {
+  JPEG: ["JPEG", 65535],
+  WEBP: ["WebP", 16383],
+  GIF: ["GIF", 65535],
+  HEIF: ["AVIF", 16384],
+};
 
 // Messages only a libvips loader (or the source it reads) produces: jpegload, pngload_buffer,
 // webp2vips, tiff2vips, VipsForeignLoad..., a truncated or lying file, failOn warnings.
