@@ -333,6 +333,8 @@ export function createApp(deps: AppDeps): Hono<Env> {
 
   /** Edits being started per user, not stored yet (see POST /image-edit). */
   const starting = new Map<string, number>();
+  /** Per user and Idempotency-Key, the last request with that key being started (settled, never rejected). */
+  const keyed = new Map<string, Promise<void>>();
   app.post("/image-edit", limitJson, async (c) => {
     const userId = await requireUser(c);
     const key = c.req.header("idempotency-key")?.trim();
@@ -344,26 +346,50 @@ export function createApp(deps: AppDeps): Hono<Env> {
     // (IDEMPOTENCY_KEY_REUSED), not answered with the first request's session. A body refused here
     // is not an edit started and does not count against the rate limit.
     const edit = validateEdit(await readJson(c), deps);
-    const replay = await findReplay(userId, key, deps, edit.fingerprint);
-    if (replay) return accepted(c, replay);
-    rateLimit(editLimiter, userId, "edits per minute");
+    const start = async (): Promise<StartEditResult> => {
+      const replay = await findReplay(userId, key, deps, edit.fingerprint);
+      if (replay) return replay;
+      rateLimit(editLimiter, userId, "edits per minute");
+      // Edits of this user being started right now count as unfinished: their sessions are not
+      // stored yet, and a burst of requests would all pass the count before any of them is.
+      const pending = starting.get(userId) ?? 0;
+      starting.set(userId, pending + 1);
+      try {
+        await checkConcurrentSessions(userId, deps, pending);
+        const r = await startValidatedEdit(userId, edit, deps, { idempotencyKey: key, signal: c.req.raw.signal });
+        // Another process stored the key's session first: this request is its retry, not an edit.
+        if (r.replayed) editLimiter.refund(userId);
+        return r;
+      } catch (e) {
+        // The limit counts edits started: a refused request (a typo in a command) is not one.
+        editLimiter.refund(userId);
+        throw e;
+      } finally {
+        const left = (starting.get(userId) ?? 1) - 1;
+        if (left > 0) starting.set(userId, left);
+        else starting.delete(userId);
+      }
+    };
+    // A request sent again with its key before the first one was answered (a double click, a
+    // client's timeout) waits for it and then replays its session: not counted as another edit
+    // started, nor refused by the limits the first one is still being checked against.
     let r: StartEditResult;
-    // Edits of this user being started right now count as unfinished: their sessions are not
-    // stored yet, and a burst of requests would all pass the count before any of them is.
-    const pending = starting.get(userId) ?? 0;
-    starting.set(userId, pending + 1);
-    try {
-      await checkConcurrentSessions(userId, deps, pending);
-      r = await startValidatedEdit(userId, edit, deps, { idempotencyKey: key, signal: c.req.raw.signal });
-    } catch (e) {
-      // The limit counts edits started: a refused request (a typo in a command) is not one.
-      editLimiter.refund(userId);
-      throw e;
-    } finally {
-      const left = (starting.get(userId) ?? 1) - 1;
-      if (left > 0) starting.set(userId, left);
-      else starting.delete(userId);
+    if (key === undefined) r = await start();
+    else {
+      const slot = JSON.stringify([userId, key]);
+      const mine = (keyed.get(slot) ?? Promise.resolve()).then(start);
+      const settled = mine.then(
+        () => undefined,
+        () => undefined,
+      );
+      keyed.set(slot, settled);
+      try {
+        r = await mine;
+      } finally {
+        if (keyed.get(slot) === settled) keyed.delete(slot);
+      }
     }
+    if (r.replayed) return accepted(c, r);
     c.get("log").info(
       { sessionId: r.session.sessionId, images: r.session.images.length, steps: r.steps.length },
       "edit started",
@@ -394,6 +420,7 @@ export function createApp(deps: AppDeps): Hono<Env> {
       watcher: deps.watcher,
       lastEventId: last,
       heartbeatMs,
+      clock: deps.clock,
       imageEvent: async (img) => {
         const v = await imageView(img, objects, abs);
         return { imageId: img.id, ...v.result };
@@ -440,9 +467,14 @@ export function createApp(deps: AppDeps): Hono<Env> {
   app.delete("/image-edit/sessions/:id", async (c) => {
     const userId = await requireUser(c);
     const s = await ownSession(userId, c.req.param("id"));
-    // Files first: a crash in between leaves a session without files, never orphan files.
-    await objects.deletePrefix(resultPrefix(userId, s.sessionId));
+    // Files first: a crash in between leaves a session without files, never orphan files. A job
+    // of this session may store its result and record it done while they are being deleted (on
+    // S3 that takes a while): once the session is gone, no job can record one any more (it
+    // removes the file it stored instead), so one more pass leaves none behind.
+    const prefix = resultPrefix(userId, s.sessionId);
+    await objects.deletePrefix(prefix);
     await sessions.delete(s.sessionId);
+    await objects.deletePrefix(prefix);
     return c.body(null, 204);
   });
 

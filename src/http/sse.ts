@@ -2,7 +2,7 @@
 // seen (images changed after Last-Event-ID), then follow changes until the session finishes,
 // send `complete` and close. Event ids are session versions; heartbeats are comment lines.
 
-import type { Session, SessionImage, SessionStore, SessionWatcher } from "../ports.js";
+import type { Clock, Session, SessionImage, SessionStore, SessionWatcher } from "../ports.js";
 import { isFinished } from "../service/status.js";
 import { sessionSummary } from "../service/view.js";
 
@@ -13,6 +13,11 @@ export interface ProgressStreamOptions {
   /** Events up to this version were seen already (Last-Event-ID). */
   lastEventId?: number;
   heartbeatMs: number;
+  /**
+   * The stores' time source: a session past its ttl is gone though nothing deleted it (the sweeper
+   * will), and a heartbeat after that says so. Default Date.
+   */
+  clock?: Clock;
   /** The `image` event body for a finished image (signed URL). */
   imageEvent: (img: SessionImage) => Promise<Record<string, unknown>>;
   /** The stream started (its first read); onClose follows exactly once. */
@@ -37,6 +42,8 @@ export function progressStream(o: ProgressStreamOptions): ReadableStream<Uint8Ar
   let heartbeat: ReturnType<typeof setInterval> | undefined;
   let chain: Promise<void> = Promise.resolve();
   let prelude = "";
+  /** The session's ttl (epoch s) as last read. */
+  let ttl: number | undefined;
   const cleanup = () => {
     if (closed) return;
     closed = true;
@@ -76,6 +83,7 @@ export function progressStream(o: ProgressStreamOptions): ReadableStream<Uint8Ar
         finish();
         return;
       }
+      ttl = s.ttl;
       // One chunk per change (one socket write): progress, image and complete often come together.
       let out = "";
       const changed = s.images.filter((i) => i.version > sent).sort((a, b) => a.version - b.version);
@@ -107,7 +115,25 @@ export function progressStream(o: ProgressStreamOptions): ReadableStream<Uint8Ar
     prelude = `retry: 2000\n: imgedit progress for ${o.sessionId}\n\n`;
     // Watch first, then read: a change in between arrives through the watcher (ids dedupe).
     unwatch = o.watcher.watch(o.sessionId, enqueue);
-    heartbeat = setInterval(() => write(`: ping ${Date.now()}\n\n`), o.heartbeatMs);
+    heartbeat = setInterval(() => {
+      write(`: ping ${Date.now()}\n\n`);
+      // Expired, with no job left to write to it (one still queued skips a missing session
+      // without a word): no change will ever come, so look. A session still there sends only
+      // what changed, as any change does.
+      const was = ttl;
+      if (was !== undefined && Math.floor((o.clock ?? Date).now() / 1000) > was) {
+        ttl = undefined;
+        chain = chain
+          .then(() => o.sessions.get(o.sessionId))
+          .then(
+            (s) => handle(s),
+            () => {
+              ttl = was; // the store failed to answer: look again at the next heartbeat
+            },
+          )
+          .catch(() => finish());
+      }
+    }, o.heartbeatMs);
     chain = chain
       .then(() => o.sessions.get(o.sessionId))
       .then((s) => handle(s))

@@ -3,6 +3,7 @@
 // have a result file its killed run stored before it could record done: the sweeper removes it
 // (src/adapters/local/sweeper.ts, isOrphanResult).
 import type { Config } from "../config.js";
+import { ImageEditError } from "../core/errors.js";
 import type { Logger } from "../logger.js";
 import type { Job, JobRunner, SessionStore } from "../ports.js";
 import { isTerminal } from "./status.js";
@@ -18,23 +19,30 @@ export async function resumeUnfinished(deps: {
   let failed = 0;
   const unfinished = await deps.sessions.listUnfinished(10_000);
   for (const s of unfinished) {
-    for (const img of s.images) {
-      if (isTerminal(img.status)) continue;
-      if (img.status !== "queued" && img.attempts >= max) {
-        await deps.sessions.updateImage(s.sessionId, img.id, {
-          status: "failed",
-          percent: 100,
-          error: {
-            code: "INTERNAL",
-            message: `processing was interrupted by a server stop during attempt ${img.attempts} of ${max} (JOB_MAX_ATTEMPTS)`,
-          },
-        });
-        failed++;
-        continue;
+    try {
+      for (const img of s.images) {
+        if (isTerminal(img.status)) continue;
+        if (img.status !== "queued" && img.attempts >= max) {
+          await deps.sessions.updateImage(s.sessionId, img.id, {
+            status: "failed",
+            percent: 100,
+            error: {
+              code: "INTERNAL",
+              message: `processing was interrupted by a server stop during attempt ${img.attempts} of ${max} (JOB_MAX_ATTEMPTS)`,
+            },
+          });
+          failed++;
+          continue;
+        }
+        if (img.status !== "queued")
+          await deps.sessions.updateImage(s.sessionId, img.id, { status: "queued", percent: 0 });
+        jobs.push({ sessionId: s.sessionId, imageId: img.id, userId: s.userId, attempt: img.attempts + 1 });
       }
-      if (img.status !== "queued")
-        await deps.sessions.updateImage(s.sessionId, img.id, { status: "queued", percent: 0 });
-      jobs.push({ sessionId: s.sessionId, imageId: img.id, userId: s.userId, attempt: img.attempts + 1 });
+    } catch (e) {
+      // Deleted (or expired) since it was listed: the server is listening already, and its user
+      // may delete it meanwhile. Nothing to resume; a job already queued for it skips it.
+      if (e instanceof ImageEditError && e.code === "NOT_FOUND") continue;
+      throw e;
     }
   }
   if (jobs.length) await deps.jobs.enqueue(jobs);

@@ -186,7 +186,10 @@ export class FsObjectStore implements ObjectStore {
     if (!clean) throw new ImageEditError("INVALID_INPUT", "refusing to delete the whole store");
     if (prefix.endsWith("/")) {
       const dir = this.file(clean);
-      await fs.rm(dir, { recursive: true, force: true });
+      // A job may store a file in the directory while it is being removed (a session deleted
+      // while its images are stored): removing the directory then finds it not empty. Removed
+      // again, with what landed meanwhile.
+      await fs.rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 5 });
       await this.pruneEmpty(path.dirname(dir));
       return;
     }

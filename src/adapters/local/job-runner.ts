@@ -93,6 +93,10 @@ export class LocalJobRunner implements JobRunner {
       for (const ac of this.running.values()) ac.abort(new Error("server shutting down"));
       await all;
     }
+    // What the last jobs recorded is still on its way to the progress streams (a few promise
+    // turns: the session's watchers, the event, the response): let it go out before the caller
+    // closes their connections, or a client would see an image done only after reconnecting.
+    await new Promise((resolve) => setImmediate(resolve));
     this.logger?.info({ dropped }, "job runner stopped; unfinished images resume on next start");
   }
 }
