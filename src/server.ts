@@ -15,7 +15,7 @@ import { PromMetrics } from "./adapters/local/prom-metrics.js";
 import { loadOrCreateSecret } from "./adapters/local/secret.js";
 import { SqliteSessionStore } from "./adapters/local/sqlite-sessions.js";
 import { staticFiles } from "./adapters/local/static-files.js";
-import { startSweeper, sweep } from "./adapters/local/sweeper.js";
+import { removeTempFiles, startSweeper, sweep } from "./adapters/local/sweeper.js";
 import { WorkerPool } from "./adapters/local/worker-pool.js";
 import type { Config } from "./config.js";
 import { limitsFromConfig } from "./core/limits.js";
@@ -111,7 +111,10 @@ async function startLocked(
     ? undefined
     : new FsObjectStore(path.join(config.DATA_DIR, "objects"), { secret, baseUrl: "", clock, sniff: sniffImageType });
   // Made now, so a file in its place stops the start with a clear message, not every image later.
-  if (fsObjects) fs.mkdirSync(fsObjects.root, { recursive: true });
+  if (fsObjects) {
+    fs.mkdirSync(fsObjects.root, { recursive: true });
+    await removeTempFiles(fsObjects, logger);
+  }
   const baseSessions =
     opts.stores?.sessions ?? new SqliteSessionStore(path.join(config.DATA_DIR, "sessions.db"), { clock });
   if (!opts.stores) undo.push(() => baseSessions.close?.());

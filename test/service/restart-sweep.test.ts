@@ -101,6 +101,25 @@ describe("restart", () => {
   });
 });
 
+describe("start-up", () => {
+  it("removes the temp files a killed server left half-written, at once, and keeps every stored file", async () => {
+    const dataDir = tempDir();
+    const dir = path.join(dataDir, "objects", "alice", "s1");
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, "img.png"), "kept");
+    fs.writeFileSync(path.join(dir, "img.png.tmp-0123456789ab"), "half");
+    fs.mkdirSync(path.join(dataDir, "objects", "uploads"), { recursive: true });
+    fs.writeFileSync(path.join(dataDir, "objects", "uploads", "u1.tmp-aabbccddeeff"), "half");
+    const svc = await startService({}, { dataDir });
+    try {
+      expect(fs.readdirSync(dir)).toEqual(["img.png"]);
+      expect(fs.existsSync(path.join(dataDir, "objects", "uploads", "u1.tmp-aabbccddeeff"))).toBe(false);
+    } finally {
+      await svc.close();
+    }
+  });
+});
+
 describe("sweeper", () => {
   it("removes expired sessions with their files, orphan files, stale temp files and old uploads", async () => {
     let now = Date.now();

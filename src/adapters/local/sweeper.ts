@@ -89,6 +89,22 @@ export async function sweep(o: SweepOptions): Promise<SweepReport> {
   return report;
 }
 
+/**
+ * Temp files a stopped process left half-written (killed, out of memory). Called at start-up with
+ * DATA_DIR locked, before any job runs: nothing else writes there, so every one is stale, and the
+ * disk need not wait for the sweeper's grace period.
+ */
+export async function removeTempFiles(objects: FsObjectStore, logger?: Logger): Promise<number> {
+  let removed = 0;
+  for (const f of await objects.listWithTimes("")) {
+    if (!f.temp) continue;
+    await objects.removeListed(f.key);
+    removed++;
+  }
+  if (removed) logger?.info({ tempFiles: removed }, "removed temp files a stopped server left");
+  return removed;
+}
+
 /** Runs sweep every intervalMs; returns a stop function. */
 export function startSweeper(o: SweepOptions & { intervalMs: number }): () => void {
   let running = false;
