@@ -46,7 +46,7 @@ export const EditOptionsSchema = z.strictObject({
   outputFormat: z
     .enum(OUTPUT_FORMATS)
     .optional()
-    .describe("Output format for every image (a format step in the plan wins)."),
+    .describe("Output format for every image (wins over a format step in the plan)."),
   quality: z.int().min(1).max(100).optional().describe("Lossy quality 1-100 (default DEFAULT_QUALITY)."),
   maxWidth: z.int().min(1).max(100_000).optional().describe("Shrink results wider than this (never enlarges)."),
   maxHeight: z.int().min(1).max(100_000).optional().describe("Shrink results taller than this (never enlarges)."),
