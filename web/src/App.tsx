@@ -24,7 +24,7 @@ import { Toolbar } from "./components/Toolbar";
 import { downloadAll, downloadOne } from "./download";
 import { nameFromUrl, resultFileName } from "./format";
 import { loadCommandHistory, rememberCommand } from "./history";
-import { readLimits, screenFiles, sizeRefusal } from "./limits";
+import { readLimits, screenFiles, screenUrls, sizeRefusal } from "./limits";
 import type { QuickEdit } from "./quick-edits";
 import { type Item, initialState, isReady, newKey, reducer, sessionLabel } from "./state";
 import { followSession, progressUrlFor } from "./stream";
@@ -48,14 +48,25 @@ export function App() {
   const [expired, setExpired] = useState(false);
   // Bumped on every sign-in: the editor asks again what the old token was refused.
   const [signIns, setSignIns] = useState(0);
+  const [signedOut, setSignedOut] = useState(false);
+  // What had focus when the sign-in dialog opened: it gets it back when the dialog closes.
+  const beforeDialog = useRef<Element | null>(null);
 
   useEffect(() => {
     setUnauthorizedHandler(() => {
       setSession(null);
+      if (!beforeDialog.current) beforeDialog.current = document.activeElement;
       setExpired(true);
     });
     return () => setUnauthorizedHandler(undefined);
   }, []);
+
+  useEffect(() => {
+    if (expired) return;
+    const back = beforeDialog.current;
+    beforeDialog.current = null;
+    if (back instanceof HTMLElement && back.isConnected) back.focus();
+  }, [expired]);
 
   const onSignedIn = (s: { token: string; user: User }) => {
     setSession(s);
@@ -64,7 +75,7 @@ export function App() {
     setSignIns((n) => n + 1);
   };
 
-  if (!user) return <SignIn onSignedIn={onSignedIn} />;
+  if (!user) return <SignIn onSignedIn={onSignedIn} focusFirst={signedOut} />;
   return (
     <>
       {/* Keyed by user: someone else signing in after an expiry gets an empty page, not these images. */}
@@ -73,9 +84,11 @@ export function App() {
         user={user}
         inert={expired}
         signIns={signIns}
+        focusOnOpen={signIns > 0}
         onSignOut={() => {
           setSession(null);
           setExpired(false);
+          setSignedOut(true);
           setUser(null);
         }}
       />
@@ -90,10 +103,12 @@ interface EditorProps {
   inert: boolean;
   /** Changes after each sign-in. */
   signIns: number;
+  /** Opened by signing in on this page: focus goes to its first control. */
+  focusOnOpen: boolean;
   onSignOut(): void;
 }
 
-function Editor({ user, inert, signIns, onSignOut }: EditorProps) {
+function Editor({ user, inert, signIns, focusOnOpen, onSignOut }: EditorProps) {
   const [state, dispatch] = useReducer(reducer, initialState);
   const [command, setCommand] = useState("");
   const [history, setHistory] = useState(loadCommandHistory);
@@ -106,8 +121,11 @@ function Editor({ user, inert, signIns, onSignOut }: EditorProps) {
   const stopFollowing = useRef<(() => void) | undefined>(undefined);
   // What the server takes (absent from an older server: files go up unchecked, as before).
   const [limits, setLimits] = useState<ServerLimits | undefined>(undefined);
+  // Until GET /auth/config answers, the hint shows nothing rather than a guess that then changes.
+  const [limitsKnown, setLimitsKnown] = useState(false);
   // Files left out of the last drop or pick, and why.
   const [fileNotes, setFileNotes] = useState<string[]>([]);
+  const [blocked, setBlocked] = useState<string | null>(null);
   const { ws } = state;
   // For addFiles, which keeps one identity (the paste listener holds it).
   const current = useRef({ limits, count: ws.items.length });
@@ -115,12 +133,38 @@ function Editor({ user, inert, signIns, onSignOut }: EditorProps) {
 
   useEffect(() => () => stopFollowing.current?.(), []);
 
+  // Where focus goes once the page has redrawn after an action that removed or disabled the control
+  // pressed (left alone, focus falls to the page: a screen reader user loses their place).
+  const commandInput = useRef<HTMLTextAreaElement>(null);
+  const grid = useRef<HTMLElement>(null);
+  const selectAllButton = useRef<HTMLButtonElement>(null);
+  const undoButton = useRef<HTMLButtonElement>(null);
+  const redoButton = useRef<HTMLButtonElement>(null);
+  const focusNext = useRef<(() => HTMLElement | null | undefined) | null>(null);
+  useEffect(() => {
+    const target = focusNext.current;
+    focusNext.current = null;
+    if (!target) return;
+    const at = document.activeElement as HTMLButtonElement | null;
+    if (!at || at === document.body || at.disabled) target()?.focus();
+  });
+  const refocus = (to: () => HTMLElement | null | undefined) => {
+    focusNext.current = to;
+  };
+  // Signed in just now (not a reload): start at the first step, adding images.
+  const chooseFiles = useRef<HTMLButtonElement>(null);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: once, when the editor opens
+  useEffect(() => {
+    if (focusOnOpen) chooseFiles.current?.focus();
+  }, []);
+
   useEffect(() => {
     let live = true;
     api
       .authConfig()
       .then((c) => live && setLimits(readLimits(c)))
-      .catch(() => undefined); // unreachable now: uploads say so themselves
+      .catch(() => undefined) // unreachable now: uploads say so themselves
+      .finally(() => live && setLimitsKnown(true));
     return () => {
       live = false;
     };
@@ -129,6 +173,8 @@ function Editor({ user, inert, signIns, onSignOut }: EditorProps) {
   const selectedReady = ws.items.filter((i) => ws.selected.includes(i.key) && isReady(i));
   const withResults = ws.items.filter((i) => i.run?.result);
   const canRun = selectedReady.length > 0 && !ws.running && !starting;
+  // biome-ignore lint/correctness/useExhaustiveDependencies: a new command or selection clears the reason
+  useEffect(() => setBlocked(null), [command, canRun]);
 
   // ---- adding images ----------------------------------------------------------------------
   const addFiles = useCallback((dropped: File[]) => {
@@ -178,11 +224,22 @@ function Editor({ user, inert, signIns, onSignOut }: EditorProps) {
     );
   }, []);
 
+  // URLs count against one edit's image limit as files do: the ones past it are not added (the
+  // server would refuse the whole edit) and are handed back with the reason.
   const addUrls = useCallback((urls: string[]) => {
-    dispatch({
-      type: "add",
-      items: urls.map((url) => ({ key: newKey(), name: nameFromUrl(url), url, previewUrl: url })),
-    });
+    const { limits, count } = current.current;
+    const room = limits ? limits.maxImagesPerRequest - count : Number.POSITIVE_INFINITY;
+    const screened = screenUrls(urls, limits, room);
+    const n = screened.accepted.length;
+    if (n) {
+      dispatch({
+        type: "add",
+        items: screened.accepted.map((url) => ({ key: newKey(), name: nameFromUrl(url), url, previewUrl: url })),
+      });
+      // Said as uploads are: the box empties, and nothing else tells a screen reader it worked.
+      setAnnounce(`Added ${n} image${n === 1 ? "" : "s"} by URL`);
+    }
+    return screened;
   }, []);
 
   // ---- running an edit ---------------------------------------------------------------------
@@ -230,16 +287,37 @@ function Editor({ user, inert, signIns, onSignOut }: EditorProps) {
   };
 
   const runCommand = (text: string) => {
+    // Run disables itself while the edit starts and runs: the command box is where to go on from.
+    refocus(() => commandInput.current);
     setHistory((h) => rememberCommand(h, text));
     void start({ type: "command", command: text }, text);
   };
 
   const runQuick = (q: QuickEdit) => {
+    if (!canRun) {
+      sayBlocked();
+      return;
+    }
     setHistory((h) => rememberCommand(h, q.command));
     void start({ type: "operations", operations: q.operations }, q.command);
   };
 
   // ---- results -----------------------------------------------------------------------------
+  // Focus moves to the next card's Remove (else the previous one's; else the heading of the empty list).
+  const remove = (key: string) => {
+    const at = ws.items.findIndex((i) => i.key === key);
+    const neighbour = ws.items[at + 1] ?? ws.items[at - 1];
+    dispatch({ type: "remove", keys: [key] });
+    refocus(
+      () =>
+        (neighbour &&
+          grid.current?.querySelector<HTMLElement>(
+            `[data-key="${neighbour.key}"] [data-action="remove"]:not(:disabled)`,
+          )) ||
+        document.getElementById("results-title"),
+    );
+  };
+
   const keepEditing = async () => {
     if (ws.running || withResults.length === 0) return;
     // Results become the new inputs: each is read back and uploaded, so the next edit starts from
@@ -259,6 +337,7 @@ function Editor({ user, inert, signIns, onSignOut }: EditorProps) {
       };
     });
     dispatch({ type: "keepEditing", items: next });
+    refocus(() => commandInput.current);
     setAnnounce("Results are now the images to edit");
     await pool(
       next.filter((i) => i.upload),
@@ -343,6 +422,21 @@ function Editor({ user, inert, signIns, onSignOut }: EditorProps) {
     return () => window.removeEventListener("keydown", onKey);
   }, []);
 
+  // Said when Enter or a quick edit is pressed with nothing to run on (otherwise nothing happens,
+  // silently). While an edit starts or runs, a second press does nothing on purpose (one press, one
+  // session) and the Run button says why. A new command or selection clears it.
+  const blockedReason =
+    ws.running || starting
+      ? undefined
+      : ws.items.length === 0
+        ? "Add images first: choose files or add image URLs."
+        : ws.items.some((i) => ws.selected.includes(i.key) && i.upload && !i.upload.error)
+          ? "Wait for the selected images to finish uploading."
+          : ws.selected.length === 0
+            ? "No image is selected: tick the images to edit, or press Select all."
+            : "None of the selected images is ready: their uploads failed. Remove them or add others.";
+  const sayBlocked = () => setBlocked(blockedReason ?? null);
+
   const canUndo = state.past.length > 0 && !ws.running;
   const canRedo = state.future.length > 0 && !ws.running;
   const runLabel = ws.running
@@ -364,8 +458,12 @@ function Editor({ user, inert, signIns, onSignOut }: EditorProps) {
           <button
             type="button"
             className="btn small ghost"
-            onClick={() => dispatch({ type: "undo" })}
+            onClick={() => {
+              dispatch({ type: "undo" });
+              refocus(() => redoButton.current);
+            }}
             disabled={!canUndo}
+            ref={undoButton}
             aria-keyshortcuts="Control+Z"
             title="Undo (Ctrl+Z)"
           >
@@ -374,8 +472,12 @@ function Editor({ user, inert, signIns, onSignOut }: EditorProps) {
           <button
             type="button"
             className="btn small ghost"
-            onClick={() => dispatch({ type: "redo" })}
+            onClick={() => {
+              dispatch({ type: "redo" });
+              refocus(() => undoButton.current);
+            }}
             disabled={!canRedo}
+            ref={redoButton}
             aria-keyshortcuts="Control+Shift+Z"
             title="Redo (Ctrl+Shift+Z)"
           >
@@ -396,7 +498,14 @@ function Editor({ user, inert, signIns, onSignOut }: EditorProps) {
 
       <div className="layout">
         <div className="area-add">
-          <AddImages onFiles={addFiles} onUrls={addUrls} limits={limits} fileNotes={fileNotes} />
+          <AddImages
+            onFiles={addFiles}
+            onUrls={addUrls}
+            limits={limits}
+            limitsKnown={limitsKnown}
+            fileNotes={fileNotes}
+            chooseRef={chooseFiles}
+          />
         </div>
 
         <main className="area-main">
@@ -408,21 +517,31 @@ function Editor({ user, inert, signIns, onSignOut }: EditorProps) {
             canRun={canRun}
             runLabel={runLabel}
             signIns={signIns}
+            onBlocked={sayBlocked}
+            blocked={blocked}
+            inputRef={commandInput}
           >
             <Toolbar onEdit={runQuick} disabled={!canRun} />
           </CommandBox>
           {error && (
             <div className="banner" role="alert">
               <span>{error}</span>
-              <button type="button" className="btn small ghost" onClick={() => setError(null)}>
+              <button
+                type="button"
+                className="btn small ghost"
+                onClick={() => {
+                  setError(null);
+                  refocus(() => commandInput.current);
+                }}
+              >
                 Dismiss
               </button>
             </div>
           )}
 
-          <section className="results" aria-labelledby="results-title">
+          <section className="results" aria-labelledby="results-title" ref={grid}>
             <div className="results-head">
-              <h2 id="results-title">
+              <h2 id="results-title" tabIndex={-1}>
                 {ws.label ? (
                   <>
                     <span className="muted">Last edit:</span> {ws.label}
@@ -445,13 +564,17 @@ function Editor({ user, inert, signIns, onSignOut }: EditorProps) {
                   className="btn small ghost"
                   onClick={() => dispatch({ type: "select", keys: ws.items.map((i) => i.key) })}
                   disabled={ws.items.length === 0}
+                  ref={selectAllButton}
                 >
                   Select all
                 </button>
                 <button
                   type="button"
                   className="btn small ghost"
-                  onClick={() => dispatch({ type: "select", keys: [] })}
+                  onClick={() => {
+                    dispatch({ type: "select", keys: [] });
+                    refocus(() => selectAllButton.current);
+                  }}
                   disabled={ws.selected.length === 0}
                 >
                   Select none
@@ -484,7 +607,7 @@ function Editor({ user, inert, signIns, onSignOut }: EditorProps) {
                     selected={ws.selected.includes(item.key)}
                     busy={ws.running}
                     onToggle={() => dispatch({ type: "toggle", key: item.key })}
-                    onRemove={() => dispatch({ type: "remove", keys: [item.key] })}
+                    onRemove={() => remove(item.key)}
                     onDownload={() => downloadOne(item).catch((e) => setError((e as Error).message))}
                   />
                 ))}

@@ -100,6 +100,28 @@ export function sizeRefusal(name: string, size: number, limits: ServerLimits | u
 }
 
 const list = (names: string[]) => names.join(", ");
+
+/** Why images past one edit's limit (files or URLs, by name) were not added; `room`: what was left. */
+export function overLimitNote(names: string[], max: number, room: number): string {
+  return `${list(names)} ${names.length === 1 ? "was" : "were"} not added: an edit takes at most ${max} image${max === 1 ? "" : "s"}${room > 0 ? "" : " and the page has that many"}. Remove some to add others.`;
+}
+
+/**
+ * Pasted or dropped URLs against one edit's image limit: the first ones that fit are added, the
+ * others are named with the limit (the server would refuse the whole edit). No limits: all go.
+ */
+export function screenUrls(
+  urls: string[],
+  limits: ServerLimits | undefined,
+  room: number,
+): { accepted: string[]; refused: string[]; note?: string } {
+  if (!limits) return { accepted: urls, refused: [] };
+  const accepted = urls.slice(0, Math.max(0, room));
+  const refused = urls.slice(accepted.length);
+  return refused.length
+    ? { accepted, refused, note: overLimitNote(refused, limits.maxImagesPerRequest, room) }
+    : { accepted, refused };
+}
 const isAre = (names: string[], one: string, many: string) => (names.length === 1 ? one : many);
 
 /**
@@ -147,12 +169,14 @@ export function screenFiles(
   if (wrongKind.length) notes.unshift(`${wrongKind.join("; ")}: add ${readableList} files.`);
   const accepted = fitting.slice(0, Math.max(0, room));
   const extra = fitting.slice(accepted.length);
-  if (extra.length) {
-    const max = limits.maxImagesPerRequest;
+  if (extra.length)
     notes.push(
-      `${list(extra.map((f) => f.name))} ${extra.length === 1 ? "was" : "were"} not added: an edit takes at most ${max} image${max === 1 ? "" : "s"}${room > 0 ? "" : " and the page has that many"}. Remove some to add others.`,
+      overLimitNote(
+        extra.map((f) => f.name),
+        limits.maxImagesPerRequest,
+        room,
+      ),
     );
-  }
   // Two files of one name and size say the same: once is enough (and keys the lines on the page).
   return { accepted, notes: [...new Set(notes)] };
 }

@@ -1,19 +1,24 @@
-import { type DragEvent, type FormEvent, useId, useRef, useState } from "react";
+import { type DragEvent, type FormEvent, type RefObject, useId, useRef, useState } from "react";
 import type { ServerLimits } from "../api";
 import { limitsHint } from "../limits";
 
 interface Props {
   /** Every file dropped or chosen: the editor keeps what the server takes and says why not the rest. */
   onFiles(files: File[]): void;
-  onUrls(urls: string[]): void;
+  /** Adds what fits one edit; `refused` (past the image limit) come back with the reason. */
+  onUrls(urls: string[]): { refused: string[]; note?: string };
   /** The server's limits, for the hint (absent: an older server). */
   limits?: ServerLimits;
+  /** False until the server has said what its limits are: no hint yet rather than a wrong one. */
+  limitsKnown: boolean;
   /** Files left out of the last drop or pick, and why: one sentence per reason. */
   fileNotes: string[];
+  /** The "Choose files…" button, for the editor to start there after sign-in. */
+  chooseRef?: RefObject<HTMLButtonElement | null>;
 }
 
 /** Drop zone + file picker (several files) + pasted image URLs. */
-export function AddImages({ onFiles, onUrls, limits, fileNotes }: Props) {
+export function AddImages({ onFiles, onUrls, limits, limitsKnown, fileNotes, chooseRef }: Props) {
   const [over, setOver] = useState(false);
   const [urls, setUrls] = useState("");
   const [urlError, setUrlError] = useState<string | null>(null);
@@ -31,7 +36,7 @@ export function AddImages({ onFiles, onUrls, limits, fileNotes }: Props) {
     take(e.dataTransfer.files);
     const text = e.dataTransfer.getData("text/uri-list") || "";
     const dropped = text.split(/\s+/).filter((u) => /^https?:\/\//i.test(u));
-    if (dropped.length && !e.dataTransfer.files.length) onUrls(dropped);
+    if (dropped.length && !e.dataTransfer.files.length) setUrlError(onUrls(dropped).note ?? null);
   };
 
   const addUrls = (e: FormEvent) => {
@@ -48,9 +53,10 @@ export function AddImages({ onFiles, onUrls, limits, fileNotes }: Props) {
       setUrlError(`Not an http(s) URL: ${bad.join(", ")}`);
       return;
     }
-    setUrlError(null);
-    if (parts.length) onUrls(parts);
-    setUrls("");
+    // The URLs past the image limit stay in the box, with the reason, to edit or remove.
+    const { refused, note } = parts.length ? onUrls(parts) : { refused: [] };
+    setUrlError(note ?? null);
+    setUrls(refused.join(" "));
   };
 
   return (
@@ -71,7 +77,7 @@ export function AddImages({ onFiles, onUrls, limits, fileNotes }: Props) {
           <strong>Drop images here</strong>
           <span className="muted"> or </span>
         </p>
-        <button type="button" className="btn" onClick={() => input.current?.click()}>
+        <button type="button" className="btn" onClick={() => input.current?.click()} ref={chooseRef}>
           Choose files…
         </button>
         <input
@@ -88,7 +94,8 @@ export function AddImages({ onFiles, onUrls, limits, fileNotes }: Props) {
           }}
         />
         <p className="hint muted" data-testid="limits-hint">
-          {limitsHint(limits)}
+          {/* A blank line until the limits arrive: the hint does not jump from a guess to the real one. */}
+          {limitsKnown ? limitsHint(limits) : "\u00a0"}
         </p>
         <p className="error-text" role="status" aria-live="polite" data-testid="file-error">
           {fileNotes.map((n, i) => (
@@ -117,7 +124,7 @@ export function AddImages({ onFiles, onUrls, limits, fileNotes }: Props) {
           </button>
         </div>
         {urlError && (
-          <p id={`${urlId}-err`} className="error-text">
+          <p id={`${urlId}-err`} className="error-text" role="alert">
             {urlError}
           </p>
         )}

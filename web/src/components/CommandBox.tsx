@@ -1,4 +1,4 @@
-import { type KeyboardEvent, type ReactNode, useEffect, useId, useRef, useState } from "react";
+import { type KeyboardEvent, type ReactNode, type RefObject, useEffect, useId, useRef, useState } from "react";
 import { ApiError, api, type UnknownWord } from "../api";
 
 export type ParseState =
@@ -19,6 +19,12 @@ interface Props {
   signIns?: number;
   /** Rendered under the plan: the quick-edit toolbar. */
   children?: ReactNode;
+  /** Called when Enter is pressed with nothing to run on (the editor says why). */
+  onBlocked?(): void;
+  /** Why the last press could not run (no image selected...), or nothing. */
+  blocked?: string | null;
+  /** The text box, for the editor to put focus back in it (after an error is dismissed). */
+  inputRef?: RefObject<HTMLTextAreaElement | null>;
 }
 
 const DEBOUNCE_MS = 300;
@@ -88,11 +94,24 @@ export function Highlighted({ text, unknown }: { text: string; unknown: UnknownW
 }
 
 /** The command box: Enter runs, Shift+Enter is a new line, up/down walk the history. */
-export function CommandBox({ value, onChange, onRun, history, canRun, runLabel, signIns, children }: Props) {
+export function CommandBox({
+  value,
+  onChange,
+  onRun,
+  history,
+  canRun,
+  runLabel,
+  signIns,
+  children,
+  onBlocked,
+  blocked,
+  inputRef,
+}: Props) {
   const [parse, setParse] = useState<ParseState>({ status: "idle" });
   const [cursor, setCursor] = useState<number | null>(null); // index into history while browsing
   const draft = useRef("");
-  const area = useRef<HTMLTextAreaElement>(null);
+  const ownArea = useRef<HTMLTextAreaElement>(null);
+  const area = inputRef ?? ownArea;
   const id = useId();
 
   // biome-ignore lint/correctness/useExhaustiveDependencies: signIns is a trigger, not an input
@@ -120,7 +139,11 @@ export function CommandBox({ value, onChange, onRun, history, canRun, runLabel, 
   }, [value, signIns]);
 
   const run = () => {
-    if (!value.trim() || !canRun) return;
+    if (!value.trim()) return;
+    if (!canRun) {
+      onBlocked?.();
+      return;
+    }
     setCursor(null);
     onRun(value.trim());
   };
@@ -192,9 +215,15 @@ export function CommandBox({ value, onChange, onRun, history, canRun, runLabel, 
           {runLabel}
         </button>
       </div>
-      <p id={`${id}-help`} className="hint muted">
-        <kbd>Enter</kbd> runs · <kbd>Shift</kbd>+<kbd>Enter</kbd> new line · <kbd>↑</kbd>/<kbd>↓</kbd> past commands
-      </p>
+      <div>
+        {/* Always in the page (a live region must be there before it speaks); empty, it takes no room. */}
+        <p className="error-text" role="status" data-testid="run-blocked">
+          {blocked}
+        </p>
+        <p id={`${id}-help`} className="hint muted">
+          <kbd>Enter</kbd> runs · <kbd>Shift</kbd>+<kbd>Enter</kbd> new line · <kbd>↑</kbd>/<kbd>↓</kbd> past commands
+        </p>
+      </div>
       <div id={`${id}-plan`} className="plan" aria-live="polite" data-testid="plan" data-status={parse.status}>
         {parse.status === "loading" && <p className="muted">Reading…</p>}
         {parse.status === "ok" && (

@@ -69,6 +69,7 @@ export function ImageCard({ item, selected, onToggle, onDownload, onRemove, busy
       className={`card${selected ? " selected" : ""}${failed ? " failed" : ""}`}
       aria-label={item.name}
       data-testid="card"
+      data-key={item.key}
       data-status={cardStatus(item)}
       onClick={onCardClick}
     >
@@ -133,7 +134,7 @@ export function ImageCard({ item, selected, onToggle, onDownload, onRemove, busy
           <button type="button" className="btn small" onClick={onDownload} disabled={!result}>
             Download<span className="sr-only"> {item.name}</span>
           </button>
-          <button type="button" className="btn small ghost" onClick={onRemove} disabled={busy}>
+          <button type="button" className="btn small ghost" onClick={onRemove} disabled={busy} data-action="remove">
             Remove<span className="sr-only"> {item.name}</span>
           </button>
         </div>

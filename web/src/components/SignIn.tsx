@@ -5,10 +5,12 @@ interface Props {
   onSignedIn(session: { token: string; user: User }): void;
   /** The token was refused: shown as a dialog over the editor, whose work stays as it was. */
   expired?: boolean;
+  /** Reached by signing out: focus starts on the way back in (the button pressed is gone). */
+  focusFirst?: boolean;
 }
 
 /** Local mode: one click. Otherwise: paste a token from your identity provider (never put in a URL). */
-export function SignIn({ onSignedIn, expired }: Props) {
+export function SignIn({ onSignedIn, expired, focusFirst }: Props) {
   const [config, setConfig] = useState<AuthConfig | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -25,8 +27,9 @@ export function SignIn({ onSignedIn, expired }: Props) {
 
   // As a dialog, focus moves into it (what had focus is now behind it, inert).
   useEffect(() => {
-    if (expired && config) card.current?.querySelector<HTMLElement>("button:not(:disabled), textarea")?.focus();
-  }, [expired, config]);
+    if ((expired || focusFirst) && config)
+      card.current?.querySelector<HTMLElement>("button:not(:disabled), textarea")?.focus();
+  }, [expired, focusFirst, config]);
 
   const local = async () => {
     setBusy(true);

@@ -2,6 +2,7 @@ import { type KeyboardEvent, useState } from "react";
 import { QUICK_EDITS, type QuickEdit } from "../quick-edits";
 
 interface Props {
+  /** Called on every press: when `disabled`, the editor does not run it and says why. */
   onEdit(edit: QuickEdit): void;
   disabled: boolean;
 }
@@ -44,7 +45,8 @@ export function Toolbar({ onEdit, disabled }: Props) {
           className="tool"
           tabIndex={i === active ? 0 : -1}
           onFocus={() => setActive(i)}
-          onClick={() => !disabled && onEdit(q)}
+          // Unavailable, a press still reaches the editor, which says why nothing runs.
+          onClick={() => onEdit(q)}
           aria-disabled={disabled || undefined}
           title={`${q.label} (same as “${q.command}”)`}
         >
