@@ -3,7 +3,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { type Browser, chromium, type Page } from "playwright-core";
+import { type Browser, type BrowserContext, type BrowserContextOptions, chromium, type Page } from "playwright-core";
 import sharp from "sharp";
 import { afterAll, beforeAll } from "vitest";
 import { loadConfig } from "../../src/config.js";
@@ -79,6 +79,29 @@ export function serviceAndBrowser(extra: Record<string, string> = {}): { service
     await run.service?.close();
   });
   return run;
+}
+
+/**
+ * A new context and page, with a generous timeout (the machine is shared; nothing here asserts
+ * speed) and, given a list, the page's uncaught errors collected into it.
+ */
+export async function openPage(
+  browser: Browser,
+  options: BrowserContextOptions,
+  pageErrors?: string[],
+): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext(options);
+  const page = await context.newPage();
+  page.setDefaultTimeout(60_000);
+  if (pageErrors) page.on("pageerror", (e) => pageErrors.push(e.message));
+  return { context, page };
+}
+
+/** Opens the service's page and signs in with its one-click local sign-in. */
+export async function signInLocally(page: Page, url: string): Promise<void> {
+  await page.goto(url);
+  await page.getByRole("button", { name: "Sign in locally" }).click();
+  await page.getByRole("heading", { name: "Images", exact: true }).waitFor();
 }
 
 /** A landscape scene as a 1200x800 JPEG: sky gradient, sun, two mountain ranges. */

@@ -4,7 +4,16 @@
 import type { Browser, BrowserContext, Locator, Page } from "playwright-core";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { launchBrowser, type RunningService, serviceAndBrowser, shot, startService, writeTemp } from "./browser.js";
+import {
+  launchBrowser,
+  openPage,
+  type RunningService,
+  serviceAndBrowser,
+  shot,
+  signInLocally,
+  startService,
+  writeTemp,
+} from "./browser.js";
 
 const solid = (width: number, height: number, background: string) =>
   sharp({ create: { width, height, channels: 3, background } });
@@ -35,13 +44,8 @@ describe("the editor page on rough edges", () => {
     });
     service = await startService();
     browser = await launchBrowser();
-    context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    page = await context.newPage();
-    page.setDefaultTimeout(60_000);
-    page.on("pageerror", (e) => pageErrors.push(e.message));
-    await page.goto(service.url);
-    await page.getByRole("button", { name: "Sign in locally" }).click();
-    await page.getByRole("heading", { name: "Images", exact: true }).waitFor();
+    ({ context, page } = await openPage(browser, { viewport: { width: 1280, height: 900 } }, pageErrors));
+    await signInLocally(page, service.url);
   });
 
   afterAll(async () => {
@@ -135,9 +139,7 @@ describe("a sign-in that expires with work on the page", () => {
   const run = serviceAndBrowser({ LOCAL_SIGN_IN: "false" });
 
   it("asks to sign in again over the page and keeps its images, results and command", async () => {
-    const context = await run.browser.newContext({ viewport: { width: 1100, height: 800 } });
-    const page = await context.newPage();
-    page.setDefaultTimeout(60_000);
+    const { context, page } = await openPage(run.browser, { viewport: { width: 1100, height: 800 } });
     const files = writeTemp({ "wide.png": await solid(160, 90, "#f97316").png().toBuffer() });
     try {
       // A real token that lives 15 s: long enough to upload and edit one small image.

@@ -10,6 +10,7 @@ import {
   abstractPng,
   landscapeJpeg,
   launchBrowser,
+  openPage,
   type RunningService,
   serviceAndBrowser,
   shot,
@@ -34,11 +35,11 @@ describe("the editor page", () => {
     inputs = writeTemp({ "landscape.jpg": await landscapeJpeg(), "shapes.png": await abstractPng() });
     service = await startService();
     browser = await launchBrowser();
-    context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
-    page = await context.newPage();
-    // Generous: the machine is shared; nothing here asserts speed.
-    page.setDefaultTimeout(60_000);
-    page.on("pageerror", (e) => pageErrors.push(e.message));
+    ({ context, page } = await openPage(
+      browser,
+      { viewport: { width: 1280, height: 900 }, acceptDownloads: true },
+      pageErrors,
+    ));
   });
 
   afterAll(async () => {
@@ -352,9 +353,7 @@ describe("signing in with a token", () => {
   const run = serviceAndBrowser({ LOCAL_SIGN_IN: "false" });
 
   it("offers no local sign-in, refuses a bad token and accepts a good one", async () => {
-    const context = await run.browser.newContext({ viewport: { width: 800, height: 800 } });
-    const page = await context.newPage();
-    page.setDefaultTimeout(60_000);
+    const { context, page } = await openPage(run.browser, { viewport: { width: 800, height: 800 } });
     await page.goto(run.service.url);
     const field = page.getByLabel("Access token");
     await field.waitFor();

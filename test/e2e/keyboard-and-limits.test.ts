@@ -5,7 +5,15 @@
 import type { Browser, BrowserContext, Locator, Page } from "playwright-core";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { launchBrowser, type RunningService, shot, startService, writeTemp } from "./browser.js";
+import {
+  launchBrowser,
+  openPage,
+  type RunningService,
+  shot,
+  signInLocally,
+  startService,
+  writeTemp,
+} from "./browser.js";
 
 // Page code as strings: this file is type-checked without the DOM library.
 /** The focused element, described for assertions. */
@@ -88,10 +96,7 @@ describe("the editor page by keyboard and screen reader, on a phone", () => {
     });
     service = await startService();
     browser = await launchBrowser();
-    context = await browser.newContext({ viewport: { width: 375, height: 700 } });
-    page = await context.newPage();
-    page.setDefaultTimeout(60_000);
-    page.on("pageerror", (e) => pageErrors.push(e.message));
+    ({ context, page } = await openPage(browser, { viewport: { width: 375, height: 700 } }, pageErrors));
   });
 
   afterAll(async () => {
@@ -307,9 +312,7 @@ describe("the editor page and the server's image limit, for URLs too", () => {
   beforeAll(async () => {
     service = await startService({ MAX_IMAGE_SIZE: "1572864", MAX_IMAGES_PER_REQUEST: String(MAX_IMAGES) });
     browser = await launchBrowser();
-    context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    page = await context.newPage();
-    page.setDefaultTimeout(60_000);
+    ({ context, page } = await openPage(browser, { viewport: { width: 1280, height: 900 } }));
     await page.route(
       (url) => url.pathname === "/auth/config",
       async (route) => {
@@ -322,9 +325,7 @@ describe("the editor page and the server's image limit, for URLs too", () => {
       const body = r.request().postDataJSON() as { images: unknown[] };
       starts.push({ images: body.images.length, status: r.status() });
     });
-    await page.goto(service.url);
-    await page.getByRole("button", { name: "Sign in locally" }).click();
-    await page.getByRole("heading", { name: "Images", exact: true }).waitFor();
+    await signInLocally(page, service.url);
   });
 
   afterAll(async () => {

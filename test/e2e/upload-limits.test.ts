@@ -6,7 +6,7 @@
 import type { Browser, BrowserContext, Locator, Page, Route } from "playwright-core";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { launchBrowser, type RunningService, shot, startService } from "./browser.js";
+import { launchBrowser, openPage, type RunningService, shot, signInLocally, startService } from "./browser.js";
 
 const LIMIT = 1_572_864; // 1.5 MB
 const MAX_IMAGES = 3;
@@ -65,11 +65,7 @@ describe("the editor page and the server's limits", () => {
       },
     );
 
-  const signIn = async () => {
-    await page.goto(service.url);
-    await page.getByRole("button", { name: "Sign in locally" }).click();
-    await page.getByRole("heading", { name: "Images", exact: true }).waitFor();
-  };
+  const signIn = () => signInLocally(page, service.url);
 
   beforeAll(async () => {
     jpegB64 = (
@@ -95,10 +91,7 @@ describe("the editor page and the server's limits", () => {
     noiseB64 = noise.toString("base64");
     service = await startService({ MAX_IMAGE_SIZE: String(LIMIT), MAX_IMAGES_PER_REQUEST: String(MAX_IMAGES) });
     browser = await launchBrowser();
-    context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    page = await context.newPage();
-    page.setDefaultTimeout(60_000);
-    page.on("pageerror", (e) => pageErrors.push(e.message));
+    ({ context, page } = await openPage(browser, { viewport: { width: 1280, height: 900 } }, pageErrors));
     // What reached POST /uploads, by the name the server answers (a request the server refused
     // counts too): the multipart body itself is not readable from here.
     page.on("response", async (r) => {
