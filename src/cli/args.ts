@@ -67,10 +67,15 @@ function plainMessage(e: unknown, options: Options, files: boolean): string {
 }
 
 function nearestOption(written: string, options: Options): string | undefined {
+  return nearestName(written, Object.keys(options));
+}
+
+/** The known long option (without "--") nearest to a mistyped `--name` or `--name=value`. */
+export function nearestName(written: string, names: readonly string[]): string | undefined {
   if (!written.startsWith("--")) return undefined;
   const name = written.slice(2).split("=")[0].toLowerCase();
   let best: { name: string; distance: number } | undefined;
-  for (const known of Object.keys(options)) {
+  for (const known of names) {
     const distance = editDistance(name, known);
     if (distance <= 2 && (!best || distance < best.distance)) best = { name: known, distance };
   }

@@ -3,6 +3,7 @@
 import { pathToFileURL } from "node:url";
 import { beforeDashDash } from "./args.js";
 import { describeUnexpected } from "./fs-errors.js";
+import { printable } from "./printable.js";
 
 export interface CliCommand {
   summary: string;
@@ -69,7 +70,7 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
   }
   const cmd = await load(name);
   if (!cmd) {
-    io.stderr.write(`imgedit: unknown command "${name}". Commands: ${COMMANDS.join(", ")}\n`);
+    io.stderr.write(`imgedit: unknown command "${printable(name)}". Commands: ${COMMANDS.join(", ")}\n`);
     return 2;
   }
   // After `--` a "-h" is a file or a word (`imgedit info -- -h`), not a request for help.
@@ -89,7 +90,7 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
       return 2;
     }
     const { message, bug } = describeUnexpected(e);
-    io.stderr.write(`imgedit ${name}: ${bug ? `internal error: ${message}` : message}\n`);
+    io.stderr.write(`imgedit ${name}: ${printable(bug ? `internal error: ${message}` : message)}\n`);
     return 1;
   }
 }

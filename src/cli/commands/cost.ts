@@ -16,6 +16,7 @@ import {
   measuredWorkload,
 } from "../../cost/model.js";
 import { PRICES } from "../../cost/prices.js";
+import { nearestName } from "../args.js";
 import type { CliCommand, CliIO } from "../main.js";
 
 const USAGE = `
@@ -56,31 +57,45 @@ function parseArgs(argv: string[]): Args {
   const positive = (flag: string, v: string | undefined, integer: boolean, max: number, why: string) => {
     const n = Number(v);
     if (v === undefined || v.trim() === "" || !Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n)))
-      throw new Error(`${flag} needs a positive ${integer ? "whole " : ""}number, got ${v ?? "nothing"}`);
+      throw new Error(`${flag} needs a positive ${integer ? "whole " : ""}number, got ${v?.trim() ? v : "nothing"}`);
     if (n > max) throw new Error(`${flag} ${v}: at most ${max.toLocaleString("en-US")} (${why})`);
     return n;
   };
   const seen = new Set<string>();
   for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
+    // `--images-per-day=5000` as well as `--images-per-day 5000`, as the other commands take it.
+    const eq = argv[i].startsWith("--") ? argv[i].indexOf("=") : -1;
+    const flag = eq === -1 ? argv[i] : argv[i].slice(0, eq);
+    const inline = eq === -1 ? undefined : argv[i].slice(eq + 1);
+    const value = () => (inline !== undefined ? inline : argv[++i]);
+    if (!OPTIONS.includes(flag)) {
+      const near = nearestName(
+        flag,
+        OPTIONS.map((o) => o.slice(2)),
+      );
+      throw new Error(`unknown option ${flag} (${near ? `did you mean --${near}?` : "see imgedit cost --help"})`);
+    }
     // The last of two would win without a word: `--images-per-day 5000 --images-per-day 500`.
     if (seen.has(flag) && flag !== "--json") throw new Error(`${flag} is given twice: give it once`);
     seen.add(flag);
     if (flag === "--images-per-day")
-      a.imagesPerDay = positive(flag, argv[++i], true, MAX_IMAGES_PER_DAY, "beyond that the estimate means nothing");
+      a.imagesPerDay = positive(flag, value(), true, MAX_IMAGES_PER_DAY, "beyond that the estimate means nothing");
     else if (flag === "--memory-mb") {
-      a.memoryMB = positive(flag, argv[++i], true, 10_240, "Lambda's range is 128-10240 MB");
+      a.memoryMB = positive(flag, value(), true, 10_240, "Lambda's range is 128-10240 MB");
       if (a.memoryMB < 128) throw new Error("--memory-mb must be 128-10240 (Lambda's range)");
     } else if (flag === "--seconds")
-      a.seconds = positive(flag, argv[++i], false, MAX_SECONDS, "Lambda stops a function after 15 minutes");
+      a.seconds = positive(flag, value(), false, MAX_SECONDS, "Lambda stops a function after 15 minutes");
     else if (flag === "--from-bench") {
       a.requireBench = true;
-      if (argv[i + 1] && !argv[i + 1].startsWith("--")) a.benchFile = argv[++i];
-    } else if (flag === "--json") a.json = true;
-    else throw new Error(`unknown option ${flag} (see imgedit cost --help)`);
+      if (inline !== undefined) a.benchFile = inline;
+      else if (argv[i + 1] && !argv[i + 1].startsWith("--")) a.benchFile = argv[++i];
+    } else if (inline !== undefined) throw new Error(`${flag} takes no value`);
+    else a.json = true;
   }
   return a;
 }
+
+const OPTIONS = ["--images-per-day", "--memory-mb", "--seconds", "--from-bench", "--json"];
 
 // src/cli/commands or dist/cli/commands -> the repository root, where `npm run bench` writes.
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");

@@ -29,6 +29,7 @@ import { parseOptions } from "../args.js";
 import { createAssetLoader } from "../assets.js";
 import { CliFailure, errnoCode, notAFile, readProblem, reason } from "../fs-errors.js";
 import type { CliCommand, CliIO } from "../main.js";
+import { printable } from "../printable.js";
 
 const usage = `
 Usage: imgedit edit <inputs...> (--ops '<json plan>' | --command "<text>") --output <file|dir> [options]
@@ -55,7 +56,8 @@ A watermark step's image is loaded once per run: an http(s) URL through the serv
 fetcher with the same settings (private and loopback hosts only when listed in FETCH_ALLOW_HOSTS;
 FETCH_TIMEOUT_MS, FETCH_MAX_REDIRECTS, MAX_IMAGE_SIZE), or a local file as file:///absolute/path.png.
 
-Exit status: 0 all images written; 1 some image failed (the others are still written); 2 bad usage.
+Exit status: 0 all images written; 1 some image failed (the others are still written); 2 bad usage,
+an invalid plan, or a command that was not understood (its unknown words and suggestions are printed).
 
 Examples:
   imgedit edit photo.jpg --ops '[{"op":"resize","width":800}]' -o small.jpg
@@ -131,7 +133,7 @@ const edit: CliCommand = {
       return await runEdit(argv, io);
     } catch (e) {
       if (e instanceof UsageError || e instanceof ConfigError) {
-        io.stderr.write(`imgedit edit: ${e.message}\n`);
+        io.stderr.write(`imgedit edit: ${printable(e.message)}\n`);
         if (e instanceof UsageError) io.stderr.write("Run `imgedit edit --help` for usage.\n");
         return 2;
       }
@@ -338,7 +340,7 @@ async function buildPlan(
     const result = parser.parseCommand(values.command);
     if (!result.ok) {
       const { error } = result;
-      io.stderr.write(`imgedit edit: ${error.message}\n`);
+      io.stderr.write(`imgedit edit: ${printable(error.message)}\n`);
       if (error.unknown.length > 0)
         io.stderr.write(`  not understood: ${error.unknown.map((u) => `"${u.word}"`).join(", ")}\n`);
       if (error.suggestions.length > 0) io.stderr.write(`  try: ${error.suggestions.join(" | ")}\n`);
@@ -352,7 +354,7 @@ async function buildPlan(
       if (isImageEditError(e)) throw new UsageError(`--command: ${e.message}`);
       throw e;
     }
-    io.stderr.write(`Plan: ${plan.map((op) => describeOperation(op)).join("; ")}\n`);
+    io.stderr.write(`Plan: ${printable(plan.map((op) => describeOperation(op)).join("; "))}\n`);
     return plan;
   }
   if (format) return validatePlan([{ op: "format", format }], limits);
@@ -646,7 +648,7 @@ class Progress {
     const filled = Math.round((this.finished / this.total) * width);
     const bar = `${"█".repeat(filled)}${"░".repeat(width - filled)}`;
     const failed = this.failed ? `, ${this.failed} failed` : "";
-    this.io.stderr.write(`\r\x1b[2K${bar} ${this.finished}/${this.total}${failed}  ${name}`);
+    this.io.stderr.write(`\r\x1b[2K${bar} ${this.finished}/${this.total}${failed}  ${printable(name)}`);
   }
 
   done(row: Row): void {
@@ -657,9 +659,11 @@ class Progress {
     } else {
       const where = `[${this.finished}/${this.total}]`;
       this.io.stderr.write(
-        row.status === "ok"
-          ? `${where} ok     ${row.name} -> ${row.output} (${row.ms} ms)\n`
-          : `${where} failed ${row.name}: ${row.error?.code} ${row.error?.message}\n`,
+        printable(
+          row.status === "ok"
+            ? `${where} ok     ${row.name} -> ${row.output} (${row.ms} ms)`
+            : `${where} failed ${row.name}: ${row.error?.code} ${row.error?.message}`,
+        ) + "\n",
       );
     }
   }
@@ -678,16 +682,18 @@ const size = (n: number | undefined) => (n === undefined ? "-" : formatBytes(n))
 export function summaryTable(rows: Row[]): string {
   const head = ["name", "output", "in", "out", "dims", "format", "ms", "status"];
   const left = new Set([0, 1, 5]);
-  const body = rows.map((r) => [
-    r.name,
-    r.output ?? "-",
-    size(r.inBytes),
-    size(r.outBytes),
-    r.width ? `${r.width}x${r.height}${r.pages && r.pages > 1 ? `, ${r.pages} frames` : ""}` : "-",
-    r.format ?? "-",
-    String(r.ms),
-    r.status === "ok" ? "ok" : `FAILED ${r.error?.code}: ${r.error?.message}`,
-  ]);
+  const body = rows.map((r) =>
+    [
+      r.name,
+      r.output ?? "-",
+      size(r.inBytes),
+      size(r.outBytes),
+      r.width ? `${r.width}x${r.height}${r.pages && r.pages > 1 ? `, ${r.pages} frames` : ""}` : "-",
+      r.format ?? "-",
+      String(r.ms),
+      r.status === "ok" ? "ok" : `FAILED ${r.error?.code}: ${r.error?.message}`,
+    ].map(printable),
+  );
   const last = head.length - 1;
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => (i === last ? 0 : b[i].length))));
   const line = (cells: string[]) =>

@@ -7,6 +7,7 @@ import { limitsFromConfig } from "../../core/limits.js";
 import { parseOptions } from "../args.js";
 import { CliFailure, notAFile, readProblem } from "../fs-errors.js";
 import type { CliCommand } from "../main.js";
+import { printable } from "../printable.js";
 
 const usage = `
 Usage: imgedit info <file...> [--json]
@@ -52,7 +53,7 @@ const info: CliCommand = {
     try {
       parsed = parse(argv);
     } catch (e) {
-      io.stderr.write(`imgedit info: ${e instanceof Error ? e.message : String(e)}\n`);
+      io.stderr.write(`imgedit info: ${printable(e instanceof Error ? e.message : String(e))}\n`);
       return 2;
     }
     if (parsed.positionals.length === 0) {
@@ -154,8 +155,8 @@ async function readStart(file: string, length: number): Promise<Buffer> {
 }
 
 function render(r: ImageInfo): string {
-  const name = r.file;
-  if (r.error) return `${name}\n  error        ${r.error.code}: ${r.error.message}\n\n`;
+  const name = printable(r.file);
+  if (r.error) return `${name}\n  error        ${r.error.code}: ${printable(r.error.message)}\n\n`;
   const rows: [string, string][] = [
     ["format", r.format ?? "-"],
     ["dimensions", `${r.width}x${r.height}`],

@@ -6,6 +6,7 @@ import { type Limits, limitsFromConfig } from "../../core/limits.js";
 import { validatePlan } from "../../core/plan.js";
 import { parseOptions } from "../args.js";
 import type { CliCommand, CliIO } from "../main.js";
+import { printable } from "../printable.js";
 
 const usage = `
 Usage: imgedit parse "<command>" [--json] [--grammar-only]
@@ -78,7 +79,8 @@ const parse: CliCommand = {
         io.stdout.write(`${JSON.stringify({ ok: false, error: result.error }, null, 2)}\n`);
         return 2;
       }
-      io.stderr.write(`imgedit parse: ${result.error.message}\n${markUnknown(text, result.error)}`);
+      // One line: the message may quote an LLM endpoint's error page.
+      io.stderr.write(`imgedit parse: ${printable(result.error.message)}\n${markUnknown(text, result.error)}`);
       if (result.error.suggestions.length) io.stderr.write(`  did you mean: ${result.error.suggestions.join(", ")}\n`);
       return 2;
     }

@@ -8,6 +8,9 @@ import { parseOptions } from "../args.js";
 import { errnoCode, isSystemError, reason } from "../fs-errors.js";
 import type { CliCommand } from "../main.js";
 
+/** The settings of the AWS stores (config.ts), which this local server does not use. */
+const AWS_STORES = ["S3_BUCKET", "GENERATED_IMAGES_BUCKET", "DYNAMODB_TABLE", "IMAGE_EDIT_SESSIONS_TABLE"];
+
 /** Copies of one signal (the terminal's and the launcher's) arrive within this time. */
 const SAME_SIGNAL_MS = 1000;
 
@@ -45,6 +48,15 @@ Stops gracefully on SIGTERM or SIGINT: running images finish (up to 10 s) or res
       ...(values.port !== undefined ? { PORT: values.port } : {}),
       ...(values.host !== undefined ? { HOST: values.host } : {}),
     });
+    // Its storage is SQLite and files in DATA_DIR, whatever else is set: a bucket or a table would
+    // be ignored, and the results would sit on this machine while the operator looks in S3.
+    const aws = AWS_STORES.filter((name) => io.env[name]?.trim());
+    if (aws.length > 0) {
+      io.stderr.write(
+        `imgedit serve: ${aws.join(" and ")} ${aws.length > 1 ? "are" : "is"} set, but imgedit serve keeps sessions and files in DATA_DIR ${config.DATA_DIR} (SQLite and files); the S3 and DynamoDB settings are for the AWS functions (README: Running on AWS): unset them to serve from this machine\n`,
+      );
+      return 2;
+    }
     const { startLocalServer } = await import("../../server.js");
     const { createLogger } = await import("../../logger.js");
     const logger = createLogger(config);
