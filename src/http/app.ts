@@ -152,6 +152,12 @@ export function createApp(deps: AppDeps): Hono<Env> {
     return (url: string) => (url.startsWith("/") ? base + url : url);
   };
 
+  // Behind a proxy that serves the API under a path (PUBLIC_URL https://example.com/imgedit/), the
+  // paths in answers carry it, as the file URLs do: a client resolves them against the proxy.
+  const basePath = config.PUBLIC_URL ? new URL(config.PUBLIC_URL).pathname.replace(/\/+$/, "") : "";
+  const progressUrl = (sessionId: string, streamToken: string) =>
+    `${basePath}/image-edit/progress/${sessionId}?token=${encodeURIComponent(streamToken)}`;
+
   const requireUser = async (c: Context<Env>): Promise<string> => {
     const token = bearerToken(c);
     if (!token) throw new ImageEditError("UNAUTHORIZED", "missing Authorization: Bearer <token>");
@@ -314,13 +320,13 @@ export function createApp(deps: AppDeps): Hono<Env> {
   const accepted = async (c: Context<Env>, r: StartEditResult) => {
     const s = r.session;
     const streamToken = await auth.signStreamToken(s.userId, s.sessionId, streamTtl);
-    c.header("Location", `/image-edit/sessions/${s.sessionId}`);
+    c.header("Location", `${basePath}/image-edit/sessions/${s.sessionId}`);
     if (r.replayed) c.header("Idempotent-Replayed", "true");
     return c.json(
       {
         sessionId: s.sessionId,
         status: s.status,
-        progressUrl: `/image-edit/progress/${s.sessionId}?token=${encodeURIComponent(streamToken)}`,
+        progressUrl: progressUrl(s.sessionId, streamToken),
         streamToken,
         plan: s.plan,
         steps: r.steps,
@@ -460,7 +466,7 @@ export function createApp(deps: AppDeps): Hono<Env> {
     return c.json({
       ...(await sessionView(s, objects, absolutizer(c))),
       streamToken,
-      progressUrl: `/image-edit/progress/${s.sessionId}?token=${encodeURIComponent(streamToken)}`,
+      progressUrl: progressUrl(s.sessionId, streamToken),
     });
   });
 

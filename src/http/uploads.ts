@@ -42,7 +42,8 @@ function readMultipart(req: Request, maxBytes: number): Promise<{ upload: Upload
         headers: { "content-type": req.headers.get("content-type") ?? "" },
         // Browsers send a filename's UTF-8 bytes as they are; busboy's default reads them as latin1.
         defParamCharset: "utf8",
-        limits: { files: 1, fileSize: maxBytes + 1, fields: 20, parts: MAX_PARTS, fieldSize: 64 * 1024 },
+        // Two files: the second is read only to see whether it is another "file" (see below).
+        limits: { files: 2, fileSize: maxBytes + 1, fields: 20, parts: MAX_PARTS, fieldSize: 64 * 1024 },
       });
     } catch (e) {
       reject(new ImageEditError("INVALID_INPUT", `multipart body: ${(e as Error).message}`, { field: "file" }));
@@ -53,6 +54,8 @@ function readMultipart(req: Request, maxBytes: number): Promise<{ upload: Upload
     let fileAsField = false;
     let otherFile: string | undefined;
     let partsCut = false;
+    // A second part named "file": which one the client meant is anyone's guess, so neither is kept.
+    let secondFile = false;
     bb.on("field", (name) => {
       if (name === "file") fileAsField = true;
     });
@@ -61,7 +64,8 @@ function readMultipart(req: Request, maxBytes: number): Promise<{ upload: Upload
     });
     bb.on("file", (name, stream, info) => {
       if (name !== "file" || got) {
-        otherFile ??= name;
+        if (name === "file") secondFile = true;
+        else otherFile ??= name;
         stream.resume();
         return;
       }
@@ -81,6 +85,11 @@ function readMultipart(req: Request, maxBytes: number): Promise<{ upload: Upload
       got.catch(() => stream.resume());
     });
     const settle = () => {
+      if (got && secondFile) {
+        const why =
+          'one image per upload, and this body has two parts named "file": send each in its own POST /uploads';
+        return got.then(() => reject(new ImageEditError("INVALID_INPUT", `file: ${why}`, { field: "file" })), reject);
+      }
       if (got) return got.then(resolve, reject);
       const why = fileAsField
         ? 'the part "file" came without a filename, so it was read as text; send it as a file (curl: -F file=@photo.jpg)'

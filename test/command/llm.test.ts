@@ -155,6 +155,16 @@ describe("LLM planner", () => {
     expect(e.message).toContain("upstream exploded");
   });
 
+  it("quotes an HTML error page on one line", async () => {
+    script = (_req, _body, res) => {
+      res.writeHead(502, { "content-type": "text/html" });
+      res.end("<html>\n  <body>\r\n    <h1>502 Bad Gateway</h1>\n  </body>\n</html>\n");
+    };
+    const e = await llmError(planWithLlm("whatever", settings()));
+    expect(e.message).toContain("HTTP 502: <html> <body> <h1>502 Bad Gateway</h1> </body> </html>");
+    expect(e.message).not.toMatch(/[\r\n]/);
+  });
+
   it("gives up after the timeout when the endpoint hangs", async () => {
     script = () => {
       /* never answers */

@@ -84,7 +84,7 @@ describe("a message from elsewhere", () => {
       expect(r.stderr).not.toMatch(CONTROL);
       const [first] = r.stderr.split("\n");
       expect(first).toMatch(
-        /^imgedit parse: I did not understand .*HTTP 502: <html>\\n<body>\\x1b\]0;pwned\\x07bad gateway/,
+        /^imgedit parse: I did not understand .*HTTP 502: <html> <body>\\x1b\]0;pwned\\x07bad gateway/,
       );
     } finally {
       server.close();

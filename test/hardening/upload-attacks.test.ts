@@ -108,6 +108,20 @@ describe("parts that are not what the client meant", () => {
     expect(e.message).toMatch(/named "file".*"image"/);
   });
 
+  it('two parts named "file" are refused (one image per upload), and neither is kept', async () => {
+    const before = fs.readdirSync(path.join(svc.dataDir, "objects"), { recursive: true }).length;
+    const res = await postMultipart(
+      multipart([
+        { headers: 'Content-Disposition: form-data; name="file"; filename="a.png"', body: png },
+        { headers: 'Content-Disposition: form-data; name="file"; filename="b.png"', body: png },
+      ]),
+    );
+    const e = await errorOf(res, 400, "INVALID_INPUT");
+    expect(e.field).toBe("file");
+    expect(e.message).toMatch(/one image per upload.*two parts named "file"/);
+    expect(fs.readdirSync(path.join(svc.dataDir, "objects"), { recursive: true }).length).toBe(before);
+  });
+
   it("a file after too many other parts is refused for that, not for being absent", async () => {
     const fields = Array.from({ length: 60 }, (_, i) => ({
       headers: `Content-Disposition: form-data; name="f${i}"`,

@@ -5,7 +5,14 @@ import fs from "node:fs";
 import path from "node:path";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { editToCompletion, type ImageSource, type Json, startServiceWithSource, type TestService } from "./harness.js";
+import {
+  editToCompletion,
+  type ImageSource,
+  type Json,
+  openSse,
+  startServiceWithSource,
+  type TestService,
+} from "./harness.js";
 
 let src: ImageSource;
 let svc: TestService;
@@ -105,5 +112,39 @@ describe("caching", () => {
     const file = await fetch(s.images[0].result.url);
     expect(file.headers.get("cache-control")).toMatch(/^private, max-age=\d+$/);
     await file.arrayBuffer();
+  });
+});
+
+describe("behind a proxy that serves the API under a path (PUBLIC_URL with a path)", () => {
+  it("puts the path in Location, progressUrl and file URLs, so a client reaches each through the proxy", async () => {
+    const proxied = await startServiceWithSource({ PUBLIC_URL: "https://imgedit.example/app/" });
+    try {
+      proxied.src.set(
+        "/a.png",
+        await sharp({ create: { width: 40, height: 30, channels: 3, background: "#f00" } })
+          .png()
+          .toBuffer(),
+      );
+      const res = await proxied.svc.api("/image-edit", {
+        method: "POST",
+        body: JSON.stringify({
+          images: [{ id: "a", url: `${proxied.src.base}/a.png` }],
+          operation: { type: "operations", operations: [{ op: "resize", width: 20 }] },
+        }),
+      });
+      expect(res.status).toBe(202);
+      const started = (await res.json()) as Json;
+      expect(res.headers.get("location")).toBe(`/app/image-edit/sessions/${started.sessionId}`);
+      expect(started.progressUrl).toMatch(new RegExp(`^/app/image-edit/progress/${started.sessionId}\\?token=`));
+      // The proxy strips /app before the request reaches the server.
+      const sse = await openSse(proxied.svc.base + (started.progressUrl as string).slice("/app".length));
+      await sse.waitFor((e) => e.event === "complete");
+      sse.close();
+      const view = (await (await proxied.svc.api(`/image-edit/sessions/${started.sessionId}`)).json()) as Json;
+      expect(view.progressUrl).toMatch(/^\/app\/image-edit\/progress\//);
+      expect(view.images[0].result.url).toMatch(/^https:\/\/imgedit\.example\/app\/files\//);
+    } finally {
+      await proxied.close();
+    }
   });
 });

@@ -107,7 +107,8 @@ export async function planWithLlm(
   }
   if (status < 200 || status > 299)
     throw fail(
-      `the endpoint answered HTTP ${status}: ${raw.slice(0, 200)}`,
+      // One line of it: an HTML error page's line breaks would spill into logs and terminals.
+      `the endpoint answered HTTP ${status}: ${raw.replace(/\s+/g, " ").trim().slice(0, 200)}`,
       undefined,
       status >= 500 || status === 429,
     );
