@@ -10,8 +10,19 @@ const ctx = (name: string): string | undefined => {
   const v = app.node.tryGetContext(name);
   return v === undefined || v === "" ? undefined : String(v);
 };
+/** A setting with a few possible values: any other is refused, never replaced by the default. */
+function oneOf<const T extends string>(name: string, allowed: readonly T[], fallback: T): T {
+  const v = ctx(name);
+  if (v === undefined) return fallback;
+  if (!(allowed as readonly string[]).includes(v)) {
+    throw new Error(`imgedit infra: -c ${name}=${v} is not supported; use one of ${allowed.join(", ")}`);
+  }
+  return v as T;
+}
 const buildDir = path.resolve(ctx("buildDir") ?? "build/lambda");
-const architecture = ctx("architecture") === "arm64" ? "arm64" : "x86_64";
+const architecture = oneOf("architecture", ["x86_64", "arm64"], "x86_64");
+// The bundles and the sharp layer are built and tested for these (the layer's compatible runtimes).
+const runtime = oneOf("runtime", ["nodejs20.x", "nodejs22.x"], "nodejs20.x");
 const built = ["api.zip", "processor.zip", `sharp-layer-${architecture === "arm64" ? "arm64" : "x64"}.zip`].every((f) =>
   existsSync(path.join(buildDir, f)),
 );
@@ -39,6 +50,6 @@ new ImgeditStack(app, ctx("stackName") ?? "ImgeditStack", {
   code: built ? "build" : "placeholder",
   buildDir,
   retainData: ctx("retainData") !== "false",
-  runtime: ctx("runtime") === "nodejs22.x" ? "nodejs22.x" : undefined,
+  runtime,
   sessionTtlDays: ctx("sessionTtlDays") ? Number(ctx("sessionTtlDays")) : undefined,
 });

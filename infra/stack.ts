@@ -11,15 +11,19 @@
 //  - MaxMemoryUsed is not a CloudWatch metric: the processor reports its peak memory as an EMF
 //    metric (imgedit/max_memory_used_bytes) and the memory widget and alarm use that;
 //  - the versions a deploy replaces are kept, so the guide's rollback (move `production` to a
-//    previous version) still has a version to move to after the next deploy.
+//    previous version) still has a version to move to after the next deploy; and every deploy
+//    that changes what a function runs with (code, settings, the sharp layer, the JWT
+//    parameters) publishes a new version for `production`, so none lands on $LATEST only.
 import { existsSync } from "node:fs";
 import path from "node:path";
 import {
+  Aspects,
   CfnOutput,
   CfnParameter,
   aws_cloudwatch as cw,
   Duration,
   aws_dynamodb as dynamodb,
+  Fn,
   aws_iam as iam,
   aws_lambda as lambda,
   aws_logs as logs,
@@ -31,6 +35,7 @@ import {
   aws_secretsmanager as secretsmanager,
   Tags,
 } from "aws-cdk-lib";
+import { LAMBDA_RECOGNIZE_LAYER_VERSION } from "aws-cdk-lib/cx-api";
 import type { Construct } from "constructs";
 
 export interface ImgeditStackProps extends StackProps {
@@ -104,12 +109,28 @@ export class ImgeditStack extends Stack {
 
   constructor(scope: Construct, id: string, props: ImgeditStackProps = {}) {
     super(scope, id, props);
+    // A version keeps the layer it was published with, and both aliases point at versions: a
+    // deploy that changes only the sharp layer must publish new ones, or `production` keeps the
+    // old layer. CDK leaves layers out of a version's identity unless this flag is on (before
+    // any construct is added: it is read from the context).
+    this.node.setContext(LAMBDA_RECOGNIZE_LAYER_VERSION, true);
+    // Lambda publishes a version only from a function that changed since the last one: the
+    // function's description names its version hash, so a new version always comes with a change
+    // (also on the first deploy after the flag above changed the hashes, code untouched).
+    Aspects.of(this).add(new lambda.FunctionVersionUpgrade(LAMBDA_RECOGNIZE_LAYER_VERSION));
     const arch = props.architecture === "arm64" ? lambda.Architecture.ARM_64 : lambda.Architecture.X86_64;
     const archName = props.architecture === "arm64" ? "arm64" : "x64";
     const buildDir = props.buildDir ?? path.resolve("build/lambda");
     const useBuild = props.code === "build";
     const runtime = props.runtime === "nodejs22.x" ? lambda.Runtime.NODEJS_22_X : lambda.Runtime.NODEJS_20_X;
     const removalPolicy = props.retainData === false ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
+    // One lifetime for sessions (the functions' SESSION_TTL_DAYS) and results (the bucket's
+    // lifecycle rule). Refused here, not at deploy time: S3 refuses 0 days only once the bucket
+    // is being created, and functions given a value their configuration refuses would not start.
+    const ttlDays = props.sessionTtlDays ?? 30;
+    if (!Number.isInteger(ttlDays) || ttlDays < 1) {
+      throw new Error(`sessionTtlDays must be a whole number of days from 1 up (got ${ttlDays})`);
+    }
 
     const asset = (file: string, placeholderDir: string) => {
       const full = path.join(buildDir, file);
@@ -117,11 +138,14 @@ export class ImgeditStack extends Stack {
       return lambda.Code.fromAsset(useBuild ? full : path.join(import.meta.dirname, "placeholder", placeholderDir));
     };
 
-    // JWT verification for the API (an OIDC issuer's JWKS), given at deploy time.
+    // JWT verification for the API (an OIDC issuer's JWKS), given at deploy time. The three values
+    // also name the API's published version (see the API's currentVersionOptions), whose
+    // description Lambda caps at 256 characters: together they may take 248.
     const jwksUrl = new CfnParameter(this, "JwksUrl", {
       type: "String",
       default: "",
-      description: "JWKS URL of the OIDC issuer whose tokens the API accepts (Cognito, Google, ...)",
+      description:
+        "JWKS URL of the OIDC issuer whose tokens the API accepts (Cognito, Google, ...); with JwtIssuer and JwtAudience at most 248 characters",
     });
     const jwtIssuer = new CfnParameter(this, "JwtIssuer", { type: "String", default: "", description: "Expected iss" });
     const jwtAudience = new CfnParameter(this, "JwtAudience", {
@@ -137,7 +161,7 @@ export class ImgeditStack extends Stack {
         {
           id: "DeleteOldImages",
           enabled: true,
-          expiration: Duration.days(props.sessionTtlDays ?? 30),
+          expiration: Duration.days(ttlDays),
           // Versioning keeps overwritten copies: expire those too, and stale multipart parts.
           noncurrentVersionExpiration: Duration.days(1),
           abortIncompleteMultipartUploadAfter: Duration.days(1),
@@ -271,7 +295,7 @@ export class ImgeditStack extends Stack {
       environment: {
         S3_BUCKET: this.bucket.bucketName,
         DYNAMODB_TABLE: this.table.tableName,
-        SESSION_TTL_DAYS: String(props.sessionTtlDays ?? 30),
+        SESSION_TTL_DAYS: String(ttlDays),
       },
       retryAttempts: 2,
       maxEventAge: Duration.hours(6),
@@ -295,7 +319,7 @@ export class ImgeditStack extends Stack {
       environment: {
         S3_BUCKET: this.bucket.bucketName,
         DYNAMODB_TABLE: this.table.tableName,
-        SESSION_TTL_DAYS: String(props.sessionTtlDays ?? 30),
+        SESSION_TTL_DAYS: String(ttlDays),
         // Lambda's runtime has no fonts: text overlays use the DejaVu Sans the sharp layer ships.
         FONTCONFIG_FILE: "/opt/fonts/fonts.conf",
         ...LIMITS_ENV,
@@ -319,8 +343,9 @@ export class ImgeditStack extends Stack {
     apiRole.addToPolicy(
       new iam.PolicyStatement({
         sid: "Objects",
-        // Presigned GETs are signed with this role; uploads are stored; a deleted session's files go.
-        actions: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
+        // Presigned GETs are signed with this role; uploads are stored (one PutObject each: they are
+        // buffered, never multipart); a deleted session's files go.
+        actions: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
         resources: [objects],
       }),
     );
@@ -330,14 +355,17 @@ export class ImgeditStack extends Stack {
     apiRole.addToPolicy(
       new iam.PolicyStatement({
         sid: "Sessions",
-        actions: [
-          "dynamodb:GetItem",
-          "dynamodb:PutItem",
-          "dynamodb:UpdateItem",
-          "dynamodb:DeleteItem",
-          "dynamodb:Query",
-        ],
-        resources: tableResources,
+        // Items by key: sessions and their Idempotency-Key markers.
+        actions: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+        resources: [this.table.tableArn],
+      }),
+    );
+    apiRole.addToPolicy(
+      new iam.PolicyStatement({
+        sid: "ListSessions",
+        // A user's sessions, newest first: the userId-createdAt index only.
+        actions: ["dynamodb:Query"],
+        resources: [tableResources[1]],
       }),
     );
     apiRole.addToPolicy(
@@ -379,10 +407,25 @@ export class ImgeditStack extends Stack {
         JWT_AUDIENCE: jwtAudience.valueAsString,
         JWT_SECRET: jwtSecret.secretValue.unsafeUnwrap(),
         LOCAL_SIGN_IN: "false",
-        SESSION_TTL_DAYS: String(props.sessionTtlDays ?? 30),
+        SESSION_TTL_DAYS: String(ttlDays),
         ...LIMITS_ENV,
       },
-      currentVersionOptions: { removalPolicy: RemovalPolicy.RETAIN },
+      currentVersionOptions: {
+        removalPolicy: RemovalPolicy.RETAIN,
+        // The JWT settings are stack parameters: their values are not in the template, so CDK's
+        // version hash cannot see them change. A version's description is one of its own
+        // properties (a change replaces it, i.e. publishes a new version, which `production` then
+        // points at), so a deploy that only changes them still reaches the alias. It also shows in
+        // `make versions`. Lambda allows 256 characters: the three values must fit together.
+        description: Fn.join("", [
+          "auth: ",
+          jwksUrl.valueAsString,
+          " ",
+          jwtIssuer.valueAsString,
+          " ",
+          jwtAudience.valueAsString,
+        ]),
+      },
     });
     this.apiAlias = new lambda.Alias(this, "ApiProduction", {
       aliasName: "production",
