@@ -318,7 +318,7 @@ export const UNDERSTOOD: [command: string, plan: OperationInput[]][] = [
     ],
   ],
   ["keep the exif data", [{ op: "metadata", keep: true }]],
-  ["blur the background slightly and add a vignette", [{ op: "blur", sigma: 1.5 }, { op: "vignette" }]],
+  ["blur it slightly and add a vignette", [{ op: "blur", sigma: 1.5 }, { op: "vignette" }]],
   ["add a 10px border in #333", [{ op: "border", width: 10, color: "#333" }]],
   ["add a 2px black outline", [{ op: "border", width: 2 }]],
   ["resize to 800px wide keeping the aspect ratio", [{ op: "resize", width: 800 }]],
@@ -1347,6 +1347,9 @@ export interface Rejection {
 }
 
 export const REJECTED: Rejection[] = [
+  // no subject mask: blurring "the background" would blur everything
+  { command: "blur the background", unknown: ["background"], says: "blurred on its own" },
+  { command: "blur the background a little", unknown: ["background"], says: "blurred on its own" },
   { command: "resize to 800,600", unknown: ["800,600"] },
   { command: "resize to 1,2", unknown: ["1,2"] },
   { command: "warmer by 150", unknown: ["150"], says: "largest, 100" },

@@ -104,8 +104,8 @@ describe("commands by their effect on a real image", { timeout: 120_000 }, () =>
     expect(near(r.px(20, 20), QUAD.tl, 5)).toBe(true);
   });
 
-  it("blur the background a little: edges soften, size stays", async () => {
-    const r = await edit("blur the background a little", "png");
+  it("blur it a little: edges soften, size stays", async () => {
+    const r = await edit("blur it a little", "png");
     expect([r.width, r.height]).toEqual([W, H]);
     // on the red/white boundary the blur mixes both sides: red's green channel rises
     const edge = r.px(W / 2 - 1, H / 4);

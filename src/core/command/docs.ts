@@ -60,8 +60,9 @@ export function renderCommandsDoc(): string {
     "",
     "## How a command is read",
     "",
-    '- **Steps** are joined by "and", "then", "and then", "after that", commas, semicolons, full',
-    '  stops, "&" and "+". Steps run in the order written. Without a joiner, a new step starts only',
+    '- **Steps** are joined by "and", "then", "and then", "after that", "but", "before", "first ...,',
+    '  then ...", "as well as", commas, semicolons, full stops, "&" and "+". Steps run in the order',
+    '  written. Without a joiner, a new step starts only',
     '  at a verb, a format or a size ("rotate 90 convert to webp", "800px webp"); a word like "edges"',
     '  in "blur the edges" does not start a trim, it is reported as not understood.',
     "- **Operation words** come from the catalog (each operation's `words`, listed below) plus",
@@ -71,7 +72,15 @@ export function renderCommandsDoc(): string {
     "  `10,20` or `(10, 20)`. Numbers may be words: *ninety*, *two hundred and fifty*, *one and a",
     "  half*, *half*, *a third*, *a quarter*, *three quarters*, *double*, *twice*, *triple*;",
     "  fractions `1/2`, `2/3` (a slash with the larger number first is a ratio: `16/9` = `16:9`).",
-    "- **Lists**: a numbered list, one step per line (`1. resize to 800` / `2) convert to webp`).",
+    "- **Lists**: a numbered or bulleted list, one step per line (`1. resize to 800` / `2) convert",
+    "  to webp` / `- grayscale` / `* sepia` / `• sharpen`).",
+    "- **Steps that contradict each other are refused**, naming them: two sizes (*resize to 800 and",
+    "  resize to 400*, *smaller and bigger*), one tone pushed both ways (*brighter and darker*),",
+    "  steps that undo each other (*rotate left and rotate right*, *invert and invert*), metadata kept",
+    "  and stripped. A cap after a size (*... max 2000 on the long side*) is not a contradiction.",
+    "- **Scope words are refused**: every edit applies to the whole image (there are no masks), so",
+    "  *only the top half*, *everything but the red*, *blur the background* are refused rather than",
+    "  applied everywhere. So is changing one side *by* an amount (*200px wider*, *twice as wide*).",
     "- **Colours** are names (" +
       ["white", "black", "red", "navy", "gold", "light blue", "..."].join(", ") +
       ") or hex (`#ff8800`, `#f80`).",
@@ -128,7 +137,7 @@ export function renderCommandsDoc(): string {
     `| *high / good / medium / low quality* | ${Object.entries(QUALITY_WORDS)
       .map(([k, v]) => `${k} ${v}`)
       .join(", ")} |`,
-    `| *blur the background* | blurs the **whole** image (sigma ${BLUR_SIGMA.normal}; *a little* ${BLUR_SIGMA.little}, *a lot* ${BLUR_SIGMA.lot}): there is no subject mask |`,
+    `| *blur*, *blur it a little*, *a lot* | sigma ${BLUR_SIGMA.normal}, ${BLUR_SIGMA.little}, ${BLUR_SIGMA.lot}, over the whole image; *blur the background* is refused: there is no subject mask |`,
     `| *brighter* / *darker* | brightness ${adjust("brightness")}; *increase brightness by 20%* = 1.2 |`,
     "| *exposure +1*, *-0.5 ev*, *brighten by 1 stop* | stops, up to 5: each doubles the light, brightness 2^(stops/2.2) on the encoded values (+1 = 1.37, -1 = 0.73) |",
     "| *darken by 10*, *brightness -5*, *+20*, *10 darker*, *contrast 20* | an integer is a percent change in the stated direction (0.9, 0.95, 1.2, 0.9, 1.2; a bare *contrast 20* is read as +20%); a multiplier needs *x*, *times* or a decimal (*contrast 2x*, *brightness 1.2*); *brightness 80%* sets the level; *half as bright* = 0.5 |",

@@ -6,7 +6,7 @@ export const COMMON_ENGLISH_WORDS: ReadonlySet<string> = new Set(
   (
     "back bark bass bent best blown bluer blurt boast bold bone boot borer bound brim brink brow burn " +
     "came chop clap clip clue cold cone cool cord cove crap crate crow crown date dent dint done dour " +
-    "drop drown faint fate fellow fight fighter fine flame flap flow flue fold fool found frown game " +
+    "drop drown faint fate fatter fellow fight fighter fine flame flap flow flue fold fool found frown game " +
     "glue gone gown grim ground grown halt hate heights hello hide hint hold hour jest joint lame lark " +
     "lass lest line lint lone mark mast mate mellow might mine mint mize mold moon morn mount move mown " +
     "name nest night none order park past pest pine pint poise pool pour praise prim prone prop rent " +

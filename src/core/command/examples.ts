@@ -64,7 +64,7 @@ export const EXAMPLES: Record<OperationName, readonly string[]> = {
   threshold: ["pure black and white", "threshold at 100"],
   posterize: ["posterize", "posterize to 6 levels"],
   temperature: ["make it warmer", "slightly cooler", "warmer by 50"],
-  blur: ["blur", "blur the background a little", "blur it a lot", "blur 5"],
+  blur: ["blur", "blur it a little", "blur it a lot", "blur 5"],
   sharpen: ["sharpen", "sharpen slightly", "make it much sharper"],
   median: ["denoise", "remove noise a lot", "median 5"],
   text: [

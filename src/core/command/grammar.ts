@@ -237,6 +237,8 @@ export function isSizeChangeItem(it: Item): boolean {
 const MAX_FACTOR = scale.schema.shape.factor.maxValue ?? 20;
 const WIDTH_KEYS = ["width", "wide", "w", "across"];
 const HEIGHT_KEYS = ["height", "tall", "high", "h"];
+/** One side changed by an amount ("200px wider"): no operation takes a change in pixels. */
+const SIDE_CHANGE = ["wider", "narrower", "taller", "thinner"];
 const SIZE_WORDS = [
   "leave",
   "unchanged",
@@ -311,6 +313,12 @@ const parseSize: Parser = (c, ctx) => {
   const qualityWord = c.take((it, i) => it.key in QUALITY_WORDS && c.items[i + 1]?.key === "quality");
   if (qualityWord) c.mark(c.after(qualityWord));
   const finish = (op: OperationInput): ClauseResult => {
+    // "crop it in half" cuts half away; scaling would keep all of it, smaller
+    if (op.op === "scale" && cropWord)
+      return {
+        error:
+          "a crop by a fraction is not clear: to cut part away, say which, e.g. crop 50% off the right; to make it smaller, say scale 50%",
+      };
     c.takeAll(...SIZE_WORDS);
     amount(c);
     // "a 100px webp thumbnail": the format named inside the size step
@@ -369,10 +377,43 @@ const parseSize: Parser = (c, ctx) => {
     return resizeOp(undefined, height.h);
   }
 
+  // "200px wider": read as "200 wide" it would set the width to 200
+  const sideChange = c.takeKey(...SIDE_CHANGE);
+  if (sideChange) {
+    c.take((it) => it.num !== undefined);
+    return {
+      error: `"${sideChange.text}" by an amount is not supported: say the new size (e.g. 1200 wide, 800 tall) or scale both sides (e.g. scale 120%)`,
+    };
+  }
   // "width 800", "800 wide", "height of 600", "600px tall"
   const widthN = numNear(c, WIDTH_KEYS);
   const heightN = numNear(c, HEIGHT_KEYS, 3, qualityWord); // not the "high" of "high quality"
   c.takeAll(...WIDTH_KEYS, ...HEIGHT_KEYS);
+  // "increase the width by 200px", "add 200px to the width": a change, not the new length (the
+  // "by" of "800 wide by 600 high" joins two lengths)
+  const changeBy = (n: Item | undefined, other: Item | undefined) =>
+    n !== undefined &&
+    ((c.before(n)?.key === "by" && !(other && c.indexOf(other) < c.indexOf(n))) ||
+      (c.has("add") && ["to", "onto"].includes(c.after(n)?.key ?? "")));
+  const change = changeBy(widthN, heightN) ? widthN : changeBy(heightN, widthN) ? heightN : undefined;
+  // "twice as wide", "double the width", "halve the height": a multiple of one side, not a length
+  // of 2 (or 0.5) pixels
+  const multiple = [widthN, heightN].find(
+    (n) =>
+      n?.num && (n.num.unit === "x" || n.num.unit === "frac" || (!/\d/u.test(n.text) && n.num.value <= MAX_FACTOR)),
+  );
+  if (multiple) {
+    const side = multiple === widthN ? "width" : "height";
+    return {
+      error: `"${multiple.text}" the ${side} alone is not supported: say the new ${side} (e.g. ${side} ${side === "width" ? 1600 : 1200}) or scale both sides (e.g. double the size)`,
+    };
+  }
+  if (change?.num && change.num.unit !== "%") {
+    const side = change === widthN ? "width" : "height";
+    return {
+      error: `changing the ${side} by ${change.text} is not supported: say the new ${side} (e.g. ${side} ${side === "width" ? 1200 : 800}) or scale both sides (e.g. scale 120%)`,
+    };
+  }
   if (widthN?.num?.unit === "%" || heightN?.num?.unit === "%")
     return { error: "a width or height in % is not supported: say scale 50% to scale both sides" };
   if (cropWord && !(widthN && heightN) && (widthN || heightN)) return { error: CROP_NEEDS_BOTH };
@@ -1034,8 +1075,9 @@ const blurStrength = strength(
   BLUR_SIGMA.lot,
   (u) => u === undefined || u === "px",
 );
-// "blur the background": there is no subject mask, so the whole image is blurred (documented)
-const parseBlur: Parser = (c) => blurStrength(c, "blur", "sigma", ["background", "backdrop", "bg"]);
+// "blur the background" is not read as a blur of the whole image: there is no subject mask, and
+// "background" is left over, refused with its note (suggest.ts).
+const parseBlur: Parser = (c) => blurStrength(c, "blur", "sigma");
 const sharpenStrength = strength(
   ["radius", "sigma", "strength", "details", "edges"],
   0.5,
@@ -1313,7 +1355,10 @@ const parseFormat: Parser = (c, ctx) => {
 };
 
 const parseMetadata: Parser = (c) => {
+  // "with no metadata": the "no" says strip, whatever "with" says
+  const negated = c.has("no", "without");
   const keep =
+    !negated &&
     c.takeKey(
       "keep",
       "keeping",
@@ -1491,6 +1536,7 @@ registerKnownWords([
   ...GROW,
   ...WIDTH_KEYS,
   ...HEIGHT_KEYS,
+  ...SIDE_CHANGE,
   ...SIZE_WORDS,
   ...ATTENTION,
   ...ENTROPY,

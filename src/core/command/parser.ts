@@ -53,9 +53,15 @@ interface Reading {
   hasTrigger: boolean;
 }
 
+/** Verbs that name an operation only when nothing else does: "add a watermark" is no text. */
+const WEAK_TRIGGERS = new Set(["add", "put"]);
+
 function triggersIn(items: Item[]): OperationName[] {
   const ops: OperationName[] = [];
-  for (const it of items) for (const op of TRIGGERS.get(it.key) ?? []) if (!ops.includes(op)) ops.push(op);
+  for (const weak of [false, true])
+    for (const it of items)
+      if (WEAK_TRIGGERS.has(it.key) === weak)
+        for (const op of TRIGGERS.get(it.key) ?? []) if (!ops.includes(op)) ops.push(op);
   return ops;
 }
 
@@ -387,6 +393,35 @@ function secondSize(r: Reading, items: Item[], prev: Reading | undefined): Readi
   };
 }
 
+/** Words that say the whole image is meant: "add text 'hi', make the image bigger". */
+const IMAGE_WORDS = new Set(["it", "its", "image", "images", "picture", "photo", "pic", "img", "everything", "whole"]);
+
+/**
+ * "add text 'hi' but bigger", "add text 'hi', smaller": a bare comparative right after text (or a
+ * watermark) may mean the text's size as well as the image's, and scaling the image is not what
+ * "but" suggests: refused, naming both.
+ */
+function bareComparative(r: Reading, items: Item[], prev: Reading | undefined): Reading {
+  const overlay = prev?.ops.at(-1)?.op;
+  if ((overlay !== "text" && overlay !== "watermark") || !r.ops.some((o) => o.op === "scale" || o.op === "resize"))
+    return r;
+  const said = items.filter((it) => !isIgnorable(it) || IMAGE_WORDS.has(it.key));
+  if (!said.every((it) => isSizeChangeItem(it) || it.key.startsWith("amt:"))) return r;
+  const words = said.map((it) => it.text).join(" ");
+  return {
+    ...r,
+    ops: [],
+    errors: [
+      ...r.errors,
+      overlay === "text"
+        ? `"${words}" right after the text: the text or the image? Say e.g. text size 60 for the text, or make the image ${words}`
+        : `"${words}" right after the watermark: the watermark or the image? Say e.g. scale 10% for the watermark, or make the image ${words}`,
+    ],
+    marks: [...r.marks, ...said],
+    cost: r.cost + 6,
+  };
+}
+
 function splitClauses(items: Item[]): Item[][] {
   const clauses: Item[][] = [[]];
   for (const it of items) {
@@ -431,6 +466,11 @@ function mergeOutputSteps(ops: OperationInput[]): OperationInput[] {
     out = out.filter((o) => o.op !== "format" || o === last).map((o) => (o === last ? (merged as OperationInput) : o));
   }
   const metas = out.filter((o) => o.op === "metadata");
+  // "keep the exif but remove the gps": metadata is kept or stripped as a whole
+  if (new Set(metas.map((m) => m.keep)).size > 1)
+    throw new OutputConflict(
+      "keeping and stripping metadata in one command: metadata is kept or stripped as a whole (GPS cannot be removed on its own), say one of them",
+    );
   if (metas.length > 1) out = out.filter((o) => o.op !== "metadata" || o === metas.at(-1));
   // "800 wide and 600 tall": one resize, not two
   const merged: OperationInput[] = [];
@@ -509,7 +549,14 @@ function plan(text: string, nested = false): ParseResult {
       // a step that does not read well alone may finish the one before: "rotate 45, fill the corners with black"
       const prev = kept.at(-1);
       // "add text 'hi', size 40": the size of the text just added, not a resize to 40px
-      const textSize = clauses[i][0]?.key === "size" && prev?.r.ops.some((o) => o.op === "text");
+      // (and "watermark with <url>, scale 10%": the watermark's scale; "then scale the image" is not)
+      const joiner = items[items.indexOf(clauses[i][0]) - 1];
+      const textSize =
+        (clauses[i][0]?.key === "size" && prev?.r.ops.some((o) => o.op === "text")) ||
+        (clauses[i][0]?.key === "scale" &&
+          prev?.r.ops.at(-1)?.op === "watermark" &&
+          joiner?.text === "," &&
+          !clauses[i].some((it) => IMAGE_WORDS.has(it.key)));
       if (prev && (r.unknown.length || r.errors.length || textSize)) {
         const items = [...prev.items, ...clauses[i]];
         const joined = readClause(items);
@@ -518,7 +565,7 @@ function plan(text: string, nested = false): ParseResult {
           continue;
         }
       }
-      kept.push({ items: clauses[i], r });
+      kept.push({ items: clauses[i], r: bareComparative(r, clauses[i], prev?.r) });
       continue;
     }
     if (r.unknown.length === 0 && r.ops.length === 0 && r.errors.length === 0) continue; // only fillers: "thanks"
@@ -544,13 +591,18 @@ function plan(text: string, nested = false): ParseResult {
     if (next?.hasTrigger) {
       const items = [...clauses[i], ...clauses[i + 1]];
       const joined = readClause(items);
-      options.push({
-        delta: joined.cost - next.cost,
-        apply: () => {
-          readings[i + 1] = joined;
-          clauses[i + 1] = items;
-        },
-      });
+      // "make it 80% and convert to webp": a size that reads alone stays a size; joined to the
+      // format it would become the quality, and the resize would be gone
+      const sizes = (x: Reading) => x.ops.filter((o) => o.op === "resize" || o.op === "scale").length;
+      const sizeLost = alone.errors.length === 0 && sizes(alone) > 0 && sizes(joined) <= sizes(next);
+      if (!sizeLost)
+        options.push({
+          delta: joined.cost - next.cost,
+          apply: () => {
+            readings[i + 1] = joined;
+            clauses[i + 1] = items;
+          },
+        });
     }
     const own = (op: OperationName) => {
       const reading = secondSize(readAs(clauses[i], op), clauses[i], prev?.r);
@@ -614,7 +666,48 @@ function plan(text: string, nested = false): ParseResult {
     const [issue] = planIssues(checked.error.issues, ops);
     return notUnderstood(`the plan is not valid: ${issue.field}: ${issue.message}`, []);
   }
+  const conflict = conflictIn(checked.data);
+  if (conflict) return notUnderstood(conflict, []);
   return { ok: true, plan: checked.data, steps: checked.data.map((op) => describeOperation(op)) };
+}
+
+/** Which way a tone step goes (1 up, -1 down): "brighter and darker" undo each other. */
+const DIRECTION: Partial<Record<OperationName, (op: Record<string, unknown>) => number>> = {
+  brightness: (o) => Math.sign(Number(o.factor) - 1),
+  contrast: (o) => Math.sign(Number(o.factor) - 1),
+  saturation: (o) => Math.sign(Number(o.factor) - 1),
+  temperature: (o) => Math.sign(Number(o.amount)),
+};
+
+/**
+ * Steps that contradict each other: two sizes in a row ("resize to 800 and resize to 400": the
+ * first is lost, or the second blows a small image up) unless one is a cap ("... max 2000"), a
+ * turn, flip or inversion undone by the next step, and one tone pushed both ways ("brighter and
+ * darker"). Which was meant is not clear: refused.
+ */
+function conflictIn(ops: Operation[]): string | undefined {
+  const isSize = (o: Operation) => o.op === "resize" || o.op === "scale";
+  const capped = (o: Operation) => o.op === "resize" && o.withoutEnlargement === true;
+  for (let i = 1; i < ops.length; i++) {
+    const [a, b] = [ops[i - 1], ops[i]];
+    if (isSize(a) && isSize(b) && !capped(a) && !capped(b))
+      return `two sizes one after the other ("${describeOperation(a)}", then "${describeOperation(b)}"): one command makes one image, say one size`;
+    // "rotate left and rotate right", "flip and flip": back where it started
+    const undone =
+      (a.op === "rotate" && b.op === "rotate" && (a.angle + b.angle) % 360 === 0) ||
+      (a.op === "flip" && b.op === "flip" && a.direction === b.direction) ||
+      (a.op === "negate" && b.op === "negate");
+    if (undone) return `"${describeOperation(a)}" and "${describeOperation(b)}" undo each other: say one of them`;
+  }
+  for (let i = 0; i < ops.length; i++)
+    for (let j = i + 1; j < ops.length; j++) {
+      const dir = DIRECTION[ops[i].op];
+      if (!dir || ops[j].op !== ops[i].op) continue;
+      const [a, b] = [dir(ops[i] as never), dir(ops[j] as never)];
+      if (a * b < 0)
+        return `"${describeOperation(ops[i])}" and "${describeOperation(ops[j])}" undo each other: say one of them`;
+    }
+  return undefined;
 }
 
 /** Plain English -> plan. Pure and synchronous; never throws. */

@@ -104,8 +104,12 @@ const NOTES: Record<string, string> = {
   mm: "Sizes are in pixels: say e.g. resize to 1200px",
   kb: "A target file size is not supported: say compress, or a quality such as jpg at 70%",
   mb: "A target file size is not supported: say compress, or a quality such as jpg at 70%",
+  keepcolour: "Colours change only where a step says so (black and white, sepia, tint, ...): leave this out",
+  except: "Every edit applies to the whole image: there are no masks to leave a part out",
+  only: "Every edit applies to the whole image: there are no masks to edit only a part",
+  face: "Faces are found only to place a crop (crop to the face); other edits apply to the whole image",
   background:
-    "The background cannot be removed or replaced (it is not told apart from the subject); a background colour applies to padding, letterboxing and rotated corners",
+    "The background cannot be removed, replaced or blurred on its own (it is not told apart from the subject): say blur to blur the whole image; a background colour applies to padding, letterboxing and rotated corners",
 };
 
 export function noteFor(word: string): string | undefined {

@@ -345,6 +345,11 @@ export function tokenize(written: string): Token[] {
       push({ kind: "word", text: ext[0], norm: ext[1].toLowerCase(), start: i, end: i + ext[0].length });
       continue;
     }
+    // "* resize to 800" / "• grayscale" at the start of a line: a bulleted list of steps
+    if ("*•◦‣·".includes(ch) && atLineStart(text, i) && /\s/u.test(text[i + 1] ?? "")) {
+      push({ kind: "sep", text: ch, norm: ".", start: i, end: i + 1 });
+      continue;
+    }
     if (ch === "," || ch === ";" || ch === "." || ch === "&" || ch === "+" || ch === "!" || ch === "?" || ch === "\n") {
       push({ kind: "sep", text: ch, norm: ch, start: i, end: i + 1 });
       continue;

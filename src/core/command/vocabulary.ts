@@ -39,6 +39,23 @@ const PHRASES = new Map<string, { words: string[]; key: string }[]>();
 // Phrases of the shared language -> canonical keys the grammar reads.
 const LEXICON: Record<string, string[]> = {
   "#sep": ["and then", "after that", "followed by", "and also", "as well as", "and finally", "after which"],
+  // a thank-you is one filler: its "a lot" / "very much" is no amount for the step before it
+  thanks: [
+    "thanks a lot",
+    "thanks a bunch",
+    "thanks a million",
+    "thanks so much",
+    "thanks very much",
+    "thank you",
+    "thank you a lot",
+    "thank you so much",
+    "thank you very much",
+    "many thanks",
+    "much appreciated",
+    "thx",
+    "ty",
+    "tysm",
+  ],
   "top-left": ["top left", "upper left", "left top", "top left corner", "top-left corner", "nw"],
   "top-right": ["top right", "upper right", "right top", "ne"],
   "bottom-left": ["bottom left", "lower left", "left bottom", "sw"],
@@ -58,6 +75,9 @@ const LEXICON: Record<string, string[]> = {
     "a wee bit",
     "a smidge",
     "just a little",
+    "only a little",
+    "only a bit",
+    "only slightly",
     "a bit",
     "a touch",
     "a tad",
@@ -405,6 +425,46 @@ const LEXICON: Record<string, string[]> = {
     "focal point",
   ],
   "remove-verb": ["get rid of", "take off", "take away", "strip off"],
+  // "no colour changes" is not "no colour" (black and white): a wish for nothing, refused with a note
+  keepcolour: ["colour", "colours", "color", "colors"].flatMap((c) => [
+    `no ${c} change`,
+    `no ${c} changes`,
+    `no ${c} shift`,
+    `no ${c} loss`,
+    `no ${c} correction`,
+    `no ${c} adjustment`,
+    `no ${c} adjustments`,
+    `without ${c} change`,
+    `without ${c} changes`,
+    `without ${c} loss`,
+    `without changing the ${c}`,
+    `without changing ${c}`,
+    `without losing ${c}`,
+    `keep the ${c}`,
+    `keep ${c}`,
+    `keep the original ${c}`,
+    `keep it in ${c}`,
+    `same ${c}`,
+    `don't change the ${c}`,
+    `do not change the ${c}`,
+  ]),
+  // "first" is a filler ("first resize, then ..."), but not in these: a frame of an animation is
+  // no border, and no step picks one
+  firstframe: ["first frame", "first frames", "first page", "first image", "first picture", "first photo"],
+  // a part left out: no operation takes a mask, so these are never understood (see suggest.ts)
+  except: [
+    "everything but",
+    "all but",
+    "anything but",
+    "everything except",
+    "all except",
+    "except for",
+    "apart from",
+    "everything apart from",
+    "excluding",
+    "other than",
+    "everything other than",
+  ],
   thumbnail: ["thumb", "thumbs", "thumbnails"],
   // the pixel size under other names ("half resolution", "downsample 2x")
   size: ["resolution", "res"],
@@ -533,6 +593,10 @@ export const FILLERS = new Set([
   "then",
   "next",
   "finally",
+  "first",
+  "firstly",
+  "secondly",
+  "lastly",
   "afterwards",
   "plus",
   "ok",
@@ -600,7 +664,8 @@ export const FILLERS = new Set([
   "ratio",
 ]);
 
-const SEP_WORDS = new Set(["and", "then", "also", "next", "finally", "afterwards", "plus"]);
+// "X before Y" keeps the written order, so it joins like "then" ("after" would reverse it: not here)
+const SEP_WORDS = new Set(["and", "then", "also", "next", "finally", "afterwards", "plus", "but", "before"]);
 
 /** Words any parser may leave unconsumed without it being a misunderstanding. */
 export function isIgnorable(item: Item): boolean {
@@ -697,6 +762,29 @@ function itemFromToken(t: Token): Item {
   }
 }
 
+/**
+ * Verbs whose -ing form only ever means doing it. Not the ones whose -ing is also the thing
+ * itself: "remove the vignetting" or "too much sharpening" must not add a vignette or sharpen.
+ */
+const GERUND_VERBS = new Set(
+  (
+    "add make convert save change turn put apply give set rotate flip mirror invert scale compress " +
+    "brighten darken lighten export"
+  ).split(" "),
+);
+
+/**
+ * "as well as converting to webp", "before adding a border": the -ing form of a step's verb is
+ * that verb (read before typo correction, which would make "adding" padding).
+ */
+function gerundOf(word: string): string | undefined {
+  if (word.length < 6 || !word.endsWith("ing")) return undefined;
+  const stem = word.slice(0, -3);
+  const doubled = stem.length > 2 && stem.at(-1) === stem.at(-2) ? stem.slice(0, -1) : undefined;
+  for (const w of [stem, `${stem}e`, doubled]) if (w && GERUND_VERBS.has(w) && KNOWN_WORDS.has(w)) return w;
+  return undefined;
+}
+
 const UNIT_KEYS = new Set(["px", "%", "deg", "x"]);
 
 /** Tokens -> items: typo fixes, phrases (longest first), number words, units and "A by B" sizes. */
@@ -718,6 +806,8 @@ export function lex(text: string): Item[] {
     if (t.kind === "number" && !t.unit) return String(t.value);
     if (t.kind !== "word") return t.kind === "sep" ? t.norm : `#${t.kind}`;
     if (KNOWN_WORDS.has(t.norm)) return t.norm;
+    const verb = gerundOf(t.norm);
+    if (verb) return verb;
     const fixed = correctTypo(t.norm);
     if (fixed) {
       typos.set(i, t.text);
