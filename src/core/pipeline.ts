@@ -5,7 +5,14 @@
 import sharp, { type OutputInfo, type Sharp } from "sharp";
 import { parseColor } from "./color.js";
 import { ImageEditError, isImageEditError } from "./errors.js";
-import { CONTENT_TYPES, defaultOutputFormat, EXTENSIONS, isAnimatedFormat, lacksAlpha } from "./formats.js";
+import {
+  CONTENT_TYPES,
+  defaultOutputFormat,
+  EXTENSIONS,
+  isAnimatedFormat,
+  lacksAlpha,
+  MAX_AVIF_PIXELS,
+} from "./formats.js";
 import { joinChain, startChain } from "./fusion.js";
 import type { Limits } from "./limits.js";
 import { describeOperation, getOperation, type Operation, type Plan } from "./operations.js";
@@ -95,9 +102,10 @@ class Run {
   private readonly limits: Limits;
   private readonly deadline: number;
   private readonly timer?: NodeJS.Timeout;
-  /** Rejects when the signal aborts or the time limit passes; raced against every sharp call. */
-  private readonly stop: Promise<never>;
-  private rejectStop!: (e: ImageEditError) => void;
+  /** Set when the signal aborts or the time limit passes; every pending race() then rejects with it. */
+  private stopped?: ImageEditError;
+  /** The reject functions of the races still pending (removed as each settles). */
+  private readonly racing = new Set<(e: ImageEditError) => void>();
   private header!: Header;
   private animate = false;
   private readonly onAbort = () => this.rejectStop(abortError(this.opts.signal));
@@ -109,10 +117,6 @@ class Run {
   ) {
     this.limits = opts.limits;
     this.deadline = Date.now() + this.limits.processTimeoutMs;
-    this.stop = new Promise<never>((_, reject) => {
-      this.rejectStop = reject;
-    });
-    this.stop.catch(() => {}); // observed through race(); never an unhandled rejection
     this.timer = setTimeout(
       () =>
         this.rejectStop(
@@ -190,7 +194,7 @@ class Run {
         if (done === steps.length && !this.flattensAfter(finalSettings, meta, steps.slice(n, done))) {
           // the steps fused into the encoding chain report as they would have before it
           for (; n < done - 1; n++) this.progress(this.percent(n + 1, total), describeOperation(steps[n].op));
-          return this.finish(image, finalSettings, stage, lastStep);
+          return this.finish(image, finalSettings, stage, lastStep, predicted);
         }
         stage = await this.materialise(image, stage.kind === "encoded" ? "decode" : "process", lastStep);
       }
@@ -199,7 +203,7 @@ class Run {
       // one event per step, fused or not
       for (; n < done; n++) this.progress(this.percent(n + 1, total), describeOperation(steps[n].op));
     }
-    return this.finish(this.open(stage), finalSettings, stage);
+    return this.finish(this.open(stage), finalSettings, stage, undefined, meta);
   }
 
   /** Chains over the encoded input fuse only when no EXIF turn is applied (sharp moves it around). */
@@ -352,13 +356,11 @@ class Run {
     const whole = await this.materialise(this.open({ kind: "encoded" }, false), "decode");
     const { flop, angle } = EXIF_TURNS[this.header.orientation ?? 1] ?? { flop: false, angle: 0 };
     const frameBytes = whole.width * whole.height * whole.channels;
-    const frames: RawStage[] = [];
-    for (let k = 0; k < whole.pages; k++) {
+    return this.frameStrip(whole.pages, (k) => {
       const frame = this.open({ ...whole, pages: 1, data: whole.data.subarray(k * frameBytes, (k + 1) * frameBytes) });
       // in one sharp chain the mirror runs before the turn, whatever the call order
-      frames.push(await this.materialise((flop ? frame.flop() : frame).rotate(angle), "process"));
-    }
-    return { ...frames[0], pages: frames.length, data: Buffer.concat(frames.map((f) => f.data)) };
+      return this.materialise((flop ? frame.flop() : frame).rotate(angle), "process");
+    });
   }
 
   /** Run a step on each frame of an animation separately, then join the frames again. */
@@ -366,26 +368,54 @@ class Run {
     const whole = stage.kind === "raw" ? stage : await this.materialise(this.open(stage), "decode");
     const frameBytes = whole.width * whole.height * whole.channels;
     const frameMeta: StepContext = { ...ctx, meta: { ...ctx.meta, pages: 1 } };
-    const frames: RawStage[] = [];
-    for (let k = 0; k < whole.pages; k++) {
-      const frame: RawStage = { ...whole, pages: 1, data: whole.data.subarray(k * frameBytes, (k + 1) * frameBytes) };
-      const image = await this.apply(this.open(frame), step, frameMeta);
-      const out = await this.materialise(image, "process", step);
-      const first = frames[0];
-      if (first && (out.width !== first.width || out.height !== first.height || out.channels !== first.channels))
-        throw stepError(
-          new ImageEditError("PROCESSING_FAILED", "the frames of the animation came out different sizes"),
-          step,
-        );
-      frames.push(out);
+    return this.frameStrip(
+      whole.pages,
+      async (k) => {
+        const frame: RawStage = { ...whole, pages: 1, data: whole.data.subarray(k * frameBytes, (k + 1) * frameBytes) };
+        return this.materialise(await this.apply(this.open(frame), step, frameMeta), "process", step);
+      },
+      step,
+    );
+  }
+
+  /**
+   * Frames 0..pages-1 made one at a time, copied into one strip as they come: the frames are
+   * never all held besides the strip (with the input strip, two copies of the pixels, not three).
+   */
+  private async frameStrip(pages: number, make: (k: number) => Promise<RawStage>, step?: Step): Promise<RawStage> {
+    const first = await make(0);
+    const bytes = first.data.length;
+    const data = Buffer.allocUnsafe(bytes * pages);
+    first.data.copy(data, 0);
+    for (let k = 1; k < pages; k++) {
+      const out = await make(k);
+      if (out.width !== first.width || out.height !== first.height || out.channels !== first.channels) {
+        const err = new ImageEditError("PROCESSING_FAILED", "the frames of the animation came out different sizes");
+        throw step ? stepError(err, step) : err;
+      }
+      out.data.copy(data, k * bytes);
     }
-    return { ...frames[0], pages: frames.length, data: Buffer.concat(frames.map((f) => f.data)) };
+    return { ...first, pages, data };
   }
 
   /** Encode the last chain directly in the output format. */
-  private async finish(image: Sharp, settings: OutputSettings, stage: Stage, step?: Step): Promise<ProcessResult> {
+  private async finish(
+    image: Sharp,
+    settings: OutputSettings,
+    stage: Stage,
+    step?: Step,
+    /** The size `image` will have, when it is known beforehand. */
+    size?: { width: number; height: number },
+  ): Promise<ProcessResult> {
     const format = settings.format;
     const flatten = lacksAlpha(format, settings.quality);
+    if (format === "avif" && !size) {
+      // a size no step could predict (trim, smart crop): the pixels are needed to know it
+      stage = await this.materialise(image, stage.kind === "encoded" ? "decode" : "process", step);
+      image = this.open(stage);
+      size = stage;
+    }
+    if (format === "avif" && size) this.checkAvif(size.width, size.height);
     let chain = image;
     if (settings.keepMetadata && stage.kind === "raw") {
       // Raw pixels carry no metadata: re-attach the input's by painting them over the input. They
@@ -565,6 +595,19 @@ class Run {
       );
   }
 
+  /** Refuse an AVIF its encoder could not write within the memory the service has (MAX_AVIF_PIXELS). */
+  private checkAvif(width: number, height: number): void {
+    const pixels = Math.round(width) * Math.round(height);
+    if (pixels <= MAX_AVIF_PIXELS) return;
+    const fit = Math.sqrt(MAX_AVIF_PIXELS / pixels);
+    const int = (n: number) => n.toLocaleString("en-US");
+    throw new ImageEditError(
+      "PIXEL_LIMIT",
+      `the result is ${Math.round(width)}x${Math.round(height)} (${int(pixels)} pixels); AVIF output is limited to ${int(MAX_AVIF_PIXELS)} pixels (its encoder needs about 23 bytes per pixel): resize it to at most ${Math.floor(width * fit)}x${Math.floor(height * fit)}, or write WebP or JPEG`,
+      { field: "format", details: { width, height, pixels, limit: MAX_AVIF_PIXELS } },
+    );
+  }
+
   private percent(stepsDone: number, total: number): number {
     return Math.round((stepsDone / total) * 100);
   }
@@ -577,8 +620,26 @@ class Run {
     }
   }
 
+  private rejectStop(e: ImageEditError): void {
+    this.stopped ??= e;
+    for (const reject of this.racing) reject(this.stopped);
+    this.racing.clear();
+  }
+
+  /**
+   * `p`, or the stop (time limit, abort) if that comes first. Not Promise.race against one
+   * long-lived promise: each race leaves a reaction on it that keeps the race's result reachable
+   * until the run ends, so every step's raw pixels (and every frame's) stayed in memory.
+   */
   private race<T>(p: Promise<T>): Promise<T> {
-    return Promise.race([p, this.stop]);
+    if (this.stopped) {
+      p.catch(() => {}); // settles unobserved
+      return Promise.reject(this.stopped);
+    }
+    return new Promise<T>((resolve, reject) => {
+      this.racing.add(reject);
+      p.then(resolve, reject).finally(() => this.racing.delete(reject));
+    });
   }
 }
 

@@ -7,6 +7,7 @@ import type { Limits } from "./limits.js";
 import { sharpError } from "./sharp-errors.js";
 import { SNIFF_BYTES, sniffImageType } from "./sniff.js";
 import { MAX_SVG_EMBEDS, svgDataUrls } from "./svg-embeds.js";
+import { checkSvgFilters } from "./svg-filters.js";
 
 export interface ProbeResult {
   format: string;
@@ -168,6 +169,7 @@ export async function readHeader(input: Buffer, limits: Limits): Promise<Header>
     throw new ImageEditError("DIMENSIONS_TOO_LARGE", `image is ${width}x${height}; the limit is ${max} px per side`, {
       details: { width, height, limit: max },
     });
+  if (format === "svg") checkSvgFilters(input, storedWidth, storedHeight);
   const frames = framesDecoded(format, pages);
   const pixels = storedWidth * storedHeight * frames;
   if (pixels > limits.maxInputPixels)

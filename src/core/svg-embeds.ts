@@ -15,7 +15,7 @@ const PAYLOAD = /[^"'()<>]*/y;
 export function svgDataUrls(svg: Buffer): Buffer[] {
   // Character references and CSS escapes reach librsvg decoded ("&#100;ata:", "\64 ata:"), so the
   // scan reads the text the same way. DOCTYPE entities never get here: sniffing refuses them.
-  const text = decodeCssEscapes(decodeXmlReferences(svg.toString("utf8")));
+  const text = svgText(svg);
   const out: Buffer[] = [];
   for (const m of text.matchAll(DATA_URL)) {
     PAYLOAD.lastIndex = (m.index ?? 0) + m[0].length;
@@ -24,6 +24,11 @@ export function svgDataUrls(svg: Buffer): Buffer[] {
     out.push(base64 ? Buffer.from(payload.replace(/\s+/g, ""), "base64") : percentDecode(payload));
   }
   return out;
+}
+
+/** The SVG's text as librsvg reads it: character references and CSS escapes decoded. */
+export function svgText(svg: Buffer): string {
+  return decodeCssEscapes(decodeXmlReferences(svg.toString("utf8")));
 }
 
 function decodeXmlReferences(s: string): string {

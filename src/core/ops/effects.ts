@@ -2,6 +2,7 @@
 
 import sharp, { type Sharp } from "sharp";
 import { z } from "zod";
+import { ImageEditError } from "../errors.js";
 import { polaroidImage, swirlImage, withMagickImage } from "../magick.js";
 import { defineOperation, opSchema, type StepContext } from "./define.js";
 import { fromRaw, toRaw } from "./raster.js";
@@ -29,6 +30,31 @@ async function magickStep(
   const out = await withMagickImage({ data, width: info.width, height: info.height, channels: info.channels }, edit);
   const result = sharp(out.data, { raw: { width: out.width, height: out.height, channels: 4 } });
   return alpha || opts.keepAlpha ? result : result.removeAlpha();
+}
+
+/** Below this the time limit itself is enough: the estimates are rough (see checkEffort). */
+const EFFORT_FLOOR_S = 60;
+
+/**
+ * magick-wasm is synchronous: once an effect starts nothing interrupts it, so where it runs on
+ * the calling thread (a processor Lambda, the CLI) the time limit cannot stop it. oilPaint and
+ * charcoal grow with the square of their radius (radius 20 on a 40-megapixel image: 6-9 minutes,
+ * past the Lambda's 300 s, retried twice). Their time is estimated from the pixels before any
+ * ImageMagick work (per pixel, measured on one core of a 2026 x86 server) and an effect clearly
+ * past the time limit is refused, saying what would fit.
+ */
+function checkEffort(ctx: StepContext, what: string, nsPerPixel: number, smaller: string): void {
+  const { width, height } = ctx.meta;
+  const seconds = (width * height * nsPerPixel) / 1e9;
+  const limit = ctx.limits.processTimeoutMs / 1000;
+  if (seconds <= Math.max(limit, EFFORT_FLOOR_S)) return;
+  const fit = Math.sqrt(limit / seconds);
+  const about = seconds >= 120 ? `${Math.round(seconds / 60)} minutes` : `${Math.round(seconds)} s`;
+  throw new ImageEditError(
+    "PIXEL_LIMIT",
+    `${what} on this ${width}x${height} image would take about ${about}; the time limit is ${limit} s: resize it to at most ${Math.max(1, Math.floor(width * fit))}x${Math.max(1, Math.floor(height * fit))} first, or use ${smaller}`,
+    { details: { width, height, estimatedSeconds: Math.round(seconds), limitSeconds: limit } },
+  );
 }
 
 // ImageMagick's vignette blurs an image-sized ellipse mask: seconds per photo in wasm. The mask is
@@ -84,7 +110,10 @@ export const oilPaint = defineOperation({
   words: ["oil", "paint", "painting", "oilpaint", "painterly"],
   keepsAnimation: false,
   magick: true,
-  apply: (image, o, ctx) => magickStep(image, ctx, (img) => img.oilPaint(o.radius)),
+  apply: (image, o, ctx) => {
+    checkEffort(ctx, `oilPaint radius ${o.radius}`, 32 * (o.radius + 1) ** 2, "a smaller radius");
+    return magickStep(image, ctx, (img) => img.oilPaint(o.radius));
+  },
 });
 
 export const charcoal = defineOperation({
@@ -99,7 +128,10 @@ export const charcoal = defineOperation({
   words: ["charcoal", "sketch", "drawing", "pencil"],
   keepsAnimation: false,
   magick: true,
-  apply: (image, o, ctx) => magickStep(image, ctx, (img) => img.charcoal(o.radius, o.sigma)),
+  apply: (image, o, ctx) => {
+    checkEffort(ctx, `charcoal radius ${o.radius}`, 700 + 5 * (2 * o.radius + 1) ** 2, "a smaller radius");
+    return magickStep(image, ctx, (img) => img.charcoal(o.radius, o.sigma));
+  },
 });
 
 export const swirl = defineOperation({

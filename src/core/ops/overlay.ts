@@ -73,12 +73,67 @@ const MARKUP_ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">":
  * size (a bound on rendering work; whatever does not fit is clipped anyway).
  */
 export function textForPango(text: string, size: number, frame: { width: number; height: number }): string {
+  return escapeMarkup(visibleChars(text, size, frame).join(""));
+}
+
+/** The characters of textForPango, unescaped (one entry per code point). */
+function visibleChars(text: string, size: number, frame: { width: number; height: number }): string[] {
   // biome-ignore lint/suspicious/noControlCharactersInRegex: removing control characters is the point
   const clean = text.replace(/\r\n?/g, "\n").replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, "");
   const perLine = Math.ceil(frame.width / (0.25 * size)) + 1;
   const lines = Math.ceil(frame.height / (0.8 * size)) + 1;
-  const visible = [...clean].slice(0, perLine * lines).join("");
-  return visible.replace(/[&<>"']/g, (c) => MARKUP_ESCAPES[c]);
+  return [...clean].slice(0, perLine * lines);
+}
+
+const escapeMarkup = (text: string) => text.replace(/[&<>"']/g, (c) => MARKUP_ESCAPES[c]);
+
+interface TextStyle {
+  hex: string;
+  size: number;
+  wrapWidth: number;
+  align: "left" | "centre" | "right";
+}
+
+/** Pango renders text at this font size (px) to measure it before rendering it large. */
+const MEASURE_SIZE = 40;
+
+function textImage(chars: string[], style: TextStyle, scale = 1) {
+  return sharp({
+    text: {
+      text: `<span foreground="#${style.hex}">${escapeMarkup(chars.join(""))}</span>`,
+      font: `${FONT} ${style.size / scale}`,
+      dpi: 72, // at 72 dpi a point is a pixel: `size` is the font size in px
+      rgba: true,
+      width: Math.max(1, Math.round(style.wrapWidth / scale)),
+      wrap: "word-char",
+      align: style.align,
+    },
+  });
+}
+
+/**
+ * The leading characters worth rendering: all of them, unless wrapped at this size they run far
+ * below the frame. visibleChars guesses from the narrowest glyphs, so wide ones (W, CJK) could
+ * make the overlay several frames tall: 1.9 GB at 1000 px on a 10000 px image, or a cairo
+ * surface over its 32767 px limit. Measured at a small size (the layout scales), the text is cut
+ * where its lines pass the frame by two more, so every line that reaches into the frame is
+ * wrapped and drawn exactly as before (Pango fills lines greedily: a cut only changes its line).
+ */
+async function fitText(chars: string[], style: TextStyle, frameHeight: number): Promise<string[]> {
+  if (style.size <= MEASURE_SIZE) return chars; // visibleChars already bounds it to a few frames
+  const scale = style.size / MEASURE_SIZE;
+  const budget = frameHeight + 2.5 * style.size;
+  const fits = async (n: number) =>
+    (await textImage(chars.slice(0, n), style, scale).metadata()).height * scale <= budget;
+  if (await fits(chars.length)) return chars;
+  let lo = 1; // a single line always fits: the font size is at most the frame height
+  let hi = chars.length;
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >> 1;
+    if (await fits(mid)) lo = mid;
+    else hi = mid;
+  }
+  return chars.slice(0, lo);
 }
 
 /** The text as an RGBA overlay; undefined when nothing visible is left of it. */
@@ -88,22 +143,13 @@ async function renderText(
 ): Promise<Overlay | undefined> {
   const color = parseColor(o.color) ?? { r: 255, g: 255, b: 255, alpha: 1 };
   const size = Math.min(o.size ?? Math.max(8, Math.round(frame.height * 0.05)), Math.max(4, frame.height));
-  const markup = textForPango(o.text, size, frame);
-  if (markup.trim() === "") return undefined;
+  const visible = visibleChars(o.text, size, frame);
+  if (visible.join("").trim() === "") return undefined;
   const hex = [color.r, color.g, color.b].map((v) => v.toString(16).padStart(2, "0")).join("");
   const margin = marginFor(frame.width, frame.height);
   const align = o.position.includes("left") ? "left" : o.position.includes("right") ? "right" : "centre";
-  const { data, info } = await sharp({
-    text: {
-      text: `<span foreground="#${hex}">${markup}</span>`,
-      font: `${FONT} ${size}`,
-      dpi: 72, // at 72 dpi a point is a pixel: `size` is the font size in px
-      rgba: true,
-      width: Math.max(1, frame.width - 2 * margin),
-      wrap: "word-char",
-      align,
-    },
-  })
+  const style: TextStyle = { hex, size, wrapWidth: Math.max(1, frame.width - 2 * margin), align };
+  const { data, info } = await textImage(await fitText(visible, style, frame.height), style)
     .ensureAlpha()
     .raw()
     .toBuffer({ resolveWithObject: true });
