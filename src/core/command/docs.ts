@@ -62,7 +62,7 @@ export function renderCommandsDoc(): string {
     "",
     '- **Steps** are joined by "and", "then", "and then", "after that", "but", "before", "first ...,',
     '  then ...", "as well as", commas, semicolons, full stops, "&" and "+". Steps run in the order',
-    '  written. Without a joiner, a new step starts only',
+    "  written. Without a joiner, a new step starts only",
     '  at a verb, a format or a size ("rotate 90 convert to webp", "800px webp"); a word like "edges"',
     '  in "blur the edges" does not start a trim, it is reported as not understood.',
     "- **Operation words** come from the catalog (each operation's `words`, listed below) plus",
