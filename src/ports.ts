@@ -142,6 +142,11 @@ export interface JobRunner {
   depth(): number;
   /** Stop taking jobs; wait for running ones up to the deadline, then hand back the rest. */
   stop(deadlineMs: number): Promise<void>;
+  /**
+   * Drop a deleted session's waiting jobs and abort its running ones, where the runner can (in
+   * process; a Lambda's job stops at its next write instead).
+   */
+  cancelSession?(sessionId: string): void;
 }
 
 export type Labels = Record<string, string | number>;

@@ -480,6 +480,8 @@ export function createApp(deps: AppDeps): Hono<Env> {
     const prefix = resultPrefix(userId, s.sessionId);
     await objects.deletePrefix(prefix);
     await sessions.delete(s.sessionId);
+    // Its images still being fetched or processed stop now instead of at their next write.
+    deps.jobs.cancelSession?.(s.sessionId);
     await objects.deletePrefix(prefix);
     return c.body(null, 204);
   });

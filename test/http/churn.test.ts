@@ -169,6 +169,7 @@ describe("a session deleted while its image is being fetched", () => {
     const streams = await Promise.all([1, 2, 3].map(() => openSse(svc.base + progressUrl)));
     await streams[0].waitFor((e) => e.event === "image" && (e.data as Json).imageId === "quick");
     await until("the slow fetch to start", () => src.hits.has("/slow.png"));
+    const fetchesBefore = src.hits.get("/held.png");
     expect((await svc.api(`/image-edit/sessions/${sessionId}`, { method: "DELETE" })).status).toBe(204);
     for (const s of streams) {
       await s.done;
@@ -225,6 +226,7 @@ describe("a session deleted while its result is being stored", () => {
     const { sessionId, progressUrl } = (await res.json()) as Json;
     const watch = await openSse(svc.base + progressUrl);
     await until("the fetch to start", () => (src.hits.get("/a.png") ?? 0) > 0);
+    const fetchesBefore = src.hits.get("/held.png");
     expect((await svc.api(`/image-edit/sessions/${sessionId}`, { method: "DELETE" })).status).toBe(204);
     await svc.server.idle();
     await watch.done;
@@ -473,5 +475,34 @@ describe("the same Idempotency-Key at once on two API processes sharing the stor
       for (const s of stores) await s.close();
       await src.close();
     }
+  });
+});
+
+describe("a session deleted while its images are being fetched", () => {
+  it("stops them at once: the held fetches are dropped and nothing waits for them", async () => {
+    running = await startServiceWithSource({ WORKER_CONCURRENCY: "1", FETCH_TIMEOUT_MS: "60000" });
+    const { src, svc } = running;
+    src.set("/held.png", png);
+    src.hold("/held.png");
+    const res = await svc.api("/image-edit", {
+      method: "POST",
+      body: JSON.stringify({
+        images: [1, 2, 3].map((n) => ({ id: `i${n}`, url: `${src.base}/held.png?n=${n}` })),
+        operation: OPS,
+      }),
+    });
+    expect(res.status).toBe(202);
+    const { sessionId } = (await res.json()) as Json;
+    const queue = async () => ((await (await fetch(`${svc.base}/healthz`)).json()) as Json).queue as number;
+    // two jobs per image processed at once: two fetches held, the third image waiting for a slot
+    await until("two fetches to start", () => (src.hits.get("/held.png") ?? 0) >= 2);
+    expect(await queue()).toBeGreaterThan(0);
+    const fetchesBefore = src.hits.get("/held.png");
+    expect((await svc.api(`/image-edit/sessions/${sessionId}`, { method: "DELETE" })).status).toBe(204);
+    // Without stopping them, the running image would wait for its fetch (held here, up to the 60 s
+    // fetch timeout) and the queued ones after it.
+    await until("the deleted session's jobs to stop", async () => (await queue()) === 0);
+    // and the images still waiting were dropped, not started
+    expect(src.hits.get("/held.png")).toBe(fetchesBefore);
   });
 });

@@ -10,7 +10,7 @@ export type AbortableJobHandler = (job: Job, signal: AbortSignal) => Promise<voi
 
 export class LocalJobRunner implements JobRunner {
   private readonly queue: Job[] = [];
-  private readonly running = new Map<Promise<void>, AbortController>();
+  private readonly running = new Map<Promise<void>, { ac: AbortController; job: Job }>();
   private stopped = false;
   private idleWaiters: (() => void)[] = [];
   /** Jobs waiting to be delivered again. */
@@ -63,8 +63,22 @@ export class LocalJobRunner implements JobRunner {
           this.pump();
           if (this.depth() === 0) for (const w of this.idleWaiters.splice(0)) w();
         });
-      this.running.set(p, ac);
+      this.running.set(p, { ac, job });
     }
+    this.onDepth?.(this.depth());
+  }
+
+  cancelSession(sessionId: string): void {
+    const before = this.queue.length;
+    this.queue.splice(0, this.queue.length, ...this.queue.filter((j) => j.sessionId !== sessionId));
+    let aborted = 0;
+    for (const { ac, job } of this.running.values())
+      if (job.sessionId === sessionId && !ac.signal.aborted) {
+        ac.abort(new Error("session deleted"));
+        aborted++;
+      }
+    if (before !== this.queue.length || aborted)
+      this.logger?.info({ sessionId, dropped: before - this.queue.length, aborted }, "deleted session's jobs stopped");
     this.onDepth?.(this.depth());
   }
 
@@ -90,7 +104,7 @@ export class LocalJobRunner implements JobRunner {
     if (timer) clearTimeout(timer);
     if (timedOut) {
       this.logger?.warn({ running: this.running.size }, "shutdown deadline reached: aborting running jobs");
-      for (const ac of this.running.values()) ac.abort(new Error("server shutting down"));
+      for (const { ac } of this.running.values()) ac.abort(new Error("server shutting down"));
       await all;
     }
     // What the last jobs recorded is still on its way to the progress streams (a few promise
