@@ -3,8 +3,9 @@
 // streaming. Every failure is an ImageEditError that says what was refused or what went wrong.
 import type { Config } from "../config.js";
 import { ImageEditError } from "../core/errors.js";
+import { hostText } from "../core/remote-text.js";
 import { parseLength, readCapped } from "./cap.js";
-import { hostText, networkError, openHop } from "./request.js";
+import { networkError, openHop } from "./request.js";
 import { type Resolver, resolveTarget, systemResolver } from "./resolve.js";
 import { type ImageType, requireImageType } from "./sniff.js";
 import { checkUrl, compileAllowList, redact, refusedPrefix, type TargetUrl } from "./url.js";

@@ -8,6 +8,7 @@ import http from "node:http";
 import https from "node:https";
 import type { Socket } from "node:net";
 import { ImageEditError } from "../core/errors.js";
+import { hostText } from "../core/remote-text.js";
 import { sameAddress } from "./address.js";
 import type { PinnedAddress } from "./resolve.js";
 import { hopPrefix, redact, type TargetUrl } from "./url.js";
@@ -33,16 +34,6 @@ const UNREACHABLE_CODES = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH"
 
 /** OpenSSL's reasons when what came back was not TLS at all (plain HTTP, say). */
 const NOT_TLS = /wrong version number|http request|packet length too long|unknown protocol|record layer failure/i;
-
-/**
- * Text a host chose (a status line, a header value, a certificate's names inside an error) as it
- * may appear in our messages, which reach logs, terminals and pages: control characters dropped,
- * at most `max` characters.
- */
-export function hostText(text: string, max = 100): string {
-  const clean = text.replace(/\p{Cc}/gu, "");
-  return clean.length > max ? `${clean.slice(0, max)}…` : clean;
-}
 
 /** "host:port" for messages, with an IPv6 literal in brackets ("[::1]:8080", not "::1:8080"). */
 export function hostPort(target: TargetUrl): string {

@@ -6,6 +6,7 @@ import type { Config } from "../../config.js";
 import { ImageEditError } from "../errors.js";
 import { catalog, describeOperation, type Operation, PlanSchema, planJsonSchema } from "../operations.js";
 import { planIssues } from "../plan.js";
+import { hostText } from "../remote-text.js";
 
 export interface LlmSettings {
   /** e.g. http://127.0.0.1:11434/v1 (the path before /chat/completions). */
@@ -107,8 +108,8 @@ export async function planWithLlm(
   }
   if (status < 200 || status > 299)
     throw fail(
-      // One line of it: an HTML error page's line breaks would spill into logs and terminals.
-      `the endpoint answered HTTP ${status}: ${raw.replace(/\s+/g, " ").trim().slice(0, 200)}`,
+      // One line of it (an HTML error page's line breaks become spaces), no control characters.
+      `the endpoint answered HTTP ${status}: ${hostText(raw.replace(/\s+/g, " ").trim(), 200)}`,
       undefined,
       status >= 500 || status === 429,
     );
