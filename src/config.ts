@@ -105,6 +105,7 @@ export const ConfigSchema = z.object({
   MAX_IMAGE_SIZE: bytes(26_214_400),
   MAX_DIMENSIONS: int(10_000),
   MAX_INPUT_PIXELS: int(100_000_000),
+  MAX_FRAMES: int(1000),
   MAX_OPERATIONS: int(30),
   DEFAULT_QUALITY: whole(1, 100, 90),
   MAX_IMAGES_PER_REQUEST: int(50),

@@ -8,6 +8,11 @@ export interface Limits {
   maxDimension: number;
   /** Total input pixels (width x height x frames) against decompression bombs. */
   maxInputPixels: number;
+  /**
+   * Frames of an animated input (MAX_FRAMES). Steps such as a rotate or an effect run frame by
+   * frame, so tiny frames cost time the pixel limit does not see.
+   */
+  maxFrames: number;
   /** Operations in one plan. */
   maxOperations: number;
   /** Lossy output quality when a plan does not say (DEFAULT_QUALITY). */
@@ -22,6 +27,7 @@ export const DEFAULT_LIMITS: Limits = {
   maxImageBytes: 26_214_400,
   maxDimension: 10_000,
   maxInputPixels: 100_000_000,
+  maxFrames: 1000,
   maxOperations: 30,
   defaultQuality: 90,
   processTimeoutMs: 120_000,
@@ -33,6 +39,7 @@ export function limitsFromConfig(config: Config): Limits {
     maxImageBytes: config.MAX_IMAGE_SIZE,
     maxDimension: config.MAX_DIMENSIONS,
     maxInputPixels: config.MAX_INPUT_PIXELS,
+    maxFrames: config.MAX_FRAMES,
     maxOperations: config.MAX_OPERATIONS,
     defaultQuality: config.DEFAULT_QUALITY,
     processTimeoutMs: config.PROCESS_TIMEOUT_MS,

@@ -171,6 +171,13 @@ export async function readHeader(input: Buffer, limits: Limits): Promise<Header>
     });
   if (format === "svg") checkSvgFilters(input, storedWidth, storedHeight);
   const frames = framesDecoded(format, pages);
+  // Before the pixel count: a file of many tiny frames is within it, and per-frame steps are not.
+  if (frames > limits.maxFrames)
+    throw new ImageEditError(
+      "PIXEL_LIMIT",
+      `the animation has ${int(frames)} frames; the limit is ${int(limits.maxFrames)}`,
+      { details: { frames, limit: limits.maxFrames } },
+    );
   const pixels = storedWidth * storedHeight * frames;
   if (pixels > limits.maxInputPixels)
     throw new ImageEditError(

@@ -141,6 +141,47 @@ describe("input pixels (decompression bombs)", () => {
   });
 });
 
+/** An animated GIF of `frames` 2x2 frames, alternating two colours (so none merge): a few bytes each. */
+function tinyFramesGif(frames: number): Promise<Buffer> {
+  const strip = Buffer.alloc(frames * 4 * 3);
+  for (let k = 0; k < frames; k++) strip.fill(k % 2 ? 200 : 20, k * 12, k * 12 + 12);
+  return sharp(strip, { raw: { width: 2, height: frames * 2, channels: 3, pageHeight: 2 } })
+    .gif({ delay: Array(frames).fill(20) })
+    .toBuffer();
+}
+
+describe("MAX_FRAMES (animations)", () => {
+  it("refuses 1001 tiny frames by default, from the header, though they are far under the pixel limit", async () => {
+    const input = await tinyFramesGif(1001);
+    expect(input.length).toBeLessThan(100_000);
+    await expectError(
+      run(input, [{ op: "rotate", angle: 30 }]),
+      "PIXEL_LIMIT",
+      "the animation has 1,001 frames; the limit is 1,000",
+    );
+    await expectError(probeImage(input, DEFAULT_LIMITS), "PIXEL_LIMIT", /1,001 frames/);
+  });
+  it("accepts 1000 frames, keeps them all, and follows the configured limit", async () => {
+    const input = await tinyFramesGif(1000);
+    const out = await run(input, [{ op: "resize", width: 4 }]);
+    expect(out).toMatchObject({ format: "gif", pages: 1000, width: 4, height: 4 });
+    await expectError(
+      run(input, [{ op: "resize", width: 4 }], { ...DEFAULT_LIMITS, maxFrames: 10 }),
+      "PIXEL_LIMIT",
+      "the animation has 1,000 frames; the limit is 10",
+    );
+  });
+  it("does not count the pages of a multi-page TIFF, which is read as one image", async () => {
+    const strip = Buffer.alloc(8 * 8 * 3 * 3, 90);
+    const tiff = await sharp(strip, { raw: { width: 8, height: 24, channels: 3, pageHeight: 8 } })
+      .tiff()
+      .toBuffer();
+    expect((await sharp(tiff).metadata()).pages).toBe(3);
+    const out = await run(tiff, [{ op: "resize", width: 4 }], { ...DEFAULT_LIMITS, maxFrames: 1 });
+    expect(out.width).toBe(4);
+  });
+});
+
 describe("operations per plan", () => {
   it("TOO_MANY_OPERATIONS names the count and the limit", () => {
     const plan = Array.from({ length: 31 }, () => ({ op: "flip" }));

@@ -15,7 +15,7 @@ Usage: imgedit info <file...> [--json]
 Print each image's format, dimensions (upright, after EXIF orientation), frames, channels,
 colour space, alpha, orientation, ICC profile and size, read from the header without decoding.
 The "limits" line says whether the image would be accepted for editing with the current
-configuration (MAX_IMAGE_SIZE, MAX_DIMENSIONS, MAX_INPUT_PIXELS, ALLOW_SVG).
+configuration (MAX_IMAGE_SIZE, MAX_DIMENSIONS, MAX_INPUT_PIXELS, MAX_FRAMES, ALLOW_SVG).
 
 Options:
   --json      one JSON object per file, in an array
@@ -104,6 +104,7 @@ async function inspect(file: string, limits: ReturnType<typeof limitsFromConfig>
       maxImageBytes: Number.MAX_SAFE_INTEGER,
       maxDimension: Number.MAX_SAFE_INTEGER,
       maxInputPixels: Number.MAX_SAFE_INTEGER,
+      maxFrames: Number.MAX_SAFE_INTEGER,
       allowSvg: true,
     };
     const h = await readHeader(head, unlimited);
