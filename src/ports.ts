@@ -169,6 +169,17 @@ export interface Clock {
 }
 
 /**
+ * Hits per key over a minute, for per-user rate limits. Every process serving the API must see
+ * the same counts: on AWS each warm container would otherwise allow the limit on its own.
+ */
+export interface RateCounter {
+  /** Records a hit of `key` unless `limit` are counted already: 0 when recorded, else seconds to wait. */
+  take(key: string, limit: number): Promise<number>;
+  /** Gives back the latest hit of `key`: what it was taken for did not happen. */
+  refund(key: string): Promise<void>;
+}
+
+/**
  * Change notifications for one session, for the progress stream. In-process locally (every
  * change), by polling the store on Lambda (changes may be coalesced: subscribers diff by version).
  */

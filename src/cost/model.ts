@@ -185,7 +185,8 @@ export function measuredWorkload(m: Measured, o: MeasuredOptions): Workload {
     processor: { memoryMB: o.processorMemoryMB, secondsPerImage: processorSeconds, invocationsPerImage: 1 },
     api: { memoryMB: DEPLOYED_API.memoryMB, secondsPerImage: streamSeconds, invocationsPerImage: 2 },
     dynamodb: {
-      writesPerImage: m.writesPerImage ?? guide.dynamodb.writesPerImage,
+      // the session's writes, plus the edit's rate count (one UpdateItem the API's containers share)
+      writesPerImage: (m.writesPerImage ?? guide.dynamodb.writesPerImage) + 1,
       // the guide's 3, plus the open stream's reads: one when it opens, one per poll after that
       readsPerImage: guide.dynamodb.readsPerImage + 1 + Math.floor(streamSeconds / DEPLOYED_API.pollSeconds),
     },

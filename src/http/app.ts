@@ -10,7 +10,16 @@ import { INPUT_FORMATS } from "../core/formats.js";
 import type { Limits } from "../core/limits.js";
 import type { ProbeResult } from "../core/pipeline.js";
 import type { Logger } from "../logger.js";
-import type { Clock, JobRunner, Metrics, ObjectStore, Session, SessionStore, SessionWatcher } from "../ports.js";
+import type {
+  Clock,
+  JobRunner,
+  Metrics,
+  ObjectStore,
+  RateCounter,
+  Session,
+  SessionStore,
+  SessionWatcher,
+} from "../ports.js";
 import {
   checkConcurrentSessions,
   findReplay,
@@ -24,7 +33,7 @@ import { ListQuerySchema, LocalSignInSchema, ParseRequestSchema, parseOrThrow } 
 import { DOWNLOAD_URL_TTL_SEC, imageView, sessionView } from "../service/view.js";
 import type { Auth } from "./auth.js";
 import { openApiDocument } from "./openapi.js";
-import { RateLimiter } from "./rate-limit.js";
+import { memoryRateCounter } from "./rate-limit.js";
 import { progressStream } from "./sse.js";
 import { receiveUpload } from "./uploads.js";
 
@@ -54,6 +63,8 @@ export interface AppDeps {
   sseHeartbeatMs?: number;
   /** Stream-token lifetime (default 1 h). */
   streamTokenTtlSec?: number;
+  /** Per-user request counts; default in this process's memory (one local server per data directory). */
+  rates?: RateCounter;
   /** False while shutting down: /healthz answers 503 so balancers drain us. */
   isReady?: () => boolean;
   /**
@@ -140,9 +151,13 @@ function methodsFor(app: Hono<Env>, path: string): string[] {
 export function createApp(deps: AppDeps): Hono<Env> {
   const { config, sessions, objects, metrics, auth } = deps;
   const app = new Hono<Env>();
-  const editLimiter = new RateLimiter(config.RATE_LIMIT_PER_MINUTE, deps.clock);
+  const rates = deps.rates ?? memoryRateCounter(deps.clock);
+  const editRate = { key: (userId: string) => `edit:${userId}`, limit: config.RATE_LIMIT_PER_MINUTE };
   // Uploads come one request per image: a full batch fits within each allowed edit.
-  const uploadLimiter = new RateLimiter(config.RATE_LIMIT_PER_MINUTE * config.MAX_IMAGES_PER_REQUEST, deps.clock);
+  const uploadRate = {
+    key: (userId: string) => `upload:${userId}`,
+    limit: config.RATE_LIMIT_PER_MINUTE * config.MAX_IMAGES_PER_REQUEST,
+  };
   const heartbeatMs = deps.sseHeartbeatMs ?? 15_000;
   const streamTtl = deps.streamTokenTtlSec ?? 3600;
   let sseClients = 0;
@@ -193,14 +208,20 @@ export function createApp(deps: AppDeps): Hono<Env> {
     },
   });
 
-  const rateLimit = (limiter: RateLimiter, key: string, what: string) => {
-    const wait = limiter.take(key);
+  const rateLimit = async (rate: typeof editRate, userId: string, what: string) => {
+    const wait = await rates.take(rate.key(userId), rate.limit);
     if (wait > 0) {
       throw new ImageEditError("RATE_LIMITED", `too many ${what}; try again in ${wait} s`, {
         details: { retryAfterSec: wait, reason: "rate" },
       });
     }
   };
+
+  // A count given back too many is harmless; one that fails must not replace the request's answer.
+  const refundEdit = (userId: string) =>
+    rates.refund(editRate.key(userId)).catch((e: unknown) => {
+      deps.logger.warn({ err: e instanceof Error ? e.message : String(e) }, "rate count not given back");
+    });
 
   // Request id, access log, request metrics.
   app.use("*", async (c, next) => {
@@ -355,7 +376,7 @@ export function createApp(deps: AppDeps): Hono<Env> {
     const start = async (): Promise<StartEditResult> => {
       const replay = await findReplay(userId, key, deps, edit.fingerprint);
       if (replay) return replay;
-      rateLimit(editLimiter, userId, "edits per minute");
+      await rateLimit(editRate, userId, "edits per minute");
       // Edits of this user being started right now count as unfinished: their sessions are not
       // stored yet, and a burst of requests would all pass the count before any of them is.
       const pending = starting.get(userId) ?? 0;
@@ -364,11 +385,11 @@ export function createApp(deps: AppDeps): Hono<Env> {
         await checkConcurrentSessions(userId, deps, pending);
         const r = await startValidatedEdit(userId, edit, deps, { idempotencyKey: key, signal: c.req.raw.signal });
         // Another process stored the key's session first: this request is its retry, not an edit.
-        if (r.replayed) editLimiter.refund(userId);
+        if (r.replayed) await refundEdit(userId);
         return r;
       } catch (e) {
         // The limit counts edits started: a refused request (a typo in a command) is not one.
-        editLimiter.refund(userId);
+        await refundEdit(userId);
         throw e;
       } finally {
         const left = (starting.get(userId) ?? 1) - 1;
@@ -489,7 +510,7 @@ export function createApp(deps: AppDeps): Hono<Env> {
   // ---- uploads and files ----
   app.post("/uploads", async (c) => {
     const userId = await requireUser(c);
-    rateLimit(uploadLimiter, userId, "uploads per minute");
+    await rateLimit(uploadRate, userId, "uploads per minute");
     const { answer } = await receiveUpload(c.req.raw, userId, c.req.query("name"), deps);
     metrics.increment("uploads_total", { format: answer.format });
     metrics.increment("bytes_in_total", { source: "upload_request" }, answer.bytes);

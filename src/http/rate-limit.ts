@@ -1,5 +1,6 @@
-// Per-user sliding-window request limits, in memory (per process: on Lambda, per container).
-import type { Clock } from "../ports.js";
+// Per-user sliding-window request limits, in memory: the local server's RateCounter (one process
+// serves a data directory). The AWS functions count in DynamoDB (adapters/aws/rate-counter.ts).
+import type { Clock, RateCounter } from "../ports.js";
 
 /** A user's hits inside the window, oldest first; `head` skips the expired ones without copying. */
 interface Window {
@@ -17,7 +18,7 @@ export class RateLimiter {
   ) {}
 
   /** Records a hit; returns 0 when allowed, else the seconds to wait before trying again. */
-  take(key: string): number {
+  take(key: string, perMinute = this.perMinute): number {
     const now = this.clock.now();
     const from = now - this.windowMs;
     let w = this.hits.get(key);
@@ -31,7 +32,7 @@ export class RateLimiter {
       w.times = w.times.slice(w.head);
       w.head = 0;
     }
-    if (w.times.length - w.head >= this.perMinute) {
+    if (w.times.length - w.head >= perMinute) {
       return Math.max(1, Math.ceil((w.times[w.head] + this.windowMs - now) / 1000));
     }
     w.times.push(now);
@@ -48,4 +49,13 @@ export class RateLimiter {
   private prune(from: number): void {
     for (const [k, w] of this.hits) if (!(w.times[w.times.length - 1] > from)) this.hits.delete(k);
   }
+}
+
+/** One process's counts, each key with the limit its caller gives. */
+export function memoryRateCounter(clock: Clock): RateCounter {
+  const limiter = new RateLimiter(Number.POSITIVE_INFINITY, clock);
+  return {
+    take: async (key, limit) => limiter.take(key, limit),
+    refund: async (key) => limiter.refund(key),
+  };
 }

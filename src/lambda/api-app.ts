@@ -47,6 +47,7 @@ export function buildApiApp(deps: LambdaDeps, opts: ApiAppOptions = {}) {
     limits: limitsFromConfig(config),
     sessions: deps.sessions,
     objects: deps.objects,
+    rates: deps.rates,
     jobs: deps.jobs,
     watcher: pollingWatcher(deps.sessions, opts.pollMs ?? 1000),
     metrics: deps.metrics,

@@ -8,7 +8,7 @@ import { setMagickWasmPath } from "../core/magick.js";
 import { processImage } from "../core/pipeline.js";
 import { fetchPolicyFromConfig } from "../fetch/index.js";
 import { createLogger, type Logger } from "../logger.js";
-import type { JobRunner, Metrics, ObjectStore, SessionStore } from "../ports.js";
+import type { JobRunner, Metrics, ObjectStore, RateCounter, SessionStore } from "../ports.js";
 import type { JobDeps } from "../service/run-job.js";
 import { makeFetchSource } from "../service/source.js";
 
@@ -18,6 +18,8 @@ export interface LambdaDeps {
   objects: ObjectStore;
   metrics: Metrics;
   logger: Logger;
+  /** Per-user request counts, shared by the API function's containers. */
+  rates: RateCounter;
   /** Present when IMAGE_PROCESSOR_FUNCTION_ARN is set (the API function). */
   jobs?: JobRunner;
   /** What runJob needs (the processor function; the API uses it only in tests' loopback). */

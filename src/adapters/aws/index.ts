@@ -1,17 +1,19 @@
 // The AWS adapters, composed from the configuration.
 import type { Config } from "../../config.js";
 import { ImageEditError } from "../../core/errors.js";
-import type { JobRunner, Metrics, ObjectStore, SessionStore } from "../../ports.js";
+import type { JobRunner, Metrics, ObjectStore, RateCounter, SessionStore } from "../../ports.js";
 import { type AwsClientSettings, awsSettings, dynamoDocumentClient, lambdaClient, s3Client } from "./clients.js";
 import { EmfMetrics } from "./emf-metrics.js";
 import { LambdaJobRunner } from "./job-runner.js";
 import { S3ObjectStore } from "./object-store.js";
+import { DynamoRateCounter } from "./rate-counter.js";
 import { DynamoSessionStore } from "./session-store.js";
 
 export { type AwsClientSettings, awsSettings, dynamoDocumentClient, lambdaClient, s3Client } from "./clients.js";
 export { EmfMetrics, unitFor } from "./emf-metrics.js";
 export { type JobEvent, LambdaJobRunner } from "./job-runner.js";
 export { S3ObjectStore } from "./object-store.js";
+export { DynamoRateCounter, RATE_PREFIX, rateItemId } from "./rate-counter.js";
 export { DynamoSessionStore, USER_INDEX } from "./session-store.js";
 
 export interface AwsAdapters {
@@ -20,6 +22,8 @@ export interface AwsAdapters {
   /** Absent when no processor function is configured (the processor itself needs none). */
   jobs?: JobRunner;
   metrics: Metrics;
+  /** Per-user request counts shared by every container (the API's rate limits). */
+  rates: RateCounter;
 }
 
 export function createAwsAdapters(
@@ -34,8 +38,10 @@ export function createAwsAdapters(
   }
   const s = awsSettings(config);
   const withCreds = (x: AwsClientSettings) => (opts.credentials ? { ...x, credentials: opts.credentials } : x);
+  const dynamo = dynamoDocumentClient(withCreds(s.dynamodb));
   return {
-    sessions: new DynamoSessionStore({ client: dynamoDocumentClient(withCreds(s.dynamodb)), table: config.table }),
+    sessions: new DynamoSessionStore({ client: dynamo, table: config.table }),
+    rates: new DynamoRateCounter({ client: dynamo, table: config.table }),
     objects: new S3ObjectStore({ client: s3Client(withCreds(s.s3)), bucket: config.bucket }),
     jobs: config.IMAGE_PROCESSOR_FUNCTION_ARN
       ? new LambdaJobRunner({

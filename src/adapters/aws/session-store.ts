@@ -9,7 +9,8 @@
 // sessionId `idem#<sha256 of [userId, key]>`, conditional on the marker not existing; the claim is
 // what makes two creates with one (user, key) exclusive (the GSI is eventually consistent, so it
 // cannot). See claim() for the protocol. Markers have no userId or createdAt, so the (sparse) GSI
-// never holds them and listings never see them; scans skip them explicitly.
+// never holds them and listings never see them; scans skip them explicitly. Rate counts
+// (rate-counter.ts) share the table the same way.
 import { createHash } from "node:crypto";
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import {
@@ -26,11 +27,17 @@ import { ImageEditError } from "../../core/errors.js";
 import type { Page, Session, SessionImage, SessionStore } from "../../ports.js";
 // The one status rule every store shares (the service owns it).
 import { sessionStatusOf, writableImage } from "../../service/status.js";
+import { RATE_PREFIX } from "./rate-counter.js";
 
 export const USER_INDEX = "userId-createdAt-index";
 
 /** Key prefix of idempotency marker items; session ids are UUIDs and never start with it. */
 export const MARKER_PREFIX = "idem#";
+
+/** Items of the table that are not sessions: idempotency markers and rate counts. */
+function isReservedId(id: string): boolean {
+  return id.startsWith(MARKER_PREFIX) || id.startsWith(RATE_PREFIX);
+}
 
 /** The marker item's key for one user's Idempotency-Key. */
 export function idempotencyMarkerId(userId: string, key: string): string {
@@ -274,7 +281,7 @@ export class DynamoSessionStore implements SessionStore {
 
   /** The stored session, expired or not; undefined for a marker item. */
   private async read(sessionId: string): Promise<Session | undefined> {
-    if (sessionId.startsWith(MARKER_PREFIX) || !isStorableKey(sessionId)) return undefined;
+    if (isReservedId(sessionId) || !isStorableKey(sessionId)) return undefined;
     const item = (await this.getItem(sessionId)) as Session | undefined;
     return item && typeof item.userId === "string" ? item : undefined;
   }
@@ -454,7 +461,7 @@ export class DynamoSessionStore implements SessionStore {
    * between leaves a session without marker (deleting again finishes), never a stale claim.
    */
   async delete(sessionId: string): Promise<void> {
-    if (sessionId.startsWith(MARKER_PREFIX) || !isStorableKey(sessionId)) return;
+    if (isReservedId(sessionId) || !isStorableKey(sessionId)) return;
     const s = await this.read(sessionId);
     if (s?.idempotencyKey) await this.release(idempotencyMarkerId(s.userId, s.idempotencyKey), sessionId);
     await this.deleteItem(sessionId);
@@ -543,7 +550,7 @@ export class DynamoSessionStore implements SessionStore {
     return found.slice(0, limit);
   }
 
-  // Both scans skip idempotency markers (no userId): they are not sessions. An expired session's
+  // Both scans skip idempotency markers and rate counts (no userId): they are not sessions. An expired session's
   // marker goes with it when the sweeper deletes the session, or by TTL (it carries the same ttl).
   listExpired(nowSec: number, limit: number): Promise<Session[]> {
     return this.scan("#ttl < :now AND attribute_exists(userId)", { "#ttl": "ttl" }, { ":now": nowSec }, limit);

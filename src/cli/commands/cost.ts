@@ -196,7 +196,7 @@ export function renderCost(
       `  ${proc?.usage ?? ""}: one bench core taken as one Lambda vCPU (1769 MB); below that Lambda gets less CPU, so time grows.`,
       `  API: billed at ${DEPLOYED_API.memoryMB} MB (as deployed) while the progress stream is open (response streaming), ~the processing time, over 2 invocations (POST + stream).`,
       `  storage and transfer from the measured result size (${m.outputBytes ? `${Math.round(m.outputBytes / 1024)} KB` : "unknown"}), kept 30 days, downloaded ${2} times.`,
-      `  DynamoDB: ${m.writesPerImage !== undefined ? `${m.writesPerImage} session writes per image (progress events counted)` : "the guide's 3 writes per image (not measured)"}, ${measured.workload.dynamodb.readsPerImage} reads (the guide's 3, plus the open progress stream's: one, and one more per ${DEPLOYED_API.pollSeconds} s).`,
+      `  DynamoDB: ${m.writesPerImage !== undefined ? `${m.writesPerImage} session writes per image (progress events counted)` : "the guide's 3 writes per image (not measured)"} and 1 for the edit's rate count, ${measured.workload.dynamodb.readsPerImage} reads (the guide's 3, plus the open progress stream's: one, and one more per ${DEPLOYED_API.pollSeconds} s).`,
       "",
     );
   }
