@@ -217,7 +217,8 @@ export function createApp(deps: AppDeps): Hono<Env> {
     }
   };
 
-  // A count given back too many is harmless; one that fails must not replace the request's answer.
+  // A hit not given back costs the user one edit until the minute is over; failing to give it back
+  // must not replace the request's own answer.
   const refundEdit = (userId: string) =>
     rates.refund(editRate.key(userId)).catch((e: unknown) => {
       deps.logger.warn({ err: e instanceof Error ? e.message : String(e) }, "rate count not given back");

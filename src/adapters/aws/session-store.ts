@@ -550,8 +550,8 @@ export class DynamoSessionStore implements SessionStore {
     return found.slice(0, limit);
   }
 
-  // Both scans skip idempotency markers and rate counts (no userId): they are not sessions. An expired session's
-  // marker goes with it when the sweeper deletes the session, or by TTL (it carries the same ttl).
+  // Both scans skip idempotency markers and rate counts (no userId): they are not sessions. An
+  // expired session's marker goes with it when the sweeper deletes the session, or by TTL (it carries the same ttl).
   listExpired(nowSec: number, limit: number): Promise<Session[]> {
     return this.scan("#ttl < :now AND attribute_exists(userId)", { "#ttl": "ttl" }, { ":now": nowSec }, limit);
   }
