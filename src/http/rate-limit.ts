@@ -12,13 +12,12 @@ export class RateLimiter {
   private readonly hits = new Map<string, Window>();
 
   constructor(
-    private readonly perMinute: number,
     private readonly clock: Clock,
     private readonly windowMs = 60_000,
   ) {}
 
-  /** Records a hit; returns 0 when allowed, else the seconds to wait before trying again. */
-  take(key: string, perMinute = this.perMinute): number {
+  /** Records a hit unless `perMinute` are in the window; 0 when allowed, else the seconds to wait. */
+  take(key: string, perMinute: number): number {
     const now = this.clock.now();
     const from = now - this.windowMs;
     let w = this.hits.get(key);
@@ -53,7 +52,7 @@ export class RateLimiter {
 
 /** One process's counts, each key with the limit its caller gives. */
 export function memoryRateCounter(clock: Clock): RateCounter {
-  const limiter = new RateLimiter(Number.POSITIVE_INFINITY, clock);
+  const limiter = new RateLimiter(clock);
   return {
     take: async (key, limit) => limiter.take(key, limit),
     refund: async (key) => limiter.refund(key),

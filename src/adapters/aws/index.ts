@@ -13,8 +13,8 @@ export { type AwsClientSettings, awsSettings, dynamoDocumentClient, lambdaClient
 export { EmfMetrics, unitFor } from "./emf-metrics.js";
 export { type JobEvent, LambdaJobRunner } from "./job-runner.js";
 export { S3ObjectStore } from "./object-store.js";
-export { DynamoRateCounter, RATE_PREFIX, rateItemId } from "./rate-counter.js";
-export { DynamoSessionStore, USER_INDEX } from "./session-store.js";
+export { DynamoRateCounter, rateItemId } from "./rate-counter.js";
+export { DynamoSessionStore, RATE_PREFIX, USER_INDEX } from "./session-store.js";
 
 export interface AwsAdapters {
   sessions: SessionStore;

@@ -7,11 +7,8 @@
 import { createHash } from "node:crypto";
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import { type DynamoDBDocumentClient, UpdateCommand } from "@aws-sdk/lib-dynamodb";
-import { ImageEditError } from "../../core/errors.js";
 import type { Clock, RateCounter } from "../../ports.js";
-
-/** Key prefix of rate items; session ids are UUIDs and never start with it. */
-export const RATE_PREFIX = "rate#";
+import { RATE_PREFIX, storageError } from "./session-store.js";
 
 const WINDOW_MS = 60_000;
 
@@ -54,10 +51,7 @@ export class DynamoRateCounter implements RateCounter {
       );
     } catch (e) {
       if (e instanceof ConditionalCheckFailedException) return Math.max(1, Math.ceil((start + WINDOW_MS - now) / 1000));
-      throw new ImageEditError("STORAGE_FAILED", `rate count failed: ${e instanceof Error ? e.message : String(e)}`, {
-        retryable: true,
-        cause: e,
-      });
+      throw storageError("rate count", e);
     }
     this.lastWindow.delete(key); // re-inserted last: the map stays in hit order, oldest first
     this.lastWindow.set(key, start);

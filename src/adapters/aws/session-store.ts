@@ -27,12 +27,14 @@ import { ImageEditError } from "../../core/errors.js";
 import type { Page, Session, SessionImage, SessionStore } from "../../ports.js";
 // The one status rule every store shares (the service owns it).
 import { sessionStatusOf, writableImage } from "../../service/status.js";
-import { RATE_PREFIX } from "./rate-counter.js";
 
 export const USER_INDEX = "userId-createdAt-index";
 
 /** Key prefix of idempotency marker items; session ids are UUIDs and never start with it. */
 export const MARKER_PREFIX = "idem#";
+
+/** Key prefix of rate-count items (rate-counter.ts); session ids never start with it either. */
+export const RATE_PREFIX = "rate#";
 
 /** Items of the table that are not sessions: idempotency markers and rate counts. */
 function isReservedId(id: string): boolean {
@@ -99,7 +101,7 @@ export function isStorableKey(id: string): boolean {
   return id.length > 0 && Buffer.byteLength(id, "utf8") <= MAX_KEY_BYTES;
 }
 
-function storageError(action: string, e: unknown): ImageEditError {
+export function storageError(action: string, e: unknown): ImageEditError {
   const message = e instanceof Error ? e.message : String(e);
   if (/item size/i.test(message)) {
     return new ImageEditError(
