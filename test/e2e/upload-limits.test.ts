@@ -198,6 +198,41 @@ describe("the editor page and the server's limits", () => {
     }
   });
 
+  it("screens files dropped before the limits arrive, once they do (nothing goes up unchecked)", async () => {
+    let answer: () => void = () => undefined;
+    const held = new Promise<void>((r) => {
+      answer = r;
+    });
+    await page.route(
+      (url) => url.pathname === "/auth/config",
+      async (route: Route) => {
+        const res = await route.fetch();
+        await held;
+        await route.fulfill({ response: res });
+      },
+    );
+    try {
+      await signInFresh();
+      sent.length = 0;
+      await drop([
+        { name: "early-huge.jpg", kind: "jpeg", bytes: 2 * 1024 * 1024 },
+        { name: "early.png", kind: "png" },
+      ]);
+      // The drop waits for the limits: no card, nothing sent yet.
+      await page.waitForTimeout(300);
+      expect(sent).toEqual([]);
+      await expect(page.getByTestId("card").count()).resolves.toBe(0);
+      answer();
+      await card("early.png").and(page.locator('[data-status="ready"]')).waitFor();
+      await expect(note()).resolves.toBe("early-huge.jpg is 2 MB: images can be up to 1.5 MB here.");
+      await expect.poll(() => sent).toEqual(["early.png"]);
+      await expect(page.getByTestId("card").count()).resolves.toBe(1);
+    } finally {
+      answer();
+      await page.unrouteAll({ behavior: "ignoreErrors" });
+    }
+  });
+
   it("against an older server without limits, behaves as before: the fixed hint, the server refuses", async () => {
     await rewriteConfig(({ limits: _gone, ...rest }) => rest);
     try {

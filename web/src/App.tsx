@@ -158,13 +158,22 @@ function Editor({ user, inert, signIns, focusOnOpen, onSignOut }: EditorProps) {
     if (focusOnOpen) chooseFiles.current?.focus();
   }, []);
 
+  // Settles once GET /auth/config has answered (or failed): files dropped before then wait for it,
+  // so they are screened like any others instead of going up unchecked.
+  const limitsReady = useRef<Promise<void> | undefined>(undefined);
   useEffect(() => {
     let live = true;
-    api
+    limitsReady.current = api
       .authConfig()
-      .then((c) => live && setLimits(readLimits(c)))
+      .then((c) => {
+        const known = readLimits(c);
+        current.current.limits = known; // before the redraw: a waiting drop reads it next
+        if (live) setLimits(known);
+      })
       .catch(() => undefined) // unreachable now: uploads say so themselves
-      .finally(() => live && setLimitsKnown(true));
+      .finally(() => {
+        if (live) setLimitsKnown(true);
+      });
     return () => {
       live = false;
     };
@@ -177,13 +186,15 @@ function Editor({ user, inert, signIns, focusOnOpen, onSignOut }: EditorProps) {
   useEffect(() => setBlocked(null), [command, canRun]);
 
   // ---- adding images ----------------------------------------------------------------------
-  const addFiles = useCallback((dropped: File[]) => {
+  const addFiles = useCallback(async (dropped: File[]) => {
+    await limitsReady.current;
     // Refused here, before any byte is sent, with the reason: what the server would refuse anyway.
     const { limits, count } = current.current;
     const room = limits ? limits.maxImagesPerRequest - count : Number.POSITIVE_INFINITY;
     const { accepted: files, notes } = screenFiles(dropped, limits, room);
     setFileNotes(notes);
     if (files.length === 0) return;
+    current.current.count += files.length; // a second drop waiting on the limits counts these
     const added = files.map((file) => ({
       file,
       item: {
@@ -392,7 +403,7 @@ function Editor({ user, inert, signIns, focusOnOpen, onSignOut }: EditorProps) {
       const files = Array.from(e.clipboardData?.files ?? []).filter((f) => f.type.startsWith("image/"));
       if (files.length === 0) return;
       e.preventDefault();
-      addFiles(
+      void addFiles(
         files.map((f, i) =>
           f.name && f.name !== "image.png" ? f : new File([f], `pasted-${Date.now()}-${i + 1}.png`, { type: f.type }),
         ),
