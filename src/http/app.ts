@@ -32,6 +32,7 @@ import {
 import { ListQuerySchema, LocalSignInSchema, ParseRequestSchema, parseOrThrow } from "../service/schemas.js";
 import { DOWNLOAD_URL_TTL_SEC, imageView, sessionView } from "../service/view.js";
 import type { Auth } from "./auth.js";
+import { parseJsonBody } from "./json-body.js";
 import { openApiDocument } from "./openapi.js";
 import { memoryRateCounter } from "./rate-limit.js";
 import { progressStream } from "./sse.js";
@@ -189,15 +190,7 @@ export function createApp(deps: AppDeps): Hono<Env> {
     return s;
   };
 
-  const readJson = async (c: Context<Env>): Promise<unknown> => {
-    const text = await c.req.text();
-    if (!text.trim()) throw new ImageEditError("INVALID_INPUT", "the request body is empty; send JSON");
-    try {
-      return JSON.parse(text);
-    } catch (e) {
-      throw new ImageEditError("INVALID_INPUT", `the request body is not valid JSON: ${(e as Error).message}`);
-    }
-  };
+  const readJson = async (c: Context<Env>): Promise<unknown> => parseJsonBody(await c.req.text());
 
   const limitJson = bodyLimit({
     maxSize: JSON_BODY_LIMIT,
@@ -325,15 +318,7 @@ export function createApp(deps: AppDeps): Hono<Env> {
 
   app.post("/auth/local", limitJson, async (c) => {
     if (!auth.localSignIn) throw new ImageEditError("NOT_FOUND", "local sign-in is off on this service");
-    const text = await c.req.text();
-    let body: unknown = {};
-    if (text.trim()) {
-      try {
-        body = JSON.parse(text);
-      } catch (e) {
-        throw new ImageEditError("INVALID_INPUT", `the request body is not valid JSON: ${(e as Error).message}`);
-      }
-    }
+    const body = parseJsonBody(await c.req.text(), {});
     const { user = "local" } = parseOrThrow(LocalSignInSchema, body);
     return c.json({ token: await auth.mint(user, 12 * 3600), user });
   });

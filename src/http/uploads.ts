@@ -6,7 +6,7 @@
 import { randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
 import busboy from "busboy";
-import { tooLargeMessage } from "../core/bytes.js";
+import { byteLimit, describeBytes, tooLargeMessage } from "../core/bytes.js";
 import { ImageEditError } from "../core/errors.js";
 import type { Limits } from "../core/limits.js";
 import type { ProbeResult } from "../core/pipeline.js";
@@ -33,6 +33,15 @@ export interface UploadDeps {
 
 /** Parts of a multipart upload read at most: the file and a few fields beside it. */
 const MAX_PARTS = 40;
+/** What a multipart envelope may add around the file (boundaries, part headers, small fields). */
+const ENVELOPE_BYTES = 64 * 1024;
+
+const twoFiles = () =>
+  new ImageEditError(
+    "INVALID_INPUT",
+    'file: one image per upload, and this body has two parts named "file": send each in its own POST /uploads',
+    { field: "file" },
+  );
 
 function readMultipart(req: Request, maxBytes: number): Promise<{ upload: Upload; filename?: string }> {
   return new Promise((resolve, reject) => {
@@ -63,9 +72,16 @@ function readMultipart(req: Request, maxBytes: number): Promise<{ upload: Upload
       partsCut = true;
     });
     bb.on("file", (name, stream, info) => {
+      // busboy fails a part's stream when the body breaks off (a client that gives up mid-upload).
+      // By then nothing may be reading it (a part refused or ignored), and an 'error' nobody hears
+      // would end the process.
+      stream.on("error", () => undefined);
       if (name !== "file" || got) {
-        if (name === "file") secondFile = true;
-        else otherFile ??= name;
+        if (name === "file") {
+          secondFile = true;
+          // Answered now: the rest of the body does not change the answer.
+          if (got) got.then(() => reject(twoFiles()), reject);
+        } else otherFile ??= name;
         stream.resume();
         return;
       }
@@ -81,15 +97,15 @@ function readMultipart(req: Request, maxBytes: number): Promise<{ upload: Upload
               });
         },
       );
-      // Keep draining the request after a refusal so the client reads our answer, not a reset.
-      got.catch(() => stream.resume());
+      // A refused file is answered at once, not when the client has sent the rest (which could be
+      // endless); the rest is discarded, and the HTTP adapter closes the connection if it keeps coming.
+      got.catch((e: unknown) => {
+        reject(e);
+        stream.resume();
+      });
     });
     const settle = () => {
-      if (got && secondFile) {
-        const why =
-          'one image per upload, and this body has two parts named "file": send each in its own POST /uploads';
-        return got.then(() => reject(new ImageEditError("INVALID_INPUT", `file: ${why}`, { field: "file" })), reject);
-      }
+      if (got && secondFile) return got.then(() => reject(twoFiles()), reject);
       if (got) return got.then(resolve, reject);
       const why = fileAsField
         ? 'the part "file" came without a filename, so it was read as text; send it as a file (curl: -F file=@photo.jpg)'
@@ -105,6 +121,23 @@ function readMultipart(req: Request, maxBytes: number): Promise<{ upload: Upload
     });
     if (!req.body) return reject(new ImageEditError("INVALID_INPUT", "the request has no body", { field: "file" }));
     const body = Readable.fromWeb(req.body as import("node:stream/web").ReadableStream);
+    // The whole body is capped too: parts that are not the file are discarded as they stream, and
+    // without this an endless one would be read until the request timed out.
+    let received = 0;
+    body.on("data", (chunk: Buffer) => {
+      received += chunk.length;
+      if (received > maxBytes + ENVELOPE_BYTES) {
+        reject(
+          new ImageEditError(
+            "IMAGE_TOO_LARGE",
+            `the upload is more than ${describeBytes(received - chunk.length)}; ${byteLimit(maxBytes)}`,
+            {
+              details: { limit: maxBytes },
+            },
+          ),
+        );
+      }
+    });
     // pipe() does not forward errors: a client that goes away mid-upload must not crash us.
     body.on("error", (e) => {
       bb.destroy(e);
@@ -124,8 +157,7 @@ export async function receiveUpload(
   const declared = Number(req.headers.get("content-length") ?? Number.NaN);
   const contentType = req.headers.get("content-type") ?? "";
   const multipart = contentType.toLowerCase().startsWith("multipart/form-data");
-  // A multipart envelope adds a few hundred bytes around the file.
-  if (Number.isFinite(declared) && declared > max + (multipart ? 64 * 1024 : 0)) {
+  if (Number.isFinite(declared) && declared > max + (multipart ? ENVELOPE_BYTES : 0)) {
     throw new ImageEditError("IMAGE_TOO_LARGE", tooLargeMessage(declared, max, "the upload"), {
       details: { bytes: declared, limit: max },
     });

@@ -183,4 +183,105 @@ describe("bodies cut off halfway", () => {
     expect(metrics).not.toMatch(/http_requests_total\{[^}]*route="\/uploads"[^}]*status="5\d\d"/);
     expect((await fetch(`${svc.base}/healthz`)).status).toBe(200);
   });
+
+  // busboy fails a part's stream when the body breaks off; a part already refused or ignored has
+  // nobody reading it, and an 'error' nobody hears ends the process (this test's, here).
+  it("a client that gives up inside a refused or ignored part does not end the process", async () => {
+    const port = Number(new URL(svc.base).port);
+    const token = await svc.token();
+    const noise = Buffer.alloc(150_000, 7);
+    const part = (name: string, body: Buffer) =>
+      Buffer.from(
+        `--XyZ\r\nContent-Disposition: form-data; name="${name}"; filename="x.bin"\r\n\r\n${body.toString("latin1")}`,
+        "latin1",
+      );
+    const cases = [
+      part("image", noise), // ignored: not the part named "file"
+      part("file", noise), // not an image: refused from its first bytes
+      Buffer.concat([
+        multipart([{ headers: 'Content-Disposition: form-data; name="file"; filename="a.png"', body: png }]).subarray(
+          0,
+          -9,
+        ),
+        part("file", noise),
+      ]), // a second "file"
+    ];
+    for (const body of cases) {
+      const head = `POST /uploads HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nContent-Type: multipart/form-data; boundary=XyZ\r\nContent-Length: 290000\r\n\r\n`;
+      await new Promise<void>((resolve) => {
+        const s = net.connect(port, "127.0.0.1", () =>
+          s.write(Buffer.concat([Buffer.from(head), body]), () => setTimeout(() => s.destroy(), 100)),
+        );
+        s.on("error", () => undefined);
+        s.on("close", () => resolve());
+      });
+      await new Promise((r) => setTimeout(r, 100));
+      expect((await fetch(`${svc.base}/healthz`)).status).toBe(200);
+    }
+  });
+});
+
+describe("bodies that never end", () => {
+  /**
+   * Sends a chunked multipart body that starts with `first` and goes on with filler for as long as
+   * the server has not answered (up to 40 MB); the status line it answered and the bytes sent by then.
+   */
+  async function sendUntilAnswered(first: Buffer): Promise<{ status: number; sent: number }> {
+    const port = Number(new URL(svc.base).port);
+    const token = await svc.token();
+    const filler = Buffer.alloc(64 * 1024, 0x61);
+    const chunk = (b: Buffer) => Buffer.concat([Buffer.from(`${b.length.toString(16)}\r\n`), b, Buffer.from("\r\n")]);
+    return new Promise((resolve, reject) => {
+      let sent = 0;
+      let answer = "";
+      const s = net.connect(port, "127.0.0.1", () => {
+        s.write(
+          `POST /uploads HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nContent-Type: multipart/form-data; boundary=XyZ\r\nTransfer-Encoding: chunked\r\n\r\n`,
+        );
+        s.write(chunk(first));
+        const pump = () => {
+          while (!answer && sent < 40 * 1024 * 1024) {
+            sent += filler.length;
+            if (!s.write(chunk(filler))) return void s.once("drain", pump);
+          }
+          if (!answer) reject(new Error(`no answer after ${sent} bytes`));
+        };
+        pump();
+      });
+      s.on("data", (d) => {
+        answer += d.toString("latin1");
+        const m = /^HTTP\/1\.1 (\d{3})/.exec(answer);
+        if (m) {
+          resolve({ status: Number(m[1]), sent });
+          s.destroy();
+        }
+      });
+      s.on("error", () => undefined);
+      s.on("close", () => {
+        if (!answer) reject(new Error(`closed without an answer after ${sent} bytes`));
+      });
+    });
+  }
+  const partHead = (name: string) =>
+    Buffer.from(`--XyZ\r\nContent-Disposition: form-data; name="${name}"; filename="x"\r\n\r\n`);
+
+  it("a part that is not the file is capped with the body: 413 soon after the limit, not at the end", async () => {
+    const r = await sendUntilAnswered(partHead("image"));
+    expect(r.status).toBe(413);
+    // The cap is 300,000 bytes (+64 KB of envelope); loopback buffers take a few MB more.
+    expect(r.sent).toBeLessThan(16 * 1024 * 1024);
+  });
+
+  it("a file part that is not an image: 415 from its first bytes, not at the end", async () => {
+    const r = await sendUntilAnswered(partHead("file"));
+    expect(r.status).toBe(415);
+    expect(r.sent).toBeLessThan(16 * 1024 * 1024);
+  });
+
+  it("an image file part that goes on past the cap: 413", async () => {
+    const r = await sendUntilAnswered(Buffer.concat([partHead("file"), png]));
+    expect(r.status).toBe(413);
+    expect(r.sent).toBeLessThan(16 * 1024 * 1024);
+    expect((await fetch(`${svc.base}/healthz`)).status).toBe(200);
+  });
 });

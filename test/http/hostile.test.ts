@@ -247,6 +247,20 @@ describe("bad bodies", () => {
     await expectError(await post("{images: ["), 400, "INVALID_INPUT");
   });
 
+  it("a body nested deeper than any request (5000 arrays in 10 KB) -> 400 naming the depth, not a 500", async () => {
+    const deep = `${"[".repeat(5000)}800${"]".repeat(5000)}`;
+    const body = `{"images":[{"url":"http://127.0.0.1:9/a.png"}],"operation":{"type":"operations","operations":[{"op":"resize","width":${deep}}]}}`;
+    const err = await expectError(await post(body), 400, "INVALID_INPUT");
+    expect(err.message).toBe("the request body nests 5004 levels deep; the limit is 64");
+    // Brackets inside strings are text, not nesting: a command may say "[[[".
+    const quoted = await post(good({ images: [{ url: "http://127.0.0.1:9/a.png", name: "[".repeat(200) }] }));
+    expect(quoted.status).not.toBe(400);
+    // /auth/local reads its body the same way.
+    const signIn = await fetch(`${svc.base}/auth/local`, { method: "POST", body: deep });
+    expect(signIn.status).toBe(400);
+    expect(((await signIn.json()) as Json).error.message).toMatch(/nests 5000 levels deep/);
+  });
+
   it("parse: dry run plans a command or names what it did not understand", async () => {
     const ok = await svc.api("/image-edit/parse", {
       method: "POST",
