@@ -3,7 +3,7 @@
 // "done" is recorded only after the file is stored. Retryable errors (network, storage) are
 // retried with backoff up to JOB_MAX_ATTEMPTS; anything else fails this image only.
 import type { Config } from "../config.js";
-import { ImageEditError, toImageEditError } from "../core/errors.js";
+import { ImageEditError } from "../core/errors.js";
 import type { Limits } from "../core/limits.js";
 import type { Plan } from "../core/operations.js";
 import type { ProcessOptions, ProcessResult } from "../core/pipeline.js";
@@ -187,7 +187,7 @@ export async function runJob(job: Job, deps: JobDeps, opts: { signal?: AbortSign
       await deps.objects.put(key, result.data, result.contentType).catch((e: unknown) => {
         throw e instanceof ImageEditError
           ? e
-          : new ImageEditError("STORAGE_FAILED", `could not store the result: ${(e as Error).message}`, {
+          : new ImageEditError("STORAGE_FAILED", "could not store the result (a storage error; see the server log)", {
               retryable: true,
               cause: e,
             });
@@ -238,10 +238,22 @@ export async function runJob(job: Job, deps: JobDeps, opts: { signal?: AbortSign
         log.info({ reason: why }, `job interrupted: ${why}`);
         return;
       }
-      const err = toImageEditError(e, "PROCESSING_FAILED");
+      // A fault from below that nobody typed (a file system or network message naming the server's
+      // paths) is the server's business: the user sees that it failed, the log sees why.
+      const err =
+        e instanceof ImageEditError
+          ? e
+          : new ImageEditError(
+              "PROCESSING_FAILED",
+              "the image could not be processed (a server error; see the server log)",
+              {
+                cause: e,
+              },
+            );
+      const cause = err.cause instanceof Error ? err.cause.message : undefined;
       if (err.retryable && attempts < maxAttempts) {
         const delay = Math.min(10_000, (deps.retryBaseMs ?? 500) * 2 ** (attempts - 1)) * (0.75 + Math.random() * 0.5);
-        log.warn({ code: err.code, attempts, delay: Math.round(delay) }, `retrying: ${err.message}`);
+        log.warn({ code: err.code, attempts, delay: Math.round(delay), cause }, `retrying: ${err.message}`);
         metrics.increment("job_retries_total", { code: err.code });
         try {
           await (deps.sleep ?? defaultSleep)(delay, signal);
@@ -250,7 +262,7 @@ export async function runJob(job: Job, deps: JobDeps, opts: { signal?: AbortSign
         }
         continue;
       }
-      log.warn({ code: err.code, attempts }, `image failed: ${err.message}`);
+      log.warn({ code: err.code, attempts, cause }, `image failed: ${err.message}`);
       const removeStored = async () => {
         if (storedKey) await deps.objects.delete(storedKey).catch(() => undefined);
       };

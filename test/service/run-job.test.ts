@@ -193,6 +193,31 @@ describe("runJob", () => {
     expect(puts).toBe(2);
   });
 
+  it("a raw fault from below (a file system message with server paths) reaches the log, not the user", async () => {
+    const secret = "ENOTDIR: not a directory, mkdir '/srv/imgedit/data/objects/u1/s1'";
+    for (const where of ["store", "fetch"] as const) {
+      const { deps, store } = await setup({
+        objects: (o) =>
+          Object.assign(Object.create(o) as FsObjectStore, {
+            put: async (key: string, body: Buffer, type: string) => {
+              if (where === "store") throw new Error(secret);
+              return o.put(key, body, type);
+            },
+          }),
+      });
+      if (where === "fetch")
+        deps.fetchSource = async () => {
+          throw new Error(secret);
+        };
+      await runJob(job, deps);
+      const img = (await store.get("s1"))!.images[0];
+      expect(img.status).toBe("failed");
+      expect(img.error?.code).toBe(where === "store" ? "STORAGE_FAILED" : "PROCESSING_FAILED");
+      expect(img.error?.message).toMatch(/see the server log/);
+      expect(JSON.stringify(img)).not.toContain("/srv/imgedit");
+    }
+  });
+
   it("fails the image with the pipeline's typed error, without retrying bad input", async () => {
     const { deps, store, fetches } = await setup();
     deps.fetchSource = async () => {
