@@ -1,12 +1,12 @@
 // The service on one machine: SQLite sessions, filesystem objects, an in-process job queue with
 // CPU work in worker threads, prom-client metrics, the Hono app on @hono/node-server.
 import fs from "node:fs";
-import type { Server, ServerResponse } from "node:http";
+import { createServer, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { serve } from "@hono/node-server";
-import { clientErrorListener } from "./adapters/local/client-error.js";
+import { getRequestListener } from "@hono/node-server";
+import { clientErrorListener, expectationListener, requestErrorHandler } from "./adapters/local/client-error.js";
 import { CoalescingResponse } from "./adapters/local/coalescing-response.js";
 import { lockDataDir } from "./adapters/local/data-lock.js";
 import { FsObjectStore } from "./adapters/local/fs-objects.js";
@@ -170,17 +170,16 @@ async function startLocked(
   });
 
   const server = await new Promise<Server>((resolve, reject) => {
-    const s = serve(
-      {
-        fetch: app.fetch,
-        port: config.PORT,
-        hostname: config.HOST,
-        serverOptions: { ServerResponse: CoalescingResponse as unknown as typeof ServerResponse },
-      },
-      () => resolve(s as Server),
-    ) as Server;
+    // No default host for the adapter and none required by Node: a request without a Host header
+    // reaches the error handler and gets the API's JSON 400 rather than Node's empty one.
+    const s = createServer(
+      { ServerResponse: CoalescingResponse as unknown as typeof ServerResponse, requireHostHeader: false },
+      getRequestListener(app.fetch, { errorHandler: requestErrorHandler({ metrics, logger }) }),
+    );
+    s.listen(config.PORT, config.HOST, () => resolve(s));
     s.once("error", reject);
     s.on("clientError", clientErrorListener({ metrics, logger }));
+    s.on("checkExpectation", expectationListener({ metrics, logger }));
   });
   undo.push(() => new Promise((r) => server.close(r)));
   const addr = server.address() as AddressInfo;

@@ -33,6 +33,7 @@ import { ListQuerySchema, LocalSignInSchema, ParseRequestSchema, parseOrThrow } 
 import { DOWNLOAD_URL_TTL_SEC, imageView, sessionView } from "../service/view.js";
 import type { Auth } from "./auth.js";
 import { parseJsonBody } from "./json-body.js";
+import { methodLabel } from "./method-label.js";
 import { openApiDocument } from "./openapi.js";
 import { memoryRateCounter } from "./rate-limit.js";
 import { progressStream } from "./sse.js";
@@ -233,8 +234,9 @@ export function createApp(deps: AppDeps): Hono<Env> {
     if (c.req.method === "HEAD") headAnswer(c);
     const route = c.req.routePath && c.req.routePath !== "/*" ? c.req.routePath : "unmatched";
     const seconds = (deps.clock.now() - started) / 1000;
-    metrics.increment("http_requests_total", { method: c.req.method, route, status: c.res.status });
-    metrics.observe("http_request_duration_seconds", seconds, { method: c.req.method, route });
+    const method = methodLabel(c.req.method);
+    metrics.increment("http_requests_total", { method, route, status: c.res.status });
+    metrics.observe("http_request_duration_seconds", seconds, { method, route });
     const quiet = c.req.path === "/healthz" || c.req.path === "/metrics";
     const level = c.res.status >= 500 ? "error" : quiet ? "debug" : "info";
     // An error answer's code says why it was refused (the status alone does not: 400 is a dozen codes).

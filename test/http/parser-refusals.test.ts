@@ -173,3 +173,46 @@ describe("a request that does not arrive in time", () => {
     expect(lines[0].msg).toMatch(/did not arrive in time/);
   });
 });
+
+describe("requests the Node adapter cannot make a web Request of, on the real server", () => {
+  it.each([
+    ["a Host that is not a host", "GET /healthz HTTP/1.1\r\nHost: a b\r\n\r\n"],
+    ["a port out of range", "GET /healthz HTTP/1.1\r\nHost: x:99999\r\n\r\n"],
+    ["no Host", "GET /healthz HTTP/1.1\r\n\r\n"],
+    ["a backslash in the path", "GET /a\\b HTTP/1.1\r\nHost: x\r\n\r\n"],
+    ["the asterisk form", "OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n"],
+  ])("%s: 400 in JSON, counted (route unmatched, method unknown), one info line", async (_what, request) => {
+    const before = await requestCounts(svc.base);
+    const from = logs.length;
+    const answer = await raw(svc.server.port, request);
+    expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+    expect(answer).toMatch(/content-type: application\/json/i);
+    const body = bodyOf(answer);
+    expect(body.error.code).toBe("INVALID_INPUT");
+    expect(body.error.message).toMatch(/^malformed HTTP request \(.+\)$/);
+    const after = await requestCounts(svc.base);
+    expect(delta(before, after, 'method="unknown",route="unmatched",status="400"')).toBe(1);
+    const lines = logs.slice(from).filter((l) => /refused by the HTTP adapter/.test(l.msg));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ level: 30, status: 400 });
+  });
+
+  it("an Expect other than 100-continue: 417 in JSON naming it, counted and logged", async () => {
+    const before = await requestCounts(svc.base);
+    const answer = await raw(
+      svc.server.port,
+      "POST /image-edit HTTP/1.1\r\nHost: x\r\nExpect: 200-ok\r\nContent-Length: 0\r\n\r\n",
+    );
+    expect(answer).toMatch(/^HTTP\/1\.1 417 /);
+    expect(bodyOf(answer).error.message).toBe('the Expect header "200-ok" is not supported (only 100-continue is)');
+    const after = await requestCounts(svc.base);
+    expect(delta(before, after, 'method="POST",route="unmatched",status="417"')).toBe(1);
+  });
+
+  it("a method Node accepts and no route takes (PROPFIND) is counted as method unknown", async () => {
+    const answer = await raw(svc.server.port, "PROPFIND /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    expect(answer).toMatch(/^HTTP\/1\.1 4\d\d /);
+    const after = await requestCounts(svc.base);
+    for (const labels of after.keys()) expect(labels).not.toMatch(/PROPFIND/);
+  });
+});

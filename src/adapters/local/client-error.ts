@@ -4,11 +4,14 @@
 // since the app's access log and request metrics never see them, counted and logged here.
 import http from "node:http";
 import type { Duplex } from "node:stream";
+import { methodLabel } from "../../http/method-label.js";
 import type { Logger } from "../../logger.js";
 import type { Metrics } from "../../ports.js";
 
+const errorBody = (message: string, code = "INVALID_INPUT") => JSON.stringify({ error: { code, message } });
+
 function answer(status: number, message: string): string {
-  const body = JSON.stringify({ error: { code: "INVALID_INPUT", message } });
+  const body = errorBody(message);
   return [
     `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}`,
     "Content-Type: application/json",
@@ -19,14 +22,10 @@ function answer(status: number, message: string): string {
   ].join("\r\n");
 }
 
-/** The method label: one of a fixed set, never the client's bytes (each value is a new series). */
-const KNOWN_METHODS = new Set(["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]);
-
 /** The refused request's method when the bytes Node was parsing start a request line of a known one. */
 function methodOf(err: NodeJS.ErrnoException & { rawPacket?: unknown }): string {
   if (!Buffer.isBuffer(err.rawPacket)) return "unknown"; // a timeout has no bytes
-  const first = err.rawPacket.subarray(0, 8).toString("latin1").split(" ", 1)[0];
-  return KNOWN_METHODS.has(first) ? first : "unknown";
+  return methodLabel(err.rawPacket.subarray(0, 8).toString("latin1").split(" ", 1)[0]);
 }
 
 /** The status and reason for an error Node's parser raised. */
@@ -69,5 +68,47 @@ export function clientErrorListener(deps: { metrics: Metrics; logger: Logger }) 
       { method, status, code: err.code, remoteAddress: (socket as { remoteAddress?: string }).remoteAddress },
       `request refused by the HTTP parser: ${reason}`,
     );
+  };
+}
+
+/**
+ * serve()'s errorHandler: a request Node parsed but the Node adapter could not make a web Request
+ * of (no Host, a Host that is not one, a backslash in the path, `OPTIONS *`) gets the same JSON 400,
+ * counted and logged as above, instead of the adapter's empty one. Anything else thrown before the
+ * app could answer is the server's fault: a 500, logged as an error.
+ */
+export function requestErrorHandler(deps: { metrics: Metrics; logger: Logger }) {
+  return (err: unknown): Response => {
+    const malformed = err instanceof Error && err.name === "RequestError";
+    const status = malformed ? 400 : 500;
+    const message = malformed ? `malformed HTTP request (${err.message})` : "internal error; see the server log";
+    deps.metrics.increment("http_requests_total", { method: "unknown", route: "unmatched", status });
+    if (malformed) deps.logger.info({ status }, `request refused by the HTTP adapter: ${message}`);
+    else deps.logger.error({ err }, "request failed before the app saw it");
+    return new Response(errorBody(message, malformed ? "INVALID_INPUT" : "INTERNAL"), {
+      status,
+      headers: { "content-type": "application/json", connection: "close" },
+    });
+  };
+}
+
+/**
+ * A `checkExpectation` listener: an Expect header other than 100-continue is refused (417, as Node
+ * does) in the JSON shape, counted and logged, rather than with Node's empty answer.
+ */
+export function expectationListener(deps: { metrics: Metrics; logger: Logger }) {
+  return (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    const expect = String(req.headers.expect ?? "").slice(0, 100);
+    const message = `the Expect header ${JSON.stringify(expect)} is not supported (only 100-continue is)`;
+    const method = methodLabel(req.method);
+    const body = errorBody(message);
+    res.writeHead(417, {
+      "content-type": "application/json",
+      "content-length": Buffer.byteLength(body),
+      connection: "close",
+    });
+    res.end(body);
+    deps.metrics.increment("http_requests_total", { method, route: "unmatched", status: 417 });
+    deps.logger.info({ method, status: 417 }, `request refused: ${message}`);
   };
 }
