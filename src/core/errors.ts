@@ -21,6 +21,8 @@ export const ERROR_STATUS = {
   STORAGE_FAILED: 503,
   LLM_FAILED: 502,
   UNAUTHORIZED: 401,
+  /** The token issuer's keys (JWKS_URL) could not be fetched: nobody's token can be checked. */
+  AUTH_UNAVAILABLE: 503,
   FORBIDDEN: 403,
   NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,

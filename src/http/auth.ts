@@ -51,8 +51,25 @@ function unauthorized(message: string, cause?: unknown): ImageEditError {
   return new ImageEditError("UNAUTHORIZED", message, { cause });
 }
 
-function explain(e: unknown): ImageEditError {
+/**
+ * The issuer's key set could not be had (down, timing out, answering something else): every
+ * token fails alike, and a 401 would tell clients to sign in again when signing in cannot help.
+ */
+function keySetUnavailable(e: unknown): boolean {
+  if (e instanceof joseErrors.JWKSTimeout || e instanceof joseErrors.JWKSInvalid) return true;
+  // jose's plain JOSEError for a non-200 or non-JSON answer; anything not jose's is the fetch failing.
+  if (e instanceof joseErrors.JOSEError) return e.code === "ERR_JOSE_GENERIC" && /JSON Web Key Set/.test(e.message);
+  return !(e instanceof ImageEditError);
+}
+
+function explain(e: unknown, jwksMode: boolean): ImageEditError {
   if (e instanceof ImageEditError) return e;
+  if (jwksMode && keySetUnavailable(e))
+    return new ImageEditError(
+      "AUTH_UNAVAILABLE",
+      `the token issuer's keys (JWKS_URL) could not be fetched: ${e instanceof Error ? e.message : String(e)}; try again shortly`,
+      { cause: e, retryable: true },
+    );
   if (e instanceof joseErrors.JWTExpired) return unauthorized("token expired", e);
   if (e instanceof joseErrors.JWTClaimValidationFailed)
     return unauthorized(`token rejected: ${e.claim} claim check failed (${e.reason})`, e);
@@ -131,6 +148,8 @@ export function createAuth(opts: AuthOptions): Auth {
           const { payload } = await jwtVerify(token, jwks, {
             issuer: config.JWT_ISSUER,
             algorithms: ASYMMETRIC,
+            // A token without an expiry would be good for ever once leaked.
+            requiredClaims: ["exp"],
             currentDate: currentDate(),
           });
           // Cognito access tokens carry the app client in client_id instead of aud.
@@ -147,6 +166,7 @@ export function createAuth(opts: AuthOptions): Auth {
           issuer: LOCAL_ISSUER,
           audience: LOCAL_AUDIENCE,
           algorithms: ["HS256"],
+          requiredClaims: ["exp"],
           currentDate: currentDate(),
         });
         if (payload.typ === "stream") throw unauthorized("a stream token only opens its progress stream");
@@ -154,7 +174,7 @@ export function createAuth(opts: AuthOptions): Auth {
         verified.set(`l ${token}`, id.userId, "", payload.exp, payload.nbf);
         return id;
       } catch (e) {
-        throw explain(e);
+        throw explain(e, jwks !== undefined);
       }
     },
 
@@ -193,7 +213,7 @@ export function createAuth(opts: AuthOptions): Auth {
         verified.set(`s ${token}`, id.userId, payload.sid, payload.exp, undefined);
         return id;
       } catch (e) {
-        throw explain(e);
+        throw explain(e, false);
       }
     },
   };

@@ -145,6 +145,7 @@ describe("local mode: every authenticated route refuses bad tokens with 401", ()
     ["Bearer with nothing after it", async () => "Bearer "],
     ["garbage", async () => "Bearer not.a.jwt"],
     ["expired", async () => `Bearer ${await localToken({ exp: now() - 120 })}`],
+    ["without an expiry (no exp), rightly signed", async () => `Bearer ${await localToken({ exp: null })}`],
     ["not yet valid (nbf in an hour)", async () => `Bearer ${await localToken({ nbf: now() + 3600 })}`],
     [
       "wrongly signed (another secret)",
@@ -471,6 +472,7 @@ describe("JWKS mode with an issuer: tokens from another key or issuer are refuse
     ["no issuer", () => rs({ iss: null })],
     ["another audience", () => rs({ aud: "someone-else" })],
     ["expired", () => rs({ exp: now() - 120 })],
+    ["without an expiry (no exp), right key", () => rs({ exp: null })],
     ["a local HS256 token (same JWT_SECRET)", () => localToken({})],
     [
       "HS256 signed with the public key's modulus (algorithm confusion)",
@@ -497,6 +499,40 @@ describe("JWKS mode with an issuer: tokens from another key or issuer are refuse
     for (const r of ROUTES) {
       const res = await call(jwks.base, r, `Bearer ${token}`);
       await expectRefused(res, 401, "UNAUTHORIZED", `${r.name} with ${_name}`);
+    }
+  });
+
+  it("the issuer's key set unreachable: 503 AUTH_UNAVAILABLE (not 401: signing in again cannot help), then 200 once it is back", async () => {
+    let down = true;
+    const keys = await generateKeyPair("RS256", { extractable: true });
+    const served = { ...(await exportJWK(keys.publicKey)), kid: "k9", alg: "RS256", use: "sig" };
+    const flaky = http.createServer((_req, res) => {
+      if (down) res.writeHead(500).end("issuer down");
+      else res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ keys: [served] }));
+    });
+    await new Promise<void>((r) => flaky.listen(0, "127.0.0.1", () => r()));
+    const svc = await startService({
+      JWKS_URL: `http://127.0.0.1:${(flaky.address() as net.AddressInfo).port}/jwks.json`,
+      JWT_ISSUER: ISSUER,
+    });
+    try {
+      const token = await new SignJWT({})
+        .setProtectedHeader({ alg: "RS256", kid: "k9" })
+        .setSubject("carol")
+        .setIssuer(ISSUER)
+        .setExpirationTime(now() + 600)
+        .sign(keys.privateKey);
+      const res = await fetch(`${svc.base}/image-edit/sessions`, { headers: { authorization: `Bearer ${token}` } });
+      expect(res.status).toBe(503);
+      const body = (await res.json()) as { error: { code: string; message: string } };
+      expect(body.error.code).toBe("AUTH_UNAVAILABLE");
+      expect(body.error.message).toMatch(/JWKS_URL/);
+      down = false;
+      const again = await fetch(`${svc.base}/image-edit/sessions`, { headers: { authorization: `Bearer ${token}` } });
+      expect(again.status).toBe(200);
+    } finally {
+      await svc.close();
+      await new Promise<void>((r) => flaky.close(() => r()));
     }
   });
 });
