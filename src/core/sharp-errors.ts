@@ -26,8 +26,11 @@ export function sharpError(e: unknown, phase: "decode" | "process"): ImageEditEr
       { details: max ? { limit: max } : undefined, cause: e },
     );
   }
-  if (/corrupt header/i.test(raw))
-    return new ImageEditError("CORRUPT_IMAGE", `the image header is corrupt: ${detail(raw)}`, { cause: e });
+  if (/corrupt header/i.test(raw)) {
+    // libvips names no reason when the file ends inside its header (a PNG cut after 33 bytes).
+    const why = detail(raw) || "the file ends before its header does, or the header is unreadable";
+    return new ImageEditError("CORRUPT_IMAGE", `the image header is corrupt: ${why}`, { cause: e });
+  }
   // The decoder gave bands libvips cannot name (e.g. a TIFF claiming RGB with one sample).
   if (phase === "decode" && /no known route .*'multiband'/i.test(raw))
     return new ImageEditError(

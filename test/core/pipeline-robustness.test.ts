@@ -106,6 +106,17 @@ describe("decoder errors are the input's fault wherever they surface", () => {
     );
   });
 
+  it("a PNG cut inside its header fails CORRUPT_IMAGE with a reason, though libvips gives none", async () => {
+    const png = await sharp({ create: { width: 10, height: 10, channels: 3, background: "red" } })
+      .png()
+      .toBuffer();
+    const err = await run(png.subarray(0, 33), [{ op: "resize", width: 5 }]).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: "CORRUPT_IMAGE" });
+    expect((err as Error).message).toBe(
+      "the image header is corrupt: the file ends before its header does, or the header is unreadable",
+    );
+  });
+
   it("an AVIF whose ispe box claims 0x7fffffff px fails CORRUPT_IMAGE, not as a resize failure", async () => {
     const avif = Buffer.from(
       await sharp({ create: { width: 64, height: 48, channels: 3, background: "#369" } })
