@@ -2,7 +2,7 @@
 // certificate check, while the socket can only go to the pinned address: the request connects to
 // that address, and the connected peer is compared with it once more. Connections are kept alive
 // between fetches and pooled by that address, so a socket is only ever reused for the address it
-// was vetted and opened for (50 images from one host: one connection, one TLS handshake).
+// was vetted and opened for (50 images from one host: one connection, one TLS handshake, per fetch running at once).
 import type { IncomingMessage } from "node:http";
 import http from "node:http";
 import https from "node:https";
