@@ -1347,6 +1347,12 @@ export interface Rejection {
 }
 
 export const REJECTED: Rejection[] = [
+  // a dot before three digits: 1000 with a thousands dot, or 1 with a decimal point
+  { command: "resize to 1.000px", unknown: ["1.000px"], says: "ambiguous" },
+  { command: "resize to 1.920x1.080", unknown: ["1.920x1.080"], says: "e.g. 1920x1080" },
+  // two directions at once
+  { command: "rotate left 90 clockwise", unknown: ["90"], says: '"left" and "clockwise" turn opposite ways' },
+  { command: "rotate right -90", unknown: ["-90"], says: "say one direction" },
   // no subject mask: blurring "the background" would blur everything
   { command: "blur the background", unknown: ["background"], says: "blurred on its own" },
   { command: "blur the background a little", unknown: ["background"], says: "blurred on its own" },

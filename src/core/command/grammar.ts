@@ -786,6 +786,12 @@ const parseRotate: Parser = (c, ctx) => {
     angle *= times.num.value;
   }
   const dir = c.takeKey(...CCW, ...CW);
+  // "rotate left 90 clockwise", "rotate right -90": two directions; which one was meant is a guess
+  const again = c.takeKey(...CCW, ...CW);
+  if (dir && again && CCW.includes(dir.key) !== CCW.includes(again.key))
+    return { error: `"${dir.text}" and "${again.text}" turn opposite ways: say one direction` };
+  if (dir && CW.includes(dir.key) && angle !== undefined && angle < 0)
+    return { error: `${n?.text ?? angle} turns counter-clockwise, "${dir.text}" clockwise: say one direction` };
   if (dir && CCW.includes(dir.key) && angle !== undefined) angle = -Math.abs(angle);
   c.takeAll("turn", "rotation", "deg", "way", "by", "horizontal", "onto", "side");
   // "rotate 45 on black", "rotate 45, black": the only colour a rotation takes is its background

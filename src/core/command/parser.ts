@@ -635,6 +635,14 @@ function plan(text: string, nested = false): ParseResult {
       };
     }
   }
+  // "1.000px": a thousands dot (1000 in much of Europe) or a decimal point (1)? Either reading is
+  // a guess, and the wrong one is a thousandfold size.
+  const dotted = items.find((it) => (it.num?.unit === "px" || it.dims) && /\d\.\d{3}(?!\d)/.test(it.text));
+  if (dotted)
+    return notUnderstood(
+      `"${dotted.text}" is ambiguous: the dot may group thousands or mark decimals; write whole pixels without it, e.g. ${dotted.text.replace(/(\d)\.(\d{3})(?!\d)/g, "$1$2")}`,
+      [dotted],
+    );
   const unknown = kept.flatMap((k) => k.r.unknown);
   const errors = kept.flatMap((k) => k.r.errors);
   const marks = kept.flatMap((k) => k.r.marks);
