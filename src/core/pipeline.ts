@@ -24,7 +24,7 @@ import {
   type OutputSettings,
   type StepContext,
 } from "./ops/define.js";
-import { decodeToSrgb, type Header, isDeep, type ProbeResult, readHeader } from "./probe.js";
+import { decodeToSrgb, type Header, hasExtraChannels, isDeep, type ProbeResult, readHeader } from "./probe.js";
 import { sharpError } from "./sharp-errors.js";
 
 export type { ProbeResult } from "./probe.js";
@@ -92,7 +92,7 @@ export async function processImage(input: Buffer, plan: Plan, opts: ProcessOptio
     return await run.execute();
   } catch (e) {
     // Every failure leaves typed; an untyped one here is a sharp argument check we did not foresee.
-    throw isImageEditError(e) ? e : sharpError(e, "process");
+    throw await run.explain(isImageEditError(e) ? e : sharpError(e, "process"));
   } finally {
     run.dispose();
   }
@@ -132,6 +132,27 @@ class Run {
     opts.signal?.addEventListener("abort", this.onAbort, { once: true });
   }
 
+  /**
+   * libvips' PNG writer says only "unable to write to target" when the decoder feeding it stops
+   * on a warning (a PNG with a bad IHDR CRC): decoding the input on its own names the reason.
+   */
+  async explain(err: ImageEditError): Promise<ImageEditError> {
+    if (err.code !== "CORRUPT_IMAGE" || !/unable to write to target/i.test(err.message) || this.stopped) return err;
+    try {
+      await this.race(
+        sharp(this.input, { limitInputPixels: this.limits.maxInputPixels, sequentialRead: true })
+          .resize(1, 1, { fit: "fill" })
+          .raw()
+          .timeout({ seconds: Math.max(1, Math.ceil((this.deadline - Date.now()) / 1000)) })
+          .toBuffer(),
+      );
+    } catch (e) {
+      const why = sharpError(e, "decode");
+      if (why.code === "CORRUPT_IMAGE" && !/unable to write to target/i.test(why.message)) return why;
+    }
+    return err;
+  }
+
   dispose(): void {
     clearTimeout(this.timer);
     this.opts.signal?.removeEventListener("abort", this.onAbort);
@@ -157,10 +178,10 @@ class Run {
     if (this.animate && !this.canFuse(stage)) {
       stage = await this.uprightFrames();
       meta = rawMeta(stage, this.header.format);
-    } else if (isDeep(this.header)) {
+    } else if (isDeep(this.header) || hasExtraChannels(this.header)) {
       // sharp would run the first chain in 16 bits or float (contrast's offset 256x too small, a
       // float image black after brightness, fused steps rounded differently from one by one):
-      // every output is 8-bit, so decode to that once.
+      // every output is 8-bit, so decode to that once. Extra channels are dropped there too.
       stage = await this.materialise(this.open(stage), "decode");
       meta = rawMeta(stage, this.header.format);
     }
@@ -337,13 +358,15 @@ class Run {
       throw step && err.code === "PROCESSING_FAILED" ? stepError(err, step) : err;
     }
     const pages = out.info.pages && out.info.pages > 1 ? out.info.pages : 1;
+    // Raw output is sRGB: bands past RGBA are an input's extra channels (hasExtraChannels).
+    const channels = Math.min(out.info.channels, 4) as RawStage["channels"];
     return {
       kind: "raw",
-      data: out.data,
+      data: channels < out.info.channels ? firstBands(out.data, out.info.channels, channels) : out.data,
       width: out.info.width,
       height: pages > 1 ? (out.info.pageHeight ?? out.info.height / pages) : out.info.height,
       pages,
-      channels: out.info.channels,
+      channels,
     };
   }
 
@@ -548,20 +571,19 @@ class Run {
   }
 
   /**
-   * The image whose metadata the output keeps: the input, except a 16-bit RGB one. sharp works on
-   * that in Display P3 and writes the sRGB profile by converting from P3, which would shift the
-   * sRGB pixels painted over it; a tiny 8-bit JPEG with all of its metadata (EXIF, XMP, IPTC,
-   * ICC; the pixels do not matter) stands in for it.
+   * The image whose metadata the output keeps: the input, except a 16-bit RGB one or one with
+   * extra channels. sharp works on a 16-bit one in Display P3 and writes the sRGB profile by
+   * converting from P3, which would shift the sRGB pixels painted over it; a tiny 8-bit JPEG with
+   * all of its metadata (EXIF, XMP, IPTC, ICC; the pixels do not matter) stands in for it.
    */
   private async metadataSource(): Promise<Buffer> {
-    if (this.header.space !== "rgb16") return this.input;
+    const extra = hasExtraChannels(this.header);
+    if (this.header.space !== "rgb16" && !extra) return this.input;
     try {
+      // composite refuses a base with more bands than the pixels painted over it: colour only.
+      const image = sharp(this.input, { limitInputPixels: this.limits.maxInputPixels });
       return await this.race(
-        sharp(this.input, { limitInputPixels: this.limits.maxInputPixels })
-          .resize(8, 8, { fit: "fill" })
-          .keepMetadata()
-          .jpeg()
-          .toBuffer(),
+        (extra ? image.removeAlpha() : image).resize(8, 8, { fit: "fill" }).keepMetadata().jpeg().toBuffer(),
       );
     } catch (e) {
       throw sharpError(e, "decode");
@@ -662,6 +684,14 @@ const EXIF_TURNS: Record<number, { flop: boolean; angle: number }> = {
 };
 
 const WHITE = "#ffffff";
+
+/** The first `keep` bands of each pixel. */
+function firstBands(data: Buffer, channels: number, keep: number): Buffer {
+  const pixels = data.length / channels;
+  const out = Buffer.allocUnsafe(pixels * keep);
+  for (let p = 0, i = 0, o = 0; p < pixels; p++, i += channels) for (let c = 0; c < keep; c++) out[o++] = data[i + c];
+  return out;
+}
 
 /** Raw pixels with alpha as their colour bands alone and a (255, 255, 255, alpha) mask. */
 function splitAlpha(stage: RawStage): { colours: Buffer; mask: Buffer } {

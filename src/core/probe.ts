@@ -51,6 +51,27 @@ function checkBytes(input: Buffer, limits: Limits): void {
 /** SVG text past this is refused whatever MAX_IMAGE_SIZE says: librsvg holds the whole tree. */
 export const MAX_SVG_BYTES = 10 * MB;
 
+/**
+ * How far an SVG's prologue (XML declaration, comments, processing instructions, DOCTYPE) may run
+ * before its `<svg` root: an editor's licence comment can fill the first SNIFF_BYTES on its own.
+ */
+export const SVG_PROLOGUE_BYTES = 64 * 1024;
+
+/** The type by magic bytes; text that opens like XML is looked at up to SVG_PROLOGUE_BYTES. */
+function sniff(input: Buffer) {
+  const head = sniffImageType(input.subarray(0, SNIFF_BYTES));
+  if (head || input.length <= SNIFF_BYTES || !opensLikeXml(input)) return head;
+  // Only "<" can open it, so nothing but an SVG can come of the longer look: a binary format is
+  // decided by its first bytes, and XML that is no SVG fails at the same element either way.
+  const svg = sniffImageType(input.subarray(0, SVG_PROLOGUE_BYTES));
+  return svg?.format === "svg" ? svg : undefined;
+}
+
+const opensLikeXml = (input: Buffer) => /^\ufeff?\s*</.test(input.toString("utf8", 0, 256));
+
+/** At most colour (CMYK: 4 bands), alpha and extra channels together: sharp's own default limit. */
+export const MAX_CHANNELS = 5;
+
 const READABLE = ["jpeg", "png", "webp", "gif", "tiff", "avif", "heif", "svg"];
 const svgDisabled = () =>
   new ImageEditError("UNSUPPORTED_FORMAT", "SVG input is disabled on this server (ALLOW_SVG=false)");
@@ -60,7 +81,7 @@ const svgDisabled = () =>
  * and SVG (text for librsvg/libxml2, or gzipped) never does when it is off.
  */
 function sniffFormat(input: Buffer, limits: Limits): string {
-  const format = sniffImageType(input.subarray(0, SNIFF_BYTES))?.format;
+  const format = sniff(input)?.format;
   if (format === "svg") {
     if (!limits.allowSvg) throw svgDisabled();
     if (input.length > MAX_SVG_BYTES)
@@ -79,12 +100,12 @@ function sniffFormat(input: Buffer, limits: Limits): string {
       "UNSUPPORTED_FORMAT",
       `${format.toUpperCase()} input is not supported; use JPEG, PNG, WebP, GIF, TIFF or AVIF`,
     );
-  const xml = /^\ufeff?\s*</.test(input.toString("utf8", 0, 256));
+  const xml = opensLikeXml(input);
   if (xml && !limits.allowSvg) throw svgDisabled();
   throw new ImageEditError(
     "UNSUPPORTED_FORMAT",
     xml
-      ? "the input is XML but not an SVG imgedit reads: it must open with an <svg> root element, and a DOCTYPE may not define entities"
+      ? `the input is XML but not an SVG imgedit reads: it must open with an <svg> root element within its first ${SVG_PROLOGUE_BYTES / 1024} KB, and a DOCTYPE may not define entities`
       : "the input is not an image format imgedit reads",
   );
 }
@@ -100,7 +121,7 @@ async function checkSvgEmbeds(svg: Buffer, limits: Limits): Promise<void> {
   let total = 0;
   for (const [i, data] of embeds.entries()) {
     const what = `image ${i + 1} embedded in the SVG as a data: URL`;
-    if (sniffImageType(data.subarray(0, SNIFF_BYTES))?.format === "svg")
+    if (sniff(data)?.format === "svg")
       throw new ImageEditError("UNSUPPORTED_FORMAT", `${what} is an SVG; an SVG may embed only raster images`);
     let h: Header;
     try {
@@ -124,16 +145,29 @@ function framesDecoded(format: string, pages: number): number {
   return format === "gif" || format === "webp" ? pages : 1;
 }
 
-/** Reads the header (never the pixels) and enforces byte, dimension and pixel limits. */
-export async function readHeader(input: Buffer, limits: Limits): Promise<Header> {
+/**
+ * Reads the header (never the pixels) and enforces byte, dimension and pixel limits.
+ * @param opts.partial `input` is only the start of the file (`imgedit info` on a file over
+ *   MAX_IMAGE_SIZE): the checks that need the whole file are skipped.
+ */
+export async function readHeader(input: Buffer, limits: Limits, opts: { partial?: boolean } = {}): Promise<Header> {
   checkBytes(input, limits);
   const sniffed = sniffFormat(input, limits);
   if (sniffed === "svg") await checkSvgEmbeds(input, limits);
   let meta: Metadata;
   try {
-    // limitInputPixels off here: we want the real size to report it, not sharp's generic message.
-    meta = await sharp(input, { limitInputPixels: false }).metadata();
+    // Limits off here: we want the real size and channel count to report them, not sharp's
+    // generic messages (metadata() decodes no pixels).
+    meta = await sharp(input, { limitInputPixels: false, limitInputChannels: false }).metadata();
   } catch (e) {
+    // The magic bytes say what it is, so the decoder's "unknown format" means a damaged file
+    // (a TIFF cut before its directory, which libtiff writes at the end).
+    if (/unsupported image format/i.test(String(e)) && sniffed !== "svg")
+      throw new ImageEditError(
+        "CORRUPT_IMAGE",
+        `the input starts like a ${FORMAT_NAMES[sniffed] ?? sniffed} file but cannot be read as one: it is damaged or cut short`,
+        { cause: e },
+      );
     throw sharpError(e, "decode");
   }
   let format = meta.format as string | undefined;
@@ -155,6 +189,17 @@ export async function readHeader(input: Buffer, limits: Limits): Promise<Header>
       "UNSUPPORTED_FORMAT",
       `${format.toUpperCase()} input is not supported; use JPEG, PNG, WebP, GIF, TIFF or AVIF`,
     );
+  const channels = meta.channels ?? 3;
+  if (channels > MAX_CHANNELS)
+    throw new ImageEditError(
+      "UNSUPPORTED_FORMAT",
+      `the image has ${channels} channels; imgedit reads at most ${MAX_CHANNELS} (colour, alpha and extra channels together): save it without its extra channels`,
+      { details: { channels, limit: MAX_CHANNELS } },
+    );
+  if (format === "gif" && !opts.partial) {
+    const damage = gifDamage(input);
+    if (damage) throw new ImageEditError("CORRUPT_IMAGE", `the GIF is damaged: ${damage}`);
+  }
   const storedWidth = meta.width ?? 0;
   const pages = Math.max(1, meta.pages ?? 1);
   const storedHeight = meta.pageHeight && pages > 1 ? meta.pageHeight : (meta.height ?? 0);
@@ -194,7 +239,7 @@ export async function readHeader(input: Buffer, limits: Limits): Promise<Header>
     hasAlpha: meta.hasAlpha ?? false,
     orientation,
     space: meta.space,
-    channels: meta.channels ?? 3,
+    channels,
     storedWidth,
     storedHeight,
     delay: meta.delay,
@@ -206,6 +251,59 @@ export async function readHeader(input: Buffer, limits: Limits): Promise<Header>
   };
 }
 
+const FORMAT_NAMES: Record<string, string> = {
+  jpeg: "JPEG",
+  png: "PNG",
+  webp: "WebP",
+  gif: "GIF",
+  tiff: "TIFF",
+  avif: "AVIF",
+  heif: "HEIF",
+};
+
+/**
+ * Why a GIF is not whole, or undefined. libvips (libnsgif) reads a GIF cut short without a
+ * warning, as the frames before the cut, so the block structure is walked (lengths only, no LZW
+ * decoding): it must reach the trailer (0x3B). What follows the trailer is ignored, as every
+ * decoder does (files padded with zeros exist). A file that ends between two blocks without the
+ * trailer is refused too: it cannot be told from one cut between frames, and encoders write it.
+ */
+export function gifDamage(gif: Buffer): string | undefined {
+  const frames = (n: number) => `${n} whole frame${n === 1 ? "" : "s"} before it`;
+  let i = 13;
+  if (gif.length < i) return "it ends inside its header";
+  if (gif[10] & 0x80) i += 3 << ((gif[10] & 7) + 1); // global colour table
+  /** Skips data sub-blocks through their terminator; false when the file ends first. */
+  const subBlocks = (): boolean => {
+    while (i < gif.length) {
+      const size = gif[i++];
+      if (size === 0) return true;
+      i += size;
+    }
+    return false;
+  };
+  for (let n = 0; ; ) {
+    if (i >= gif.length)
+      return n === 0
+        ? "it ends before its first frame"
+        : `it ends after frame ${n} without the GIF trailer: the file is cut short`;
+    const block = gif[i++];
+    if (block === 0x3b) return undefined;
+    if (block === 0x21) {
+      i++; // extension label
+      if (!subBlocks()) return `it ends inside an extension block after frame ${n} (the file is cut short)`;
+    } else if (block === 0x2c) {
+      if (i + 9 <= gif.length && gif[i + 8] & 0x80) i += 3 << ((gif[i + 8] & 7) + 1); // local colour table
+      i += 10; // image descriptor, LZW minimum code size
+      if (!subBlocks()) return `it ends inside frame ${n + 1}, with ${frames(n)} (the file is cut short)`;
+      n++;
+    } else {
+      const at = (i - 1).toLocaleString("en-US");
+      return `byte ${at} (0x${block.toString(16).padStart(2, "0")}) after frame ${n} starts no GIF block`;
+    }
+  }
+}
+
 /**
  * Samples wider than 8 bits (16-bit PNG/TIFF, 10/12-bit AVIF, 32-bit integer or float TIFF):
  * sharp keeps them through a chain, so absolute levels mean something else there (contrast's
@@ -214,6 +312,18 @@ export async function readHeader(input: Buffer, limits: Limits): Promise<Header>
  */
 export function isDeep(h: Pick<Header, "depth">): boolean {
   return h.depth !== undefined && h.depth !== "uchar";
+}
+
+/**
+ * Bands past colour and one alpha (a TIFF's extra channels: ExtraSamples beyond the first, as
+ * Photoshop writes spot or saved-selection channels). libvips keeps them, and sharp's steps and
+ * encoders then disagree on which band is the alpha (the extra one, after brightness), or fail on
+ * 5-band raw pixels: the pipeline decodes such an input once and keeps colour and alpha only.
+ * The first extra sample is the alpha, as libtiff and libvips read it.
+ */
+export function hasExtraChannels(h: Pick<Header, "channels" | "space">): boolean {
+  const colour = h.space === "b-w" || h.space === "grey16" ? 1 : h.space === "cmyk" ? 4 : 3;
+  return h.channels > colour + 1;
 }
 
 /**

@@ -62,9 +62,16 @@ const LOADER =
 const DECODER =
   /load|Vips(Jpeg|Png|Gif|Webp|Tiff|Heif|Svg|Foreign)|premature|corrupt|truncat|huffman|marker|crc|decod|libspng|read error|bogus|not enough data|unexpected end|out of order|unable to write to target/i;
 
+// Lines that say only that something failed: the line naming why ("IHDR: CRC error") is another.
+const GENERIC =
+  /^(\w+: )?(warning treated as error due to failOn setting|error in tile \d+ x \d+|unable to write to target\b.*)$/i;
+
 // libvips repeats lines; keep the first distinct reason, without the "Input file has..." prefix.
 function detail(raw: string): string {
   const lines = [...new Set(raw.split("\n").map((l) => l.trim()))].filter(Boolean);
-  const first = lines[0].replace(/^Input (file|buffer) has corrupt header:\s*/i, "");
+  const first = (lines.find((l) => !GENERIC.test(l)) ?? lines[0] ?? "").replace(
+    /^Input (file|buffer) has corrupt header:\s*/i,
+    "",
+  );
   return first.length > 200 ? `${first.slice(0, 200)}…` : first;
 }

@@ -188,7 +188,7 @@ async function runEdit(argv: string[], io: CliIO): Promise<number> {
   const written = outputFormat ?? plannedFormat(plan);
   if (quality !== undefined && written && !(FORMAT_OPTIONS.quality as readonly string[]).includes(written))
     throw new UsageError(
-      `--quality does nothing for ${written} output (${written === "png" ? "png is always lossless" : "gif has no quality setting"}); it applies to ${FORMAT_OPTIONS.quality.join(", ")}`,
+      `--quality does nothing for ${written} output (${noQuality(written)}); it applies to ${FORMAT_OPTIONS.quality.join(", ")}`,
     );
 
   const { processImage } = await import("../../core/pipeline.js");
@@ -360,9 +360,21 @@ async function buildPlan(
   if (format) return validatePlan([{ op: "format", format }], limits);
   // `-o photo.webp` or `-q 60` alone change nothing by themselves: say what would.
   const example = (values.output && formatFromExtension(values.output)) ?? "webp";
+  // The example must itself be accepted: --quality is refused for PNG and GIF output.
+  const quality =
+    values.quality === undefined
+      ? ""
+      : (FORMAT_OPTIONS.quality as readonly string[]).includes(example)
+        ? ` --quality ${values.quality}`
+        : `, without --quality: ${noQuality(example)}`;
   throw new UsageError(
-    `say what to do: --ops '<json plan>', --command "<text>" or --format (e.g. --format ${example}${values.quality === undefined ? "" : ` --quality ${values.quality}`})`,
+    `say what to do: --ops '<json plan>', --command "<text>" or --format (e.g. --format ${example}${quality})`,
   );
+}
+
+/** Why --quality means nothing for a PNG or GIF output. */
+function noQuality(format: string): string {
+  return format === "png" ? "png is always lossless" : `${format} has no quality setting`;
 }
 
 /**

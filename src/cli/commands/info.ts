@@ -1,8 +1,8 @@
 // `imgedit info`: what an image is, read from its header only (fast, even for huge files).
-import { open, stat } from "node:fs/promises";
+import { open, readFile, stat } from "node:fs/promises";
 import { ConfigError, loadConfig } from "../../config.js";
 import { tooLargeMessage } from "../../core/bytes.js";
-import { toImageEditError } from "../../core/errors.js";
+import { ImageEditError, toImageEditError } from "../../core/errors.js";
 import { limitsFromConfig } from "../../core/limits.js";
 import { parseOptions } from "../args.js";
 import { CliFailure, notAFile, readProblem } from "../fs-errors.js";
@@ -83,7 +83,10 @@ function parse(argv: string[]) {
   return parseOptions({ args: argv, allowPositionals: true, options: { json: { type: "boolean" } } });
 }
 
-// Enough bytes for any header sharp needs (JPEG EXIF/ICC segments can be large; 16 MB covers them).
+// What is read of a file over MAX_IMAGE_SIZE (edit refuses it unread) to describe it: enough for
+// any header sharp needs (JPEG EXIF/ICC segments can be large). A file within the limit is read
+// whole, as edit reads it, so the verdict is edit's: a header may sit at the end (a TIFF's
+// directory), and a GIF's frames are counted through the whole file.
 const HEADER_BYTES = 16 * 1024 * 1024;
 
 async function inspect(file: string, limits: ReturnType<typeof limitsFromConfig>): Promise<ImageInfo> {
@@ -95,9 +98,12 @@ async function inspect(file: string, limits: ReturnType<typeof limitsFromConfig>
     if (!st.isFile()) throw notAFile(file, st.isDirectory());
     out.bytes = st.size;
     const { readHeader, probeImage } = await import("../../core/probe.js");
-    const head = await readStart(file, Math.min(st.size, HEADER_BYTES)).catch(async (e: unknown) => {
-      throw await readProblem(file, e);
-    });
+    const whole = st.size <= limits.maxImageBytes;
+    const data = await (whole ? readFile(file) : readStart(file, Math.min(st.size, HEADER_BYTES))).catch(
+      async (e: unknown) => {
+        throw await readProblem(file, e);
+      },
+    );
     // Describe the image whatever its size; then say separately whether the limits accept it.
     const unlimited = {
       ...limits,
@@ -107,7 +113,14 @@ async function inspect(file: string, limits: ReturnType<typeof limitsFromConfig>
       maxFrames: Number.MAX_SAFE_INTEGER,
       allowSvg: true,
     };
-    const h = await readHeader(head, unlimited);
+    let h: Awaited<ReturnType<typeof readHeader>>;
+    try {
+      h = await readHeader(data, unlimited, { partial: !whole });
+    } catch (e) {
+      // Only the start was read: that says nothing sure about the rest, and edit's verdict is the size.
+      if (whole) throw e;
+      throw new ImageEditError("IMAGE_TOO_LARGE", tooLargeMessage(st.size, limits.maxImageBytes));
+    }
     Object.assign(out, {
       format: h.format,
       width: h.width,
@@ -126,7 +139,7 @@ async function inspect(file: string, limits: ReturnType<typeof limitsFromConfig>
     if (st.size > limits.maxImageBytes) {
       out.limits = `IMAGE_TOO_LARGE: ${tooLargeMessage(st.size, limits.maxImageBytes)}`;
     } else {
-      out.limits = await probeImage(head, limits).then(
+      out.limits = await probeImage(data, limits).then(
         () => "ok",
         (e: unknown) => {
           const err = toImageEditError(e);
