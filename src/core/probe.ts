@@ -5,7 +5,7 @@ import { tooLargeMessage } from "./bytes.js";
 import { ImageEditError } from "./errors.js";
 import type { Limits } from "./limits.js";
 import { sharpError } from "./sharp-errors.js";
-import { SNIFF_BYTES, sniffImageType } from "./sniff.js";
+import { opensLikeXml, SVG_PROLOGUE_BYTES, sniffInput } from "./sniff.js";
 import { MAX_SVG_EMBEDS, svgDataUrls } from "./svg-embeds.js";
 import { checkSvgFilters } from "./svg-filters.js";
 
@@ -51,24 +51,6 @@ function checkBytes(input: Buffer, limits: Limits): void {
 /** SVG text past this is refused whatever MAX_IMAGE_SIZE says: librsvg holds the whole tree. */
 export const MAX_SVG_BYTES = 10 * MB;
 
-/**
- * How far an SVG's prologue (XML declaration, comments, processing instructions, DOCTYPE) may run
- * before its `<svg` root: an editor's licence comment can fill the first SNIFF_BYTES on its own.
- */
-export const SVG_PROLOGUE_BYTES = 64 * 1024;
-
-/** The type by magic bytes; text that opens like XML is looked at up to SVG_PROLOGUE_BYTES. */
-function sniff(input: Buffer) {
-  const head = sniffImageType(input.subarray(0, SNIFF_BYTES));
-  if (head || input.length <= SNIFF_BYTES || !opensLikeXml(input)) return head;
-  // Only "<" can open it, so nothing but an SVG can come of the longer look: a binary format is
-  // decided by its first bytes, and XML that is no SVG fails at the same element either way.
-  const svg = sniffImageType(input.subarray(0, SVG_PROLOGUE_BYTES));
-  return svg?.format === "svg" ? svg : undefined;
-}
-
-const opensLikeXml = (input: Buffer) => /^\ufeff?\s*</.test(input.toString("utf8", 0, 256));
-
 /** At most colour (CMYK: 4 bands), alpha and extra channels together: sharp's own default limit. */
 export const MAX_CHANNELS = 5;
 
@@ -81,7 +63,7 @@ const svgDisabled = () =>
  * and SVG (text for librsvg/libxml2, or gzipped) never does when it is off.
  */
 function sniffFormat(input: Buffer, limits: Limits): string {
-  const format = sniff(input)?.format;
+  const format = sniffInput(input)?.format;
   if (format === "svg") {
     if (!limits.allowSvg) throw svgDisabled();
     if (input.length > MAX_SVG_BYTES)
@@ -121,7 +103,7 @@ async function checkSvgEmbeds(svg: Buffer, limits: Limits): Promise<void> {
   let total = 0;
   for (const [i, data] of embeds.entries()) {
     const what = `image ${i + 1} embedded in the SVG as a data: URL`;
-    if (sniff(data)?.format === "svg")
+    if (sniffInput(data)?.format === "svg")
       throw new ImageEditError("UNSUPPORTED_FORMAT", `${what} is an SVG; an SVG may embed only raster images`);
     let h: Header;
     try {

@@ -9,8 +9,32 @@ export interface ImageType {
   ext: string;
 }
 
-/** Bytes worth reading before sniffing: binary formats need 32, an SVG may open with a long prologue. */
+/** Bytes worth reading before sniffing: binary formats need 32; see SVG_PROLOGUE_BYTES. */
 export const SNIFF_BYTES = 4096;
+
+/**
+ * How far an SVG's prologue (XML declaration, comments, processing instructions, DOCTYPE) may run
+ * before its `<svg` root: an editor's licence comment can fill the first SNIFF_BYTES on its own.
+ */
+export const SVG_PROLOGUE_BYTES = 64 * 1024;
+
+/** Text that opens like XML: only an SVG can come of it, and its root may lie past SNIFF_BYTES. */
+export function opensLikeXml(data: Uint8Array): boolean {
+  return /^\ufeff?\s*</.test(
+    Buffer.from(data.buffer, data.byteOffset, Math.min(256, data.byteLength)).toString("utf8"),
+  );
+}
+
+/**
+ * The type of an input from its start: magic bytes in the first SNIFF_BYTES, or an SVG whose root
+ * lies within SVG_PROLOGUE_BYTES (nothing but an SVG is accepted from the longer look: a binary
+ * format is decided by its first bytes, and XML that is no SVG fails at the same element either way).
+ */
+export function sniffInput(data: Uint8Array): ImageType | undefined {
+  const head = sniffImageType(data.subarray(0, SNIFF_BYTES));
+  if (head || data.length <= SNIFF_BYTES || !opensLikeXml(data)) return head;
+  return sniffSvg(data.subarray(0, SVG_PROLOGUE_BYTES));
+}
 
 const T = {
   jpeg: { format: "jpeg", mime: "image/jpeg", ext: "jpg" },
@@ -120,7 +144,7 @@ export function requireImageType(data: Uint8Array, what: string): ImageType {
   if (data.length === 0) {
     throw new ImageEditError("UNSUPPORTED_FORMAT", `${what} is empty`, { details: { reason: "empty" } });
   }
-  const type = sniffImageType(data.subarray(0, SNIFF_BYTES));
+  const type = sniffInput(data);
   if (!type) {
     const hex = Buffer.from(data.subarray(0, 8)).toString("hex");
     throw new ImageEditError(

@@ -2,7 +2,14 @@
 // that does not start like an image is refused before the rest is read.
 import type { Readable } from "node:stream";
 import { ByteAccumulator, type CapOptions, capStream } from "./cap.js";
-import { type ImageType, requireImageType, SNIFF_BYTES } from "./sniff.js";
+import {
+  type ImageType,
+  opensLikeXml,
+  requireImageType,
+  SNIFF_BYTES,
+  SVG_PROLOGUE_BYTES,
+  sniffInput,
+} from "./sniff.js";
 
 export interface Upload {
   data: Buffer;
@@ -31,8 +38,11 @@ export async function readUpload(
   for await (const chunk of capStream(stream, maxBytes, opts)) {
     acc.push(chunk);
     if (!type && acc.length >= SNIFF_BYTES) {
+      // An SVG's prologue may run past the first bytes: read on to SVG_PROLOGUE_BYTES for its root.
+      const view = acc.view();
+      if (acc.length < SVG_PROLOGUE_BYTES && !sniffInput(view) && opensLikeXml(view)) continue;
       // Throwing here ends the loop and stops reading the source: the rest is never read.
-      type = requireImageType(acc.view(), "the upload");
+      type = requireImageType(view, "the upload");
     }
   }
   const data = acc.take();

@@ -64,6 +64,25 @@ describe("readUpload", () => {
     expect(up.type.format).toBe("svg");
   });
 
+  it("reads on past the first 4 KB for an SVG whose prologue is longer, up to 64 KB, whatever the chunking", async () => {
+    const root = '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>';
+    const svg = (comment: number) =>
+      Buffer.from(`<?xml version="1.0"?>\n<!-- ${"licence text ".repeat(comment / 13)} -->\n${root}`);
+    for (const size of [1000, 4096, 65_536]) {
+      const up = await readUpload(chunked(svg(10_000), size).readable, 1_000_000);
+      expect(up.type.format).toBe("svg");
+    }
+    // Past 64 KB, or XML that is no SVG: refused, having read about 64 KB at most.
+    const long = chunked(svg(70_000), 1024);
+    expect((await failure(readUpload(long.readable, 1_000_000))).code).toBe("UNSUPPORTED_FORMAT");
+    expect(long.state.pulled).toBeLessThanOrEqual(65);
+    long.readable.destroy();
+    const html = chunked(Buffer.from(`<!-- ${"x".repeat(10_000)} --><html>${"y".repeat(200_000)}</html>`), 1024);
+    expect((await failure(readUpload(html.readable, 1_000_000))).code).toBe("UNSUPPORTED_FORMAT");
+    expect(html.state.pulled).toBeLessThanOrEqual(65);
+    html.readable.destroy();
+  });
+
   it("refuses a non-image after its first bytes, without reading the rest", async () => {
     const text = Buffer.alloc(1_000_000, "this is not an image. ");
     const { readable, state } = chunked(text, 1024);
