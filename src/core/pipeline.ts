@@ -106,6 +106,8 @@ class Run {
   private stopped?: ImageEditError;
   /** The reject functions of the races still pending (removed as each settles). */
   private readonly racing = new Set<(e: ImageEditError) => void>();
+  /** Aborted with the stop, for steps that loop over frames on their own (they check between frames). */
+  private readonly stop = new AbortController();
   private header!: Header;
   private animate = false;
   private readonly onAbort = () => this.rejectStop(abortError(this.opts.signal));
@@ -299,7 +301,7 @@ class Run {
     const loadAsset = this.opts.loadAsset;
     return {
       limits: this.limits,
-      signal: this.opts.signal,
+      signal: this.stop.signal,
       meta,
       loadAsset: loadAsset
         ? (url) => this.race(loadAsset(url))
@@ -644,6 +646,7 @@ class Run {
 
   private rejectStop(e: ImageEditError): void {
     this.stopped ??= e;
+    this.stop.abort(this.stopped);
     for (const reject of this.racing) reject(this.stopped);
     this.racing.clear();
   }

@@ -153,6 +153,23 @@ describe("threshold", () => {
     expect(rgbAt(out, 1, 1)).toEqual([0, 0, 0, 77]);
   });
 
+  // sharp takes threshold(0) for "off"; every luminance is >= 0, so everything turns white
+  it("at 0 makes every pixel white, black ones too, and keeps alpha", async () => {
+    const out = await runOp(await gradient(), { op: "threshold", value: 0 });
+    expect(rgbAt(out, 0, 0).slice(0, 3)).toEqual([255, 255, 255]); // the gradient's darkest corner
+    for (let c = 0; c < Math.min(3, out.channels); c++) expect(bandStats(out, c)).toEqual({ mean: 255, stdev: 0 });
+    const black = await runOp(await solid("#000000", 77), { op: "threshold", value: 0 });
+    expect(black.channels).toBe(4);
+    expect(bandStats(black, 0)).toEqual({ mean: 255, stdev: 0 });
+    expect(bandStats(black, 3)).toEqual({ mean: 77, stdev: 0 });
+  });
+
+  it("at 1 keeps black pixels black", async () => {
+    const input = await rawPng(Buffer.from([0, 0, 0, 1, 1, 1]), 2, 1, 3);
+    const out = await runOp(input, { op: "threshold", value: 1 });
+    expect([rgbAt(out, 0, 0)[0], rgbAt(out, 1, 0)[0]]).toEqual([0, 255]);
+  });
+
   it("uses the luminance", async () => {
     const input = await rawPng(Buffer.from([255, 255, 0, 0, 0, 255]), 2, 1, 3); // yellow, blue
     const out = await runOp(input, { op: "threshold" });

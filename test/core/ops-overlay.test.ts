@@ -149,6 +149,27 @@ describe("text", () => {
     expect(out.data.equals((await decode(input)).data)).toBe(true);
   });
 
+  // libvips refuses text Pango draws no ink for ("no text to render"): like whitespace, no change
+  it.each([
+    ["a zero-width space", { text: "\u200b" }],
+    ["a soft hyphen", { text: "\u00ad" }],
+    ["zero-width joiners and a word joiner", { text: "\u200b\u200c\u200d\u2060\ufeff" }],
+    [
+      "a text that starts with more line breaks than fit, at a large size",
+      { text: `${"\n".repeat(10)}x\u2028x`, size: 60 },
+    ],
+    ["the same, small", { text: `${"\n".repeat(10)}x`, size: 8 }],
+  ])("leaves the image alone for %s", async (_, spec) => {
+    const input = await black(60, 60);
+    const out = await runOp(input, { op: "text", opacity: 1, ...spec });
+    expect(out.data.equals((await decode(input)).data)).toBe(true);
+  });
+
+  it("still draws a visible character after invisible ones", async () => {
+    const out = await runOp(await black(60, 60), { op: "text", text: "\u200bX", size: 20, opacity: 1 });
+    expect(inkBox(out).width).toBeGreaterThan(5);
+  });
+
   it("draws on every frame of an animation at the same place", async () => {
     const gif = await makeImage({ width: 80, height: 40, pages: 3, format: "gif", color: "#000000" });
     const out = await runOp(

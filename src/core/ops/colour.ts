@@ -5,6 +5,7 @@ import type { Matrix3x3, Sharp } from "sharp";
 import { z } from "zod";
 import { parseColor } from "../color.js";
 import { colorSchema, defineOperation, opSchema, type StepContext } from "./define.js";
+import { paintable } from "./grey.js";
 import { band, fromRaw, toRaw } from "./raster.js";
 
 const factor = z.number().min(0).max(10);
@@ -23,17 +24,16 @@ function rgb(color: string): { r: number; g: number; b: number } {
   return { r: c.r, g: c.g, b: c.b };
 }
 
-/** Grey (1-2 band) images have no chroma to tint: work in sRGB. */
-function srgb(image: Sharp, ctx: StepContext): Sharp {
-  return ctx.meta.channels <= 2 ? image.pipelineColourspace("srgb") : image;
-}
-
-// sharp's threshold works on the greyscale luminance and drops alpha; put the alpha band back.
+/**
+ * sharp's threshold works on the greyscale luminance and drops alpha; put the alpha band back.
+ * sharp takes 0 for "no threshold", but every luminance is at least 0: all white.
+ */
 async function applyThreshold(image: Sharp, o: { value: number }, ctx: StepContext): Promise<Sharp> {
-  if (!ctx.meta.hasAlpha) return image.threshold(o.value);
+  const binarise = (img: Sharp) => (o.value === 0 ? img.threshold(1).linear(0, 255) : img.threshold(o.value));
+  if (!ctx.meta.hasAlpha) return binarise(image);
   const raw = await toRaw(image);
   const alpha = await band(raw, (raw.channels - 1) as 1 | 3);
-  const bw = await toRaw(fromRaw(raw).removeAlpha().threshold(o.value));
+  const bw = await toRaw(binarise(fromRaw(raw).removeAlpha()));
   return fromRaw(bw, ctx.meta.pages).joinChannel(alpha.data, {
     raw: { width: alpha.width, height: alpha.height, channels: 1 },
   });
@@ -96,7 +96,8 @@ export const tint = defineOperation({
   words: ["tint", "colorize", "colourise", "colourize", "wash"],
   keepsAnimation: true,
   frames: "whole", // pixel-wise: one pass over all frames
-  apply: (image, o, ctx) => srgb(image, ctx).tint(rgb(o.color)),
+  // grey images have no chroma to tint: paintable works in sRGB
+  apply: async (image, o, ctx) => (await paintable(image, ctx.meta)).tint(rgb(o.color)),
 });
 
 export const brightness = defineOperation({

@@ -52,6 +52,7 @@ export interface ApplyContext {
   limits: Limits;
   /** Loads another image (watermarks); the service provides a safe fetcher. */
   loadAsset(url: string): Promise<Buffer>;
+  /** Aborted when the run stops (the caller's abort or the time limit), with its error as reason. */
   signal?: AbortSignal;
 }
 

@@ -1,10 +1,20 @@
 // Size and shape: resize, scale, crop, trim, pad, border, rotate, flip, autoOrient.
 
-import type { Sharp } from "sharp";
+import sharp, { type Sharp } from "sharp";
 import { z } from "zod";
 import { parseColor, type Rgba } from "../color.js";
 import { ImageEditError } from "../errors.js";
-import { colorSchema, defineOperation, type ImageMeta, opSchema, POSITIONS, type Position } from "./define.js";
+import {
+  colorSchema,
+  defineOperation,
+  type ImageMeta,
+  opSchema,
+  POSITIONS,
+  type Position,
+  type StepContext,
+} from "./define.js";
+import { paintable } from "./grey.js";
+import { type RawImage, toRaw } from "./raster.js";
 
 const side = z.number().int().min(1).max(100_000);
 const insetSide = z.number().min(0).max(100_000).default(0);
@@ -74,19 +84,16 @@ export const resize = defineOperation({
     "4k",
   ],
   keepsAnimation: true,
-  frames: "whole",
+  frames: "whole", // each frame on its own pixels: see resizeFrames
   outputSize: (meta, o) => resizeSize(meta, o),
-  apply: (image, o, ctx) => {
-    const background = color(o.background) ?? (ctx.meta.hasAlpha ? TRANSPARENT : WHITE);
-    // only "contain" paints the background (around the image)
-    return (o.fit === "contain" ? paintable(image, ctx.meta) : image).resize({
+  apply: (image, o, ctx) =>
+    resizeFrames(image, ctx, {
       width: o.width,
       height: o.height,
       fit: o.fit,
       withoutEnlargement: o.withoutEnlargement,
-      background,
-    });
-  },
+      background: color(o.background) ?? (ctx.meta.hasAlpha ? TRANSPARENT : WHITE),
+    }),
 });
 
 export const scale = defineOperation({
@@ -97,12 +104,10 @@ export const scale = defineOperation({
   describe: (o) => `Scale by ${Math.round(o.factor * 1000) / 10}%`,
   words: ["scale", "half", "halve", "double", "triple", "quarter", "twice"],
   keepsAnimation: true,
-  frames: "whole",
+  frames: "whole", // each frame on its own pixels: see resizeFrames
   outputSize: (meta, o) => scaledSize(meta, o.factor),
-  apply: (image, o, ctx) => {
-    const size = scaledSize(ctx.meta, o.factor);
-    return image.resize({ ...size, fit: "fill" });
-  },
+  apply: (image, o, ctx) =>
+    resizeFrames(image, ctx, { ...scaledSize(ctx.meta, o.factor), fit: "fill", withoutEnlargement: false }),
 });
 
 export const crop = defineOperation({
@@ -214,14 +219,14 @@ export const pad = defineOperation({
 });
 
 /** The canvas grown by each side, painted in a colour (on greyscale images too: see paintable). */
-function grow(
+async function grow(
   image: Sharp,
   ctx: { meta: ImageMeta },
   sides: { top: number; right: number; bottom: number; left: number },
   colour: string,
-): Sharp {
+): Promise<Sharp> {
   const { top, right, bottom, left } = sides;
-  return paintable(image, ctx.meta).extend({ top, right, bottom, left, background: color(colour) });
+  return (await paintable(image, ctx.meta)).extend({ top, right, bottom, left, background: color(colour) });
 }
 
 export const border = defineOperation({
@@ -261,10 +266,10 @@ export const rotate = defineOperation({
   ],
   keepsAnimation: true,
   outputSize: (meta, o) => rotatedSize(meta, o.angle),
-  apply: (image, o, ctx) => {
+  apply: async (image, o, ctx) => {
     const background = color(o.background);
     // a quarter turn uncovers no corner (and may share a chain: ../fusion.ts)
-    return (o.angle % 90 === 0 ? image : paintable(image, ctx.meta)).rotate(o.angle, { background });
+    return (o.angle % 90 === 0 ? image : await paintable(image, ctx.meta)).rotate(o.angle, { background });
   },
 });
 
@@ -300,16 +305,159 @@ function color(value: string | undefined): Rgba | undefined {
   return value === undefined ? undefined : parseColor(value);
 }
 
-/**
- * libvips paints a background on a grey image (1-2 bands: a greyscale JPEG, a 1-bit fax TIFF)
- * with the colour's grey level, so a red border came out dark grey: a step that paints one works
- * in sRGB (the output is sRGB anyway; raw pixels between steps already are).
- */
-function paintable(image: Sharp, meta: ImageMeta): Sharp {
-  return meta.channels <= 2 ? image.pipelineColourspace("srgb") : image;
+type Size = { width: number; height: number };
+
+interface ResizeOptions {
+  width?: number;
+  height?: number;
+  fit: "inside" | "cover" | "contain" | "fill" | "outside";
+  withoutEnlargement: boolean;
+  background?: Rgba;
 }
 
-type Size = { width: number; height: number };
+/**
+ * sharp's resize, each frame of an animation on its own pixels. sharp resizes the strip of
+ * frames as one tall image, so its kernel reads the neighbouring frames across every frame edge
+ * (enlarging 4 solid frames 2.5x gave a top row of half the previous frame's colour; halving a
+ * GIF of them, 14 levels of it). So frames are resized one by one, except where the strip is
+ * proven to give the same pixels (test/core/anim-resize.test.ts): a WebP that libwebp decodes
+ * at the target size (frame by frame), and shrinks under 4x, each frame padded with its own
+ * edge rows. From 4x down libvips first averages blocks of rows, and past a lone frame's edge
+ * it repeats the averaged edge block, which no padding gives.
+ */
+async function resizeFrames(image: Sharp, ctx: StepContext, o: ResizeOptions): Promise<Sharp> {
+  const { meta, signal } = ctx;
+  const resizeOne = async (one: Sharp, m: ImageMeta) => (o.fit === "contain" ? await paintable(one, m) : one).resize(o);
+  if (meta.pages === 1) return resizeOne(image, meta);
+  const { width: W, height: H, pages, channels } = meta;
+  const s = frameShrink(meta, o);
+  if (s && (await scaledOnLoad(image, meta, s, o))) return resizeOne(image, meta);
+  // no enlarging (sharp's upsizing interpolates across rows and columns), no box shrink
+  if (!s || s.h < 1 || s.v < 1 || s.v >= 4 || channels < 3) return eachFrame(image, meta, resizeOne, signal);
+  const w = Math.round(W / s.h);
+  const h = Math.round(H / s.v);
+  if (W / w !== s.h || H / h !== s.v) return eachFrame(image, meta, resizeOne, signal);
+  if (s.v === 1) return resizeOne(image, meta); // only rows are resized: nothing crosses a frame edge
+  // Each frame padded with copies of its edge rows (what libvips reads past a lone frame's edge):
+  // p rows of output, P = p * H / h of input, so the scale and the sampling positions stay those
+  // of the frame alone; p >= 4 covers lanczos3's reach (3 output rows' worth) past the edge.
+  const g = gcd(H, h);
+  const step = h / g;
+  const p = Math.ceil(4 / step) * step;
+  const P = (p / step) * (H / g);
+  // a padded strip at most 1.5x the frames (memory), else one by one
+  if (4 * P > H) return eachFrame(image, meta, resizeOne, signal);
+  // (rows copied here: sharp's per-page extend and extract cost more than the resize itself)
+  const padded = padFrames(await toRaw(image), pages, P);
+  const out = await toRaw(frameStrip(padded, pages).resize({ width: w, height: h + 2 * p, fit: "fill" }));
+  return frameStrip(padFrames(out, pages, -p), pages);
+}
+
+/** Each frame of a strip with `pad` copies of its top and bottom rows added (or, below 0, cut off). */
+function padFrames(raw: RawImage, pages: number, pad: number): RawImage {
+  const row = raw.width * raw.channels;
+  const from = raw.height / pages;
+  const to = from + 2 * pad;
+  const data = Buffer.allocUnsafe(row * to * pages);
+  for (let k = 0; k < pages; k++) {
+    const src = k * from * row;
+    const dst = k * to * row;
+    if (pad < 0) {
+      raw.data.copy(data, dst, src - pad * row, src + (from + pad) * row);
+      continue;
+    }
+    raw.data.copy(data, dst + pad * row, src, src + from * row);
+    for (let y = 0; y < pad; y++) {
+      raw.data.copy(data, dst + y * row, src, src + row);
+      raw.data.copy(data, dst + (pad + from + y) * row, src + (from - 1) * row, src + from * row);
+    }
+  }
+  return { ...raw, height: to * pages, data };
+}
+
+/**
+ * Whether sharp has libwebp decode this animated WebP at the target size (its WebP
+ * shrink-on-load: libwebp scales each frame on its own), leaving no resize of the strip to do.
+ * Not when the chain crops first (that turns shrink-on-load off).
+ */
+async function scaledOnLoad(
+  image: Sharp,
+  meta: ImageMeta,
+  s: { h: number; v: number },
+  o: ResizeOptions,
+): Promise<boolean> {
+  const shrink = Math.min(s.h, s.v);
+  const pending = (image as unknown as { options?: { topOffsetPre?: number } }).options?.topOffsetPre;
+  if (!(shrink > 1) || pending !== -1 || (await image.metadata()).format !== "webp") return false;
+  // libvips' frame size: the canvas times 1 / shrink, rounded (a tie could round either way)
+  const [w, h] = [meta.width * (1 / shrink), meta.height * (1 / shrink)];
+  if (w < 1 || h < 1 || w % 1 === 0.5 || h % 1 === 0.5) return false;
+  const rest = frameShrink({ ...meta, width: Math.round(w), height: Math.round(h) }, o);
+  return rest?.h === 1 && rest.v === 1;
+}
+
+/** sharp's horizontal and vertical shrink factors for one frame (its ResolveShrink); undefined for cover/contain. */
+function frameShrink(meta: ImageMeta, o: ResizeOptions): { h: number; v: number } | undefined {
+  if (o.fit === "cover" || o.fit === "contain") return undefined;
+  const { width: W, height: H } = meta;
+  let h = 1;
+  let v = 1;
+  if (o.width !== undefined && o.height !== undefined) {
+    h = W / o.width;
+    v = H / o.height;
+    if (o.fit === "inside") h = v = Math.max(h, v);
+    if (o.fit === "outside") h = v = Math.min(h, v);
+  } else if (o.width !== undefined) {
+    h = W / o.width;
+    if (o.fit !== "fill") v = h;
+  } else if (o.height !== undefined) {
+    v = H / o.height;
+    if (o.fit !== "fill") h = v;
+  }
+  if (o.withoutEnlargement) {
+    h = Math.max(1, h);
+    v = Math.max(1, v);
+  }
+  return { h: Math.min(h, W), v: Math.min(v, H) };
+}
+
+/** Run `step` on each frame of an animation alone and stack the results again. */
+async function eachFrame(
+  image: Sharp,
+  meta: ImageMeta,
+  step: (frame: Sharp, meta: ImageMeta) => Promise<Sharp>,
+  signal?: AbortSignal,
+): Promise<Sharp> {
+  const whole = await toRaw(image);
+  const bytes = whole.data.length / meta.pages;
+  const one = { ...meta, pages: 1 };
+  let strip: RawImage | undefined;
+  for (let k = 0; k < meta.pages; k++) {
+    // the run's time limit only rejects its pending work: a loop of our own stops here
+    signal?.throwIfAborted();
+    const frame = sharp(whole.data.subarray(k * bytes, (k + 1) * bytes), {
+      raw: { width: whole.width, height: whole.height / meta.pages, channels: whole.channels },
+      limitInputPixels: false,
+    });
+    const out = await toRaw(await step(frame, one));
+    strip ??= { ...out, height: out.height * meta.pages, data: Buffer.allocUnsafe(out.data.length * meta.pages) };
+    out.data.copy(strip.data, k * out.data.length);
+  }
+  return frameStrip(strip as RawImage, meta.pages);
+}
+
+/** Raw frames stacked vertically as one animation (pages: -1, or sharp sees one tall page). */
+function frameStrip(raw: RawImage, pages: number): Sharp {
+  return sharp(raw.data, {
+    raw: { width: raw.width, height: raw.height, channels: raw.channels, pageHeight: raw.height / pages },
+    pages: -1,
+    limitInputPixels: false,
+  });
+}
+
+function gcd(a: number, b: number): number {
+  return b === 0 ? a : gcd(b, a % b);
+}
 
 /** The size sharp's resize will produce (used to refuse oversized results before running). */
 function resizeSize(

@@ -6,6 +6,7 @@ import { parseColor } from "../color.js";
 import { ImageEditError, toImageEditError } from "../errors.js";
 import { decodeToSrgb, type Header, readHeader } from "../probe.js";
 import { colorSchema, defineOperation, opSchema, type Position, positionSchema, type StepContext } from "./define.js";
+import { paintable } from "./grey.js";
 
 // Fonts come from fontconfig; DejaVu Sans covers Latin, Greek and Cyrillic and is usually installed.
 const FONT = "DejaVu Sans";
@@ -47,7 +48,7 @@ function fade(data: Buffer, opacity: number): void {
  * cropping it to the frame first. Keeps the base's channel layout: alpha only if it had one.
  */
 async function drawOverlay(image: Sharp, overlay: Overlay, position: Position, ctx: StepContext): Promise<Sharp> {
-  const { width, height, pages, hasAlpha, channels } = ctx.meta;
+  const { width, height, pages, hasAlpha } = ctx.meta;
   let ov = overlay;
   if (ov.width > width || ov.height > height) {
     const { data, info } = await sharp(ov.data, { raw: { width: ov.width, height: ov.height, channels: 4 } })
@@ -60,8 +61,7 @@ async function drawOverlay(image: Sharp, overlay: Overlay, position: Position, c
   const raw = { width: ov.width, height: ov.height, channels: 4 as const };
   const layers = Array.from({ length: pages }, (_, page) => ({ input: ov.data, raw, left, top: top + page * height }));
   // Grey bases would turn a coloured overlay grey: composite in sRGB.
-  const base = channels <= 2 ? image.pipelineColourspace("srgb") : image;
-  const out = base.composite(layers);
+  const out = (await paintable(image, ctx.meta)).composite(layers);
   return hasAlpha ? out : out.removeAlpha();
 }
 
@@ -123,8 +123,14 @@ async function fitText(chars: string[], style: TextStyle, frameHeight: number): 
   if (style.size <= MEASURE_SIZE) return chars; // visibleChars already bounds it to a few frames
   const scale = style.size / MEASURE_SIZE;
   const budget = frameHeight + 2.5 * style.size;
-  const fits = async (n: number) =>
-    (await textImage(chars.slice(0, n), style, scale).metadata()).height * scale <= budget;
+  const fits = async (n: number) => {
+    try {
+      return (await textImage(chars.slice(0, n), style, scale).metadata()).height * scale <= budget;
+    } catch (e) {
+      if (drewNothing(e)) return true; // no ink at all (only line breaks so far): nothing to overflow
+      throw e;
+    }
+  };
   if (await fits(chars.length)) return chars;
   let lo = 1; // a single line always fits: the font size is at most the frame height
   let hi = chars.length;
@@ -149,12 +155,27 @@ async function renderText(
   const margin = marginFor(frame.width, frame.height);
   const align = o.position.includes("left") ? "left" : o.position.includes("right") ? "right" : "centre";
   const style: TextStyle = { hex, size, wrapWidth: Math.max(1, frame.width - 2 * margin), align };
-  const { data, info } = await textImage(await fitText(visible, style, frame.height), style)
-    .ensureAlpha()
-    .raw()
-    .toBuffer({ resolveWithObject: true });
+  let rendered: { data: Buffer; info: OutputInfo };
+  try {
+    rendered = await textImage(await fitText(visible, style, frame.height), style)
+      .ensureAlpha()
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+  } catch (e) {
+    if (drewNothing(e)) return undefined; // like whitespace: the image stays as it is
+    throw e;
+  }
+  const { data, info } = rendered;
   fade(data, o.opacity * color.alpha);
   return { data, width: info.width, height: info.height };
+}
+
+/**
+ * libvips refuses to make an image of text that Pango lays out without ink: zero-width or
+ * invisible characters (U+200B, a soft hyphen), or line breaks before anything that fits.
+ */
+function drewNothing(e: unknown): boolean {
+  return e instanceof Error && e.message.includes("no text to render");
 }
 
 async function applyText(
