@@ -368,9 +368,10 @@ describe("SVG allowed: raster images embedded as data: URLs", () => {
   // memory is measured alone.
   let child: FuzzChild;
   let bomb: Buffer;
+  let png: Buffer;
   beforeAll(async () => {
     child = new FuzzChild(30_000, () => {});
-    const png = await sharp({
+    png = await sharp({
       create: { width: 12_000, height: 12_000, channels: 3, background: "#000" },
       limitInputPixels: false,
     })
@@ -392,6 +393,24 @@ describe("SVG allowed: raster images embedded as data: URLs", () => {
     const out = await child.run({
       id: 1,
       data: bomb,
+      outputFormat: "png",
+      width: 32,
+      processTimeoutMs: 20_000,
+      allowSvg: true,
+    });
+    expect(out, JSON.stringify(out)).toMatchObject({ kind: "typed", code: "DIMENSIONS_TOO_LARGE" });
+    expect((out as { rss: number }).rss).toBeLessThan(1024 * MB);
+  }, 60_000);
+
+  // The scan once read "data:" only as "data:<type without whitespace>,": librsvg decodes the same
+  // bomb written "data:image/png; base64," (URL parsers allow the space), and it went unprobed.
+  it("the same bomb with a space in its data: URL header is refused too", async () => {
+    const spaced = Buffer.from(
+      `<svg xmlns="http://www.w3.org/2000/svg" width="100" height="100"><image width="100" height="100" href="data:image/png; base64,${png.toString("base64")}"/></svg>`,
+    );
+    const out = await child.run({
+      id: 2,
+      data: spaced,
       outputFormat: "png",
       width: 32,
       processTimeoutMs: 20_000,
