@@ -106,8 +106,6 @@ class Run {
   private stopped?: ImageEditError;
   /** The reject functions of the races still pending (removed as each settles). */
   private readonly racing = new Set<(e: ImageEditError) => void>();
-  /** Aborted with the stop, for steps that loop over frames on their own (they check between frames). */
-  private readonly stop = new AbortController();
   private header!: Header;
   private animate = false;
   private readonly onAbort = () => this.rejectStop(abortError(this.opts.signal));
@@ -194,7 +192,7 @@ class Run {
         meta = rawMeta(stage, this.header.format);
       }
       this.checkPredicted(step, meta);
-      const ctx = this.context(meta);
+      const ctx = this.context(meta, step);
       let done = n + 1;
       if (meta.pages > 1 && (step.def.frames ?? "each") === "each") {
         stage = await this.eachFrame(stage, step, ctx);
@@ -209,7 +207,7 @@ class Run {
           const op = joinChain(chain, next.op, predicted, stage.kind === "encoded");
           if (!op) break;
           this.checkPredicted(next, predicted);
-          image = await this.apply(image, { ...next, op }, this.context(predicted));
+          image = await this.apply(image, { ...next, op }, this.context(predicted, next));
           predicted = predictedMeta(next, predicted);
           done++;
         }
@@ -297,12 +295,17 @@ class Run {
     };
   }
 
-  private context(meta: ImageMeta): StepContext {
+  private context(meta: ImageMeta, step: Step): StepContext {
     const loadAsset = this.opts.loadAsset;
     return {
       limits: this.limits,
-      signal: this.stop.signal,
+      signal: this.opts.signal,
       meta,
+      eachFrame: async (image, make) => {
+        const whole = await this.materialise(image, "process", step);
+        const one = { ...meta, pages: 1 };
+        return this.open(await this.framesOf(whole, step, async (frame) => make(frame, one)));
+      },
       loadAsset: loadAsset
         ? (url) => this.race(loadAsset(url))
         : async (url) => {
@@ -391,13 +394,18 @@ class Run {
   /** Run a step on each frame of an animation separately, then join the frames again. */
   private async eachFrame(stage: Stage, step: Step, ctx: StepContext): Promise<RawStage> {
     const whole = stage.kind === "raw" ? stage : await this.materialise(this.open(stage), "decode");
+    const frameCtx: StepContext = { ...ctx, meta: { ...ctx.meta, pages: 1 } };
+    return this.framesOf(whole, step, (frame) => this.apply(frame, step, frameCtx));
+  }
+
+  /** `make` on each frame of `whole` alone, the results stacked again (under the run's time limit). */
+  private framesOf(whole: RawStage, step: Step, make: (frame: Sharp) => Promise<Sharp>): Promise<RawStage> {
     const frameBytes = whole.width * whole.height * whole.channels;
-    const frameMeta: StepContext = { ...ctx, meta: { ...ctx.meta, pages: 1 } };
     return this.frameStrip(
       whole.pages,
       async (k) => {
         const frame: RawStage = { ...whole, pages: 1, data: whole.data.subarray(k * frameBytes, (k + 1) * frameBytes) };
-        return this.materialise(await this.apply(this.open(frame), step, frameMeta), "process", step);
+        return this.materialise(await make(this.open(frame)), "process", step);
       },
       step,
     );
@@ -646,7 +654,6 @@ class Run {
 
   private rejectStop(e: ImageEditError): void {
     this.stopped ??= e;
-    this.stop.abort(this.stopped);
     for (const reject of this.racing) reject(this.stopped);
     this.racing.clear();
   }

@@ -11,6 +11,7 @@ import { getOperation } from "../../src/core/operations.js";
 import type { StepContext } from "../../src/core/ops/define.js";
 import { processImage } from "../../src/core/pipeline.js";
 import { validatePlan } from "../../src/core/plan.js";
+import { eachFrameOf } from "../helpers/run-op.js";
 
 const COLOURS = [
   [255, 0, 0],
@@ -130,10 +131,12 @@ async function applyOn(data: Buffer, width: number, height: number, pages: numbe
     raw: { width, height: height * pages, channels, ...(pages > 1 ? { pageHeight: height } : {}) },
     ...(pages > 1 ? { pages: -1 } : {}),
   });
+  const meta = { width, height, pages, channels, hasAlpha: channels === 4, sourceFormat: "webp" };
   const ctx: StepContext = {
     limits: DEFAULT_LIMITS,
     loadAsset: () => Promise.reject(new Error("no assets")),
-    meta: { width, height, pages, channels, hasAlpha: channels === 4, sourceFormat: "webp" },
+    meta,
+    eachFrame: eachFrameOf(meta),
   };
   const out = await (await def.apply(image, def.schema.parse(op), ctx)).raw().toBuffer({ resolveWithObject: true });
   return { data: out.data, width: out.info.width, height: out.info.height };

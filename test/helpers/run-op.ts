@@ -19,21 +19,48 @@ export interface RunOptions {
   limits?: Partial<Limits>;
 }
 
+/**
+ * StepContext.eachFrame as the pipeline provides it: each frame of `image` (pages of meta.height
+ * rows) through `make` alone, the results stacked again as one animation.
+ */
+export function eachFrameOf(meta: StepContext["meta"]): StepContext["eachFrame"] {
+  return async (image, make) => {
+    const { data, info } = await image.raw().toBuffer({ resolveWithObject: true });
+    const raw = { width: info.width, height: meta.height, channels: info.channels };
+    const bytes = data.length / meta.pages;
+    const frames: Buffer[] = [];
+    let out = { width: 0, height: 0, channels: 0 as number };
+    for (let k = 0; k < meta.pages; k++) {
+      const frame = sharp(data.subarray(k * bytes, (k + 1) * bytes), { raw: raw as never });
+      const r = await (await make(frame, { ...meta, pages: 1 })).raw().toBuffer({ resolveWithObject: true });
+      frames.push(r.data);
+      out = r.info;
+    }
+    const height = out.height * meta.pages;
+    return sharp(Buffer.concat(frames), {
+      raw: { width: out.width, height, channels: out.channels as 1 | 2 | 3 | 4, pageHeight: out.height },
+      pages: -1,
+    });
+  };
+}
+
 /** The StepContext the pipeline would build for this encoded input. */
 export async function contextFor(input: Buffer, opts: RunOptions = {}): Promise<StepContext> {
   const meta = await sharp(input, { animated: opts.animated ?? false }).metadata();
   const pages = opts.animated ? (meta.pages ?? 1) : 1;
+  const m = {
+    width: meta.width ?? 0,
+    height: pages > 1 ? (meta.pageHeight ?? meta.height ?? 0) : (meta.height ?? 0),
+    pages,
+    channels: meta.channels ?? 3,
+    hasAlpha: meta.hasAlpha ?? false,
+    sourceFormat: meta.format ?? "unknown",
+  };
   return {
     limits: { ...DEFAULT_LIMITS, ...opts.limits },
     loadAsset: opts.loadAsset ?? (async () => Promise.reject(new Error("no assets in this test"))),
-    meta: {
-      width: meta.width ?? 0,
-      height: pages > 1 ? (meta.pageHeight ?? meta.height ?? 0) : (meta.height ?? 0),
-      pages,
-      channels: meta.channels ?? 3,
-      hasAlpha: meta.hasAlpha ?? false,
-      sourceFormat: meta.format ?? "unknown",
-    },
+    meta: m,
+    eachFrame: eachFrameOf(m),
   };
 }
 

@@ -52,8 +52,12 @@ export interface ApplyContext {
   limits: Limits;
   /** Loads another image (watermarks); the service provides a safe fetcher. */
   loadAsset(url: string): Promise<Buffer>;
-  /** Aborted when the run stops (the caller's abort or the time limit), with its error as reason. */
   signal?: AbortSignal;
+  /**
+   * `make` on each frame of `image` alone, the frames stacked again: for a step that decides only
+   * from its options whether the strip can be taken whole (the pipeline's own frame loop).
+   */
+  eachFrame(image: Sharp, make: (frame: Sharp, meta: ImageMeta) => Sharp | Promise<Sharp>): Promise<Sharp>;
 }
 
 export interface StepContext extends ApplyContext {

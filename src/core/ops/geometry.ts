@@ -326,17 +326,17 @@ interface ResizeOptions {
  * it repeats the averaged edge block, which no padding gives.
  */
 async function resizeFrames(image: Sharp, ctx: StepContext, o: ResizeOptions): Promise<Sharp> {
-  const { meta, signal } = ctx;
+  const { meta } = ctx;
   const resizeOne = async (one: Sharp, m: ImageMeta) => (o.fit === "contain" ? await paintable(one, m) : one).resize(o);
   if (meta.pages === 1) return resizeOne(image, meta);
   const { width: W, height: H, pages, channels } = meta;
   const s = frameShrink(meta, o);
   if (s && (await scaledOnLoad(image, meta, s, o))) return resizeOne(image, meta);
   // no enlarging (sharp's upsizing interpolates across rows and columns), no box shrink
-  if (!s || s.h < 1 || s.v < 1 || s.v >= 4 || channels < 3) return eachFrame(image, meta, resizeOne, signal);
+  if (!s || s.h < 1 || s.v < 1 || s.v >= 4 || channels < 3) return ctx.eachFrame(image, resizeOne);
   const w = Math.round(W / s.h);
   const h = Math.round(H / s.v);
-  if (W / w !== s.h || H / h !== s.v) return eachFrame(image, meta, resizeOne, signal);
+  if (W / w !== s.h || H / h !== s.v) return ctx.eachFrame(image, resizeOne);
   if (s.v === 1) return resizeOne(image, meta); // only rows are resized: nothing crosses a frame edge
   // Each frame padded with copies of its edge rows (what libvips reads past a lone frame's edge):
   // p rows of output, P = p * H / h of input, so the scale and the sampling positions stay those
@@ -346,7 +346,7 @@ async function resizeFrames(image: Sharp, ctx: StepContext, o: ResizeOptions): P
   const p = Math.ceil(4 / step) * step;
   const P = (p / step) * (H / g);
   // a padded strip at most 1.5x the frames (memory), else one by one
-  if (4 * P > H) return eachFrame(image, meta, resizeOne, signal);
+  if (4 * P > H) return ctx.eachFrame(image, resizeOne);
   // (rows copied here: sharp's per-page extend and extract cost more than the resize itself)
   const padded = padFrames(await toRaw(image), pages, P);
   const out = await toRaw(frameStrip(padded, pages).resize({ width: w, height: h + 2 * p, fit: "fill" }));
@@ -419,31 +419,6 @@ function frameShrink(meta: ImageMeta, o: ResizeOptions): { h: number; v: number 
     v = Math.max(1, v);
   }
   return { h: Math.min(h, W), v: Math.min(v, H) };
-}
-
-/** Run `step` on each frame of an animation alone and stack the results again. */
-async function eachFrame(
-  image: Sharp,
-  meta: ImageMeta,
-  step: (frame: Sharp, meta: ImageMeta) => Promise<Sharp>,
-  signal?: AbortSignal,
-): Promise<Sharp> {
-  const whole = await toRaw(image);
-  const bytes = whole.data.length / meta.pages;
-  const one = { ...meta, pages: 1 };
-  let strip: RawImage | undefined;
-  for (let k = 0; k < meta.pages; k++) {
-    // the run's time limit only rejects its pending work: a loop of our own stops here
-    signal?.throwIfAborted();
-    const frame = sharp(whole.data.subarray(k * bytes, (k + 1) * bytes), {
-      raw: { width: whole.width, height: whole.height / meta.pages, channels: whole.channels },
-      limitInputPixels: false,
-    });
-    const out = await toRaw(await step(frame, one));
-    strip ??= { ...out, height: out.height * meta.pages, data: Buffer.allocUnsafe(out.data.length * meta.pages) };
-    out.data.copy(strip.data, k * out.data.length);
-  }
-  return frameStrip(strip as RawImage, meta.pages);
 }
 
 /** Raw frames stacked vertically as one animation (pages: -1, or sharp sees one tall page). */
