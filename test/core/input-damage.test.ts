@@ -43,8 +43,14 @@ describe("a GIF cut short", () => {
     const cut = gif.subarray(0, (frameAt[3] + frameAt[4]) >> 1);
     expect((await sharp(cut).metadata()).pages).toBe(3);
     const message = "the GIF is damaged: it ends inside frame 4, with 3 whole frames before it (the file is cut short)";
-    for (const p of [run(cut, FLIP), run(cut, [...FLIP, { op: "format", format: "png" }]), probeImage(cut, limits)]) {
-      const e = await failure(p);
+    // Started one at a time: promises made up front would reject before they are awaited.
+    const starts = [
+      () => run(cut, FLIP),
+      () => run(cut, [...FLIP, { op: "format", format: "png" }]),
+      () => probeImage(cut, limits),
+    ];
+    for (const start of starts) {
+      const e = await failure(start());
       expect(e.code).toBe("CORRUPT_IMAGE");
       expect(e.message).toBe(message);
     }
@@ -144,8 +150,8 @@ describe("a TIFF cut before its directory", () => {
     const ifd = tiff.readUInt32LE(4);
     expect(ifd).toBeGreaterThan(tiff.length / 2); // libtiff writes the directory after the pixels
     const cut = tiff.subarray(0, tiff.length >> 1);
-    for (const p of [probeImage(cut, limits), run(cut, FLIP)]) {
-      const e = await failure(p);
+    for (const start of [() => probeImage(cut, limits), () => run(cut, FLIP)]) {
+      const e = await failure(start());
       expect(e.code).toBe("CORRUPT_IMAGE");
       expect(e.message).toBe("the input starts like a TIFF file but cannot be read as one: it is damaged or cut short");
     }
