@@ -75,6 +75,12 @@ export const MEMORY_METRIC = { namespace: "imgedit", name: "max_memory_used_byte
 
 /** 1.8 GB, the guide's memory alarm threshold (1887436800 bytes). */
 export const MEMORY_ALARM_BYTES = 1_887_436_800;
+/**
+ * The guide alarms above 295 s of the 300 s timeout, but the processor stops itself 15 s before
+ * the timeout (DEADLINE_MARGIN_MS in src/lambda/processor.ts) and returns, so its runs that ran out
+ * of time end at ~285-290 s and a 295 s alarm would only see hard kills. 280 s sees both.
+ */
+export const TIMEOUT_ALARM_MS = 280_000;
 
 /**
  * An on-failure destination that is one function's unqualified ARN, invocable by the source
@@ -215,18 +221,24 @@ export class ImgeditStack extends Stack {
         managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName("service-role/AWSLambdaBasicExecutionRole")],
       });
     const objects = `${this.bucket.bucketArn}/*`;
+    // uploadKey's prefix: what the API writes and the processor reads of the users' own files
+    const uploads = `${this.bucket.bucketArn}/uploads/*`;
     const tableResources = [this.table.tableArn, `${this.table.tableArn}/index/userId-createdAt-index`];
 
     const processorRole = basicRole("ImageProcessorRole");
     processorRole.addToPolicy(
       new iam.PolicyStatement({
         sid: "ResultsAndUploads",
-        // GetObject reads uploads; PutObject (and AbortMultipartUpload) writes results; DeleteObject
+        // PutObject (and AbortMultipartUpload) writes results; DeleteObject
         // removes a result whose session was deleted mid-image or whose image ended failed after
         // it was stored (runJob), which nothing else on AWS would clean up before the lifecycle rule.
-        actions: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
+        actions: ["s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
         resources: [objects],
       }),
+    );
+    processorRole.addToPolicy(
+      // sources and watermarks given as upload:<id>; results are written, never read back
+      new iam.PolicyStatement({ sid: "ReadUploads", actions: ["s3:GetObject"], resources: [uploads] }),
     );
     processorRole.addToPolicy(
       new iam.PolicyStatement({
@@ -343,11 +355,15 @@ export class ImgeditStack extends Stack {
     apiRole.addToPolicy(
       new iam.PolicyStatement({
         sid: "Objects",
-        // Presigned GETs are signed with this role; uploads are stored (one PutObject each: they are
-        // buffered, never multipart); a deleted session's files go.
-        actions: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+        // Presigned GETs are signed with this role; a deleted session's files go. (Uploads are
+        // stored under uploads/ only: StoreUploads.)
+        actions: ["s3:GetObject", "s3:DeleteObject"],
         resources: [objects],
       }),
+    );
+    apiRole.addToPolicy(
+      // one PutObject each: uploads are buffered, never multipart
+      new iam.PolicyStatement({ sid: "StoreUploads", actions: ["s3:PutObject"], resources: [uploads] }),
     );
     apiRole.addToPolicy(
       new iam.PolicyStatement({ sid: "ListForDelete", actions: ["s3:ListBucket"], resources: [this.bucket.bucketArn] }),
@@ -506,9 +522,10 @@ export class ImgeditStack extends Stack {
     });
     new cw.Alarm(this, "TimeoutAlarm", {
       alarmName: `${this.stackName}-image-processor-timeouts`,
-      alarmDescription: "A processor run took longer than 295 s (timeout is 300 s)",
+      alarmDescription:
+        "A processor run took longer than 280 s: it reached its own deadline (285 s) or the 300 s timeout",
       metric: fn.metricDuration({ statistic: "Maximum", period }),
-      threshold: 295_000,
+      threshold: TIMEOUT_ALARM_MS,
       evaluationPeriods: 1,
       comparisonOperator: cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
       treatMissingData: cw.TreatMissingData.NOT_BREACHING,

@@ -167,6 +167,7 @@ async function startLocked(
     assets: staticFiles(webRoot),
     sseHeartbeatMs: opts.heartbeatMs,
     isReady: () => ready,
+    healthProblem: baseSessions instanceof SqliteSessionStore ? () => baseSessions.fileProblem() : undefined,
   });
 
   const server = await new Promise<Server>((resolve, reject) => {
@@ -201,7 +202,7 @@ async function startLocked(
       : startSweeper({ ...sweepOpts, intervalMs: opts.sweepIntervalMs ?? 600_000 });
   undo.push(stopSweeper, () => jobs.stop(0));
 
-  await resumeUnfinished({ config, sessions, jobs, logger });
+  await resumeUnfinished({ config, sessions, jobs, logger, metrics });
   logger.info({ url, dataDir: path.resolve(config.DATA_DIR), workers: config.WORKER_CONCURRENCY }, "imgedit listening");
 
   let closing: Promise<void> | undefined;

@@ -8,10 +8,11 @@ import { editDistance } from "../core/command/distance.js";
 export class ArgsError extends Error {}
 
 type Options = NonNullable<ParseArgsConfig["options"]>;
+type Token = { kind: string; name?: string; value?: string; index?: number; inlineValue?: boolean };
 
 export function parseOptions<T extends ParseArgsConfig>(config: T): ReturnType<typeof parseArgs<T>> {
   const options: Options = config.options ?? {};
-  let parsed: { tokens?: { kind: string; name?: string; value?: string }[] };
+  let parsed: { tokens?: Token[] };
   try {
     parsed = parseArgs({
       args: config.args ?? [],
@@ -24,15 +25,23 @@ export function parseOptions<T extends ParseArgsConfig>(config: T): ReturnType<t
     throw new ArgsError(plainMessage(e, options, config.allowPositionals ?? false));
   }
   const given = new Map<string, string>();
-  for (const token of parsed.tokens ?? []) {
+  const args = config.args ?? [];
+  for (const token of (parsed.tokens ?? []) as Token[]) {
     if (token.kind !== "option" || token.name === undefined) continue;
     const option = options[token.name];
     if (option?.type !== "string" || option.multiple) continue;
     const before = given.get(token.name);
-    if (before !== undefined)
+    if (before !== undefined) {
+      // "-file.png" reads as -f with the value "ile.png": more likely a file than a second -f.
+      const arg = token.index === undefined ? undefined : args[token.index];
+      const file =
+        config.allowPositionals && token.inlineValue && arg !== undefined && !arg.startsWith("--")
+          ? ` (a file whose name starts with "-" goes after "--": -- ${arg})`
+          : "";
       throw new ArgsError(
-        `${optionName(token.name, option.short)} is given twice (${JSON.stringify(before)} and ${JSON.stringify(token.value ?? "")}): give it once`,
+        `${optionName(token.name, option.short)} is given twice (${JSON.stringify(before)} and ${JSON.stringify(token.value ?? "")}): give it once${file}`,
       );
+    }
     given.set(token.name, token.value ?? "");
   }
   return parsed as unknown as ReturnType<typeof parseArgs<T>>;
@@ -63,7 +72,16 @@ function plainMessage(e: unknown, options: Options, files: boolean): string {
       ? `unknown option ${option} (a file whose name starts with "-" goes after "--": -- ${option})`
       : `unknown option ${option}`;
   }
-  return message;
+  // "-q -5": parseArgs' three lines ("argument is ambiguous. Did you forget...") as one.
+  const ambiguous = /^Option '([^']*)' argument is ambiguous/.exec(message);
+  if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE" && ambiguous) {
+    const written = ambiguous[1];
+    const long = written.startsWith("--")
+      ? written
+      : `--${Object.entries(options).find(([, o]) => `-${o.short}` === written)?.[0] ?? written.slice(1)}`;
+    return `${written} needs a value; one that starts with "-" is written ${long}=-VALUE`;
+  }
+  return message.replace(/\s*\n\s*/g, " ");
 }
 
 function nearestOption(written: string, options: Options): string | undefined {

@@ -4,7 +4,8 @@
 // CLI already reads whatever files its user names). Each distinct URL is loaded once per run
 // (a failure too: it is not retried for every image), before any image's steps run: a watermark
 // that cannot be loaded fails every image at once, instead of after each image's earlier steps.
-import { open } from "node:fs/promises";
+import { constants } from "node:fs";
+import { open, stat } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { type Config, ConfigError } from "../config.js";
 import { tooLargeMessage } from "../core/bytes.js";
@@ -12,7 +13,7 @@ import { type ErrorCode, ImageEditError, isImageEditError } from "../core/errors
 import type { Plan } from "../core/operations.js";
 import { requireImageType } from "../core/sniff.js";
 import type { FetchPolicy } from "../fetch/index.js";
-import { errnoCode, readProblem } from "./fs-errors.js";
+import { errnoCode, notAFile, readProblem } from "./fs-errors.js";
 
 /** A watermark step of the plan: where its image comes from. */
 export interface AssetUse {
@@ -146,16 +147,20 @@ async function readLocal(url: string, maxBytes: number): Promise<Buffer> {
           : "INVALID_INPUT";
     return new ImageEditError(as, failure.message, { cause: e });
   };
-  const handle = await open(file, "r").catch(async (e: unknown) => {
+  // Checked before opening: opening a FIFO waits for a writer, forever. Opened without blocking
+  // too, in case the file is swapped for a FIFO in between; checked again on what was opened.
+  const notRegular = (st: { isFile(): boolean; isDirectory(): boolean }) =>
+    new ImageEditError("INVALID_INPUT", notAFile(file, st.isDirectory()).message);
+  const before = await stat(file).catch(async (e: unknown) => {
+    throw await problem(e);
+  });
+  if (!before.isFile()) throw notRegular(before);
+  const handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK).catch(async (e: unknown) => {
     throw await problem(e);
   });
   try {
     const st = await handle.stat();
-    if (!st.isFile())
-      throw new ImageEditError(
-        "INVALID_INPUT",
-        st.isDirectory() ? `${file} is a directory` : `${file} is not a regular file`,
-      );
+    if (!st.isFile()) throw notRegular(st);
     if (st.size > maxBytes)
       throw new ImageEditError("IMAGE_TOO_LARGE", tooLargeMessage(st.size, maxBytes, file), {
         details: { limit: maxBytes, bytes: st.size },

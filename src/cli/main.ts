@@ -2,7 +2,7 @@
 // loaded only when used, so `imgedit parse` never pays for sharp or the server.
 import { pathToFileURL } from "node:url";
 import { beforeDashDash } from "./args.js";
-import { describeUnexpected } from "./fs-errors.js";
+import { describeUnexpected, errnoCode, reason } from "./fs-errors.js";
 import { printable } from "./printable.js";
 
 export interface CliCommand {
@@ -52,11 +52,41 @@ async function help(io: CliIO): Promise<void> {
   io.stdout.write(`${lines.join("\n")}\n`);
 }
 
+/** The exit status when the output's reader has gone (`imgedit info * | head -1`): 128 + SIGPIPE. */
+export const EXIT_CLOSED_PIPE = 141;
+
+/**
+ * The output streams' write errors, which would otherwise be an unhandled 'error' event and a
+ * stack trace: a closed pipe ends the output quietly; anything else (a full disk) is said in one
+ * line. What the command still writes is dropped. `failure()` is the exit status they call for.
+ */
+function watchOutput(io: CliIO): { failure: () => Promise<number | undefined> } {
+  let code: number | undefined;
+  const onError = (e: unknown) => {
+    if (code !== undefined) return;
+    code = errnoCode(e) === "EPIPE" ? EXIT_CLOSED_PIPE : 1;
+    if (code === 1) io.stderr.write(`imgedit: cannot write the output: ${reason(e)}\n`);
+  };
+  io.stdout.on("error", onError);
+  io.stderr.on("error", onError);
+  return {
+    // A failed write is reported a turn later: the command's last line may still fail.
+    failure: () => new Promise((resolve) => setImmediate(() => resolve(code))),
+  };
+}
+
 export async function main(argv: string[], io: CliIO): Promise<number> {
+  const output = watchOutput(io);
+  const code = await dispatch(argv, io);
+  return (await output.failure()) ?? code;
+}
+
+async function dispatch(argv: string[], io: CliIO): Promise<number> {
   const [name, ...rest] = argv;
-  // `imgedit help edit` is `imgedit edit --help`.
-  const topic = name === "help" && rest[0] !== undefined ? await load(rest[0]) : undefined;
-  if (topic) {
+  // `imgedit help edit` is `imgedit edit --help`; `imgedit help nosuch` is `imgedit nosuch`.
+  if (name === "help" && rest[0] !== undefined) {
+    const topic = await load(rest[0]);
+    if (!topic) return unknownCommand(rest[0], io);
     io.stdout.write(`${topic.usage.trim()}\n`);
     return 0;
   }
@@ -69,10 +99,7 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     return 0;
   }
   const cmd = await load(name);
-  if (!cmd) {
-    io.stderr.write(`imgedit: unknown command "${printable(name)}". Commands: ${COMMANDS.join(", ")}\n`);
-    return 2;
-  }
+  if (!cmd) return unknownCommand(name, io);
   // After `--` a "-h" is a file or a word (`imgedit info -- -h`), not a request for help.
   const options = beforeDashDash(rest);
   if (options.includes("--help") || options.includes("-h")) {
@@ -93,6 +120,11 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     io.stderr.write(`imgedit ${name}: ${printable(bug ? `internal error: ${message}` : message)}\n`);
     return 1;
   }
+}
+
+function unknownCommand(name: string, io: CliIO): number {
+  io.stderr.write(`imgedit: unknown command "${printable(name)}". Commands: ${COMMANDS.join(", ")}\n`);
+  return 2;
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {

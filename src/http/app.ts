@@ -5,7 +5,7 @@ import { Readable } from "node:stream";
 import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { Config } from "../config.js";
-import { ImageEditError, toImageEditError } from "../core/errors.js";
+import { ImageEditError, isImageEditError, toImageEditError } from "../core/errors.js";
 import { INPUT_FORMATS } from "../core/formats.js";
 import type { Limits } from "../core/limits.js";
 import type { ProbeResult } from "../core/pipeline.js";
@@ -69,6 +69,8 @@ export interface AppDeps {
   rates?: RateCounter;
   /** False while shutting down: /healthz answers 503 so balancers drain us. */
   isReady?: () => boolean;
+  /** What keeps the service from working (its storage gone), for /healthz to answer 503 with. */
+  healthProblem?: () => string | undefined;
   /**
    * The largest image POST /uploads can receive on this runtime, where something in front of the
    * app refuses bigger bodies itself (a Lambda function URL); absent: MAX_IMAGE_SIZE.
@@ -213,10 +215,11 @@ export function createApp(deps: AppDeps): Hono<Env> {
 
   // A hit not given back costs the user one edit until the minute is over; failing to give it back
   // must not replace the request's own answer.
-  const refundEdit = (userId: string) =>
-    rates.refund(editRate.key(userId)).catch((e: unknown) => {
+  const refund = (rate: typeof editRate, userId: string) =>
+    rates.refund(rate.key(userId)).catch((e: unknown) => {
       deps.logger.warn({ err: e instanceof Error ? e.message : String(e) }, "rate count not given back");
     });
+  const refundEdit = (userId: string) => refund(editRate, userId);
 
   // Request id, access log, request metrics.
   app.use("*", async (c, next) => {
@@ -293,6 +296,8 @@ export function createApp(deps: AppDeps): Hono<Env> {
   // ---- operations ----
   app.get("/healthz", (c) => {
     const ready = deps.isReady?.() ?? true;
+    const problem = deps.healthProblem?.();
+    if (problem) return c.json({ status: "unhealthy", problem, mode: config.mode, queue: deps.jobs.depth() }, 503);
     return c.json(
       { status: ready ? "ok" : "draining", mode: config.mode, queue: deps.jobs.depth() },
       ready ? 200 : 503,
@@ -499,7 +504,16 @@ export function createApp(deps: AppDeps): Hono<Env> {
   app.post("/uploads", async (c) => {
     const userId = await requireUser(c);
     await rateLimit(uploadRate, userId, "uploads per minute");
-    const { answer } = await receiveUpload(c.req.raw, userId, c.req.query("name"), deps);
+    let answer: Awaited<ReturnType<typeof receiveUpload>>["answer"];
+    try {
+      ({ answer } = await receiveUpload(c.req.raw, userId, c.req.query("name"), deps));
+    } catch (e) {
+      // The service's own failure (a full disk) costs the user no upload; one refused for what
+      // was sent (too big, not an image, cut off) still counts: the limit also bounds the bytes
+      // a client can make the server read.
+      if (isImageEditError(e) && e.retryable) await refund(uploadRate, userId);
+      throw e;
+    }
     metrics.increment("uploads_total", { format: answer.format });
     metrics.increment("bytes_in_total", { source: "upload_request" }, answer.bytes);
     return c.json({ ...answer, previewUrl: absolutizer(c)(answer.previewUrl) }, 201);

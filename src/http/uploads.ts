@@ -12,7 +12,7 @@ import type { Limits } from "../core/limits.js";
 import type { ProbeResult } from "../core/pipeline.js";
 import { readUpload, type Upload } from "../fetch/index.js";
 import type { ObjectStore } from "../ports.js";
-import { fileName, saveUploadName, uploadKey } from "../service/edit.js";
+import { fileName, saveUploadName, uploadKey, uploadNameKey } from "../service/edit.js";
 
 export interface UploadAnswer {
   id: string;
@@ -179,10 +179,16 @@ export async function receiveUpload(
   const id = randomBytes(16).toString("hex");
   const key = uploadKey(userId, id);
   const given = fileName(filename || nameParam, "");
-  await Promise.all([
+  const writes = await Promise.allSettled([
     deps.objects.put(key, upload.data, upload.type.mime),
     given ? saveUploadName(deps.objects, userId, id, given) : undefined,
   ]);
+  const failed = writes.find((w) => w.status === "rejected");
+  if (failed) {
+    // the file and its name go together: neither stays behind for the upload's whole lifetime
+    await Promise.all([key, uploadNameKey(userId, id)].map((k) => deps.objects.delete(k).catch(() => undefined)));
+    throw failed.reason;
+  }
   const name = given || `${id}.${upload.type.ext}`;
   return {
     key,

@@ -214,6 +214,27 @@ function canonicalJson(value: unknown): string {
 const FINGERPRINT_VERSION = "v1";
 
 /**
+ * A session is one DynamoDB item, which holds at most 400 KB, and grows as its images finish
+ * (results, errors of up to 500 characters). A session that could outgrow it would fail later,
+ * stuck as running: it is refused up front, on every runtime alike. Lengths are checked in
+ * characters by the schema, but a character of a non-Latin URL or name takes 2-4 bytes.
+ */
+export const MAX_SESSION_BYTES = 380 * 1024;
+/** Room kept per image for what finishing adds (result, source facts, an error message). */
+export const SESSION_BYTES_PER_IMAGE_RESERVE = 2048;
+
+function checkSessionSize(session: Session): void {
+  const bytes = Buffer.byteLength(JSON.stringify(session)) + session.images.length * SESSION_BYTES_PER_IMAGE_RESERVE;
+  if (bytes <= MAX_SESSION_BYTES) return;
+  const kb = (n: number) => `${Math.ceil(n / 1024).toLocaleString("en-US")} KB`;
+  throw new ImageEditError(
+    "INVALID_INPUT",
+    `images: this edit would need ${kb(bytes)} of session record (URLs, names and the plan, plus room for each image's result); the limit is ${kb(MAX_SESSION_BYTES)}: use shorter URLs or names, or fewer images per request`,
+    { field: "images" },
+  );
+}
+
+/**
  * What an edit request asks for, as a digest: sha256 of the canonical JSON of the validated request
  * (images with their ids as defaulted, urls (so upload ids) and names; the operation, command or
  * plan, as sent; the options). Key order, whitespace, an id or options spelled out at their
@@ -373,6 +394,7 @@ export async function startValidatedEdit(
   if (session.options === undefined) delete session.options;
   if (session.idempotencyKey === undefined) delete session.idempotencyKey;
   if (session.requestFingerprint === undefined) delete session.requestFingerprint;
+  checkSessionSize(session);
 
   try {
     await deps.sessions.create(session);

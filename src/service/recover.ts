@@ -5,7 +5,7 @@
 import type { Config } from "../config.js";
 import { ImageEditError } from "../core/errors.js";
 import type { Logger } from "../logger.js";
-import type { Job, JobRunner, SessionStore } from "../ports.js";
+import type { Job, JobRunner, Metrics, SessionStore } from "../ports.js";
 import { isTerminal } from "./status.js";
 
 export async function resumeUnfinished(deps: {
@@ -13,6 +13,7 @@ export async function resumeUnfinished(deps: {
   sessions: SessionStore;
   jobs: JobRunner;
   logger: Logger;
+  metrics?: Metrics;
 }): Promise<{ sessions: number; requeued: number; failed: number }> {
   const max = Math.max(1, deps.config.JOB_MAX_ATTEMPTS);
   const jobs: Job[] = [];
@@ -23,14 +24,17 @@ export async function resumeUnfinished(deps: {
       for (const img of s.images) {
         if (isTerminal(img.status)) continue;
         if (img.status !== "queued" && img.attempts >= max) {
-          await deps.sessions.updateImage(s.sessionId, img.id, {
-            status: "failed",
-            percent: 100,
-            error: {
-              code: "INTERNAL",
-              message: `processing was interrupted by a server stop during attempt ${img.attempts} of ${max} (JOB_MAX_ATTEMPTS)`,
-            },
-          });
+          const error = {
+            code: "INTERNAL" as const,
+            message: `processing was interrupted by a server stop during attempt ${img.attempts} of ${max} (JOB_MAX_ATTEMPTS)`,
+          };
+          await deps.sessions.updateImage(s.sessionId, img.id, { status: "failed", percent: 100, error });
+          // as runJob reports a failed image: logged once with its session, image and code, counted
+          deps.logger.warn(
+            { sessionId: s.sessionId, imageId: img.id, code: error.code, attempts: img.attempts },
+            `image failed: ${error.message}`,
+          );
+          deps.metrics?.increment("jobs_total", { outcome: "failed", code: error.code });
           failed++;
           continue;
         }

@@ -206,10 +206,12 @@ describe("DynamoSessionStore: Idempotency-Key", () => {
     expect((await s.findByIdempotencyKey(session.userId, "k-big"))?.sessionId).toBe(ok.sessionId);
   });
 
-  it("still finds sessions stored before markers existed (through the user index)", async () => {
+  it("looks a key up by its marker alone: a session without one (written around the store) is no replay", async () => {
+    // before, a key without a marker walked the user's whole history through the index, on every
+    // first use of a key; every keyed session the store writes has its marker
     const { s } = store();
-    const old = makeSession({ idempotencyKey: "k-legacy" });
+    const old = makeSession({ idempotencyKey: "k-unmarked" });
     await raw.send(new PutCommand({ TableName: TABLE, Item: old }));
-    expect((await s.findByIdempotencyKey(old.userId, "k-legacy"))?.sessionId).toBe(old.sessionId);
+    expect(await s.findByIdempotencyKey(old.userId, "k-unmarked")).toBeUndefined();
   });
 });

@@ -5,19 +5,32 @@ import { mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises"
 import path from "node:path";
 import sharp from "sharp";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { tempName } from "../../src/cli/commands/edit.js";
 import { makeImage } from "../helpers/images.js";
 import { imgedit, scratch } from "./in-process.js";
 
-const disk = vi.hoisted(() => ({ full: false }));
+const disk = vi.hoisted(() => ({
+  full: false,
+  /** A write that waits, to be caught in flight: reached() is called, then release awaited. */
+  hold: undefined as { reached: () => void; release: Promise<void> } | undefined,
+}));
 
-// Every file the CLI opens for writing in the scratch directory gets half its bytes, then ENOSPC.
+// Every file the CLI opens for writing in the scratch directory gets half its bytes, then ENOSPC
+// (or, with disk.hold, waits before writing).
 vi.mock("node:fs/promises", async (importOriginal) => {
   const real = await importOriginal<typeof import("node:fs/promises")>();
   const open = (async (...args: Parameters<typeof real.open>) => {
     const handle = await real.open(...args);
-    if (!disk.full || !String(args[1] ?? "r").match(/[wa]/)) return handle;
+    if ((!disk.full && !disk.hold) || !String(args[1] ?? "r").match(/[wa]/)) return handle;
     return new Proxy(handle, {
       get(target, prop) {
+        const hold = disk.hold;
+        if (prop === "writeFile" && hold)
+          return async (data: Uint8Array) => {
+            hold.reached();
+            await hold.release;
+            return target.writeFile(data);
+          };
         if (prop === "writeFile")
           return async (data: Uint8Array) => {
             await target.write(data.subarray(0, Math.floor(data.length / 2)));
@@ -122,5 +135,56 @@ describe("imgedit edit writes atomically", () => {
     expect(r.stdout).toMatch(/FAILED WRITE_FAILED: cannot write .*coll\/in\.jpg: /);
     expect(await readdir(path.join(d, "coll"))).toEqual(["in.jpg"]);
     expect(await readdir(path.join(d, "coll/in.jpg"))).toEqual(["keep"]);
+  });
+
+  it("an output name of 249 bytes (legal) is written: the temporary file's name stays within 255", async () => {
+    const d = await fresh("long-name");
+    const name = `${"a".repeat(245)}.png`;
+    const r = await imgedit(["edit", path.join(d, "in.jpg"), ...FLIP, "-o", path.join(d, name)]);
+    expect(r.code, r.stdout).toBe(0);
+    expect((await readdir(d)).sort()).toEqual([name, "in.jpg"].sort());
+    // cut at a character, never inside one; two temporary names of one output still differ
+    const wide = `${"é".repeat(120)}.webp`;
+    const temp = tempName(wide);
+    expect(Buffer.byteLength(temp)).toBeLessThanOrEqual(255);
+    expect(temp).toMatch(/^\.é+~[0-9a-f]{8}\.\d+-[0-9a-f]{8}\.tmp$/);
+    expect(tempName(wide)).not.toBe(temp);
+    expect(tempName("x.png")).toMatch(/^\.x\.png\.\d+-[0-9a-f]{8}\.tmp$/);
+  });
+
+  it("Ctrl-C (or SIGTERM) during a write removes the temporary file, then raises the signal again", async () => {
+    const d = await fresh("signal");
+    const out = path.join(d, "out");
+    let reached = () => {};
+    const atWrite = new Promise<void>((resolve) => {
+      reached = resolve;
+    });
+    let release = () => {};
+    disk.hold = { reached, release: new Promise<void>((resolve) => (release = resolve)) };
+    const before = new Set(process.listeners("SIGINT"));
+    const beforeTerm = new Set(process.listeners("SIGTERM"));
+    const run = imgedit(["edit", path.join(d, "in.jpg"), ...FLIP, "-o", `${out}/`]);
+    // The signal itself cannot be sent here (it would end the test runner): the handler the run
+    // added is called as the signal would call it, with process.kill stubbed.
+    const kill = vi.spyOn(process, "kill").mockImplementation(() => true);
+    try {
+      await atWrite;
+      expect((await readdir(out)).filter((n) => n.endsWith(".tmp"))).toHaveLength(1);
+      const added = process.listeners("SIGINT").filter((l) => !before.has(l));
+      expect(added).toHaveLength(1);
+      (added[0] as (signal: NodeJS.Signals) => void)("SIGINT");
+      expect(await readdir(out)).toEqual([]);
+      // the default action is back, and the same signal ends the process (exit status 130)
+      expect(process.listeners("SIGINT")).not.toContain(added[0]);
+      expect(kill).toHaveBeenCalledWith(process.pid, "SIGINT");
+    } finally {
+      kill.mockRestore();
+      disk.hold = undefined;
+      release();
+      await run;
+    }
+    // after a run, no handler is left behind
+    expect(process.listeners("SIGINT").filter((l) => !before.has(l))).toEqual([]);
+    expect(process.listeners("SIGTERM").filter((l) => !beforeTerm.has(l))).toEqual([]);
   });
 });

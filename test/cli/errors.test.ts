@@ -260,10 +260,12 @@ describe("token", () => {
 describe("cost: inputs within sense", () => {
   it("refuses absurd volumes, memory and times; the largest accepted still give numbers", async () => {
     const cases: [string[], RegExp][] = [
-      [["--images-per-day", "1e300"], /--images-per-day 1e300: at most 1,000,000,000/],
+      [["--images-per-day", "1".padEnd(301, "0")], /--images-per-day 10{300}: at most 1,000,000,000/],
+      // plain decimals only: an exponent is not read as a number at all
+      [["--images-per-day", "1e300"], /--images-per-day needs a positive whole number, got 1e300/],
       [["--memory-mb", "99999"], /--memory-mb 99999: at most 10,240 \(Lambda's range is 128-10240 MB\)/],
       [["--memory-mb", "64"], /--memory-mb must be 128-10240/],
-      [["--seconds", "1e9"], /--seconds 1e9: at most 900/],
+      [["--seconds", "1000000000"], /--seconds 1000000000: at most 900/],
     ];
     for (const [args, message] of cases) {
       const r = await imgedit(["cost", ...args]);
@@ -323,6 +325,15 @@ describe("bench: flags checked before anything runs", () => {
 });
 
 describe("main", () => {
+  it("`imgedit help nosuch` is `imgedit nosuch`: unknown command, exit 2", async () => {
+    const plain = await imgedit(["nosuch"]);
+    const help = await imgedit(["help", "nosuch"]);
+    expect(help).toEqual(plain);
+    expect(help.code).toBe(2);
+    expect(help.stderr).toMatch(/^imgedit: unknown command "nosuch"\. Commands: edit, /);
+    expect(help.stdout).toBe("");
+  });
+
   it("an error no command handled is one line, not an unhandled rejection", async () => {
     // DATA_DIR under a file: the secret cannot be created
     await writeFile(at("file2"), "x");

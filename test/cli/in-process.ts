@@ -12,7 +12,7 @@ export interface CliRun {
   stderr: string;
 }
 
-function sink(): Writable & { text: string } {
+export function sink(): Writable & { text: string } {
   const w = new Writable({
     write(chunk, _enc, done) {
       w.text += String(chunk);

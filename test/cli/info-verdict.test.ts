@@ -2,7 +2,7 @@
 // first 16 MB, so a TIFF with its directory at the end was "not an image" and a GIF's frames past
 // 16 MB went uncounted ("limits ok" for what edit refuses). Also: the usage message for `-q` alone
 // with a PNG or GIF output suggests a command that is itself accepted.
-import { rm, writeFile } from "node:fs/promises";
+import { readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -97,6 +97,35 @@ describe("imgedit info on files between 16 MB and MAX_IMAGE_SIZE", () => {
     expect(json(r.stdout).error.code).toBe("CORRUPT_IMAGE");
     const edit = await imgedit(["edit", file, "-f", "webp", "-o", at("out/"), "--json"]);
     expect(JSON.parse(edit.stdout)[0].error).toEqual(json(r.stdout).error);
+  });
+
+  it("a JPEG cut short past its header: info (header only) says ok, edit (decoding) CORRUPT_IMAGE; the README says so", async () => {
+    // noise: the scan data is most of the file, so 60% of it keeps the whole header
+    const jpeg = await sharp({
+      create: {
+        width: 400,
+        height: 300,
+        channels: 3,
+        background: "#000",
+        noise: { type: "gaussian", mean: 128, sigma: 30 },
+      },
+    })
+      .jpeg()
+      .toBuffer();
+    const file = at("cut.jpg");
+    await writeFile(file, jpeg.subarray(0, Math.floor(jpeg.length * 0.6)));
+    const r = await imgedit(["info", file, "--json"]);
+    expect(r.code).toBe(0);
+    expect(json(r.stdout)).toMatchObject({ format: "jpeg", width: 400, limits: "ok" });
+    const edit = await imgedit(["edit", file, "-f", "webp", "-o", at("out-jpeg/"), "--json"]);
+    expect(JSON.parse(edit.stdout)[0].error.code).toBe("CORRUPT_IMAGE");
+    // so the docs may not call info's verdict edit's: they say what it checks
+    const docs = (await readFile(path.resolve(import.meta.dirname, "../../docs/readme/core.md"), "utf8")).replace(
+      /\s+/g,
+      " ",
+    );
+    expect(docs).not.toContain("so the verdict is `edit`'s");
+    expect(docs).toContain("`info` does not decode the pixels, so damage past the header (a truncated JPEG)");
   });
 });
 

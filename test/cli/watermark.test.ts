@@ -1,8 +1,9 @@
 // `imgedit edit` with watermark steps: the images come from a real loopback HTTP server through the
 // server's safe fetcher (FETCH_ALLOW_HOSTS from the environment), or from a file: URL, and each
 // distinct URL is loaded once per run, not once per image.
-import { execFile } from "node:child_process";
-import { readFile, rm, writeFile } from "node:fs/promises";
+import { execFile, execFileSync } from "node:child_process";
+import { constants } from "node:fs";
+import { open, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -147,6 +148,33 @@ describe("imgedit edit with a watermark", () => {
     const notImage = await editAll([{ op: "watermark", url: text }], {});
     expect(notImage.rows[0].error?.code).toBe("UNSUPPORTED_FORMAT");
     expect(notImage.rows[0].error?.message).toContain(`cannot load ${text}: ${path.join(dir, "notes.txt")} is not`);
+  });
+
+  it("a FIFO given as a file: URL is refused at once (NOT_A_FILE's message), never waited on", async () => {
+    const fifo = path.join(dir, "fifo.jpg");
+    execFileSync("mkfifo", [fifo]);
+    const href = pathToFileURL(fifo).href;
+    let timer: NodeJS.Timeout | undefined;
+    const stuck = new Promise<"stuck">((resolve) => {
+      timer = setTimeout(() => resolve("stuck"), 5000);
+    });
+    try {
+      const r = await Promise.race([editAll([{ op: "watermark", url: href }], {}), stuck]);
+      expect(r, "the run waited for a writer on the FIFO").not.toBe("stuck");
+      if (r === "stuck") return;
+      expect(r.code).toBe(1);
+      expect(r.rows[0].error?.message).toBe(
+        `operations[0] (watermark): cannot load ${href}: ${fifo} is not a regular file`,
+      );
+    } finally {
+      clearTimeout(timer);
+      // A reader stuck in open() (without the fix) is let go by a writer that opens and closes.
+      await open(fifo, constants.O_WRONLY | constants.O_NONBLOCK).then(
+        (h) => h.close(),
+        () => {},
+      );
+      await rm(fifo, { force: true });
+    }
   });
 
   it("a scheme the CLI cannot load says which ones it can", async () => {

@@ -32,6 +32,30 @@ describe("tokenize", () => {
     expect(kinds("1,2000px")[0]).toEqual(["pair", "1,2000"]);
   });
 
+  it("reads numbers of two thousands groups or more as one number after a size word", () => {
+    expect(tokenize("resize to 1,000,000").map((t) => [t.kind, t.text, t.value])[2]).toEqual([
+      "number",
+      "1,000,000",
+      1000000,
+    ]);
+  });
+
+  it("reads a dash standing apart after a word, right before a number, as its minus sign", () => {
+    const read = (text: string) => tokenize(text).map((t) => [t.kind, t.text, t.value]);
+    expect(read("rotate - 90")[1]).toEqual(["number", "- 90", -90]);
+    expect(read("rotate -- 90")[1]).toEqual(["number", "-- 90", -90]);
+    expect(read("brightness – 20")[1]).toEqual(["number", "– 20", -20]);
+    expect(read("rotate —90°")[1]).toEqual(["number", "—90°", -90]);
+    // between numbers, before a word, or as a bullet: a dash stays a dash
+    expect(kinds("800 - 600")).toEqual([
+      ["number", "800"],
+      ["punct", "-"],
+      ["number", "600"],
+    ]);
+    expect(kinds("800 - then")[1]).toEqual(["punct", "-"]);
+    expect(kinds("- 90 degrees")[0]).toEqual(["punct", "-"]);
+  });
+
   it("keeps numbers with their units, sizes, ratios and pairs whole", () => {
     expect(tokenize("800px 50% 90° 90deg 2x -5 +20%").map((t) => [t.value, t.unit])).toEqual([
       [800, "px"],

@@ -185,6 +185,58 @@ describe("the whole strip and frame by frame give the same pixels", () => {
     },
   );
 
+  /** Noise frames inside a plain border of `margin` rows top and bottom, one colour for all frames. */
+  function plainEdged(w: number, h: number, pages: number, margin: number): Buffer {
+    const data = noise(w, h, pages, 3, w + h);
+    for (let k = 0; k < pages; k++)
+      for (const y of [...Array(margin).keys()].flatMap((m) => [m, h - 1 - m]))
+        data.fill(90, (k * h + y) * w * 3, (k * h + y + 1) * w * 3);
+    return data;
+  }
+
+  it.each([
+    // the plain rows are exactly the rows checked: noise starts where the kernel's reach ends
+    [80, 80, { op: "resize", width: 40 }, 8],
+    [64, 48, { op: "resize", width: 32, height: 16, fit: "fill" }, 12],
+    [33, 120, { op: "scale", factor: 0.4 }, 10],
+  ])("%dx%d frames with plain edges, %j: the strip's resize is each frame's", async (w, h, op, margin) => {
+    const pages = 4;
+    const bytes = w * h * 3;
+    // one changed pixel at each edge row in turn must still give each frame's own pixels
+    for (const row of [undefined, h - 1, h, h - 2, h + 1]) {
+      const frames = plainEdged(w, h, pages, margin);
+      if (row !== undefined) frames[row * w * 3 + 5] ^= 0xff;
+      const whole = await applyOn(frames, w, h, pages, 3, op);
+      const each = await Promise.all(
+        [...Array(pages).keys()].map((k) => applyOn(frames.subarray(k * bytes, (k + 1) * bytes), w, h, 1, 3, op)),
+      );
+      expect(whole.data.equals(Buffer.concat(each.map((e) => e.data))), `${JSON.stringify(op)} row ${row}`).toBe(true);
+    }
+  });
+
+  it("a GIF whose frames have plain edges is resized in the chain that encodes it", async () => {
+    const pages = 6;
+    const input = await sharp(plainEdged(80, 80, pages, 12), {
+      raw: { width: 80, height: 80 * pages, channels: 3, pageHeight: 80 },
+    })
+      .gif({ loop: 0, delay: Array(pages).fill(50) })
+      .toBuffer();
+    const { result, runs } = await countRuns(() => run(input, [{ op: "resize", width: 40 }]));
+    expect(result.out.pages).toBe(pages);
+    expect(runs).toBe(2 + 1); // decode, resize and encode (and the test's decode of the output)
+    // and each frame is its own: the same as resizing the decoded frames one by one
+    const decoded = await sharp(input, { animated: true }).removeAlpha().raw().toBuffer();
+    const each = await Promise.all(
+      [...Array(pages).keys()].map((k) =>
+        sharp(decoded.subarray(k * 80 * 80 * 3, (k + 1) * 80 * 80 * 3), { raw: { width: 80, height: 80, channels: 3 } })
+          .resize({ width: 40 })
+          .raw()
+          .toBuffer(),
+      ),
+    );
+    expect(result.data.equals(Buffer.concat(each))).toBe(true);
+  });
+
   it("halving a GIF runs the strip through one resize, not one per frame", async () => {
     const pages = 6;
     const input = await sharp(noise(80, 80, pages, 3, 3), {

@@ -2,6 +2,7 @@
 import sharp from "sharp";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_LIMITS } from "../../src/core/limits.js";
+import { getOperation } from "../../src/core/operations.js";
 import { processImage } from "../../src/core/pipeline.js";
 import { validatePlan } from "../../src/core/plan.js";
 import {
@@ -388,5 +389,56 @@ describe("steps run on the previous step's output", () => {
     expectColor(pixelAt(px, 26, 8), WHITE, 2);
     // Top-left red ended at the bottom-left after flip + 180.
     expectColor(pixelAt(px, 3, 13), RED, 30);
+  });
+});
+
+describe("the size a resize is predicted to make (checked against the limits before it runs) is sharp's", () => {
+  const def = getOperation("resize");
+  const boxes: [number | undefined, number | undefined][] = [
+    [100, undefined],
+    [undefined, 77],
+    [800, 100],
+    [100, 800],
+    [600, undefined],
+    [undefined, 900],
+    [200, 150],
+    [1000, 1000],
+    [30, 20],
+  ];
+  it.each([
+    [400, 300],
+    [401, 299],
+    [50, 40],
+    [20, 50],
+  ])("%dx%d: every fit, with and without enlarging, one side or both", async (W, H) => {
+    // fill with one side keeps the other; contain letterboxes into the box even when not enlarging
+    const img = await sharp({ create: { width: W, height: H, channels: 3, background: "red" } })
+      .png()
+      .toBuffer();
+    const wrong: string[] = [];
+    for (const fit of ["inside", "outside", "cover", "contain", "fill"] as const)
+      for (const withoutEnlargement of [false, true])
+        for (const [width, height] of boxes) {
+          const o = def?.schema.parse({ op: "resize", width, height, fit, withoutEnlargement });
+          const meta = { width: W, height: H, pages: 1, channels: 3 as const, hasAlpha: false, sourceFormat: "png" };
+          const p = def?.outputSize?.(meta, o as never);
+          const { info } = await sharp(img)
+            .resize({ width, height, fit, withoutEnlargement })
+            .raw()
+            .toBuffer({ resolveWithObject: true });
+          if (p?.width !== info.width || p?.height !== info.height)
+            wrong.push(
+              `${fit} ${withoutEnlargement} ${width}x${height}: ${p?.width}x${p?.height} not ${info.width}x${info.height}`,
+            );
+        }
+    expect(wrong).toEqual([]);
+  });
+
+  it("a one-sided fill inside the limits is not refused for the size it would have had with the aspect kept", async () => {
+    // 400x300 to 9000 tall, fill: 400x9000 (was refused as 12000x9000, over MAX_DIMENSIONS)
+    const { result } = await run(await makeImage({ width: 400, height: 300 }), [
+      { op: "resize", height: 9000, fit: "fill" },
+    ]);
+    expect([result.width, result.height]).toEqual([400, 9000]);
   });
 });

@@ -218,3 +218,37 @@ describe("user names", () => {
       expect(LocalSignInSchema.safeParse({ user }).success, user).toBe(false);
   });
 });
+
+describe("the session's size (one DynamoDB item holds at most 400 KB)", () => {
+  const many = (n: number, url: (i: number) => string) => ({
+    images: Array.from({ length: n }, (_, i) => ({ url: url(i) })),
+    operation: RESIZE,
+  });
+
+  it("50 images with the longest ASCII URLs fit", async () => {
+    const { deps, sessions, queued } = setup();
+    const r = await startEdit(
+      "alice",
+      many(50, (i) => `https://example.com/${i}/${"a".repeat(4000)}`),
+      deps,
+    );
+    expect(await sessions.get(r.session.sessionId)).toBeDefined();
+    expect(queued).toHaveLength(50);
+  });
+
+  it("URLs of 4,000 CJK characters (3 bytes each) in 50 images are refused up front, nothing stored", async () => {
+    const { deps, sessions, queued } = setup();
+    const err = await codeOf(
+      startEdit(
+        "alice",
+        many(50, (i) => `https://example.com/${i}/${"画".repeat(4000)}`),
+        deps,
+      ),
+    );
+    expect(err?.code).toBe("INVALID_INPUT");
+    expect(err?.field).toBe("images");
+    expect(err?.message).toMatch(/would need [\d,]+ KB of session record .*the limit is 380 KB/);
+    expect(queued).toHaveLength(0);
+    expect((await sessions.listByUser("alice", { limit: 10 })).items).toHaveLength(0);
+  });
+});

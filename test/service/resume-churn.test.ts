@@ -1,8 +1,10 @@
 // A restart on a DATA_DIR with unfinished sessions while users delete them: a session that goes
 // away between being listed for recovery and being resumed must not stop the server starting.
+import { rmSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { SqliteSessionStore } from "../../src/adapters/local/sqlite-sessions.js";
+import { createLogger } from "../../src/logger.js";
 import type { Session, SessionStore } from "../../src/ports.js";
 import { makeImage } from "../helpers/images.js";
 import { type ImageSource, type Json, openSse, startImageSource, startService, tempDir } from "../http/harness.js";
@@ -68,6 +70,53 @@ it("a session deleted while the restart resumes unfinished ones: the server star
     const s = (await (await svc.api(`/image-edit/sessions/${kept}`)).json()) as Json;
     expect(s.images[0]).toMatchObject({ status: "done", attempts: 2, result: { width: 20 } });
     expect((await svc.api(`/image-edit/sessions/${gone}`)).status).toBe(404);
+  } finally {
+    await svc.close();
+  }
+});
+
+it("an image interrupted on its last attempt is failed at the restart, logged once with its ids and code, and counted", async () => {
+  const dataDir = tempDir();
+  const db = new SqliteSessionStore(path.join(dataDir, "sessions.db"));
+  const id = "00000000-0000-4000-8000-000000000003";
+  const session = midFlight(id, `${src.base}/a.png`);
+  session.images[0] = { ...session.images[0], status: "processing", attempts: 3 }; // JOB_MAX_ATTEMPTS
+  await db.create(session);
+  await db.close();
+  const lines: string[] = [];
+  const logger = createLogger({ LOG_LEVEL: "info" }, { write: (l: string) => void lines.push(l) });
+  const svc = await startService({}, { dataDir, logger });
+  try {
+    const s = (await (await svc.api(`/image-edit/sessions/${id}`)).json()) as Json;
+    expect(s.images[0]).toMatchObject({ status: "failed", error: { code: "INTERNAL" } });
+    const failed = lines.map((l) => JSON.parse(l) as Json).filter((r) => r.msg?.startsWith("image failed"));
+    expect(failed).toHaveLength(1);
+    expect(failed[0]).toMatchObject({ sessionId: id, imageId: "a", code: "INTERNAL", attempts: 3 });
+    const metrics = await (await fetch(`${svc.base}/metrics`)).text();
+    expect(metrics).toMatch(/imgedit_jobs_total\{[^}]*outcome="failed"[^}]*code="INTERNAL"[^}]*\} 1/);
+  } finally {
+    await svc.close();
+  }
+});
+
+it("a sessions.db deleted while the server runs: new edits are refused (503), /healthz says why", async () => {
+  // SQLite would go on writing to the deleted file: every session made after it lost at the next start
+  const svc = await startService({ FETCH_ALLOW_HOSTS: `127.0.0.1:${src.port}` });
+  try {
+    expect((await fetch(`${svc.base}/healthz`)).status).toBe(200);
+    for (const suffix of ["", "-wal", "-shm"]) rmSync(path.join(svc.dataDir, `sessions.db${suffix}`), { force: true });
+    const health = await fetch(`${svc.base}/healthz`);
+    expect(health.status).toBe(503);
+    expect(((await health.json()) as Json).problem).toMatch(/sessions\.db was deleted while the server runs/);
+    const res = await svc.api("/image-edit", {
+      method: "POST",
+      body: JSON.stringify({
+        images: [{ url: `${src.base}/a.png` }],
+        operation: { type: "command", command: "grayscale" },
+      }),
+    });
+    expect(res.status).toBe(503);
+    expect(((await res.json()) as Json).error.code).toBe("STORAGE_FAILED");
   } finally {
     await svc.close();
   }

@@ -2,7 +2,6 @@ import { useCallback, useEffect, useReducer, useRef, useState } from "react";
 import {
   api,
   type EditOperation,
-  fetchBlob,
   getToken,
   previewFor,
   rememberPreview,
@@ -21,7 +20,7 @@ import { HistoryPanel } from "./components/HistoryPanel";
 import { ImageCard } from "./components/ImageCard";
 import { SignIn } from "./components/SignIn";
 import { Toolbar } from "./components/Toolbar";
-import { downloadAll, downloadOne } from "./download";
+import { downloadAll, downloadOne, fetchResult, type Relinks } from "./download";
 import { nameFromUrl, resultFileName } from "./format";
 import { loadCommandHistory, rememberCommand } from "./history";
 import { readLimits, screenFiles, screenUrls, sizeRefusal } from "./limits";
@@ -111,7 +110,7 @@ interface EditorProps {
 function Editor({ user, inert, signIns, focusOnOpen, onSignOut }: EditorProps) {
   const [state, dispatch] = useReducer(reducer, initialState);
   const [command, setCommand] = useState("");
-  const [history, setHistory] = useState(loadCommandHistory);
+  const [history, setHistory] = useState(() => loadCommandHistory(user.id));
   const [announce, setAnnounce] = useState("");
   const [error, setError] = useState<string | null>(null);
   const [historyKey, setHistoryKey] = useState(0);
@@ -119,6 +118,10 @@ function Editor({ user, inert, signIns, focusOnOpen, onSignOut }: EditorProps) {
   // toolbar click in between would start a second session.
   const [starting, setStarting] = useState(false);
   const stopFollowing = useRef<(() => void) | undefined>(undefined);
+  // The session whose progress stream is open, if any.
+  const following = useRef<string | undefined>(undefined);
+  // The progress stream is cut off and being retried (a proxy answering 502, the network down).
+  const [connectionLost, setConnectionLost] = useState(false);
   // What the server takes (absent from an older server: files go up unchecked, as before).
   const [limits, setLimits] = useState<ServerLimits | undefined>(undefined);
   // Until GET /auth/config answers, the hint shows nothing rather than a guess that then changes.
@@ -254,30 +257,65 @@ function Editor({ user, inert, signIns, focusOnOpen, onSignOut }: EditorProps) {
   }, []);
 
   // ---- running an edit ---------------------------------------------------------------------
-  const follow = useCallback((sessionId: string, progressUrl: string) => {
+  const stopStream = useCallback(() => {
     stopFollowing.current?.();
-    stopFollowing.current = followSession(sessionId, progressUrl, {
-      progress: (e) => dispatch({ type: "progress", sessionId, ...e }),
-      image: (e) =>
-        dispatch({
-          type: "image",
-          sessionId,
-          imageId: e.imageId,
-          result: { url: e.url, width: e.width, height: e.height, format: e.format, bytes: e.bytes },
-        }),
-      complete: (e) => {
-        dispatch({ type: "complete", sessionId, images: e.images });
-        const failed = e.images?.filter((i) => i.status === "failed").length ?? 0;
-        const total = e.images?.length ?? 0;
-        setAnnounce(`Finished: ${total - failed} of ${total} done${failed ? `, ${failed} failed` : ""}`);
-        setHistoryKey((k) => k + 1);
-      },
-      session: (s) => dispatch({ type: "session", session: withPreviews(s), replace: false }),
-    });
+    stopFollowing.current = undefined;
+    following.current = undefined;
+    setConnectionLost(false);
   }, []);
 
-  const start = async (operation: EditOperation, label: string) => {
-    if (!canRun) return;
+  const follow = useCallback(
+    (sessionId: string, progressUrl: string) => {
+      stopStream();
+      following.current = sessionId;
+      stopFollowing.current = followSession(sessionId, progressUrl, {
+        progress: (e) => dispatch({ type: "progress", sessionId, ...e }),
+        image: (e) =>
+          dispatch({
+            type: "image",
+            sessionId,
+            imageId: e.imageId,
+            result: { url: e.url, width: e.width, height: e.height, format: e.format, bytes: e.bytes },
+          }),
+        complete: (e) => {
+          dispatch({ type: "complete", sessionId, images: e.images });
+          const failed = e.images?.filter((i) => i.status === "failed").length ?? 0;
+          const total = e.images?.length ?? 0;
+          setAnnounce(`Finished: ${total - failed} of ${total} done${failed ? `, ${failed} failed` : ""}`);
+          setHistoryKey((k) => k + 1);
+        },
+        session: (s) => dispatch({ type: "session", session: withPreviews(s), replace: false }),
+        connection: (ok) => setConnectionLost(!ok),
+      });
+    },
+    [stopStream],
+  );
+
+  // A running edit on screen that nothing follows (undo or redo brought it back after reopening
+  // another session stopped its stream): ask the service where it is, and follow it if unfinished.
+  useEffect(() => {
+    const id = ws.sessionId;
+    if (!ws.running || !id || following.current === id) return;
+    following.current = id;
+    api
+      .session(id)
+      .then((s) => {
+        if (following.current !== id) return; // something else is followed by now
+        dispatch({ type: "session", session: withPreviews(s), replace: false });
+        const done = s.status === "completed" || s.status === "partial" || s.status === "failed";
+        const url = progressUrlFor(s);
+        if (!done && url) follow(id, url);
+        else following.current = undefined;
+      })
+      .catch((e) => {
+        if (following.current === id) following.current = undefined;
+        setError((e as Error).message);
+      });
+  }, [ws.sessionId, ws.running, follow]);
+
+  /** Whether the service accepted the edit. */
+  const start = async (operation: EditOperation, label: string): Promise<boolean> => {
+    if (!canRun) return false;
     setStarting(true);
     setError(null);
     const targets = selectedReady;
@@ -290,8 +328,10 @@ function Editor({ user, inert, signIns, focusOnOpen, onSignOut }: EditorProps) {
       setAnnounce(`Editing ${targets.length} image${targets.length === 1 ? "" : "s"}`);
       setHistoryKey((k) => k + 1);
       follow(r.sessionId, r.progressUrl);
+      return true;
     } catch (e) {
       setError((e as Error).message);
+      return false;
     } finally {
       setStarting(false);
     }
@@ -300,8 +340,10 @@ function Editor({ user, inert, signIns, focusOnOpen, onSignOut }: EditorProps) {
   const runCommand = (text: string) => {
     // Run disables itself while the edit starts and runs: the command box is where to go on from.
     refocus(() => commandInput.current);
-    setHistory((h) => rememberCommand(h, text));
-    void start({ type: "command", command: text }, text);
+    // Only commands the service took go into ↑/↓: a refused one is still in the box to fix.
+    void start({ type: "command", command: text }, text).then((ok) => {
+      if (ok) setHistory((h) => rememberCommand(user.id, h, text));
+    });
   };
 
   const runQuick = (q: QuickEdit) => {
@@ -309,8 +351,9 @@ function Editor({ user, inert, signIns, focusOnOpen, onSignOut }: EditorProps) {
       sayBlocked();
       return;
     }
-    setHistory((h) => rememberCommand(h, q.command));
-    void start({ type: "operations", operations: q.operations }, q.command);
+    void start({ type: "operations", operations: q.operations }, q.command).then((ok) => {
+      if (ok) setHistory((h) => rememberCommand(user.id, h, q.command));
+    });
   };
 
   // ---- results -----------------------------------------------------------------------------
@@ -333,11 +376,15 @@ function Editor({ user, inert, signIns, focusOnOpen, onSignOut }: EditorProps) {
     if (ws.running || withResults.length === 0) return;
     // Results become the new inputs: each is read back and uploaded, so the next edit starts from
     // exactly these bytes whatever the storage (local files or S3) and however long URLs live.
+    // Each new input's result, to read it back (and sign its link afresh if it has expired).
+    const from = new Map<string, Item>();
     const next: Item[] = ws.items.map((i) => {
       const r = i.run?.result;
       if (!r) return { ...i, key: newKey(), run: undefined };
+      const key = newKey();
+      from.set(key, i);
       return {
-        key: newKey(),
+        key,
         name: resultFileName(i.name, r.format),
         previewUrl: r.url,
         width: r.width,
@@ -348,6 +395,7 @@ function Editor({ user, inert, signIns, focusOnOpen, onSignOut }: EditorProps) {
       };
     });
     dispatch({ type: "keepEditing", items: next });
+    const relinks: Relinks = new Map();
     refocus(() => commandInput.current);
     setAnnounce("Results are now the images to edit");
     await pool(
@@ -355,7 +403,7 @@ function Editor({ user, inert, signIns, focusOnOpen, onSignOut }: EditorProps) {
       UPLOAD_PARALLEL,
       async (item) => {
         try {
-          const blob = await fetchBlob(item.previewUrl!);
+          const blob = await fetchResult(from.get(item.key)!, relinks);
           const tooLarge = sizeRefusal(item.name, blob.size, current.current.limits);
           if (tooLarge) throw new Error(tooLarge);
           const preview = URL.createObjectURL(blob);
@@ -374,7 +422,7 @@ function Editor({ user, inert, signIns, focusOnOpen, onSignOut }: EditorProps) {
     setError(null);
     try {
       const s = await api.session(sessionId);
-      stopFollowing.current?.();
+      stopStream();
       dispatch({ type: "session", session: withPreviews(s), replace: true });
       if (s.command) setCommand(s.command);
       setAnnounce(`Opened session: ${sessionLabel(s)}`);
@@ -398,8 +446,7 @@ function Editor({ user, inert, signIns, focusOnOpen, onSignOut }: EditorProps) {
   // Pasting image files anywhere but a text field adds them (screenshots from the clipboard).
   useEffect(() => {
     const onPaste = (e: ClipboardEvent) => {
-      const t = e.target as HTMLElement | null;
-      if (t && (t.tagName === "TEXTAREA" || t.tagName === "INPUT")) return;
+      if (isTextEntry(e.target)) return;
       const files = Array.from(e.clipboardData?.files ?? []).filter((f) => f.type.startsWith("image/"));
       if (files.length === 0) return;
       e.preventDefault();
@@ -534,6 +581,12 @@ function Editor({ user, inert, signIns, focusOnOpen, onSignOut }: EditorProps) {
           >
             <Toolbar onEdit={runQuick} disabled={!canRun} />
           </CommandBox>
+          {/* Always in the page, so a screen reader hears the notice when it appears. */}
+          <div role="status" aria-live="polite" data-testid="connection">
+            {connectionLost && ws.running && (
+              <p className="notice">Connection lost, retrying… The edit carries on in the service.</p>
+            )}
+          </div>
           {error && (
             <div className="banner" role="alert">
               <span>{error}</span>
@@ -633,6 +686,15 @@ function Editor({ user, inert, signIns, focusOnOpen, onSignOut }: EditorProps) {
       </div>
     </div>
   );
+}
+
+// Inputs that take typed or pasted text; a checkbox or the slider does not, so pasting there adds.
+const TEXT_INPUTS = new Set(["text", "search", "url", "email", "number", "password", "tel"]);
+
+function isTextEntry(t: EventTarget | null): boolean {
+  if (!(t instanceof HTMLElement)) return false;
+  if (t instanceof HTMLInputElement) return TEXT_INPUTS.has(t.type);
+  return t instanceof HTMLTextAreaElement || t.isContentEditable;
 }
 
 /** Originals of a reopened session: uploads made in this tab have a remembered preview link. */

@@ -18,9 +18,22 @@ export function formatName(format: string | undefined): string {
 
 const EXT: Record<string, string> = { jpeg: "jpg", tiff: "tif" };
 
+/**
+ * A name safe to save or put in a zip: image names come from users and URLs, so path separators
+ * and control characters become `_` and leading dots go (no `../` or `C:\` escaping the folder).
+ */
+export function safeFileName(name: string): string {
+  return (
+    name
+      .replace(/[/\\:\p{Cc}]/gu, "_")
+      .replace(/^[\s.]+/, "")
+      .trim() || "image"
+  );
+}
+
 /** "holiday.jpg" edited to webp -> "holiday.webp"; keeps names unique in a zip via `taken`. */
 export function resultFileName(name: string, format: string, taken?: Set<string>): string {
-  const base = name.replace(/\.[a-z0-9]{1,5}$/i, "") || "image";
+  const base = safeFileName(name).replace(/\.[a-z0-9]{1,5}$/i, "") || "image";
   const ext = EXT[format] ?? format;
   let candidate = `${base}.${ext}`;
   for (let i = 2; taken?.has(candidate); i++) candidate = `${base}-${i}.${ext}`;
@@ -32,7 +45,14 @@ export function nameFromUrl(url: string): string {
   try {
     const u = new URL(url);
     const last = u.pathname.split("/").filter(Boolean).pop();
-    return last ? decodeURIComponent(last) : u.hostname;
+    // Decoding can bring back separators (`x%2F..%2Fevil.jpg`): the name is what follows the last.
+    const name =
+      last &&
+      decodeURIComponent(last)
+        .split(/[/\\]/)
+        .filter((p) => p && p !== "." && p !== "..")
+        .pop();
+    return name || u.hostname;
   } catch {
     return url.slice(0, 40);
   }

@@ -7,6 +7,8 @@ export interface Run {
   percent: number;
   error?: { code: string; message: string };
   result?: ResultView;
+  /** The session that made `result`: its signed link expires, and that session signs a fresh one. */
+  sessionId?: string;
 }
 
 export interface Item {
@@ -86,7 +88,7 @@ export function workspaceFromSession(s: SessionView): Workspace {
       url: img.sourceUrl,
       previewUrl: img.previewUrl ?? (/^https?:/i.test(img.sourceUrl) ? img.sourceUrl : undefined),
       ...sourceFacts(img.source),
-      run: { status: img.status, percent: img.percent, error: img.error, result: img.result },
+      run: { status: img.status, percent: img.percent, error: img.error, result: img.result, sessionId: s.sessionId },
     }),
   );
   const done = s.status === "completed" || s.status === "partial" || s.status === "failed";
@@ -153,7 +155,7 @@ function reduceWs(ws: Workspace, a: Action): Workspace {
       if (!sameSession(ws, a.sessionId)) return ws;
       return mapItem(ws, a.imageId, (i) => ({
         ...i,
-        run: { ...i.run, status: "done", percent: 100, result: a.result },
+        run: { ...i.run, status: "done", percent: 100, result: a.result, sessionId: a.sessionId },
       }));
     case "complete": {
       if (!sameSession(ws, a.sessionId)) return ws;

@@ -1,7 +1,10 @@
 // Live progress for one session over Server-Sent Events. EventSource reconnects by itself and
-// sends Last-Event-ID; if the stream is refused (the stream token expired), we ask the session
-// route for a fresh token and reconnect, a bounded number of times.
-import { api, type ImageStatus, type ResultView, type SessionView } from "./api";
+// sends Last-Event-ID; if the stream is refused (the stream token expired, a proxy answering 502
+// during a redeploy), we ask the session route for a fresh token and reconnect, with a backoff
+// capped at 30 s, for as long as the session is followed: giving up would leave it looking stuck.
+import { ApiError, api, type ImageStatus, type ResultView, type SessionView } from "./api";
+
+const MAX_BACKOFF_MS = 30_000;
 
 export interface StreamHandlers {
   progress(e: {
@@ -18,6 +21,8 @@ export interface StreamHandlers {
   }): void;
   /** The session as the server has it, after completion or when the stream had to be renewed. */
   session(s: SessionView): void;
+  /** false while the stream is cut off and being retried, true once it flows again. */
+  connection?(ok: boolean): void;
 }
 
 export function progressUrlFor(s: SessionView): string | undefined {
@@ -30,7 +35,14 @@ export function progressUrlFor(s: SessionView): string | undefined {
 export function followSession(sessionId: string, progressUrl: string, h: StreamHandlers): () => void {
   let stopped = false;
   let source: EventSource | undefined;
-  let renewals = 0;
+  // Renewals since events last flowed; the first is the usual expired stream token, not an outage.
+  let failures = 0;
+  let lost = false;
+  const setLost = (v: boolean) => {
+    if (lost === v || stopped) return;
+    lost = v;
+    h.connection?.(!v);
+  };
 
   const parse = <T>(e: Event): T | undefined => {
     try {
@@ -52,6 +64,10 @@ export function followSession(sessionId: string, progressUrl: string, h: StreamH
 
   const open = (url: string) => {
     source = new EventSource(url);
+    source.onopen = () => {
+      failures = 0;
+      setLost(false);
+    };
     source.addEventListener("progress", (e) => {
       const d = parse<Parameters<StreamHandlers["progress"]>[0]>(e);
       if (d && !stopped) h.progress(d);
@@ -70,14 +86,19 @@ export function followSession(sessionId: string, progressUrl: string, h: StreamH
       if (!stopped) h.complete({ sessionId, status: "failed", images: [] });
     });
     source.onerror = () => {
-      if (stopped || source?.readyState !== EventSource.CLOSED) return; // CONNECTING: it retries itself
+      if (stopped) return;
+      if (source?.readyState !== EventSource.CLOSED) {
+        setLost(true); // CONNECTING: the connection dropped and it retries itself
+        return;
+      }
       void renew();
     };
   };
 
   const renew = async () => {
-    if (renewals++ >= 5) return;
-    await new Promise((r) => setTimeout(r, 500 * renewals));
+    if (failures > 0) setLost(true);
+    await new Promise((r) => setTimeout(r, Math.min(MAX_BACKOFF_MS, 500 * 2 ** failures)));
+    failures += 1;
     if (stopped) return;
     try {
       const s = await api.session(sessionId);
@@ -85,9 +106,18 @@ export function followSession(sessionId: string, progressUrl: string, h: StreamH
       h.session(s);
       const done = s.status === "completed" || s.status === "partial" || s.status === "failed";
       const url = progressUrlFor(s);
-      if (!done && url) open(url);
-    } catch {
-      if (!stopped) void renew();
+      if (done || !url) setLost(false);
+      else open(url);
+    } catch (e) {
+      if (stopped) return;
+      if (e instanceof ApiError && e.status === 404) {
+        // Deleted or expired meanwhile, as the stream's `gone` says.
+        setLost(false);
+        h.complete({ sessionId, status: "failed", images: [] });
+        return;
+      }
+      setLost(true);
+      void renew();
     }
   };
 

@@ -486,7 +486,9 @@ export class DynamoSessionStore implements SessionStore {
     const deadline = this.now() + this.replayWaitMs;
     for (let wait = 25; ; wait = Math.min(wait * 2, 400)) {
       const m = await this.readMarker(marker);
-      if (!m) return this.findByIdempotencyKeyWithoutMarker(userId, key);
+      // No marker, no replay: every keyed session is created with its marker (and a delete
+      // removes the marker first), so a new key costs one read, not a walk of the user's history.
+      if (!m) return undefined;
       const nowMs = this.now();
       if (m.ttl * 1000 <= nowMs) return undefined;
       if (m.committed) {
@@ -496,32 +498,6 @@ export class DynamoSessionStore implements SessionStore {
       if (nowMs - m.claimedAt >= this.claimGraceMs || nowMs >= deadline) return undefined;
       await sleep(wait);
     }
-  }
-
-  /**
-   * Sessions stored before markers existed (or whose delete stopped between marker and session)
-   * have none: look for them the old way, through the eventually consistent user index. Only
-   * needed until the last such session expires (SESSION_TTL_DAYS after the markers shipped).
-   */
-  private async findByIdempotencyKeyWithoutMarker(userId: string, key: string): Promise<Session | undefined> {
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const out = await this.query({
-        TableName: this.table,
-        IndexName: USER_INDEX,
-        KeyConditionExpression: "userId = :u",
-        FilterExpression: "idempotencyKey = :k AND #ttl > :now",
-        ExpressionAttributeNames: { "#ttl": "ttl" },
-        ExpressionAttributeValues: { ":u": userId, ":k": key, ":now": Math.floor(this.now() / 1000) },
-        ScanIndexForward: false,
-        ExclusiveStartKey: startKey,
-      });
-      const hit = (out.Items ?? [])[0] as Session | undefined;
-      // The index projects everything, but read the base item for a consistent copy.
-      if (hit) return this.get(hit.sessionId);
-      startKey = out.LastEvaluatedKey;
-    } while (startKey);
-    return undefined;
   }
 
   private async scan(

@@ -29,6 +29,22 @@ const MIME: Record<string, string> = {
   bmp: "image/bmp",
 };
 
+/**
+ * The file system cannot store it now (full, read-only, out of quota or descriptors, an I/O
+ * error, no permission): STORAGE_FAILED, retryable (503 to a client), as the session store
+ * answers the same disk. Anything else (a client's stream that broke) stays as it is.
+ */
+const STORAGE_ERRNOS = new Set(["ENOSPC", "EDQUOT", "EROFS", "EIO", "EACCES", "EPERM", "EMFILE", "ENFILE", "EFBIG"]);
+
+function storageError(key: string, e: unknown): unknown {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  if (e instanceof ImageEditError || typeof code !== "string" || !STORAGE_ERRNOS.has(code)) return e;
+  return new ImageEditError("STORAGE_FAILED", `the object store could not write ${key} (${code})`, {
+    retryable: true,
+    cause: e,
+  });
+}
+
 /** Throws INVALID_INPUT unless key is a relative path of safe segments. */
 export function assertSafeKey(key: string): void {
   const ok =
@@ -75,15 +91,17 @@ export class FsObjectStore implements ObjectStore {
   private async atomicWrite(key: string, write: (fh: FileHandle) => Promise<void>): Promise<void> {
     const dest = this.file(key);
     const tmp = `${dest}${TEMP_MARK}${randomBytes(6).toString("hex")}`;
-    const fh = await this.createTemp(tmp);
+    const fh = await this.createTemp(tmp).catch((e: unknown) => {
+      throw storageError(key, e);
+    });
     try {
       await write(fh);
       await fh.close(); // a no-op if a stream closed it
       await fs.rename(tmp, dest);
     } catch (e) {
       await fh.close().catch(() => undefined);
-      await fs.rm(tmp, { force: true });
-      throw e;
+      await fs.rm(tmp, { force: true }).catch(() => undefined);
+      throw storageError(key, e);
     }
   }
 

@@ -4,6 +4,7 @@
 // better-sqlite3 is synchronous: SQLite's own busy wait would stop the whole process (every request,
 // every progress stream) while another process holds the write lock, so SQLite waits only a few
 // milliseconds and the store waits for the lock between tries, letting the event loop run.
+import fs from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import Database from "better-sqlite3";
 import { ImageEditError } from "../../core/errors.js";
@@ -69,7 +70,12 @@ export class SqliteSessionStore implements SessionStore {
   private readonly stmt: ReturnType<SqliteSessionStore["prepareAll"]>;
   private readonly busyTimeoutMs: number;
 
+  private readonly file: string;
+  /** The database file opened (device and inode): see fileProblem. */
+  private readonly opened: { dev: number; ino: number };
+
   constructor(file: string, opts: SqliteSessionStoreOptions = {}) {
+    this.file = file;
     this.clock = opts.clock ?? { now: () => Date.now() };
     this.busyTimeoutMs = Math.max(0, opts.busyTimeoutMs ?? 5000);
     this.db = new Database(file);
@@ -101,6 +107,8 @@ export class SqliteSessionStore implements SessionStore {
         WHERE status IN ('queued', 'running');
     `);
     this.stmt = this.prepareAll();
+    const st = fs.statSync(file);
+    this.opened = { dev: st.dev, ino: st.ino };
     this.db.pragma(`busy_timeout = ${Math.min(BLOCKING_BUSY_MS, Math.floor(this.busyTimeoutMs))}`);
   }
 
@@ -169,7 +177,20 @@ export class SqliteSessionStore implements SessionStore {
     return row ? (JSON.parse(row.doc) as Session) : undefined;
   }
 
+  /**
+   * Why the database can no longer keep what is written, or undefined: its file deleted or
+   * replaced while the server runs (SQLite goes on writing to the file it opened, which nobody
+   * will read again: every session made after it would be lost at the next start).
+   */
+  fileProblem(): string | undefined {
+    const now = fs.statSync(this.file, { throwIfNoEntry: false });
+    if (now?.dev === this.opened.dev && now.ino === this.opened.ino) return undefined;
+    return `the session database ${this.file} was ${now ? "replaced" : "deleted"} while the server runs; restart the server`;
+  }
+
   async create(session: Session): Promise<void> {
+    const problem = this.fileProblem();
+    if (problem) throw new ImageEditError("STORAGE_FAILED", problem, { retryable: true });
     // An expired session (not swept yet) no longer holds its idempotency key: the key is free again.
     const key = session.idempotencyKey;
     if (key !== undefined) await this.locked(() => this.stmt.releaseExpiredKey.run(session.userId, key, this.nowSec()));

@@ -1,6 +1,6 @@
 // `imgedit cost`: the deployment guide's monthly cost table recomputed from the price table and
 // from what the benchmark measured, side by side, per month and per image.
-import { existsSync, readFileSync } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import {
@@ -17,7 +17,9 @@ import {
 } from "../../cost/model.js";
 import { PRICES } from "../../cost/prices.js";
 import { nearestName } from "../args.js";
+import { errnoCode, reason } from "../fs-errors.js";
 import type { CliCommand, CliIO } from "../main.js";
+import { printable } from "../printable.js";
 
 const USAGE = `
 Usage: imgedit cost [--images-per-day N] [--memory-mb M] [--seconds S] [--from-bench [FILE]] [--json]
@@ -55,9 +57,13 @@ interface Args {
 function parseArgs(argv: string[]): Args {
   const a: Args = { imagesPerDay: 1000, memoryMB: 2048, requireBench: false, json: false };
   const positive = (flag: string, v: string | undefined, integer: boolean, max: number, why: string) => {
-    const n = Number(v);
-    if (v === undefined || v.trim() === "" || !Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n)))
-      throw new Error(`${flag} needs a positive ${integer ? "whole " : ""}number, got ${v?.trim() ? v : "nothing"}`);
+    // Plain decimals only: Number() also takes "0x10", "1e3" and " 80 ".
+    const plain = integer ? /^[0-9]+$/ : /^[0-9]+(\.[0-9]+)?$/;
+    const n = v !== undefined && plain.test(v) ? Number(v) : Number.NaN;
+    if (v === undefined || !Number.isFinite(n) || n <= 0)
+      throw new Error(
+        `${flag} needs a positive ${integer ? "whole " : ""}number, got ${v?.trim() ? printable(v) : "nothing"}`,
+      );
     if (n > max) throw new Error(`${flag} ${v}: at most ${max.toLocaleString("en-US")} (${why})`);
     return n;
   };
@@ -107,25 +113,91 @@ function shown(file: string, cwd: string): string {
   return relative && !relative.startsWith("..") && !path.isAbsolute(relative) ? relative : file;
 }
 
+/** A results file is a few kB: anything much larger is not one (/dev/zero would fill the memory). */
+export const MAX_BENCH_BYTES = 10 * 1024 * 1024;
+
 /**
  * The benchmark's results: --from-bench FILE (relative to the current directory), else the file
- * `npm run bench` writes in the repository, wherever `imgedit cost` is run from.
+ * `npm run bench` writes in the repository, wherever `imgedit cost` is run from. With --from-bench
+ * (and no --seconds) the file must hold a measured processing time: that is what was asked for.
  */
 export function loadMeasured(
-  a: Pick<Args, "benchFile" | "requireBench">,
+  a: Pick<Args, "benchFile" | "requireBench" | "seconds">,
   cwd: string,
   defaultFile = DEFAULT_BENCH_FILE,
 ): { measured?: Measured; note?: string } {
   const file = a.benchFile === undefined ? defaultFile : path.resolve(cwd, a.benchFile);
-  if (!existsSync(file)) {
-    if (a.requireBench) throw new Error(`no benchmark results at ${file}: run \`npm run bench\` first`);
-    return { note: `no ${shown(file, cwd)} yet (run \`npm run bench\`)` };
+  const where = printable(file);
+  let text: string;
+  let fd: number;
+  try {
+    // Without blocking: a FIFO would wait for a writer; it is refused below, as is a device.
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (e) {
+    if (errnoCode(e) !== "ENOENT") throw new Error(`could not read ${where}: ${reason(e)}`);
+    if (a.requireBench) throw new Error(`no benchmark results at ${where}: run \`npm run bench\` first`);
+    return { note: `no ${printable(shown(file, cwd))} yet (run \`npm run bench\`)` };
   }
   try {
-    return { measured: measuredFromBench(JSON.parse(readFileSync(file, "utf8")), shown(file, cwd)) };
+    const st = fstatSync(fd);
+    if (!st.isFile())
+      throw new Error(`${where} is ${st.isDirectory() ? "a directory" : "not a regular file"}, not benchmark results`);
+    if (st.size > MAX_BENCH_BYTES)
+      throw new Error(`${where} is ${st.size.toLocaleString("en-US")} bytes: too large for benchmark results`);
+    text = readFileSync(fd, "utf8");
   } catch (e) {
-    throw new Error(`could not read ${file}: ${e instanceof Error ? e.message : e}`);
+    throw new Error(errnoCode(e) ? `could not read ${where}: ${reason(e)}` : (e as Error).message);
+  } finally {
+    closeSync(fd);
   }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    // JSON.parse quotes the text: a PNG's bytes would reach the terminal.
+    throw new Error(`could not read ${where}: not JSON (${printable(e instanceof Error ? e.message : String(e))})`);
+  }
+  const wrong = benchShapeProblem(json);
+  if (wrong) throw new Error(`${where} is not benchmark results (bench/results/latest.json): ${wrong}`);
+  const measured = measuredFromBench(json, shown(file, cwd));
+  if (a.requireBench && a.seconds === undefined && measuredSeconds(measured) === undefined)
+    throw new Error(
+      `${where} has no measured processing time (a "jpeg" pipeline case with an ok imgedit or sharp row, or the service at concurrency 1): run \`npm run bench\``,
+    );
+  return { measured };
+}
+
+/** What is wrong with a results file's shape for measuredFromBench, if anything (it reads the file as is). */
+function benchShapeProblem(json: unknown): string | undefined {
+  const isObject = (v: unknown): v is Record<string, unknown> =>
+    typeof v === "object" && v !== null && !Array.isArray(v);
+  const isNumber = (v: unknown) => v === undefined || (typeof v === "number" && Number.isFinite(v) && v >= 0);
+  if (!isObject(json))
+    return `a JSON object was expected, not ${json === null ? "null" : Array.isArray(json) ? "an array" : typeof json}`;
+  const { machine, pipeline, service } = json;
+  if (machine !== undefined && !isObject(machine)) return "machine is not an object";
+  if (pipeline !== undefined) {
+    if (!Array.isArray(pipeline)) return "pipeline is not a list";
+    for (const [i, c] of pipeline.entries()) {
+      if (!isObject(c) || !Array.isArray(c.tools)) return `pipeline[${i}] has no tools list`;
+      for (const [j, t] of c.tools.entries()) {
+        if (!isObject(t)) return `pipeline[${i}].tools[${j}] is not an object`;
+        for (const k of ["medianMs", "outBytes"])
+          if (!isNumber(t[k])) return `pipeline[${i}].tools[${j}].${k} is not a number`;
+      }
+    }
+  }
+  if (service !== undefined) {
+    if (!isObject(service)) return "service is not an object";
+    if (!isNumber(service.writesPerImage)) return "service.writesPerImage is not a number";
+    if (service.status === "ok") {
+      if (!Array.isArray(service.levels)) return "service.levels is not a list";
+      // p50Ms may be null: JSON's NaN (measuredFromBench skips it).
+      if (service.levels.some((l) => !isObject(l) || !(l.p50Ms === null || isNumber(l.p50Ms))))
+        return "service.levels has an entry without a p50Ms number";
+    }
+  }
+  return undefined;
 }
 
 const usd = (n: number) => (n >= 0.01 || n === 0 ? `$${n.toFixed(2)}` : `$${n.toPrecision(2)}`);
@@ -216,7 +288,7 @@ async function run(argv: string[], io: CliIO): Promise<number> {
     a = parseArgs(argv);
     loaded = loadMeasured(a, process.cwd());
   } catch (e) {
-    io.stderr.write(`imgedit cost: ${e instanceof Error ? e.message : e}\n`);
+    io.stderr.write(`imgedit cost: ${printable(e instanceof Error ? e.message : String(e))}\n`);
     return 2;
   }
   const guide = estimateCost(guideWorkload(a.imagesPerDay, a.memoryMB), PRICES);

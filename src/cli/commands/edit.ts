@@ -1,6 +1,7 @@
 // `imgedit edit`: apply one plan (JSON or plain English) to many images, in parallel, with a
 // progress line per image (or a bar on a terminal) and a summary table.
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
+import { rmSync } from "node:fs";
 import {
   chmod,
   type FileHandle,
@@ -10,6 +11,7 @@ import {
   open,
   readdir,
   readFile,
+  realpath,
   rename,
   rm,
   stat,
@@ -20,6 +22,7 @@ import { pathToFileURL } from "node:url";
 import { ConfigError, loadConfig } from "../../config.js";
 import { formatBytes, tooLargeMessage } from "../../core/bytes.js";
 import { isImageEditError, toImageEditError } from "../../core/errors.js";
+import { defaultOutputFormat, EXTENSIONS } from "../../core/formats.js";
 import { type Limits, limitsFromConfig } from "../../core/limits.js";
 import { describeOperation, type Plan } from "../../core/operations.js";
 import { OUTPUT_FORMATS, type OutputFormat } from "../../core/ops/define.js";
@@ -35,7 +38,7 @@ const usage = `
 Usage: imgedit edit <inputs...> (--ops '<json plan>' | --command "<text>") --output <file|dir> [options]
 
 Apply one edit to one or more images. Inputs are files, directories (their images) or quoted
-globs with * and ? in the last part ("photos/*.jpg").
+globs with * and ? in the last part ("photos/*.jpg"; as in a shell, not matching a leading dot).
 
 Options:
   --ops <json>          the plan: a JSON array, e.g. '[{"op":"resize","width":800},{"op":"format","format":"webp"}]'
@@ -99,6 +102,8 @@ interface Input {
   problem?: CliFailure;
   /** A directory or glob that gave no image. */
   empty?: boolean;
+  /** A glob whose directory does not exist. */
+  missing?: boolean;
 }
 
 interface Job {
@@ -176,10 +181,28 @@ async function runEdit(argv: string[], io: CliIO): Promise<number> {
 
   const plan = await buildPlan(values, format, limits, io);
   if (plan === undefined) return 2;
+  // -f and -q are settings applied after the plan: one that contradicts the plan would win
+  // without a word (a "compress" run written at -q 95, a "convert to png" written as JPEG).
+  const stated = values.command !== undefined ? "the command" : "the plan";
+  const planned = plannedFormat(plan);
+  if (format && planned && format !== planned)
+    throw new UsageError(`--format ${format} disagrees with ${stated}, which converts to ${planned}: give one of them`);
+  const plannedQ = plannedQuality(plan);
+  if (quality !== undefined && plannedQ !== undefined && quality !== plannedQ)
+    throw new UsageError(
+      `--quality ${quality} disagrees with ${stated}, which sets quality ${plannedQ}: give one of them`,
+    );
 
   const inputs = await expandInputs(positionals);
-  if (inputs.every((i) => i.empty)) throw new UsageError(`no images found in ${positionals.join(", ")}`);
-  const jobs = await planOutputs(inputs, values.output);
+  if (inputs.every((i) => i.empty)) {
+    const missing = inputs.filter((i) => i.missing).map((i) => path.dirname(i.path));
+    throw new UsageError(
+      `no images found in ${positionals.join(", ")}${missing.length ? ` (no such directory: ${missing.join(", ")})` : ""}`,
+    );
+  }
+  const jobs = await planOutputs(inputs, values.output, format ?? planned);
+  // The safety net under planOutputs' names: no output is ever written over another input.
+  const inputKeys = new Map(await Promise.all(jobs.map(async (j) => [await pathKey(j.input), j.input] as const)));
   // An output file's extension says what it is: out.webp is WebP; --format or the plan may not
   // say otherwise, and out.bmp (a format imgedit does not write) is refused.
   const file = jobs.find((j) => j.output)?.output;
@@ -214,13 +237,18 @@ async function runEdit(argv: string[], io: CliIO): Promise<number> {
             keepMetadata: values["keep-metadata"] ? true : undefined,
           });
         },
-        { limits, overwrite: values.overwrite ?? false },
+        { limits, overwrite: values.overwrite ?? false, inputs: inputKeys },
       );
       rows[i] = row;
       progress.done(row);
     }
   };
-  await Promise.all(Array.from({ length: Math.min(concurrency, jobs.length) }, worker));
+  const stopCleanUp = removeTempFilesOnSignal();
+  try {
+    await Promise.all(Array.from({ length: Math.min(concurrency, jobs.length) }, worker));
+  } finally {
+    stopCleanUp();
+  }
   progress.finish();
 
   if (values.json) io.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
@@ -254,15 +282,21 @@ function parseFormat(value: string): OutputFormat {
 }
 
 function parseIntOption(name: string, value: string, min: number, max: number): number {
-  const n = Number(value);
+  // Decimal digits only: Number() also takes "0x50", "8e1" and " 80 ".
+  const n = /^[0-9]+$/.test(value) ? Number(value) : Number.NaN;
   if (!Number.isInteger(n) || n < min || n > max)
     throw new UsageError(`${name} ${value}: a whole number ${min}-${max}`);
   return n;
 }
 
-function formatFromExtension(file: string): OutputFormat | undefined {
+/** The format a file's extension names: "jpg" and "jpe" are jpeg, "tif" tiff, "heic" heif. */
+function extensionFormat(file: string): string {
   const ext = path.extname(file).slice(1).toLowerCase();
-  const f = ext === "jpg" || ext === "jpe" ? "jpeg" : ext === "tif" ? "tiff" : ext;
+  return ext === "jpg" || ext === "jpe" ? "jpeg" : ext === "tif" ? "tiff" : ext === "heic" ? "heif" : ext;
+}
+
+function formatFromExtension(file: string): OutputFormat | undefined {
+  const f = extensionFormat(file);
   return (OUTPUT_FORMATS as readonly string[]).includes(f) ? (f as OutputFormat) : undefined;
 }
 
@@ -278,6 +312,15 @@ const NAME_EXTENSIONS: Record<OutputFormat, string> = {
 /** The format the plan's last format step converts to. */
 function plannedFormat(plan: Plan): OutputFormat | undefined {
   return ([...plan].reverse().find((op) => op.op === "format") as { format?: OutputFormat } | undefined)?.format;
+}
+
+/** The quality the plan's format steps leave (a later step without one keeps the earlier one's). */
+function plannedQuality(plan: Plan): number | undefined {
+  return (
+    [...plan].reverse().find((op) => op.op === "format" && (op as { quality?: number }).quality !== undefined) as
+      | { quality?: number }
+      | undefined
+  )?.quality;
 }
 
 /** The format of an output file: its extension's, which --format and the plan must agree with. */
@@ -342,8 +385,8 @@ async function buildPlan(
       const { error } = result;
       io.stderr.write(`imgedit edit: ${printable(error.message)}\n`);
       if (error.unknown.length > 0)
-        io.stderr.write(`  not understood: ${error.unknown.map((u) => `"${u.word}"`).join(", ")}\n`);
-      if (error.suggestions.length > 0) io.stderr.write(`  try: ${error.suggestions.join(" | ")}\n`);
+        io.stderr.write(`  not understood: ${error.unknown.map((u) => `"${printable(u.word)}"`).join(", ")}\n`);
+      if (error.suggestions.length > 0) io.stderr.write(`  try: ${printable(error.suggestions.join(" | "))}\n`);
       return undefined;
     }
     let plan: Plan;
@@ -401,9 +444,13 @@ export async function expandInputs(patterns: string[]): Promise<Input[]> {
       try {
         names = await readdir(dir);
       } catch (e) {
+        // As a missing file: a failed row, and the other inputs are still done.
         const code = errnoCode(e);
-        if (code === "ENOENT") throw new UsageError(`${pattern}: no such directory ${dir}`);
-        if (code === "ENOTDIR") throw new UsageError(`${pattern}: ${dir} is not a directory`);
+        if (code === "ENOENT" || code === "ENOTDIR") {
+          const why = code === "ENOENT" ? `no such directory ${dir}` : `${dir} is not a directory`;
+          out.push({ ...nothingIn(pattern, `${pattern}: ${why}`), missing: code === "ENOENT" });
+          continue;
+        }
         out.push(cannotList(pattern, dir, e));
         continue;
       }
@@ -466,14 +513,15 @@ function globToRegExp(glob: string): RegExp {
     .replace(/[.+^${}()|[\]\\]/g, "\\$&")
     .replace(/\*/g, ".*")
     .replace(/\?/g, ".");
-  return new RegExp(`^${escaped}$`);
+  // As in a shell, a leading dot is matched only by a dot: "*" skips .hidden.png, ".*" finds it.
+  return new RegExp(`^${glob.startsWith(".") ? "" : "(?!\\.)"}${escaped}$`);
 }
 
 /**
  * One input + --output with an extension = that file; otherwise a directory of <name>.<ext>, where
  * every name is unique within the run.
  */
-async function planOutputs(inputs: Input[], output: string): Promise<Job[]> {
+async function planOutputs(inputs: Input[], output: string, format: OutputFormat | undefined): Promise<Job[]> {
   let existing: Awaited<ReturnType<typeof stat>> | undefined;
   try {
     existing = await stat(output);
@@ -505,7 +553,44 @@ async function planOutputs(inputs: Input[], output: string): Promise<Job[]> {
         ? `--output ${output} is a file; with several inputs it must be a directory`
         : `--output ${output} is a file without an extension: name the output after its format (e.g. ${output}.png) or give a directory`,
     );
-  return keepOrder(uniqueStems(images).map((stem, i) => ({ input: images[i].path, stem, problem: images[i].problem })));
+  const stems = uniqueStems(images, await outputIsOtherInput(images, output, format));
+  return keepOrder(stems.map((stem, i) => ({ input: images[i].path, stem, problem: images[i].problem })));
+}
+
+/** A path to compare by: its directory's real path (a link, "./a" or "a/../a"), case folded. */
+async function pathKey(file: string): Promise<string> {
+  const dir = await realpath(path.dirname(file)).catch(() => path.resolve(path.dirname(file)));
+  return path.join(dir, path.basename(file)).toLowerCase();
+}
+
+/** An input's format as its name says it (defaultOutputFormat maps it to its output's). */
+function inputFormatOf(file: string): string | undefined {
+  return IMAGE_EXTENSIONS.has(path.extname(file).toLowerCase()) ? extensionFormat(file) : undefined;
+}
+
+/**
+ * For uniqueStems: whether input i's output named <stem> in the output directory would be another
+ * input's file (converting a folder into itself: with --overwrite, x.jpg -> x.png would replace the
+ * input x.png, perhaps before it is read). The output's extension is --format's or the plan's, else
+ * the input's own format's; every extension when its name does not say.
+ */
+async function outputIsOtherInput(
+  images: Input[],
+  output: string,
+  format: OutputFormat | undefined,
+): Promise<(index: number, stem: string) => boolean> {
+  const owners = new Map<string, number>();
+  for (const [i, image] of images.entries()) owners.set(await pathKey(image.path), i);
+  const dir = await realpath(output).catch(() => path.resolve(output));
+  const exts = images.map((image) => {
+    const f = format ?? inputFormatOf(image.path);
+    return f ? [EXTENSIONS[defaultOutputFormat(f)]] : Object.values(EXTENSIONS);
+  });
+  return (i, stem) =>
+    exts[i].some((ext) => {
+      const owner = owners.get(path.join(dir, `${stem}.${ext}`).toLowerCase());
+      return owner !== undefined && owner !== i;
+    });
 }
 
 /** The first part of `target` (itself included) that exists and is not a directory. */
@@ -523,14 +608,18 @@ async function fileInPath(target: string): Promise<string | undefined> {
  * Output names without extension: each input keeps its own name if no earlier input took it;
  * the others get the first free <name>-2, <name>-3... Every name is reserved before any is handed
  * out, so a numbered x-2 never lands on an input that is itself called x-2. Case is ignored (two
- * names differing only in case are the same file on macOS and Windows).
+ * names differing only in case are the same file on macOS and Windows). A name whose output would
+ * be another input's file (`isOtherInput`) is never used: that input gets the next free name.
  */
-export function uniqueStems(inputs: { path: string }[]): string[] {
+export function uniqueStems(
+  inputs: { path: string }[],
+  isOtherInput: (index: number, stem: string) => boolean = () => false,
+): string[] {
   const stemOf = (file: string) => path.basename(file, path.extname(file));
   const taken = new Set<string>();
-  const stems = inputs.map((input) => {
+  const stems = inputs.map((input, i) => {
     const stem = stemOf(input.path);
-    if (taken.has(stem.toLowerCase())) return undefined;
+    if (taken.has(stem.toLowerCase()) || isOtherInput(i, stem)) return undefined;
     taken.add(stem.toLowerCase());
     return stem;
   });
@@ -538,7 +627,7 @@ export function uniqueStems(inputs: { path: string }[]): string[] {
     if (stem !== undefined) return stem;
     const base = stemOf(inputs[i].path);
     let n = 2;
-    while (taken.has(`${base}-${n}`.toLowerCase())) n++;
+    while (taken.has(`${base}-${n}`.toLowerCase()) || isOtherInput(i, `${base}-${n}`)) n++;
     taken.add(`${base}-${n}`.toLowerCase());
     return `${base}-${n}`;
   });
@@ -548,7 +637,7 @@ async function editOne(
   job: Job,
   outDir: string,
   processFn: (input: Buffer) => Promise<ProcessResult>,
-  opts: { limits: Limits; overwrite: boolean },
+  opts: { limits: Limits; overwrite: boolean; inputs: Map<string, string> },
 ): Promise<Row> {
   const started = Date.now();
   const row: Row = { name: path.basename(job.input), input: job.input, ms: 0, status: "ok" };
@@ -571,6 +660,10 @@ async function editOne(
     await mkdir(path.dirname(target), { recursive: true }).catch((e: unknown) => {
       throw new CliFailure("WRITE_FAILED", `cannot create ${path.dirname(target)}: ${reason(e)}`);
     });
+    // Only when an input's name lies about its format (x.png holding a JPEG beside an input x.jpg).
+    const owner = opts.inputs.get(await pathKey(target));
+    if (owner !== undefined && owner !== job.input)
+      throw new CliFailure("EXISTS", `${target} is another input of this run (${owner}); it was not written over`);
     await writeAtomically(target, result.data, opts.overwrite).catch((e: unknown) => {
       if (errnoCode(e) === "EEXIST") throw new CliFailure("EXISTS", `${target} exists (use --overwrite)`);
       throw new CliFailure("WRITE_FAILED", `cannot write ${target}: ${reason(e)}`);
@@ -601,11 +694,9 @@ async function editOne(
  * leaves no partial file and never touches what was there, not even when the output is the input.
  */
 export async function writeAtomically(target: string, data: Uint8Array, overwrite: boolean): Promise<void> {
-  const temp = path.join(
-    path.dirname(target),
-    `.${path.basename(target)}.${process.pid}-${randomBytes(4).toString("hex")}.tmp`,
-  );
+  const temp = path.join(path.dirname(target), tempName(path.basename(target)));
   let handle: FileHandle | undefined;
+  inFlight.add(temp);
   try {
     handle = await open(temp, "wx");
     await handle.writeFile(data);
@@ -639,7 +730,59 @@ export async function writeAtomically(target: string, data: Uint8Array, overwrit
     await handle?.close().catch(() => {});
     await rm(temp, { force: true }).catch(() => {});
     throw e;
+  } finally {
+    inFlight.delete(temp);
   }
+}
+
+/** Longest file name most file systems take, in bytes. */
+const NAME_MAX = 255;
+
+/**
+ * `.<name>.<pid>-<random>.tmp`, within NAME_MAX bytes: for a long (legal) output name the name part
+ * is cut, at a character, and a hash of the whole name kept, so any name that can be written can be
+ * written through its temporary file.
+ */
+export function tempName(name: string): string {
+  const tail = `.${process.pid}-${randomBytes(4).toString("hex")}.tmp`;
+  if (Buffer.byteLength(`.${name}${tail}`) <= NAME_MAX) return `.${name}${tail}`;
+  const hash = `~${createHash("sha256").update(name).digest("hex").slice(0, 8)}`;
+  let room = NAME_MAX - Buffer.byteLength(`.${hash}${tail}`);
+  let cut = "";
+  for (const c of name) {
+    room -= Buffer.byteLength(c);
+    if (room < 0) break;
+    cut += c;
+  }
+  return `.${cut}${hash}${tail}`;
+}
+
+/** The temporary files being written now, for removeTempFilesOnSignal. */
+const inFlight = new Set<string>();
+
+/**
+ * Until the returned function is called: Ctrl-C (SIGINT) or SIGTERM first removes the temporary
+ * files being written (else they stay behind, hidden), then raises the signal again with the
+ * default action restored, so the process still ends as killed by it (exit status 130, 143).
+ */
+export function removeTempFilesOnSignal(): () => void {
+  const signals = ["SIGINT", "SIGTERM"] as const;
+  const stop = () => {
+    for (const s of signals) process.off(s, handler);
+  };
+  const handler = (signal: NodeJS.Signals) => {
+    for (const temp of inFlight) {
+      try {
+        rmSync(temp, { force: true });
+      } catch {
+        // what cannot be removed stays; the signal still ends the run
+      }
+    }
+    stop();
+    process.kill(process.pid, signal);
+  };
+  for (const s of signals) process.on(s, handler);
+  return stop;
 }
 
 /** A bar on a terminal, else one line per finished image (logs stay readable). */

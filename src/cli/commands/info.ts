@@ -14,8 +14,9 @@ Usage: imgedit info <file...> [--json]
 
 Print each image's format, dimensions (upright, after EXIF orientation), frames, channels,
 colour space, alpha, orientation, ICC profile and size, read from the header without decoding.
-The "limits" line says whether the image would be accepted for editing with the current
-configuration (MAX_IMAGE_SIZE, MAX_DIMENSIONS, MAX_INPUT_PIXELS, MAX_FRAMES, ALLOW_SVG).
+The "limits" line says whether the header would be accepted for editing with the current
+configuration (MAX_IMAGE_SIZE, MAX_DIMENSIONS, MAX_INPUT_PIXELS, MAX_FRAMES, ALLOW_SVG). The
+pixels are not decoded: damage past the header (a truncated JPEG) shows only when edit decodes them.
 
 Options:
   --json      one JSON object per file, in an array

@@ -29,12 +29,43 @@ Examples:
   imgedit parse "rotate 90 degrees clockwise then convert to webp at 80% quality" --json
 `;
 
-/** The command with the words not understood underlined: "rotate 90 frobs" / "          ^^^^^". */
+/**
+ * The command with the words not understood underlined: "rotate 90 frobs" / "          ^^^^^".
+ * The command is printed as printable() shows it (a line break as \n, no terminal escapes), and
+ * the marks are placed by what is printed: the words' start and end count UTF-16 units, a
+ * terminal counts columns (an emoji or a CJK character takes two, an escape its four).
+ */
 export function markUnknown(text: string, error: Pick<CommandError, "unknown">): string {
-  if (error.unknown.length === 0 || text.includes("\n")) return "";
-  const marks = Array.from({ length: text.length }, () => " ");
-  for (const u of error.unknown) for (let i = u.start; i < u.end && i < marks.length; i++) marks[i] = "^";
-  return `  ${text}\n  ${marks.join("").trimEnd()}\n`;
+  if (error.unknown.length === 0) return "";
+  let line = "";
+  let marks = "";
+  let at = 0;
+  for (const c of text) {
+    const shown = printable(c);
+    const unknown = error.unknown.some((u) => at >= u.start && at < u.end);
+    line += shown;
+    // An escape ("\n", "\x1b") is plain ASCII: a column a character.
+    marks += (unknown ? "^" : " ").repeat(shown === c ? columns(c) : shown.length);
+    at += c.length;
+  }
+  return `  ${line}\n  ${marks.trimEnd()}\n`;
+}
+
+/** Columns a terminal gives a character: two for emoji and East Asian wide ones, none for a combining mark. */
+function columns(s: string): number {
+  if (/^[\p{Mn}\p{Me}\p{Cf}]$/u.test(s)) return 0; // combining marks, zero-width joiners, selectors
+  if (/^\p{Emoji_Presentation}$/u.test(s)) return 2;
+  const cp = s.codePointAt(0) ?? 0;
+  const wide =
+    (cp >= 0x1100 && cp <= 0x115f) ||
+    (cp >= 0x2e80 && cp <= 0xa4cf && cp !== 0x303f) ||
+    (cp >= 0xac00 && cp <= 0xd7a3) ||
+    (cp >= 0xf900 && cp <= 0xfaff) ||
+    (cp >= 0xfe30 && cp <= 0xfe4f) ||
+    (cp >= 0xff00 && cp <= 0xff60) ||
+    (cp >= 0xffe0 && cp <= 0xffe6) ||
+    (cp >= 0x20000 && cp <= 0x3fffd);
+  return wide ? 2 : 1;
 }
 
 const parse: CliCommand = {

@@ -235,6 +235,8 @@ export function isSizeChangeItem(it: Item): boolean {
 }
 /** The largest multiplier: scale's limit. "1920x" is beyond it, so it can only be a width. */
 const MAX_FACTOR = scale.schema.shape.factor.maxValue ?? 20;
+/** "1920x" is a width from here; "21x"-"99x" could be either, and are refused naming both. */
+const MIN_GEOMETRY_WIDTH = 100;
 const WIDTH_KEYS = ["width", "wide", "w", "across"];
 const HEIGHT_KEYS = ["height", "tall", "high", "h"];
 /** One side changed by an amount ("200px wider"): no operation takes a change in pixels. */
@@ -296,6 +298,10 @@ function scaleFactor(n: NonNullable<Item["num"]>, polarity: "down" | "up" | unde
 const parseSize: Parser = (c, ctx) => {
   const polarity: "down" | "up" | undefined = c.has(...SHRINK) ? "down" : c.has(...GROW) ? "up" : undefined;
   c.takeAll(...SHRINK, ...GROW);
+  // "resize to 800px in high quality": how the result is saved, said inside the size step (taken
+  // first: the "maximum" of "maximum quality" is no cap on the size)
+  const qualityWord = qualityWordIn(c, "quality");
+  if (qualityWord) c.mark(c.after(qualityWord));
   const noEnlarge = c.takeAll("noenlarge", "atmost") > 0;
   // "crop to 500 wide" must cut, not scale: a crop with one side is refused below
   const cropWord = c.has("crop", "cropped", "cropping", "cut");
@@ -309,23 +315,23 @@ const parseSize: Parser = (c, ctx) => {
   const bg = fit === "contain" || c.has("background") ? color(c) : undefined;
   c.takeAll("background", "bg");
   const square = c.takeKey("square", "squared") !== undefined;
-  // "resize to 800px in high quality": how the result is saved, said inside the size step
-  const qualityWord = c.take((it, i) => it.key in QUALITY_WORDS && c.items[i + 1]?.key === "quality");
-  if (qualityWord) c.mark(c.after(qualityWord));
   const finish = (op: OperationInput): ClauseResult => {
     // "crop it in half" cuts half away; scaling would keep all of it, smaller
-    if (op.op === "scale" && cropWord)
+    if (op.op === "scale" && cropWord) {
+      // the crop word is what the message is about: not also "not understood"
+      c.takeAll("crop", "cropped", "cropping", "cut");
       return {
         error:
           "a crop by a fraction is not clear: to cut part away, say which, e.g. crop 50% off the right; to make it smaller, say scale 50%",
       };
+    }
     c.takeAll(...SIZE_WORDS);
     amount(c);
     // "a 100px webp thumbnail": the format named inside the size step
     const f = c.take((it) => it.key in FORMAT_KEYS);
     if (!f && !qualityWord) return { ops: [op] };
     const out: Record<string | symbol, unknown> = { op: "format", format: f ? FORMAT_KEYS[f.key] : "jpeg" };
-    if (qualityWord) out.quality = QUALITY_WORDS[qualityWord.key];
+    if (qualityWord) out.quality = qualityOf(qualityWord);
     if (!f) out[IMPLICIT_FORMAT] = true;
     return { ops: [op, out as OperationInput] };
   };
@@ -449,7 +455,14 @@ const parseSize: Parser = (c, ctx) => {
     const { unit, value } = n.num;
     if (unit === undefined && relative && !thumb) {
       // "enlarge by 50" is +50%, "shrink by 50" is -50%, "upscale by 2" is 2x, "downscale by 2" is
-      // half: a bare number changing the size is never a pixel size (that needs px or "to")
+      // half: a bare number changing the size is never a pixel size (that needs px or "to").
+      // "shrink by 10" is as likely 10% as 10 times: a whole number up to 10 after a size change
+      // is refused naming both, except after scale/upscale/downscale (which scale by a factor)
+      const factorVerb = c.items.some((it) => ["scale", "scaled", "upscale", "downscale"].includes(it.key));
+      if (polarity && !factorVerb && Number.isInteger(value) && value > 0 && value <= 10)
+        return {
+          error: `"${n.text}" is ambiguous here: say ${value}% or ${value} times (${value}x)`,
+        };
       if (value > 0 && value <= 10)
         return finish({ op: "scale", factor: round(polarity === "down" ? 1 / value : value, 4) });
       if (value > 10 && value < 100 && polarity)
@@ -463,7 +476,15 @@ const parseSize: Parser = (c, ctx) => {
     // multiplier. A written x on a number too big to be one, asked as a size ("to 1920x", not
     // "1920x bigger"), is the width; any other multiplier that big is refused, naming the word.
     if (unit === "x" && value > MAX_FACTOR) {
-      if (!relative && /[x×]$/iu.test(n.text)) return resizeOp(value, undefined);
+      // after "scale" without "to" ("scale 30x") it can only be a multiplier; "25x" is as likely
+      // 25 times as 25 pixels wide, so only a width past any such guess ("1920x") is read as one
+      const scaleWord = c.items.some((it) => it.key === "scale" || it.key === "scaled");
+      const geometry = !relative && /[x×]$/iu.test(n.text) && !(scaleWord && prevKey !== "to");
+      if (geometry && value >= MIN_GEOMETRY_WIDTH) return resizeOp(value, undefined);
+      if (geometry)
+        return {
+          error: `"${n.text}" is ambiguous: ${value}px wide (say ${value}px wide) or ${value} times the size (a size can be scaled by at most ${MAX_FACTOR}x)`,
+        };
       return { error: `a size can be scaled by at most ${MAX_FACTOR}x, not "${n.text}"` };
     }
     // "shrink by 150%" leaves nothing; "enlarge 200%" is a size to reach (nobody asks for 3x that
@@ -536,6 +557,15 @@ const ATTENTION = [
 ];
 const ENTROPY = ["entropy", "busy", "busiest", "detail", "detailed", "detailed part"];
 
+/** Orientation words: portrait (true, taller than wide) or landscape (false). */
+const ORIENTATION: Record<string, boolean> = {
+  portrait: true,
+  vertical: true,
+  tall: true,
+  landscape: false,
+  horizontal: false,
+};
+
 const parseCrop: Parser = (c, ctx) => {
   const cut = parseInset(c, [undefined, "px", "%"]);
   if (cut) return cut;
@@ -577,11 +607,23 @@ const parseCrop: Parser = (c, ctx) => {
     c.takeAll("ratio", "aspect", "size", "region", "area", "offset", "from", "starting", "box", "px");
     return { ops: [{ op: "crop", ...extra, ...(gravity ? { gravity } : {}) } as OperationInput] };
   };
+  // "crop to 16:9 portrait": the orientation word says which way the ratio stands, as people mean
+  // it (9:16); a ratio that already agrees is kept, a square one is neither
+  const orientation = () => c.take((it) => it.key in ORIENTATION && !(it.key === "tall" && c.before(it)?.num));
+  const ratioAs = (w: number, h: number): ClauseResult => {
+    const o = orientation();
+    if (o && w === h) return { error: `a ${w}:${h} crop is square, not ${o.text}: say one of them` };
+    const [a, b] = o && ORIENTATION[o.key] === w > h ? [h, w] : [w, h];
+    return base({ aspectRatio: `${a}:${b}` });
+  };
   const ratio = c.takeKey("#ratio");
-  if (ratio?.dims) return base({ aspectRatio: `${ratio.dims.w}:${ratio.dims.h}` });
+  if (ratio?.dims) return ratioAs(ratio.dims.w ?? 0, ratio.dims.h);
   // "crop to 2/3": a portrait ratio written as a fraction
   const slash = c.take((it) => it.num?.unit === "frac" && /^\d+\/\d+$/u.test(it.text));
-  if (slash) return base({ aspectRatio: slash.text.replace("/", ":") });
+  if (slash) {
+    const [w, h] = slash.text.split("/").map(Number);
+    return ratioAs(w, h);
+  }
   const dims = c.takeKey("#dims");
   if (dims?.dims) {
     const { w, h, unit } = dims.dims;
@@ -589,7 +631,11 @@ const parseCrop: Parser = (c, ctx) => {
     if (cropWord && c.has("square", "squared", "1:1") && w !== h)
       return { error: `conflicting crops: square and ${dims.text}; say one of them` };
     // "crop to 4x3" / "16 by 9": small numbers without px read as a ratio
-    if (!unit && w <= 32 && h <= 32 && !pair) return base({ aspectRatio: `${w}:${h}` });
+    if (!unit && w <= 32 && h <= 32 && !pair) return ratioAs(w, h);
+    // "crop 800x600 portrait": a size in pixels stands as it is written; a word against it is refused
+    const o = orientation();
+    if (o && (w === h || ORIENTATION[o.key] === w > h))
+      return { error: `"${o.text}" contradicts ${dims.text}: say one of them` };
     if (pair?.pair) return base({ width: w, height: h, left: pair.pair.a, top: pair.pair.b });
     const left = numNear(c, ["left", "x"]);
     const top = numNear(c, ["top", "y"]);
@@ -799,8 +845,11 @@ const parseRotate: Parser = (c, ctx) => {
   c.takeAll("background", "fill", "corners", "bg", "filled");
   const a = amount(c);
   if (angle === undefined) {
-    const needsAngle = ctx.triggers.some((t) => ["tilt", "straighten", "tilted"].includes(t.key));
+    // "rotate a little" is a small tilt, as "tilt a little" is, never a quarter turn; "rotate a
+    // lot" names no angle
+    const needsAngle = ctx.triggers.some((t) => ["tilt", "straighten", "tilted"].includes(t.key)) || a === "little";
     if (needsAngle && !dir && a === undefined) return { error: "say how many degrees, e.g. tilt 5 degrees" };
+    if (!needsAngle && a === "lot") return { error: "say how many degrees, e.g. rotate 90 or rotate 180" };
     angle = needsAngle ? pick(a, 2, 5, 15) : 90;
     if (dir && CCW.includes(dir.key)) angle = -angle;
   }
@@ -865,10 +914,19 @@ const NEUTRAL_ADJUST = ["brightness", "contrast", "saturation", "exposure"];
 
 const parseAdjust: Parser = (c, ctx) => {
   const downWords = DOWN_WORDS[ctx.op] ?? [];
-  let down = ctx.triggers.some((t) => downWords.includes(t.key)) || c.takeKey(...downWords) !== undefined;
+  const downWord = ctx.triggers.find((t) => downWords.includes(t.key)) ?? c.takeKey(...downWords);
+  let down = downWord !== undefined;
   const less = c.takeKey("dir:less", "low");
   const more = c.takeKey("dir:more", "high");
-  if (less) down = !down || !more;
+  if (less && downWord && /^(?:less|fewer)$/iu.test(less.text)) {
+    // "less dark", "a little less muted": less of a word that means down is up; "darker by less"
+    // says no amount at all
+    if (c.indexOf(less) > c.indexOf(downWord))
+      return {
+        error: `"${less.text}" after "${downWord.text}" is not clear: say how much, e.g. "${downWord.text} a little" or "${downWord.text} by 10%"`,
+      };
+    down = false;
+  } else if (less) down = true; // "less contrast", "reduce the brightness", "dim it down"
   c.takeAll(
     "bright",
     "brightness",
@@ -899,7 +957,8 @@ const parseAdjust: Parser = (c, ctx) => {
     const ev = (down || minus) && n.num.value > 0 ? -n.num.value : n.num.value;
     factor = 2 ** (ev / 2.2);
   } else if (n?.num) {
-    const r = adjustFactor(c, ctx, n, { down: down || minus || /^[-−]/u.test(n.text), less, more });
+    // (a dash standing for minus, "– 20", counts as one: tokenize.ts reads it so)
+    const r = adjustFactor(c, ctx, n, { down: down || minus || /^[-−–—]/u.test(n.text), less, more });
     if (typeof r === "string") return { error: r };
     factor = r;
   } else {
@@ -933,7 +992,7 @@ function adjustFactor(
   const { value, unit } = n.num as NonNullable<Item["num"]>;
   const { down } = dir;
   const v = Math.abs(value);
-  const signed = /^[+\-−]/u.test(n.text);
+  const signed = /^[+\-−–—]/u.test(n.text);
   const neutral = ctx.triggers.every((t) => NEUTRAL_ADJUST.includes(t.key)) && !dir.more && !dir.less && !down;
   const prev = c.before(n)?.key;
   const by = prev === "by";
@@ -1010,7 +1069,7 @@ const parseTemperature: Parser = (c, ctx) => {
   const n = num(c, (x) => x.unit === undefined || x.unit === "%");
   let value: number;
   if (n?.num) {
-    const signed = /^[+\-−]/u.test(n.text);
+    const signed = /^[+\-−–—]/u.test(n.text);
     const neutral = ctx.triggers.every((t) => t.key === "temperature");
     // "temperature -40" sets it; "cooler by 20" is 20 towards cool
     value = signed || neutral ? n.num.value : cool ? -Math.abs(n.num.value) : Math.abs(n.num.value);
@@ -1230,6 +1289,16 @@ export const QUALITY_WORDS: Record<string, number> = {
   lowest: 30,
   poor: 40,
 };
+/** "high quality", "maximum quality", "max quality" ("max" alone is a cap on the size). */
+function qualityWordIn(c: Clause, afterIt?: string): Item | undefined {
+  return c.take((it, i) => {
+    const max = it.key === "atmost" && /^max(?:imum)?$/iu.test(it.text) && c.items[i + 1]?.key === "quality";
+    return (it.key in QUALITY_WORDS || max) && (afterIt === undefined || c.items[i + 1]?.key === afterIt);
+  });
+}
+function qualityOf(it: Item): number {
+  return QUALITY_WORDS[it.key] ?? QUALITY_WORDS.maximum;
+}
 /**
  * "save as png lossless": PNG (and TIFF without a quality) is written losslessly anyway, so the
  * word asks for nothing more; the catalog refuses `lossless` for those formats, as it does nothing.
@@ -1300,6 +1369,10 @@ const parseFormat: Parser = (c, ctx) => {
   const compress =
     ctx.triggers.some((t) => ["compress", "optimize", "optimise", "smaller", "filesize"].includes(t.key)) ||
     c.takeKey("compress", "compressed", "optimize", "optimise", "filesize") !== undefined;
+  // "reduce the quality", "less compression", "compress less": a change, not a quality (read below)
+  const change = c.items.find((it) => it.key === "dir:less" || it.key === "dir:more");
+  const fileSize = c.has("filesize") || ctx.triggers.some((t) => t.key === "filesize");
+  const qualityNamed = c.has("quality", "q", "compression");
   c.takeAll(
     "filesize",
     "file",
@@ -1334,16 +1407,41 @@ const parseFormat: Parser = (c, ctx) => {
     return { error: `a bit depth ("${depth.text}-bit") cannot be chosen: images are written with 8 bits per channel` };
   }
   const qN = numNear(c, ["quality", "q"]) ?? num(c, (x) => x.unit === "%" || (x.unit === undefined && x.value <= 100));
-  const qWord = c.takeKey(...Object.keys(QUALITY_WORDS));
+  const qWord = qualityWordIn(c);
   c.takeAll("quality", "q", "compression");
+  // "increase the quality by 10%", "compress by 20%", "reduce the file size by half", "jpeg lower
+  // quality": no quality is honestly that much better or smaller than the image's own (which the
+  // plan does not know), and "reduce the file size" aims at a size no setting promises. Set
+  // values are fine: "lower the quality to 50". Only "reduce the file size" alone is compress.
+  const amountBy = qN ?? c.take((it) => it.num !== undefined && c.before(it)?.key === "by");
+  const setTo = amountBy !== undefined && ["to", "at", "of"].includes(c.before(amountBy)?.key ?? "");
+  const relative = amountBy !== undefined && (c.before(amountBy)?.key === "by" || (change !== undefined && !setTo));
+  const plainSmaller = change?.key === "dir:less" && fileSize && !qualityNamed && amountBy === undefined;
+  if (relative || (change && !setTo && !plainSmaller)) {
+    if (compress && !fileSize && !qualityNamed && !amountBy)
+      return {
+        error: `"${change?.text}" with compress is not clear: say compress a little, compress a lot, or a quality, e.g. webp quality 70`,
+      };
+    if ((fileSize || compress) && !qualityNamed)
+      return { error: "imgedit cannot aim at a file size: say a quality, e.g. webp quality 70 (or compress)" };
+    return {
+      error: `a quality can only be set, not raised or lowered${amountBy ? " by an amount" : ""}: say e.g. quality 80`,
+    };
+  }
   const a = amount(c);
   const lossless = c.takeKey("lossless", "losslessly") !== undefined;
   const op: Record<string, unknown> = {
     op: "format",
     format: f ? FORMAT_KEYS[f.key] : compress || lossless ? "webp" : "jpeg",
   };
-  if (qN?.num) op.quality = Math.round(qN.num.value <= 1 && qN.num.unit !== "%" ? qN.num.value * 100 : qN.num.value);
-  else if (qWord) op.quality = QUALITY_WORDS[qWord.key];
+  if (qN?.num) {
+    // a quality is 1-100: "quality 1" is 1, not 100; a fraction ("quality 0.85") is a share of 100;
+    // "75.5" or "1.5" is no quality the encoder takes, and rounding it would be a guess
+    const { value, unit } = qN.num;
+    const quality = unit !== "%" && value > 0 && value < 1 ? round(value * 100, 6) : value;
+    if (!Number.isInteger(quality)) return { error: `a quality is a whole number from 1 to 100, not ${qN.text}` };
+    op.quality = quality;
+  } else if (qWord) op.quality = qualityOf(qWord);
   else if (compress && !lossless)
     op.quality = pick(a, COMPRESS_QUALITY.little, COMPRESS_QUALITY.normal, COMPRESS_QUALITY.lot);
   const compressOnly = compress && !lossless && !qN && !qWord;
@@ -1506,15 +1604,21 @@ const GENERIC_EXTRA = [
 ];
 export function parseGeneric(c: Clause, ctx: ParseContext): ClauseResult {
   c.takeAll(...GENERIC_EXTRA);
-  amount(c);
+  // "a little sepia", "sepia a lot": these operations have no strength, so an amount would be
+  // silently the full effect
+  const a = c.take((it) => it.key === "amt:little" || it.key === "amt:lot");
+  if (a) {
+    c.takeAll(a.key);
+    const name = ctx.triggers[0]?.text.toLowerCase() ?? ctx.op;
+    return { error: `${name} has no strength to set ("${a.text}"): say just ${name}` };
+  }
   return { ops: [{ op: ctx.op } as OperationInput] };
 }
 
 // "desaturate slightly" is less saturation, not grey
 const parseGrayscale: Parser = (c, ctx) => {
-  const a = amount(c);
-  if (a && ctx.triggers.some((t) => t.key === "desaturate"))
-    return { ops: [{ op: "saturation", factor: a === "little" ? 0.7 : 0.3 }] };
+  const a = ctx.triggers.some((t) => t.key === "desaturate") ? amount(c) : undefined;
+  if (a) return { ops: [{ op: "saturation", factor: a === "little" ? 0.7 : 0.3 }] };
   return parseGeneric(c, ctx);
 };
 PARSERS.grayscale = parseGrayscale;

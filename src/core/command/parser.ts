@@ -156,7 +156,16 @@ function validateStep(op: OperationInput): Refusal | undefined {
   if (issue.code === "invalid_type" && issue.expected === "int" && typeof value === "number")
     return { op: op.op, field, decimal: value };
   if (issue.code === "too_big" || issue.code === "too_small") {
-    const limit = Number(issue.code === "too_big" ? issue.maximum : issue.minimum);
+    let limit = Number(issue.code === "too_big" ? issue.maximum : issue.minimum);
+    // zod's int() stops an unsafe integer before the field's own limit: name that limit instead
+    if (Math.abs(limit) === Number.MAX_SAFE_INTEGER && typeof value === "number") {
+      const safe = structuredClone(op) as Record<PropertyKey, unknown>;
+      let at = safe;
+      for (const k of issue.path.slice(0, -1)) at = at[k] as Record<PropertyKey, unknown>;
+      at[issue.path[issue.path.length - 1]] = Math.sign(limit) * Number.MAX_SAFE_INTEGER;
+      const again = validateStep(safe as OperationInput);
+      if (again && "limit" in again && again.field === field) limit = again.limit;
+    }
     const too = issue.code === "too_big" ? "big" : "small";
     if (typeof value === "number") return { op: op.op, field, value, limit, inclusive: issue.inclusive ?? true, too };
     if (typeof value === "string") return { op: op.op, field, length: [...value].length, limit, too };
@@ -239,9 +248,16 @@ function sizeAfterOtherStep(items: Item[], k: number): boolean {
   let j = k - 1;
   while (j > 0 && isIgnorable(items[j])) j--;
   const before = TRIGGERS.get(items[j]?.key) ?? [];
+  // "compress by 20%", "jpeg at 80.5%", "webp 80.5%": an amount, or what can only be a quality, of
+  // that step: read (or refused) there, never a resize of its own ("webp 150%", "png 50%" are sizes)
+  const n = items[k].num;
+  const quality = n?.unit === "%" && n.value <= 100 && !["png", "gif"].includes(items[j]?.key);
   return (
     isSize(items[k]) &&
     !TRIGGERS.has(items[k].key) &&
+    items[k - 1]?.key !== "by" &&
+    items[k - 1]?.key !== "at" &&
+    !quality &&
     before.length > 0 &&
     // a number right after an operation that takes parameters is that operation's ("trim 20px",
     // "sharpen 50%", "border 5001px"): it is read (or refused) there, never a resize of its own
@@ -261,12 +277,15 @@ function readSegment(items: Item[]): Reading {
   // a size with no operation word ("800px webp") is a resize; so is a fraction with a size
   // change ("reduce to one third")
   const sized = items.some(isSize);
+  // "max 1200": a cap with a bare number is a size too (as "max 1200px" is)
+  const capped = items.some((it) => it.key === "atmost") && items.some((it) => it.num && it.num.unit === undefined);
   const inferred =
     ops.length === 0 &&
     (sized ||
+      capped ||
       items.some((it) => it.key === "#ratio") ||
       (items.some((it) => it.num?.unit === "frac") && items.some(isSizeChangeItem)));
-  if (inferred) ops.push(sized || !items.some((it) => it.key === "#ratio") ? "resize" : "crop");
+  if (inferred) ops.push(sized || capped || !items.some((it) => it.key === "#ratio") ? "resize" : "crop");
   // "remove 5% from the top and bottom": a margin cut off, with no operation word
   if ((ops.length === 0 || inferred) && !ops.includes("crop") && isInsetClause(items)) ops.push("crop");
   // "800x600 from the top left": a size placed somewhere is a region to keep (a resize has no
@@ -540,6 +559,17 @@ function plan(text: string, nested = false): ParseResult {
     );
   const clauses = splitClauses(items);
   if (clauses.length === 0) return notUnderstood("the command is empty: say what to do, e.g. resize to 800px", []);
+  for (const clause of clauses) {
+    const mixed = percentBeforeFormat(clause);
+    if (mixed) {
+      const { n, f } = mixed;
+      const v = n.num?.value;
+      return notUnderstood(
+        `"${n.text}" before ${f.key} is ambiguous: say scale to ${v}% for the size, or ${f.key} quality ${v}`,
+        [n],
+      );
+    }
+  }
   const readings = clauses.map(readClause);
   // A clause without an operation continues its neighbour: "resize to 800px, without enlarging".
   const kept: { items: Item[]; r: Reading }[] = [];
@@ -679,6 +709,28 @@ function plan(text: string, nested = false): ParseResult {
   return { ok: true, plan: checked.data, steps: checked.data.map((op) => describeOperation(op)) };
 }
 
+const FORMAT_NAMES = new Set(["jpeg", "jpg", "png", "webp", "avif", "gif", "tiff", "tif"]);
+/** Words that make a percent a quality ("80% quality", "compress 50% jpeg"). */
+const QUALITY_CONTEXT = new Set(["quality", "q", "compress", "compressed", "compression", "optimize", "optimise"]);
+
+/**
+ * "make it 50% as a jpeg", "80% webp": "make it 50%" is a size everywhere else, "webp 80%" a
+ * quality; a percent said before the format, with no word saying which, is either (a size word,
+ * "resize to 50% as a jpeg", or "at 80% as webp" says which).
+ */
+function percentBeforeFormat(clause: Item[]): { n: Item; f: Item } | undefined {
+  const sizeWord = (it: Item) => (TRIGGERS.get(it.key) ?? []).some((op) => op === "resize" || op === "scale");
+  if (clause.some((it) => QUALITY_CONTEXT.has(it.key) || sizeWord(it) || it.key === "filesize")) return undefined;
+  for (const [k, n] of clause.entries()) {
+    if (n.num?.unit !== "%" || clause[k - 1]?.key === "at") continue;
+    let j = k + 1;
+    while (["as", "a", "an", "in", "into", "to", "the"].includes(clause[j]?.key ?? "")) j++;
+    const f = clause[j];
+    if (f && FORMAT_NAMES.has(f.key)) return { n, f };
+  }
+  return undefined;
+}
+
 /** Which way a tone step goes (1 up, -1 down): "brighter and darker" undo each other. */
 const DIRECTION: Partial<Record<OperationName, (op: Record<string, unknown>) => number>> = {
   brightness: (o) => Math.sign(Number(o.factor) - 1),
@@ -688,18 +740,24 @@ const DIRECTION: Partial<Record<OperationName, (op: Record<string, unknown>) => 
 };
 
 /**
- * Steps that contradict each other: two sizes in a row ("resize to 800 and resize to 400": the
- * first is lost, or the second blows a small image up) unless one is a cap ("... max 2000"), a
+ * Steps that contradict each other: two sizes, in a row or with steps between ("resize to 800 and
+ * resize to 400": the first is lost, or the second blows a small image up), caps ("... max 2000")
+ * aside, a
  * turn, flip or inversion undone by the next step, and one tone pushed both ways ("brighter and
  * darker"). Which was meant is not clear: refused.
  */
 function conflictIn(ops: Operation[]): string | undefined {
   const isSize = (o: Operation) => o.op === "resize" || o.op === "scale";
   const capped = (o: Operation) => o.op === "resize" && o.withoutEnlargement === true;
+  // two sizes with other steps between ("resize to 800, grayscale, resize to 400") are as unclear
+  const sizes = ops.filter((o) => isSize(o) && !capped(o));
+  if (sizes.length > 1) {
+    const [a, b] = sizes;
+    const next = ops.indexOf(b) === ops.indexOf(a) + 1;
+    return `two sizes ${next ? "one after the other" : "in one command"} ("${describeOperation(a)}", then "${describeOperation(b)}"): one command makes one image, say one size`;
+  }
   for (let i = 1; i < ops.length; i++) {
     const [a, b] = [ops[i - 1], ops[i]];
-    if (isSize(a) && isSize(b) && !capped(a) && !capped(b))
-      return `two sizes one after the other ("${describeOperation(a)}", then "${describeOperation(b)}"): one command makes one image, say one size`;
     // "rotate left and rotate right", "flip and flip": back where it started
     const undone =
       (a.op === "rotate" && b.op === "rotate" && (a.angle + b.angle) % 360 === 0) ||

@@ -176,8 +176,9 @@ function groupedNumber(text: string, i: number, before: Token | undefined): Toke
   if (!m) return undefined;
   const stop = end(m[0].length);
   if (m[3] === undefined) {
-    // without a unit, "800,600" may be two numbers: only "1,200"-"9,999" read as one
-    if (!/^\d,\d{3}$/u.test(text.slice(i, stop))) return undefined;
+    // without a unit, "800,600" may be two numbers: only "1,200"-"9,999" read as one, and numbers
+    // of two groups or more ("1,000,000"), which no pair can be
+    if (!/^\d(?:,\d{3}){1}$|^\d{1,3}(?:,\d{3}){2,}$/u.test(text.slice(i, stop))) return undefined;
     const sized = reSizeAfter.test(text.slice(stop, stop + 10));
     if (!sized && !(before?.kind === "word" && SIZE_BEFORE.has(before.norm))) return undefined;
   }
@@ -302,6 +303,33 @@ export function tokenize(written: string): Token[] {
           push({ kind: "number", text: m[0], norm: m[0], value: a / b, unit: "frac", start: i, end: i + m[0].length });
         else m = null;
         if (m) continue;
+      }
+    }
+    // "rotate - 90", "brightness – 20", "rotate -- 90": a dash standing apart after a word, right
+    // before a number, is its minus sign; never a bullet at the start of a line, nor between two
+    // numbers ("800 - 600"). Read as "-90" (the text keeps the dash as written).
+    const dash = /^(?:--?|[–—−])\s*(?=\d|\.\d)/u.exec(rest);
+    if (
+      dash &&
+      !/^[-−][\d.]/u.test(rest) &&
+      /\s/u.test(text[i - 1] ?? "") &&
+      !atLineStart(text, i) &&
+      tokens[tokens.length - 1]?.kind === "word"
+    ) {
+      m = reNumber.exec(rest.slice(dash[0].length));
+      const value = m ? -Number(m[2]) : Number.NaN;
+      if (m && Number.isFinite(value)) {
+        const end = i + dash[0].length + m[0].length;
+        push({
+          kind: "number",
+          text: text.slice(i, end),
+          norm: `-${m[0].toLowerCase()}`,
+          value,
+          unit: unitOf(m[3]),
+          start: i,
+          end,
+        });
+        continue;
       }
     }
     // A sign belongs to the number only where it cannot be a joiner ("+20%" but "a + b").

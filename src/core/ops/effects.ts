@@ -119,7 +119,8 @@ export const oilPaint = defineOperation({
 export const charcoal = defineOperation({
   name: "charcoal",
   family: "effect",
-  summary: "Charcoal drawing effect (ImageMagick); radius and sigma of the strokes.",
+  summary:
+    "Charcoal drawing effect (ImageMagick); radius and sigma of the strokes. The drawing is opaque, on white (transparency is not kept).",
   schema: opSchema("charcoal", {
     radius: z.number().min(0).max(20).default(1),
     sigma: z.number().min(0.1).max(20).default(0.5),

@@ -1,6 +1,6 @@
 // Size and shape: resize, scale, crop, trim, pad, border, rotate, flip, autoOrient.
 
-import sharp, { type Sharp } from "sharp";
+import type { Sharp } from "sharp";
 import { z } from "zod";
 import { parseColor, type Rgba } from "../color.js";
 import { ImageEditError } from "../errors.js";
@@ -14,7 +14,7 @@ import {
   type StepContext,
 } from "./define.js";
 import { paintable } from "./grey.js";
-import { type RawImage, toRaw } from "./raster.js";
+import { fromRaw, type RawImage, toRaw } from "./raster.js";
 
 const side = z.number().int().min(1).max(100_000);
 const insetSide = z.number().min(0).max(100_000).default(0);
@@ -114,7 +114,7 @@ export const crop = defineOperation({
   name: "crop",
   family: "geometry",
   summary:
-    'Crop a region (left, top, width, height), a size at a gravity, an aspect ratio ("16:9"), or an inset cut off the edges (inset: {top, right, bottom, left, unit: "px" or "%"}, against the step\'s input size); gravity attention/entropy crops smartly.',
+    'Crop a region (left, top, width, height), a size at a gravity, an aspect ratio ("16:9"), or an inset cut off the edges (inset: {top, right, bottom, left, unit: "px" or "%"}, against the step\'s input size); gravity attention/entropy with a size makes a smart thumbnail: the image scaled to cover that size, then its most interesting part kept.',
   schema: opSchema("crop", {
     left: z.number().int().min(0).optional(),
     top: z.number().int().min(0).optional(),
@@ -322,7 +322,7 @@ interface ResizeOptions {
  * GIF of them, 14 levels of it). So frames are resized one by one, except where the strip is
  * proven to give the same pixels (test/core/anim-resize.test.ts): a WebP that libwebp decodes
  * at the target size (frame by frame), and shrinks under 4x, each frame padded with its own
- * edge rows. From 4x down libvips first averages blocks of rows, and past a lone frame's edge
+ * edge rows, or not padded at all where the rows around each frame edge are already alike. From 4x down libvips first averages blocks of rows, and past a lone frame's edge
  * it repeats the averaged edge block, which no padding gives.
  */
 async function resizeFrames(image: Sharp, ctx: StepContext, o: ResizeOptions): Promise<Sharp> {
@@ -347,10 +347,33 @@ async function resizeFrames(image: Sharp, ctx: StepContext, o: ResizeOptions): P
   const P = (p / step) * (H / g);
   // a padded strip at most 1.5x the frames (memory), else one by one
   if (4 * P > H) return ctx.eachFrame(image, resizeOne);
+  const raw = await toRaw(image);
+  // Where the rows the kernel reads across each frame edge already are copies of the edge row
+  // (a plain background, as in most animations), the strip needs no padding and its resize can
+  // run in the chain that encodes it.
+  if (edgesPlain(raw, pages, P)) return resizeOne(fromRaw(raw, pages), meta);
   // (rows copied here: sharp's per-page extend and extract cost more than the resize itself)
-  const padded = padFrames(await toRaw(image), pages, P);
-  const out = await toRaw(frameStrip(padded, pages).resize({ width: w, height: h + 2 * p, fit: "fill" }));
-  return frameStrip(padFrames(out, pages, -p), pages);
+  const padded = padFrames(raw, pages, P);
+  const out = await toRaw(fromRaw(padded, pages).resize({ width: w, height: h + 2 * p, fit: "fill" }));
+  return fromRaw(padFrames(out, pages, -p), pages);
+}
+
+/**
+ * Whether the `reach` rows on either side of every edge between two frames are all the same row:
+ * then the neighbouring frame's rows are the copies of its own edge row that a frame alone is
+ * read with, and resizing the strip gives each frame's own pixels.
+ */
+function edgesPlain(raw: RawImage, pages: number, reach: number): boolean {
+  const row = raw.width * raw.channels;
+  const frame = raw.height / pages;
+  for (let k = 1; k < pages; k++) {
+    const edge = k * frame * row;
+    for (let y = -reach; y < reach; y++) {
+      if (y !== 0 && raw.data.compare(raw.data, edge, edge + row, edge + y * row, edge + (y + 1) * row) !== 0)
+        return false;
+    }
+  }
+  return true;
 }
 
 /** Each frame of a strip with `pad` copies of its top and bottom rows added (or, below 0, cut off). */
@@ -388,7 +411,8 @@ async function scaledOnLoad(
 ): Promise<boolean> {
   const shrink = Math.min(s.h, s.v);
   const pending = (image as unknown as { options?: { topOffsetPre?: number } }).options?.topOffsetPre;
-  if (!(shrink > 1) || pending !== -1 || (await image.metadata()).format !== "webp") return false;
+  if (!(shrink > 1) || pending !== -1 || meta.sourceFormat !== "webp") return false;
+  if ((await image.metadata()).format !== "webp") return false; // raw pixels of an earlier step
   // libvips' frame size: the canvas times 1 / shrink, rounded (a tie could round either way)
   const [w, h] = [meta.width * (1 / shrink), meta.height * (1 / shrink)];
   if (w < 1 || h < 1 || w % 1 === 0.5 || h % 1 === 0.5) return false;
@@ -421,15 +445,6 @@ function frameShrink(meta: ImageMeta, o: ResizeOptions): { h: number; v: number 
   return { h: Math.min(h, W), v: Math.min(v, H) };
 }
 
-/** Raw frames stacked vertically as one animation (pages: -1, or sharp sees one tall page). */
-function frameStrip(raw: RawImage, pages: number): Sharp {
-  return sharp(raw.data, {
-    raw: { width: raw.width, height: raw.height, channels: raw.channels, pageHeight: raw.height / pages },
-    pages: -1,
-    limitInputPixels: false,
-  });
-}
-
 function gcd(a: number, b: number): number {
   return b === 0 ? a : gcd(b, a % b);
 }
@@ -440,21 +455,23 @@ function resizeSize(
   o: { width?: number; height?: number; fit: string; withoutEnlargement: boolean },
 ): Size {
   const { width: W, height: H } = meta;
+  const cap = (f: number) => (o.withoutEnlargement ? Math.min(f, 1) : f);
+  const px = (n: number) => Math.max(1, Math.round(n));
   const sx = o.width !== undefined ? o.width / W : undefined;
   const sy = o.height !== undefined ? o.height / H : undefined;
-  if (sx === undefined || sy === undefined) {
-    let s = (sx ?? sy) as number;
-    if (o.withoutEnlargement) s = Math.min(s, 1);
-    return { width: Math.max(1, Math.round(W * s)), height: Math.max(1, Math.round(H * s)) };
-  }
-  if (o.fit === "inside" || o.fit === "outside") {
-    let s = o.fit === "inside" ? Math.min(sx, sy) : Math.max(sx, sy);
-    if (o.withoutEnlargement) s = Math.min(s, 1);
-    return { width: Math.max(1, Math.round(W * s)), height: Math.max(1, Math.round(H * s)) };
-  }
-  const w = o.width as number;
-  const h = o.height as number;
-  return o.withoutEnlargement ? { width: Math.min(w, W), height: Math.min(h, H) } : { width: w, height: h };
+  // fill scales each side on its own; a side not given keeps its size (sharp's ignore-aspect)
+  if (o.fit === "fill") return { width: px(W * cap(sx ?? 1)), height: px(H * cap(sy ?? 1)) };
+  const both = sx !== undefined && sy !== undefined;
+  // cover fills the box and crops to it: the box, within the image where it may not grow
+  if (both && o.fit === "cover")
+    return o.withoutEnlargement
+      ? { width: Math.min(o.width as number, W), height: Math.min(o.height as number, H) }
+      : { width: o.width as number, height: o.height as number };
+  const s = cap(both ? (o.fit === "outside" ? Math.max(sx, sy) : Math.min(sx, sy)) : ((sx ?? sy) as number));
+  const scaled = { width: px(W * s), height: px(H * s) };
+  if (o.fit !== "contain") return scaled;
+  // contain letterboxes into the box, enlarged or not; a side not given is the picture's
+  return { width: o.width ?? scaled.width, height: o.height ?? scaled.height };
 }
 
 function scaledSize(meta: ImageMeta, factor: number): Size {

@@ -17,12 +17,17 @@ export async function toRaw(image: Sharp): Promise<RawImage> {
 
 /**
  * A sharp instance over raw pixels; `pages` > 1 keeps the frames of an animation (sharp stacks
- * them vertically and needs the page height to write them back as frames).
+ * them vertically and needs the page height to write them back as frames). Pixels in hand were
+ * decoded within the limits already: sharp's own input-pixel limit is no guard here (a padded
+ * strip of frames may pass it).
  */
 export function fromRaw(raw: RawImage, pages = 1): Sharp {
   const pageHeight = pages > 1 && raw.height % pages === 0 ? raw.height / pages : undefined;
   return sharp(raw.data, {
     raw: { width: raw.width, height: raw.height, channels: raw.channels, ...(pageHeight ? { pageHeight } : {}) },
+    // every page: without it sharp takes the strip as one tall page (a resize would scale it whole)
+    ...(pageHeight ? { pages: -1 } : {}),
+    limitInputPixels: false,
   });
 }
 

@@ -1,0 +1,187 @@
+// `imgedit edit` runs that used to lose a file or do something other than asked without a word:
+// a folder converted into itself, -f/-q overriding the plan, number options read as hex or
+// exponents, a glob's missing directory ending the run, a glob taking hidden files.
+import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import path from "node:path";
+import sharp from "sharp";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { makeImage } from "../helpers/images.js";
+import { imgedit, scratch } from "./in-process.js";
+
+let dir: string;
+const at = (...p: string[]) => path.join(dir, ...p);
+let photo: Buffer;
+let swiss: Buffer;
+
+beforeAll(async () => {
+  dir = await scratch("imgedit-edit-safety-");
+  photo = await makeImage({ width: 40, height: 30, format: "jpeg" });
+  swiss = await makeImage({ width: 20, height: 20, color: "#ff0000" });
+  await writeFile(at("in.png"), swiss);
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** A fresh folder holding the given files. */
+async function folder(name: string, files: Record<string, Buffer>): Promise<string> {
+  const d = at(name);
+  await mkdir(d);
+  for (const [file, data] of Object.entries(files)) await writeFile(path.join(d, file), data);
+  return d;
+}
+
+describe("edit: a folder converted into itself", () => {
+  it("x.jpg and x.png -> png in the same folder with --overwrite: x.png is not written over by x.jpg", async () => {
+    const d = await folder("clob", { "x.jpg": photo, "x.png": swiss });
+    const r = await imgedit([
+      "edit",
+      path.join(d, "x.jpg"),
+      path.join(d, "x.png"),
+      "-f",
+      "png",
+      "-o",
+      `${d}/`,
+      "--overwrite",
+      "-j",
+      "1",
+    ]);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    // x.jpg was not its own output: unchanged; x.png is its own output (re-encoded, same picture)
+    expect(await readFile(path.join(d, "x.jpg"))).toEqual(photo);
+    expect((await sharp(path.join(d, "x.png")).metadata()).width).toBe(20);
+    expect((await readdir(d)).sort()).toEqual(["x-2.png", "x.jpg", "x.png"]);
+    expect((await sharp(path.join(d, "x-2.png")).metadata()).width).toBe(40);
+  });
+
+  it("the whole folder into itself (default concurrency): every input that was not its own output is unchanged", async () => {
+    const files = { "a.jpg": photo, "a.png": swiss, "b.webp": await makeImage({ format: "webp" }), "b.png": swiss };
+    const d = await folder("clob-all", files);
+    const r = await imgedit(["edit", d, "-f", "png", "-o", `${d}/`, "--overwrite"]);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    for (const name of ["a.jpg", "b.webp"])
+      expect(await readFile(path.join(d, name))).toEqual(files[name as keyof typeof files]);
+    // the PNGs were each their own output: still the 20 px picture, not the other input's
+    for (const name of ["a.png", "b.png"]) expect((await sharp(path.join(d, name)).metadata()).width).toBe(20);
+    expect((await readdir(d)).sort()).toEqual(["a-2.png", "a.jpg", "a.png", "b-2.png", "b.png", "b.webp"]);
+  });
+
+  it("keeping each input's format: names stay unique by stem, and x.png is not written over", async () => {
+    const d = await folder("same-format", { "x.jpg": photo, "x.png": swiss });
+    const r = await imgedit(["edit", d, "--ops", '[{"op":"flip"}]', "-o", `${d}/`, "--overwrite"]);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect((await readdir(d)).sort()).toEqual(["x-2.png", "x.jpg", "x.png"]);
+    expect(await readFile(path.join(d, "x.png"))).toEqual(swiss);
+  });
+});
+
+describe("edit: -f and -q may not contradict the plan", () => {
+  it("-f disagreeing with the plan's or the command's format step is refused, naming both", async () => {
+    const ops = await imgedit([
+      "edit",
+      at("in.png"),
+      "--ops",
+      '[{"op":"format","format":"png"}]',
+      "-f",
+      "webp",
+      "-o",
+      at("e3.webp"),
+    ]);
+    expect(ops.code).toBe(2);
+    expect(ops.stderr).toContain("--format webp disagrees with the plan, which converts to png");
+    const cmd = await imgedit(["edit", at("in.png"), "-c", "convert to png", "-f", "jpeg", "-o", at("d5/")]);
+    expect(cmd.code).toBe(2);
+    expect(cmd.stderr).toContain("--format jpeg disagrees with the command, which converts to png");
+    expect(await readdir(dir)).not.toContain("e3.webp");
+    expect(await readdir(dir)).not.toContain("d5");
+    // the same format twice is no contradiction
+    const same = await imgedit([
+      "edit",
+      at("in.png"),
+      "--ops",
+      '[{"op":"format","format":"webp"}]',
+      "-f",
+      "webp",
+      "-o",
+      at("same.webp"),
+    ]);
+    expect(same.code, same.stderr).toBe(0);
+  });
+
+  it("-q disagreeing with a quality the plan states is refused, naming both; the same quality is fine", async () => {
+    const plan = '[{"op":"format","format":"webp","quality":10}]';
+    const r = await imgedit(["edit", at("in.png"), "--ops", plan, "-q", "95", "-o", at("q.webp")]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("--quality 95 disagrees with the plan, which sets quality 10");
+    expect(await readdir(dir)).not.toContain("q.webp");
+    const same = await imgedit(["edit", at("in.png"), "--ops", plan, "-q", "10", "-o", at("q10.webp")]);
+    expect(same.code, same.stderr).toBe(0);
+  });
+});
+
+describe("edit: number options", () => {
+  it("-q and -j take plain decimal numbers only", async () => {
+    for (const [flag, value] of [
+      ["-q", "0x50"],
+      ["-q", "8e1"],
+      ["-q", " 80 "],
+      ["-j", "1e1"],
+      ["-q", "80.0"],
+    ]) {
+      const r = await imgedit(["edit", at("in.png"), "-f", "webp", flag, value, "-o", at("n/")]);
+      expect(r.code, `${flag} ${value}`).toBe(2);
+      expect(r.stderr).toContain(`${flag === "-q" ? "--quality" : "--concurrency"} ${value}: a whole number`);
+    }
+    expect(await readdir(dir)).not.toContain("n");
+  });
+
+  it("a value starting with '-' gets one line, not parseArgs' three", async () => {
+    const r = await imgedit(["edit", at("in.png"), "-f", "webp", "-q", "-0", "-o", at("n/")]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(
+      'imgedit edit: -q needs a value; one that starts with "-" is written --quality=-VALUE\nRun `imgedit edit --help` for usage.\n',
+    );
+  });
+
+  it("a file named -file.png read as -f ile.png: the message says to put it after --", async () => {
+    const r = await imgedit(["edit", "-o", at("dd/"), "-f", "webp", "-file.png"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('-f/--format is given twice ("webp" and "ile.png")');
+    expect(r.stderr).toContain('a file whose name starts with "-" goes after "--": -- -file.png');
+  });
+});
+
+describe("edit: globs", () => {
+  it("a glob whose directory does not exist is a failed row; the other inputs are done (exit 1)", async () => {
+    const out = at("go6");
+    const r = await imgedit(["edit", at("nod/*.png"), at("in.png"), "-f", "webp", "-o", `${out}/`]);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stdout).toMatch(/FAILED NOT_FOUND: .*nod\/\*\.png: no such directory .*nod/);
+    expect(r.stdout).toContain("1 of 2 written, 1 failed");
+    expect(await readdir(out)).toEqual(["in.webp"]);
+    // alone, it is bad usage that still names the missing directory
+    const alone = await imgedit(["edit", at("nod/*.png"), "-f", "webp", "-o", `${out}/`]);
+    expect(alone.code).toBe(2);
+    expect(alone.stderr).toContain(`(no such directory: ${at("nod")})`);
+  });
+
+  it("* and ? do not match a leading dot, as in a shell; .* does", async () => {
+    const d = await folder("g", { ".hidden.png": swiss, "seen.png": swiss });
+    const r = await imgedit(["edit", path.join(d, "*"), path.join(d, "?idden.png"), "-f", "webp", "-o", at("g-out/")]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain(`no file matches ${path.join(d, "?idden.png")}`);
+    expect(await readdir(at("g-out"))).toEqual(["seen.webp"]);
+    const dot = await imgedit(["edit", path.join(d, ".*"), "-f", "webp", "-o", at("g-dot/")]);
+    expect(dot.code, dot.stdout).toBe(0);
+    expect(await readdir(at("g-dot"))).toEqual([".hidden.webp"]);
+  });
+});
+
+describe("edit: a command not understood", () => {
+  it("the words not understood are echoed without terminal escapes", async () => {
+    const r = await imgedit(["edit", at("in.png"), "-c", "rotate 90 \x1b[31mfrob", "-o", at("esc/")]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("not understood:");
+    expect(r.stderr).not.toContain("\x1b");
+  });
+});
