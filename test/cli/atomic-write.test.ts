@@ -115,6 +115,37 @@ describe("imgedit edit writes atomically", () => {
     expect((await readdir(d)).sort()).toEqual(["in.jpg", "out.png"]);
   });
 
+  it("a failed write removes the directories the run created for it, deepest first; ones that existed stay", async () => {
+    const d = await fresh("made-dirs");
+    await mkdir(path.join(d, "old"));
+    disk.full = true;
+    const file = await imgedit(["edit", path.join(d, "in.jpg"), ...FLIP, "-o", path.join(d, "old/new/deeper/out.png")]);
+    expect(file.code).toBe(1);
+    expect(file.stdout).toContain("WRITE_FAILED");
+    expect(await readdir(path.join(d, "old"))).toEqual([]);
+    const directory = await imgedit(["edit", path.join(d, "in.jpg"), ...FLIP, "-o", `${path.join(d, "made/sub")}/`]);
+    expect(directory.code).toBe(1);
+    // an empty directory that was there before the run is never removed
+    const existing = await imgedit(["edit", path.join(d, "in.jpg"), ...FLIP, "-o", `${path.join(d, "old")}/`]);
+    expect(existing.code).toBe(1);
+    expect((await readdir(d)).sort()).toEqual(["in.jpg", "old"]);
+    expect(await readdir(path.join(d, "old"))).toEqual([]);
+  });
+
+  it("a directory the run created stays when an output was written into it, even if another image failed", async () => {
+    const d = await fresh("made-kept");
+    const r = await imgedit([
+      "edit",
+      path.join(d, "in.jpg"),
+      path.join(d, "nope.jpg"),
+      ...FLIP,
+      "-o",
+      path.join(d, "out"),
+    ]);
+    expect(r.code).toBe(1);
+    expect(await readdir(path.join(d, "out"))).toEqual(["in.jpg"]);
+  });
+
   it("without --overwrite an existing output is kept as it was, with no temporary file left", async () => {
     const d = await fresh("exists");
     const out = path.join(d, "out.png");

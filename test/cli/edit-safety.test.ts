@@ -1,7 +1,9 @@
 // `imgedit edit` runs that used to lose a file or do something other than asked without a word:
 // a folder converted into itself, -f/-q overriding the plan, number options read as hex or
-// exponents, a glob's missing directory ending the run, a glob taking hidden files.
-import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
+// exponents, a glob's missing directory ending the run, a glob taking hidden files, `-o .webp`
+// making a hidden directory, --overwrite replacing a read-only file.
+import { existsSync } from "node:fs";
+import { chmod, mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -183,5 +185,88 @@ describe("edit: a command not understood", () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("not understood:");
     expect(r.stderr).not.toContain("\x1b");
+  });
+});
+
+describe("edit: -o with only an extension (-o .webp)", () => {
+  it("is refused in one line saying what to write instead; nothing is created", async () => {
+    for (const [output, format] of [
+      [at(".webp"), "webp"],
+      [at(".JPG"), "jpeg"],
+      [at("new", ".tiff"), "tiff"],
+    ]) {
+      for (const plan of [[], ["--ops", '[{"op":"flip"}]']]) {
+        const r = await imgedit(["edit", at("in.png"), ...plan, "-o", output]);
+        expect(r.code, output).toBe(2);
+        expect(r.stderr).toBe(
+          `imgedit edit: --output ${output} names a directory "${path.basename(output)}", not a format: to convert to ${format}, write -f ${format} -o <dir>/; if a directory of that name is meant, write -o ${output}/\n`,
+        );
+        expect(r.stdout).toBe("");
+      }
+    }
+    for (const name of [".webp", ".JPG", "new"]) expect(existsSync(at(name)), name).toBe(false);
+  });
+
+  it("a relative .webp is refused too; ./.webp/ (or an existing directory .webp) is still a directory", async () => {
+    const cwd = process.cwd();
+    process.chdir(dir);
+    try {
+      const r = await imgedit(["edit", "in.png", "--ops", '[{"op":"flip"}]', "-o", ".webp"]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(
+        "to convert to webp, write -f webp -o <dir>/; if a directory of that name is meant, write -o ./.webp/\n",
+      );
+      expect(existsSync(at(".webp"))).toBe(false);
+      const slash = await imgedit(["edit", "in.png", "--ops", '[{"op":"flip"}]', "-o", "./.webp/"]);
+      expect(slash.code, slash.stderr).toBe(0);
+      expect(await readdir(at(".webp"))).toEqual(["in.png"]);
+      const again = await imgedit(["edit", "in.png", "-f", "webp", "-o", ".webp"]);
+      expect(again.code, again.stderr).toBe(0);
+      expect((await readdir(at(".webp"))).sort()).toEqual(["in.png", "in.webp"]);
+    } finally {
+      process.chdir(cwd);
+    }
+  });
+});
+
+describe("edit: --overwrite and a read-only output", () => {
+  it("a read-only output is left as it was (as cp does), naming it; the other images are written", async () => {
+    const inputs = await folder("ro-in", { "a.png": swiss, "b.png": swiss });
+    const out = await folder("ro-out", { "a.png": Buffer.from("precious"), "b.png": Buffer.from("old") });
+    const locked = path.join(out, "a.png");
+    await chmod(locked, 0o444);
+    const refused = `${locked} is read-only, so it was not replaced (chmod u+w ${locked} makes it writable)`;
+    const r = await imgedit([
+      "edit",
+      path.join(inputs, "a.png"),
+      path.join(inputs, "b.png"),
+      "--ops",
+      '[{"op":"flip"}]',
+      "-o",
+      `${out}/`,
+      "--overwrite",
+    ]);
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    expect(r.stdout).toContain(`FAILED PERMISSION_DENIED: ${refused}`);
+    expect(r.stderr).toContain(refused);
+    expect(r.stdout).toContain("1 of 2 written, 1 failed");
+    expect(await readFile(locked, "utf8")).toBe("precious");
+    expect((await stat(locked)).mode & 0o777).toBe(0o444);
+    expect((await sharp(path.join(out, "b.png")).metadata()).width).toBe(20);
+    expect((await readdir(out)).sort()).toEqual(["a.png", "b.png"]);
+    // one output file: the same
+    const one = await imgedit([
+      "edit",
+      path.join(inputs, "a.png"),
+      "--ops",
+      '[{"op":"flip"}]',
+      "-o",
+      locked,
+      "--overwrite",
+    ]);
+    expect(one.code).toBe(1);
+    expect(one.stdout).toContain(refused);
+    expect(await readFile(locked, "utf8")).toBe("precious");
+    expect((await stat(locked)).mode & 0o777).toBe(0o444);
   });
 });

@@ -7,7 +7,6 @@ import {
   type FileHandle,
   link,
   lstat,
-  mkdir,
   open,
   readdir,
   readFile,
@@ -30,6 +29,7 @@ import { FORMAT_OPTIONS } from "../../core/ops/output.js";
 import type { ProcessResult } from "../../core/pipeline.js";
 import { parseOptions } from "../args.js";
 import { createAssetLoader } from "../assets.js";
+import { CreatedDirs } from "../created-dirs.js";
 import { CliFailure, errnoCode, notAFile, readProblem, reason } from "../fs-errors.js";
 import type { CliCommand, CliIO } from "../main.js";
 import { printable } from "../printable.js";
@@ -44,14 +44,16 @@ Options:
   --ops <json>          the plan: a JSON array, e.g. '[{"op":"resize","width":800},{"op":"format","format":"webp"}]'
   -c, --command <text>  the edit in plain English, e.g. "resize to 800px wide and convert to webp"
   -o, --output <path>   a file (one input; its extension is the format: .jpg .png .webp .avif .gif
-                        .tif) or a directory (created if missing; several inputs need one; end the
-                        path with / for a directory whose name has a dot)
+                        .tif) or a directory (created if missing, and removed again if nothing was
+                        written into it; several inputs need one; end the path with / for a
+                        directory whose name has a dot). A bare extension (-o .webp) is refused:
+                        convert with -f webp -o <dir>/
   -f, --format <fmt>    output format: jpeg, png, webp, avif, gif, tiff (default: the plan's, else
                         the input's); with an output file it must agree with the file's extension
   -q, --quality <1-100> lossy quality (default DEFAULT_QUALITY, 90)
       --keep-metadata   keep EXIF/XMP (stripped by default)
   -j, --concurrency <n> images processed at once (default: CPU count)
-      --overwrite       replace existing output files
+      --overwrite       replace existing output files (not read-only ones: chmod u+w them)
       --json            print the summary as JSON instead of a table
   -h, --help            this help
 
@@ -83,7 +85,15 @@ export const IMAGE_EXTENSIONS = new Set([
   ".svg",
 ]);
 
-class UsageError extends Error {}
+class UsageError extends Error {
+  /** hint: false for a message that already says what to write instead. */
+  constructor(
+    message: string,
+    readonly hint = true,
+  ) {
+    super(message);
+  }
+}
 
 const COMMAND_MODULE: string = "../../core/command/index.js";
 /** The command planner's contract (CONTRACTS.md). */
@@ -139,7 +149,7 @@ const edit: CliCommand = {
     } catch (e) {
       if (e instanceof UsageError || e instanceof ConfigError) {
         io.stderr.write(`imgedit edit: ${printable(e.message)}\n`);
-        if (e instanceof UsageError) io.stderr.write("Run `imgedit edit --help` for usage.\n");
+        if (e instanceof UsageError && e.hint) io.stderr.write("Run `imgedit edit --help` for usage.\n");
         return 2;
       }
       throw e;
@@ -160,16 +170,11 @@ async function runEdit(argv: string[], io: CliIO): Promise<number> {
   if (!values.output) throw new UsageError("--output is required (a file or a directory)");
   // "-" is standard output to most tools; here it would be a directory called "-", and the
   // summary table would land in the file the user redirected stdout to.
-  if (
-    values.output === "-" &&
-    !(await stat("-").then(
-      (s) => s.isDirectory(),
-      () => false,
-    ))
-  )
+  if (values.output === "-" && !(await isDirectory("-")))
     throw new UsageError(
       "--output -: results are written to files, not to standard output; give a file (out.png) or a directory",
     );
+  await refuseBareExtension(values.output);
   const config = loadConfig(io.env);
   const limits = limitsFromConfig(config);
   const format = values.format === undefined ? undefined : parseFormat(values.format);
@@ -218,6 +223,7 @@ async function runEdit(argv: string[], io: CliIO): Promise<number> {
   // Watermarks: each distinct URL loaded once for the whole run, before the first image needs it.
   const assets = await createAssetLoader(plan, config);
   const progress = new Progress(io, jobs.length);
+  const dirs = new CreatedDirs();
   const rows: Row[] = new Array(jobs.length);
   let next = 0;
   const worker = async () => {
@@ -237,7 +243,7 @@ async function runEdit(argv: string[], io: CliIO): Promise<number> {
             keepMetadata: values["keep-metadata"] ? true : undefined,
           });
         },
-        { limits, overwrite: values.overwrite ?? false, inputs: inputKeys },
+        { limits, overwrite: values.overwrite ?? false, inputs: inputKeys, dirs },
       );
       rows[i] = row;
       progress.done(row);
@@ -248,6 +254,8 @@ async function runEdit(argv: string[], io: CliIO): Promise<number> {
     await Promise.all(Array.from({ length: Math.min(concurrency, jobs.length) }, worker));
   } finally {
     stopCleanUp();
+    // A failed run leaves no empty directory it made (`-o new/sub/out.png`, the write failed).
+    await dirs.removeEmpty();
   }
   progress.finish();
 
@@ -272,6 +280,29 @@ function parse(argv: string[]) {
       json: { type: "boolean" },
     },
   });
+}
+
+async function isDirectory(file: string): Promise<boolean> {
+  return stat(file).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
+}
+
+/**
+ * `-o .webp` would be a hidden directory named ".webp"; whoever wrote it almost certainly meant
+ * "convert to webp". A trailing "/" or an existing directory of that name is still a directory.
+ */
+async function refuseBareExtension(output: string): Promise<void> {
+  const base = path.basename(output);
+  if (/[/\\]$/.test(output) || !base.startsWith(".")) return;
+  const format = formatFromExtension(`x${base}`);
+  if (!format || (await isDirectory(output))) return;
+  const asDir = /[/\\]/.test(output) ? `${output}/` : `./${output}/`;
+  throw new UsageError(
+    `--output ${output} names a directory "${base}", not a format: to convert to ${format}, write -f ${format} -o <dir>/; if a directory of that name is meant, write -o ${asDir}`,
+    false,
+  );
 }
 
 function parseFormat(value: string): OutputFormat {
@@ -637,7 +668,7 @@ async function editOne(
   job: Job,
   outDir: string,
   processFn: (input: Buffer) => Promise<ProcessResult>,
-  opts: { limits: Limits; overwrite: boolean; inputs: Map<string, string> },
+  opts: { limits: Limits; overwrite: boolean; inputs: Map<string, string>; dirs: CreatedDirs },
 ): Promise<Row> {
   const started = Date.now();
   const row: Row = { name: path.basename(job.input), input: job.input, ms: 0, status: "ok" };
@@ -657,7 +688,7 @@ async function editOne(
     });
     const result = await processFn(input);
     const target = job.output ?? path.join(outDir, `${job.stem}.${result.ext}`);
-    await mkdir(path.dirname(target), { recursive: true }).catch((e: unknown) => {
+    await opts.dirs.create(path.dirname(target)).catch((e: unknown) => {
       throw new CliFailure("WRITE_FAILED", `cannot create ${path.dirname(target)}: ${reason(e)}`);
     });
     // Only when an input's name lies about its format (x.png holding a JPEG beside an input x.jpg).
@@ -665,6 +696,7 @@ async function editOne(
     if (owner !== undefined && owner !== job.input)
       throw new CliFailure("EXISTS", `${target} is another input of this run (${owner}); it was not written over`);
     await writeAtomically(target, result.data, opts.overwrite).catch((e: unknown) => {
+      if (e instanceof CliFailure) throw e;
       if (errnoCode(e) === "EEXIST") throw new CliFailure("EXISTS", `${target} exists (use --overwrite)`);
       throw new CliFailure("WRITE_FAILED", `cannot write ${target}: ${reason(e)}`);
     });
@@ -692,8 +724,16 @@ async function editOne(
  * disk, then renamed over it (with overwrite) or hard-linked to its name (without: the link fails
  * if the name exists, even if another process has just taken it). A failed write (a full disk)
  * leaves no partial file and never touches what was there, not even when the output is the input.
+ * A read-only file is not replaced (as cp refuses it), though the rename would replace it.
  */
 export async function writeAtomically(target: string, data: Uint8Array, overwrite: boolean): Promise<void> {
+  const before = overwrite ? await stat(target).catch(() => undefined) : undefined;
+  // From the mode bits, not access(2): root may write anything, so access would always say yes.
+  if (before?.isFile() && (before.mode & 0o200) === 0)
+    throw new CliFailure(
+      "PERMISSION_DENIED",
+      `${target} is read-only, so it was not replaced (chmod u+w ${target} makes it writable)`,
+    );
   const temp = path.join(path.dirname(target), tempName(path.basename(target)));
   let handle: FileHandle | undefined;
   inFlight.add(temp);
@@ -706,7 +746,6 @@ export async function writeAtomically(target: string, data: Uint8Array, overwrit
     handle = undefined;
     if (overwrite) {
       // A replaced file keeps its permissions.
-      const before = await stat(target).catch(() => undefined);
       if (before?.isFile()) await chmod(temp, before.mode & 0o7777);
       await rename(temp, target);
       return;
