@@ -1,7 +1,7 @@
 // The editor page where a real user found it lacking: Run pressed again while the service answers,
-// formats the browser cannot draw (TIFF), uploads that fail among ones that work, and a sign-in that
-// expires with work on the page.
-import type { Browser, BrowserContext, Locator, Page } from "playwright-core";
+// formats the browser cannot draw (TIFF), uploads that fail among ones that work, a sign-in that
+// expires with work on the page, and leaving the page (Back, closing the tab) with work under way.
+import type { Browser, BrowserContext, Locator, Page, Route } from "playwright-core";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -187,6 +187,85 @@ describe("a sign-in that expires with work on the page", () => {
         .filter({ hasText: /greyscale/i })
         .waitFor();
       await wide.and(page.locator('[data-status="done"]')).waitFor();
+    } finally {
+      files.cleanup();
+      await context.close();
+    }
+  });
+});
+
+describe("leaving the page with work under way", () => {
+  const run = serviceAndBrowser();
+
+  it("warns before unload while uploads run or an edit starts or runs, and not when idle or done", async () => {
+    const files = writeTemp({
+      "wide.png": await solid(160, 90, "#f97316").png().toBuffer(),
+      "broken.jpg": Buffer.from("not a picture"),
+    });
+    const dialogs: string[] = [];
+    const watch = (p: Page) =>
+      p.on("dialog", (d) => {
+        dialogs.push(d.type());
+        void d.dismiss(); // stay on the page
+      });
+    /** Tries to close the tab: "beforeunload" when the page warned (and stayed), "closed" when it closed. */
+    const leave = async (p: Page): Promise<string> => {
+      const outcome = new Promise<string>((resolve) => {
+        p.once("dialog", (d) => resolve(d.type()));
+        p.once("close", () => resolve("closed"));
+      });
+      await p.close({ runBeforeUnload: true });
+      return outcome;
+    };
+    const { context, page } = await openPage(run.browser, { viewport: { width: 1100, height: 800 } });
+    try {
+      // Idle: nothing under way (an upload that failed is not), nothing to lose.
+      const idle = await context.newPage();
+      watch(idle);
+      await signInLocally(idle, run.service.url);
+      await idle.getByTestId("file-input").setInputFiles(files.paths.filter((f) => f.endsWith("broken.jpg")));
+      await idle.locator('[data-testid="card"][data-status="upload-failed"]').waitFor();
+      await expect(leave(idle)).resolves.toBe("closed");
+      expect(dialogs).toEqual([]);
+
+      watch(page);
+      await signInLocally(page, run.service.url);
+      const held: Route[] = [];
+      const hold = (route: Route) => {
+        held.push(route);
+      };
+      const wide = page.getByTestId("card").filter({ hasText: "wide.png" });
+
+      // An upload under way.
+      await page.route((url) => url.pathname === "/uploads", hold);
+      await page.getByTestId("file-input").setInputFiles(files.paths.filter((f) => f.endsWith("wide.png")));
+      await wide.and(page.locator('[data-status="uploading"]')).waitFor();
+      await expect.poll(() => held.length).toBe(1);
+      await expect(leave(page)).resolves.toBe("beforeunload");
+      await page.unroute((url) => url.pathname === "/uploads", hold);
+      await held.pop()!.continue();
+      await wide.and(page.locator('[data-status="ready"]')).waitFor();
+
+      // An edit being started, then running (its start and progress held back).
+      const box = page.getByTestId("command");
+      await page.route((url) => url.pathname === "/image-edit", hold);
+      await box.fill("rotate 90");
+      await box.press("Enter");
+      await page.getByRole("button", { name: "Starting…" }).waitFor();
+      await expect(leave(page)).resolves.toBe("beforeunload");
+      const isProgress = (url: URL) => url.pathname.startsWith("/image-edit/progress/");
+      await page.route(isProgress, hold);
+      await page.unroute((url) => url.pathname === "/image-edit", hold);
+      await held.pop()!.continue();
+      await page.getByRole("button", { name: "Running…" }).waitFor();
+      await expect(leave(page)).resolves.toBe("beforeunload");
+      await page.unroute(isProgress, hold);
+      for (const route of held.splice(0)) await route.continue();
+      await wide.and(page.locator('[data-status="done"]')).waitFor();
+
+      // Done, results on screen: closing asks nothing.
+      await expect(leave(page)).resolves.toBe("closed");
+      expect(dialogs).toEqual(["beforeunload", "beforeunload", "beforeunload"]);
     } finally {
       files.cleanup();
       await context.close();

@@ -1,13 +1,21 @@
 // The editor page over time, where things go wrong after the edit started: commands the service
 // refused, result links that expired, a running edit brought back by Undo after another session was
-// opened, a progress stream answered 502 for a while (a redeploy behind a proxy), and an image
-// pasted while a checkbox has focus.
+// opened, a progress stream answered 502 for a while (a redeploy behind a proxy), an image pasted
+// while a checkbox has focus, and the lookup of an edit brought back by Undo failing.
 import { readFileSync } from "node:fs";
 import { unzipSync } from "fflate";
 import type { Browser, BrowserContext, Locator, Page, Route } from "playwright-core";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { launchBrowser, openPage, type RunningService, signInLocally, startService, writeTemp } from "./browser.js";
+import {
+  launchBrowser,
+  openPage,
+  type RunningService,
+  serviceAndBrowser,
+  signInLocally,
+  startService,
+  writeTemp,
+} from "./browser.js";
 
 const solid = (width: number, height: number, background: string) =>
   sharp({ create: { width, height, channels: 3, background } });
@@ -186,5 +194,149 @@ describe("the editor page when things go wrong over time", () => {
     await expect.poll(() => page.getByTestId("card").count()).toBe(before + 1);
     await page.getByTestId("card").filter({ hasText: "pasted-" }).waitFor();
     expect(pageErrors).toEqual([]);
+  });
+});
+
+describe("an edit brought back by Undo while its lookup fails", () => {
+  const run = serviceAndBrowser();
+  let context: BrowserContext;
+  let page: Page;
+  let files: { paths: string[]; cleanup(): void };
+  /** Session ids looked up (GET /image-edit/sessions/:id), in order. */
+  const asked: string[] = [];
+  /** What a proxy answers for a session's lookup instead of the service. */
+  const refuse = new Map<string, number>();
+  const askedFor = (id: string) => asked.filter((a) => a === id).length;
+  const cards = (status: string): Locator => page.locator(`[data-testid="card"][data-status="${status}"]`);
+  const runButton = () => page.getByRole("button", { name: /^Run on/ });
+  const notice = () => page.getByRole("status").filter({ hasText: "Connection lost, retrying…" });
+  const isProgress = (url: URL) => url.pathname.startsWith("/image-edit/progress/");
+
+  beforeAll(async () => {
+    files = writeTemp({
+      "green.png": await solid(160, 120, "#22c55e").png().toBuffer(),
+      "blue.png": await solid(120, 90, "#3b82f6").png().toBuffer(),
+    });
+    ({ context, page } = await openPage(run.browser, { viewport: { width: 1280, height: 900 } }));
+    await page.route(
+      (url) => /^\/image-edit\/sessions\/[^/]+$/.test(url.pathname),
+      (route) => {
+        const id = decodeURIComponent(new URL(route.request().url()).pathname.split("/").pop()!);
+        asked.push(id);
+        const status = refuse.get(id);
+        if (!status) return route.continue();
+        return status === 502
+          ? route.fulfill({ status, contentType: "text/plain", body: "Bad Gateway" })
+          : route.fulfill({
+              status,
+              contentType: "application/json",
+              body: JSON.stringify({ error: { code: `HTTP_${status}`, message: `refused (${status})` } }),
+            });
+      },
+    );
+    await signInLocally(page, run.service.url);
+    await page.getByTestId("file-input").setInputFiles(files.paths);
+    await cards("ready").nth(1).waitFor();
+    // The session opened over the running ones below.
+    await page.getByTestId("command").fill("convert to webp");
+    await page.getByTestId("command").press("Enter");
+    await cards("done").nth(1).waitFor();
+  });
+
+  afterAll(async () => {
+    await context?.close();
+    files?.cleanup();
+  });
+
+  /** Starts `command` with its progress held back, opens another session over it: Undo brings it back. */
+  async function runningBehindUndo(command: string): Promise<string> {
+    const held: Route[] = [];
+    const hold = (route: Route) => {
+      held.push(route);
+    };
+    await page.route(isProgress, hold);
+    await page.getByTestId("command").fill(command);
+    await page.getByTestId("command").press("Enter");
+    await page.getByRole("button", { name: "Running…" }).waitFor();
+    await expect.poll(() => held.length).toBeGreaterThan(0);
+    const id = decodeURIComponent(new URL(held[0].request().url()).pathname.split("/").pop()!);
+    await page
+      .getByTestId("history")
+      .getByRole("button", { name: /convert to webp/ })
+      .click();
+    await runButton().waitFor();
+    await page.unroute(isProgress, hold);
+    for (const route of held) await route.abort().catch(() => undefined);
+    return id;
+  }
+
+  it("retries a lookup answered 502 with backoff, stops when Redo leaves it, and shows the edit once it is back", async () => {
+    const id = await runningBehindUndo("rotate 90");
+    refuse.set(id, 502);
+    await page.getByRole("button", { name: /Undo/ }).click();
+    await notice().waitFor({ timeout: 10_000 });
+    await expect.poll(() => askedFor(id), { timeout: 15_000 }).toBeGreaterThanOrEqual(3);
+    await expect(page.getByRole("alert").count()).resolves.toBe(0);
+
+    // Moving on (Redo, which the page allows while the lookup fails) stops the retries.
+    await page.getByRole("button", { name: /Redo/ }).click();
+    await cards("done").nth(1).waitFor();
+    const after = askedFor(id);
+    await page.waitForTimeout(3000);
+    expect(askedFor(id)).toBe(after);
+    await expect(notice().count()).resolves.toBe(0);
+
+    // Back again: asked afresh, and once the service answers the rotated results (90×120) show.
+    await page.getByRole("button", { name: /Undo/ }).click();
+    await expect.poll(() => askedFor(id)).toBeGreaterThanOrEqual(after + 2);
+    refuse.delete(id);
+    await runButton().waitFor({ timeout: 20_000 });
+    await expect(cards("done").count()).resolves.toBe(2);
+    await expect(
+      page.getByTestId("card").filter({ hasText: "blue.png" }).getByTestId("result-facts").textContent(),
+    ).resolves.toMatch(/90×120/);
+    await expect(notice().count()).resolves.toBe(0);
+    await expect(page.getByRole("alert").count()).resolves.toBe(0);
+  });
+
+  it.each([
+    [404, "flip horizontally", /no longer in the service/],
+    [403, "greyscale", /refused to show this edit/],
+  ])(
+    "takes a lookup answered %i as final, with a clear message, and leaves the page usable",
+    async (status, command, message) => {
+      const id = await runningBehindUndo(command);
+      refuse.set(id, status);
+      await page.getByRole("button", { name: /Undo/ }).click();
+      await page.getByRole("alert").filter({ hasText: message }).waitFor({ timeout: 10_000 });
+      await page.waitForTimeout(2000);
+      expect(askedFor(id)).toBe(1);
+      await expect(notice().count()).resolves.toBe(0);
+      // Not stuck "running": Run and Redo work again.
+      await runButton().waitFor();
+      await expect(page.getByRole("button", { name: /Redo/ }).isEnabled()).resolves.toBe(true);
+      await page.getByRole("button", { name: "Dismiss" }).click();
+    },
+  );
+
+  it("after a 401, asks again once signed in and then shows the edit", async () => {
+    const id = await runningBehindUndo("rotate 180");
+    refuse.set(id, 401);
+    await page.getByRole("button", { name: /Undo/ }).click();
+    const dialog = page.getByRole("dialog", { name: "Your sign-in has expired" });
+    await dialog.waitFor();
+    await page
+      .getByRole("alert")
+      .filter({ hasText: /sign in again to follow this edit/ })
+      .waitFor({ timeout: 10_000 });
+    await page.waitForTimeout(1500);
+    expect(askedFor(id)).toBe(1);
+    refuse.delete(id);
+    await dialog.getByRole("button", { name: "Sign in locally" }).click();
+    await dialog.waitFor({ state: "detached" });
+    await runButton().waitFor({ timeout: 20_000 });
+    expect(askedFor(id)).toBe(2);
+    await expect(cards("done").count()).resolves.toBe(2);
+    await expect(page.getByRole("alert").count()).resolves.toBe(0);
   });
 });

@@ -247,6 +247,40 @@ describe("the editor page and the server's limits", () => {
     }
   });
 
+  it("counts only images that are present or uploading against the limit: a failed upload frees its slot", async () => {
+    await signInFresh();
+    sent.length = 0;
+    // Passes the page's screening (an image by its type), refused by the server: not a picture.
+    await drop([{ name: "broken.jpg", kind: "text", type: "image/jpeg" }]);
+    await card("broken.jpg").and(page.locator('[data-status="upload-failed"]')).waitFor();
+    await drop([
+      { name: "a.png", kind: "png" },
+      { name: "b.png", kind: "png" },
+      { name: "c.png", kind: "png" },
+    ]);
+    // The note is written before the first card shows: none, all three fit.
+    await card("a.png").waitFor();
+    await expect(note()).resolves.toBe("");
+    for (const name of ["a.png", "b.png", "c.png"])
+      await card(name).and(page.locator('[data-status="ready"]')).waitFor();
+    // The failed card stays, with its reason and Remove, until the user removes it.
+    await expect(
+      card("broken.jpg")
+        .getByRole("button", { name: /^Remove/ })
+        .isEnabled(),
+    ).resolves.toBe(true);
+    // Now the page is full: the next one is refused.
+    await drop([{ name: "d.png", kind: "png" }]);
+    await expect.poll(note).toMatch(/d\.png was not added: .*the page has that many/);
+    await expect.poll(() => [...sent].sort()).toEqual(["(refused by the server)", "a.png", "b.png", "c.png"]);
+    // The edit goes with the three present images.
+    await page.getByTestId("command").fill("convert to webp");
+    await page.getByTestId("command").press("Enter");
+    for (const name of ["a.png", "b.png", "c.png"])
+      await card(name).and(page.locator('[data-status="done"]')).waitFor();
+    expect(pageErrors).toEqual([]);
+  });
+
   /** A new tab's editor (the limits are read when the editor opens), signed in as before. */
   async function signInFresh() {
     await page.reload();

@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useReducer, useRef, useState } from "react";
 import {
+  ApiError,
   api,
   type EditOperation,
   getToken,
@@ -25,10 +26,17 @@ import { nameFromUrl, resultFileName } from "./format";
 import { loadCommandHistory, rememberCommand } from "./history";
 import { readLimits, screenFiles, screenUrls, sizeRefusal } from "./limits";
 import type { QuickEdit } from "./quick-edits";
-import { type Item, initialState, isReady, newKey, reducer, sessionLabel } from "./state";
-import { followSession, progressUrlFor } from "./stream";
+import { type Item, initialState, isReady, newKey, reducer, sessionLabel, takesSlot } from "./state";
+import { followSession, progressUrlFor, retryDelay } from "./stream";
 
 const UPLOAD_PARALLEL = 3;
+
+/** Answers to the lookup of an edit brought back by Undo/Redo that no retry would change. */
+const LOOKUP_FINAL: Record<number, string> = {
+  401: "Your sign-in has expired: sign in again to follow this edit.",
+  403: "The service refused to show this edit (403): its progress and results cannot be followed here.",
+  404: "This edit is no longer in the service (deleted or expired): its results cannot be shown.",
+};
 
 /** Runs tasks with at most `n` in flight. */
 async function pool<T>(items: T[], n: number, f: (t: T) => Promise<void>): Promise<void> {
@@ -122,6 +130,8 @@ function Editor({ user, inert, signIns, focusOnOpen, onSignOut }: EditorProps) {
   const following = useRef<string | undefined>(undefined);
   // The progress stream is cut off and being retried (a proxy answering 502, the network down).
   const [connectionLost, setConnectionLost] = useState(false);
+  // Same, for the lookup of an edit brought back by Undo/Redo; meanwhile Undo/Redo may leave it.
+  const [unreachable, setUnreachable] = useState(false);
   // What the server takes (absent from an older server: files go up unchecked, as before).
   const [limits, setLimits] = useState<ServerLimits | undefined>(undefined);
   // Until GET /auth/config answers, the hint shows nothing rather than a guess that then changes.
@@ -130,9 +140,11 @@ function Editor({ user, inert, signIns, focusOnOpen, onSignOut }: EditorProps) {
   const [fileNotes, setFileNotes] = useState<string[]>([]);
   const [blocked, setBlocked] = useState<string | null>(null);
   const { ws } = state;
-  // For addFiles, which keeps one identity (the paste listener holds it).
-  const current = useRef({ limits, count: ws.items.length });
-  current.current = { limits, count: ws.items.length };
+  // For addFiles, which keeps one identity (the paste listener holds it). Failed uploads take no
+  // slot: they are never sent, so they must not keep the user from adding as many as allowed.
+  const slotsTaken = ws.items.filter(takesSlot).length;
+  const current = useRef({ limits, count: slotsTaken });
+  current.current = { limits, count: slotsTaken };
 
   useEffect(() => () => stopFollowing.current?.(), []);
 
@@ -293,25 +305,66 @@ function Editor({ user, inert, signIns, focusOnOpen, onSignOut }: EditorProps) {
 
   // A running edit on screen that nothing follows (undo or redo brought it back after reopening
   // another session stopped its stream): ask the service where it is, and follow it if unfinished.
+  // A failed ask is retried as the stream is, until answered or the page moves on (the cleanup);
+  // gone or refused is final. A new sign-in asks again.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: signIns is a trigger
   useEffect(() => {
     const id = ws.sessionId;
     if (!ws.running || !id || following.current === id) return;
     following.current = id;
-    api
-      .session(id)
-      .then((s) => {
-        if (following.current !== id) return; // something else is followed by now
-        dispatch({ type: "session", session: withPreviews(s), replace: false });
-        const done = s.status === "completed" || s.status === "partial" || s.status === "failed";
-        const url = progressUrlFor(s);
-        if (!done && url) follow(id, url);
-        else following.current = undefined;
-      })
-      .catch((e) => {
-        if (following.current === id) following.current = undefined;
-        setError((e as Error).message);
-      });
-  }, [ws.sessionId, ws.running, follow]);
+    let asking = true;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const ask = (failures: number) => {
+      api.session(id).then(
+        (s) => {
+          if (!asking || following.current !== id) return; // left, or something else is followed
+          asking = false;
+          setUnreachable(false);
+          setError((m) => (m === LOOKUP_FINAL[401] ? null : m)); // signed in again since
+          dispatch({ type: "session", session: withPreviews(s), replace: false });
+          const done = s.status === "completed" || s.status === "partial" || s.status === "failed";
+          const url = progressUrlFor(s);
+          if (!done && url) follow(id, url);
+          else following.current = undefined;
+        },
+        (e) => {
+          if (!asking || following.current !== id) return;
+          const final = e instanceof ApiError ? LOOKUP_FINAL[e.status] : undefined;
+          if (!final) {
+            setUnreachable(true);
+            timer = setTimeout(() => ask(failures + 1), retryDelay(failures));
+            return;
+          }
+          asking = false;
+          following.current = undefined;
+          setUnreachable(false);
+          setError(final);
+          // Nothing will finish it on this page: it must not stay "running" (Undo and Run disabled).
+          if (e.status !== 401) dispatch({ type: "complete", sessionId: id, images: [] });
+        },
+      );
+    };
+    ask(0);
+    return () => {
+      clearTimeout(timer);
+      if (!asking) return;
+      asking = false;
+      if (following.current === id) following.current = undefined;
+      setUnreachable(false);
+    };
+  }, [ws.sessionId, ws.running, follow, signIns]);
+
+  // Leaving now (Back, closing the tab) would lose uploads under way or an edit not yet seen.
+  const inProgress = starting || ws.running || ws.items.some((i) => i.upload && !i.upload.error);
+  useEffect(() => {
+    if (!inProgress) return;
+    const warn = (e: BeforeUnloadEvent) => {
+      e.preventDefault();
+      e.returnValue = true; // for browsers that only ask when it is set (Chrome before 119)
+    };
+    window.addEventListener("beforeunload", warn);
+    return () => window.removeEventListener("beforeunload", warn);
+  }, [inProgress]);
 
   /** Whether the service accepted the edit. */
   const start = async (operation: EditOperation, label: string): Promise<boolean> => {
@@ -470,15 +523,15 @@ function Editor({ user, inert, signIns, focusOnOpen, onSignOut }: EditorProps) {
       const key = e.key.toLowerCase();
       if (key === "z" && !e.shiftKey) {
         e.preventDefault();
-        dispatch({ type: "undo" });
+        dispatch({ type: "undo", evenIfRunning: unreachable });
       } else if ((key === "z" && e.shiftKey) || key === "y") {
         e.preventDefault();
-        dispatch({ type: "redo" });
+        dispatch({ type: "redo", evenIfRunning: unreachable });
       }
     };
     window.addEventListener("keydown", onKey);
     return () => window.removeEventListener("keydown", onKey);
-  }, []);
+  }, [unreachable]);
 
   // Said when Enter or a quick edit is pressed with nothing to run on (otherwise nothing happens,
   // silently). While an edit starts or runs, a second press does nothing on purpose (one press, one
@@ -495,8 +548,8 @@ function Editor({ user, inert, signIns, focusOnOpen, onSignOut }: EditorProps) {
             : "None of the selected images is ready: their uploads failed. Remove them or add others.";
   const sayBlocked = () => setBlocked(blockedReason ?? null);
 
-  const canUndo = state.past.length > 0 && !ws.running;
-  const canRedo = state.future.length > 0 && !ws.running;
+  const canUndo = state.past.length > 0 && (!ws.running || unreachable);
+  const canRedo = state.future.length > 0 && (!ws.running || unreachable);
   const runLabel = ws.running
     ? "Running…"
     : starting
@@ -517,7 +570,7 @@ function Editor({ user, inert, signIns, focusOnOpen, onSignOut }: EditorProps) {
             type="button"
             className="btn small ghost"
             onClick={() => {
-              dispatch({ type: "undo" });
+              dispatch({ type: "undo", evenIfRunning: unreachable });
               refocus(() => redoButton.current);
             }}
             disabled={!canUndo}
@@ -531,7 +584,7 @@ function Editor({ user, inert, signIns, focusOnOpen, onSignOut }: EditorProps) {
             type="button"
             className="btn small ghost"
             onClick={() => {
-              dispatch({ type: "redo" });
+              dispatch({ type: "redo", evenIfRunning: unreachable });
               refocus(() => undoButton.current);
             }}
             disabled={!canRedo}
@@ -583,7 +636,7 @@ function Editor({ user, inert, signIns, focusOnOpen, onSignOut }: EditorProps) {
           </CommandBox>
           {/* Always in the page, so a screen reader hears the notice when it appears. */}
           <div role="status" aria-live="polite" data-testid="connection">
-            {connectionLost && ws.running && (
+            {(connectionLost || unreachable) && ws.running && (
               <p className="notice">Connection lost, retrying… The edit carries on in the service.</p>
             )}
           </div>

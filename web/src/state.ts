@@ -57,8 +57,9 @@ export type Action =
   | { type: "complete"; sessionId: string; images?: { id: string; status: ImageStatus; error?: Run["error"] }[] }
   | { type: "session"; session: SessionView; replace: boolean }
   | { type: "keepEditing"; items: Item[] }
-  | { type: "undo" }
-  | { type: "redo" };
+  // evenIfRunning: the running edit on screen is one the page cannot reach; coming back asks again.
+  | { type: "undo"; evenIfRunning?: boolean }
+  | { type: "redo"; evenIfRunning?: boolean };
 
 let counter = 0;
 /** Short unique ids: safe as service image ids and as React keys. */
@@ -205,12 +206,12 @@ export function reducer(state: State, a: Action): State {
       };
     case "undo": {
       const prev = state.past.at(-1);
-      if (!prev || state.ws.running) return state;
+      if (!prev || (state.ws.running && !a.evenIfRunning)) return state;
       return { past: state.past.slice(0, -1), future: [state.ws, ...state.future], ws: prev };
     }
     case "redo": {
       const next = state.future[0];
-      if (!next || state.ws.running) return state;
+      if (!next || (state.ws.running && !a.evenIfRunning)) return state;
       return { past: [...state.past, state.ws], future: state.future.slice(1), ws: next };
     }
     case "session":
@@ -228,6 +229,9 @@ export function reducer(state: State, a: Action): State {
       return { ...state, ws: reduceWs(state.ws, a) };
   }
 }
+
+/** Counts against one edit's image limit: present or on its way; a failed upload is never sent. */
+export const takesSlot = (i: Item) => !i.upload?.error;
 
 /** An input the service can read: uploaded (or a URL) and not still uploading. */
 export const isReady = (i: Item) => Boolean(i.url) && !i.upload;

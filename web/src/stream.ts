@@ -6,6 +6,9 @@ import { ApiError, api, type ImageStatus, type ResultView, type SessionView } fr
 
 const MAX_BACKOFF_MS = 30_000;
 
+/** The wait before retry number `failures` (from 0): doubling from 0.5 s, capped at 30 s. */
+export const retryDelay = (failures: number) => Math.min(MAX_BACKOFF_MS, 500 * 2 ** failures);
+
 export interface StreamHandlers {
   progress(e: {
     imageId: string;
@@ -97,7 +100,7 @@ export function followSession(sessionId: string, progressUrl: string, h: StreamH
 
   const renew = async () => {
     if (failures > 0) setLost(true);
-    await new Promise((r) => setTimeout(r, Math.min(MAX_BACKOFF_MS, 500 * 2 ** failures)));
+    await new Promise((r) => setTimeout(r, retryDelay(failures)));
     failures += 1;
     if (stopped) return;
     try {
