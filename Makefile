@@ -3,10 +3,11 @@
 # Every target says what it is about to do before it does it.
 #
 #   make deploy                      build the bundles + sharp layer, deploy the whole stack (CDK)
-#   make update-function-code        push new code to both functions and move `production` to it
+#   make update-function-code        push new code to the functions and move `production` to it
 #   make build-layers / publish-layers
-#   make versions FUNCTION=processor list versions and where `production` points
-#   make rollback VERSION=7 [FUNCTION=processor|api]
+#   make versions FUNCTION=processor list versions and where `production` points (api, recorder)
+#   make rollback [BEFORE=<time>] [DRY_RUN=1]  move every `production` alias back, together
+#   make rollback VERSION=7 [FUNCTION=processor|api|recorder]  move one alias (the guide's rollback)
 #   make destroy                     delete the stack (bucket and table are kept: they hold data)
 
 STACK      ?= ImgeditStack
@@ -25,7 +26,7 @@ APPROVAL   ?= broadening
 CDK        := npx --yes aws-cdk@2
 AWS        := aws --region $(REGION)
 LAYER_ARCH := $(if $(filter arm64,$(ARCH)),arm64,x64)
-FN_NAME     = $(if $(filter api,$(FUNCTION)),$(API),$(PROCESSOR))
+FN_NAME     = $(if $(filter api,$(FUNCTION)),$(API),$(if $(filter recorder,$(FUNCTION)),$(RECORDER),$(PROCESSOR)))
 CDK_CONTEXT = -c region=$(REGION) -c architecture=$(ARCH) -c runtime=$(RUNTIME) -c stackName=$(STACK) \
               -c processorFunctionName=$(PROCESSOR) -c apiFunctionName=$(API) \
               -c failureRecorderFunctionName=$(RECORDER)
@@ -81,8 +82,11 @@ update-processor update-api: update-%: build
 	echo "OK $$fn production -> $$ver" || exit 1; \
 	if [ $* = processor ]; then \
 	  echo "==> The failure recorder runs from the same bundle: uploading it to $(RECORDER) too"; \
-	  $(AWS) lambda update-function-code --function-name $(RECORDER) --zip-file fileb://build/lambda/processor.zip \
-	    >/dev/null && $(AWS) lambda wait function-updated --function-name $(RECORDER) && echo "OK $(RECORDER) updated"; \
+	  ver=$$($(AWS) lambda update-function-code --function-name $(RECORDER) --zip-file fileb://build/lambda/processor.zip \
+	    --publish --query Version --output text) || exit 1; \
+	  $(AWS) lambda wait function-updated --function-name $(RECORDER) || exit 1; \
+	  $(AWS) lambda update-alias --function-name $(RECORDER) --name production --function-version $$ver >/dev/null && \
+	  echo "OK $(RECORDER) production -> $$ver" || exit 1; \
 	fi
 
 publish-layers:
@@ -104,13 +108,13 @@ versions:
 	  --query 'Versions[].[Version,LastModified,Description]' --output table
 	$(AWS) lambda get-alias --function-name $(FN_NAME) --name production --query FunctionVersion --output text
 
+# Every alias the stack defines (read from the synthesised stack, scripts/rollback.ts) moves back
+# together: one function alone would leave a mixed deployment. Version numbers differ per function,
+# so the target is a time: by default, before the last release; BEFORE=<ISO time> to pick one.
 rollback:
-	@test -n "$(VERSION)" || { echo "usage: make rollback VERSION=<n> [FUNCTION=processor|api]  (see: make versions)"; exit 2; }
-	@echo "==> $(FN_NAME):production now points at version $$($(AWS) lambda get-alias --function-name $(FN_NAME) \
-	  --name production --query FunctionVersion --output text)"
-	@echo "==> Pointing $(FN_NAME):production at version $(VERSION)"
-	$(AWS) lambda update-alias --function-name $(FN_NAME) --name production --function-version $(VERSION)
-	@echo "OK rolled back. It lasts until a 'make deploy' that changes this function's code or settings."
+	@test "$(origin FUNCTION)" != "command line" -o -n "$(VERSION)" || { echo "usage: make rollback VERSION=<n> FUNCTION=processor|api|recorder (one alias), or make rollback (every alias together)"; exit 2; }
+	@echo "==> Rolling back $(if $(VERSION),$(FN_NAME):production to version $(VERSION),every production alias of stack $(STACK) together$(if $(BEFORE), to before $(BEFORE))) in $(REGION)$(if $(DRY_RUN), (dry run))"
+	@npx tsx scripts/rollback.ts $(CDK_CONTEXT) $(if $(VERSION),--only $(FN_NAME) $(VERSION)) $(if $(BEFORE),--before $(BEFORE)) $(if $(DRY_RUN),--dry-run)
 
 destroy:
 	@echo "==> Deleting stack $(STACK) in $(REGION): functions, layer, roles, dashboard, alarms."

@@ -1,4 +1,5 @@
-// The deployment guide's stack, as CDK: processor + API functions (with `production` aliases),
+// The deployment guide's stack, as CDK: processor + API functions (with `production` aliases, as
+// on the failure recorder: `make rollback` moves them together),
 // the sharp layer, the private results bucket, the sessions table, least-privilege roles, a
 // dashboard and three alarms. Differences from the guide, on purpose:
 //  - results are private (BLOCK_ALL, SSL only) and go out by presigned URL: no public-read policy;
@@ -62,6 +63,9 @@ export interface ImgeditStackProps extends StackProps {
   failureRecorderFunctionName?: string;
 }
 
+/** The alias every function runs behind (what `make rollback` moves). */
+export const PRODUCTION_ALIAS = "production";
+
 /** The guide's limits, shared by both functions. */
 export const LIMITS_ENV = {
   MAX_IMAGE_SIZE: "26214400",
@@ -83,7 +87,7 @@ export const MEMORY_ALARM_BYTES = 1_887_436_800;
 export const TIMEOUT_ALARM_MS = 280_000;
 
 /**
- * An on-failure destination that is one function's unqualified ARN, invocable by the source
+ * An on-failure destination that is one function's (or alias's) ARN, invocable by the source
  * function's role and by nothing wider: CDK's LambdaDestination grants `<arn>` and `<arn>:*`
  * (every version), but Lambda invokes only the ARN the destination names.
  */
@@ -110,6 +114,8 @@ export class ImgeditStack extends Stack {
   readonly processorAlias: lambda.Alias;
   /** The processor's on-failure destination: records the failure of a job Lambda gave up on. */
   readonly failureRecorder: lambda.Function;
+  /** What the destination names: the recorder rolls back with the processor's bundle. */
+  readonly failureRecorderAlias: lambda.Alias;
   readonly apiAlias: lambda.Alias;
   readonly functionUrl: lambda.FunctionUrl;
 
@@ -311,9 +317,18 @@ export class ImgeditStack extends Stack {
       },
       retryAttempts: 2,
       maxEventAge: Duration.hours(6),
+      currentVersionOptions: { removalPolicy: RemovalPolicy.RETAIN },
+    });
+    // It runs from the processor's bundle: behind an alias, a rollback takes it back with the
+    // processor instead of leaving it on the newer code.
+    this.failureRecorderAlias = new lambda.Alias(this, "FailureRecorderProduction", {
+      aliasName: PRODUCTION_ALIAS,
+      version: this.failureRecorder.currentVersion,
+      retryAttempts: 2,
+      maxEventAge: Duration.hours(6),
     });
     // The full invocation record (not just the response): the job is in its requestPayload.
-    const onFailure = new FunctionDestination(this.failureRecorder);
+    const onFailure = new FunctionDestination(this.failureRecorderAlias);
 
     this.processor = new lambda.Function(this, "ImageProcessorFunction", {
       functionName: props.processorFunctionName ?? "imgedit-image-processor",
@@ -343,7 +358,7 @@ export class ImgeditStack extends Stack {
       currentVersionOptions: { removalPolicy: RemovalPolicy.RETAIN },
     });
     this.processorAlias = new lambda.Alias(this, "ImageProcessorProduction", {
-      aliasName: "production",
+      aliasName: PRODUCTION_ALIAS,
       version: this.processor.currentVersion,
       retryAttempts: props.jobRetries ?? 2,
       maxEventAge: Duration.hours(1),
@@ -444,7 +459,7 @@ export class ImgeditStack extends Stack {
       },
     });
     this.apiAlias = new lambda.Alias(this, "ApiProduction", {
-      aliasName: "production",
+      aliasName: PRODUCTION_ALIAS,
       version: this.api.currentVersion,
     });
     // Auth is the app's own (JWT bearer); the URL streams responses so SSE works.

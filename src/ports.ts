@@ -67,6 +67,13 @@ export interface Session {
    * sent with the key. Absent on sessions stored before it existed: those replay as before.
    */
   requestFingerprint?: string;
+  /**
+   * False on a keyed session from its create until its jobs are queued (markEnqueued): a replay
+   * must not hand it out yet, since a failed enqueue deletes it. Never stored as a field (the
+   * stores keep it beside the session) and reported only by findByIdempotencyKey; absent means
+   * queued, as on every session stored before it existed.
+   */
+  enqueued?: boolean;
 }
 
 export interface Page<T> {
@@ -92,8 +99,17 @@ export interface SessionStore {
     patch: Partial<Omit<SessionImage, "id" | "version">>,
   ): Promise<Session>;
   delete(sessionId: string): Promise<void>;
-  /** A previous session created by this user with this Idempotency-Key, if any. */
+  /**
+   * A previous session created by this user with this Idempotency-Key, if any; `enqueued: false`
+   * while its jobs are not queued yet.
+   */
   findByIdempotencyKey(userId: string, key: string): Promise<Session | undefined>;
+  /**
+   * A session created with `enqueued: false` has its jobs queued: a replay may hand it out from
+   * now on. At most one conditional write. CONFLICT or NOT_FOUND when the session is no longer
+   * there (or no longer holds its key). A store without it is never given `enqueued: false`.
+   */
+  markEnqueued?(session: Session): Promise<void>;
   /** Sessions whose ttl (epoch s) is before `nowSec`, for the sweeper. */
   listExpired(nowSec: number, limit: number): Promise<Session[]>;
   /** Sessions not yet finished (queued or running), for recovery after a crash. */

@@ -267,7 +267,9 @@ export function createApp(deps: AppDeps): Hono<Env> {
         : toImageEditError(e);
     c.set("errorCode", err.code);
     if (err.status >= 500) c.get("log")?.error({ err: e }, "request failed");
-    if (err.code === "RATE_LIMITED") c.header("Retry-After", String(err.details?.retryAfterSec ?? 60));
+    // Also a retryable CONFLICT that says when (a keyed edit still being accepted).
+    if (err.code === "RATE_LIMITED" || err.details?.retryAfterSec !== undefined)
+      c.header("Retry-After", String(err.details?.retryAfterSec ?? 60));
     if (err.code === "UNAUTHORIZED") c.header("WWW-Authenticate", 'Bearer realm="imgedit"');
     // A refused upload or body may be partly unread: close rather than let the client reuse a
     // connection that still carries the rest of it.

@@ -130,6 +130,9 @@ export function openApiDocument(opts: { version?: string; serverUrl?: string } =
             "202": { description: "Accepted: the session and where to follow it", content: json(session) },
             "400": errorResponse("Invalid input (field named)"),
             "401": errorResponse("Missing or bad token"),
+            "409": errorResponse(
+              "CONFLICT: the Idempotency-Key's first request is still being accepted (its images are being queued); send it again after Retry-After",
+            ),
             "422": errorResponse(
               "Command not understood (COMMAND_NOT_UNDERSTOOD), or the Idempotency-Key was used before for a different request (IDEMPOTENCY_KEY_REUSED)",
             ),

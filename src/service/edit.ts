@@ -296,7 +296,18 @@ export async function findReplay(
       { field: "Idempotency-Key", details: { sessionId: s.sessionId } },
     );
   }
+  // Its jobs are not queued yet, and if queueing fails it is deleted: never hand it out.
+  if (s.enqueued === false) throw stillAccepting();
   return { session: s, steps: s.plan.map(describeOperation), replayed: true };
+}
+
+/** The key's first request is still being accepted: 409, retryable, with a Retry-After. */
+function stillAccepting(): ImageEditError {
+  return new ImageEditError(
+    "CONFLICT",
+    "Idempotency-Key: the same request is still being accepted (its images are being queued); send it again in a moment to get its session",
+    { field: "Idempotency-Key", retryable: true, details: { retryAfterSec: 1, reason: "in_progress" } },
+  );
 }
 
 /** Validate, plan, store and queue. The caller has authenticated userId and applied rate limits. */
@@ -396,13 +407,18 @@ export async function startValidatedEdit(
   if (session.requestFingerprint === undefined) delete session.requestFingerprint;
   checkSessionSize(session);
 
+  // A keyed session is stored as not yet queued, so a retry does not replay it before its jobs are
+  // (a failed enqueue deletes it); stores that cannot mark it replay it at once, as before.
+  const marks = opts.idempotencyKey !== undefined && typeof deps.sessions.markEnqueued === "function";
   try {
-    await deps.sessions.create(session);
+    await deps.sessions.create(marks ? { ...session, enqueued: false } : session);
   } catch (e) {
     // Two identical requests raced: the other one stored the session under this key.
     if (e instanceof ImageEditError && e.code === "CONFLICT" && opts.idempotencyKey) {
       const again = await findReplay(userId, opts.idempotencyKey, deps, edit.fingerprint);
       if (again) return again;
+      // The key's holder is not readable yet: its create is still in flight.
+      throw stillAccepting();
     }
     throw e;
   }
@@ -410,11 +426,12 @@ export async function startValidatedEdit(
     await deps.jobs.enqueue(
       images.map((img) => ({ sessionId: session.sessionId, imageId: img.id, userId, attempt: 1 })),
     );
+    if (marks) await deps.sessions.markEnqueued!(session);
   } catch (e) {
     // No job on its way (or not for every image): the session would stay "queued" and count as
     // unfinished until it expires (nothing on AWS looks for it again). Forget it, so the client's
     // retry, same Idempotency-Key included, starts afresh; a job that did get queued finds the
-    // session gone and drops its work.
+    // session gone and drops its work. (A failed mark ends the same way.)
     await deps.sessions.delete(session.sessionId).catch(() => undefined);
     throw e;
   }

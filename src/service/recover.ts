@@ -50,6 +50,8 @@ export async function resumeUnfinished(deps: {
     }
   }
   if (jobs.length) await deps.jobs.enqueue(jobs);
+  // A keyed session whose request stopped before marking it queued is queued now: let its key replay it.
+  for (const s of unfinished) if (s.idempotencyKey) await deps.sessions.markEnqueued?.(s).catch(() => undefined);
   if (unfinished.length)
     deps.logger.info({ sessions: unfinished.length, requeued: jobs.length, failed }, "resumed unfinished sessions");
   return { sessions: unfinished.length, requeued: jobs.length, failed };

@@ -56,6 +56,8 @@ export function withChangeNotifications(inner: SessionStore): { store: SessionSt
     listUnfinished: (l) => inner.listUnfinished(l),
     close: inner.close ? () => inner.close!() : undefined,
   };
+  // Not a change a watcher sees (nothing in the session moves).
+  if (inner.markEnqueued) store.markEnqueued = (s) => inner.markEnqueued!(s);
   // Pass optional read-only extensions through (see CountsUnfinished in edit.ts).
   const counter = inner as Partial<CountsUnfinished>;
   if (typeof counter.countUnfinishedByUser === "function")

@@ -1,5 +1,7 @@
 // Idempotency-Key on DynamoDB: a marker item per (user, key) makes creates exclusive and replay
 // lookups strongly consistent (the user index is eventually consistent, so it cannot do either).
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import {
   DeleteCommand,
   type DynamoDBDocumentClient,
@@ -10,14 +12,22 @@ import {
 } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dynamoDocumentClient } from "../../src/adapters/aws/clients.js";
+import { EmfMetrics } from "../../src/adapters/aws/emf-metrics.js";
 import {
   DynamoSessionStore,
   type DynamoSessionStoreOptions,
   idempotencyMarkerId,
   MARKER_PREFIX,
 } from "../../src/adapters/aws/session-store.js";
+import { loadConfig } from "../../src/config.js";
 import { ImageEditError } from "../../src/core/errors.js";
+import { createAuth } from "../../src/http/auth.js";
+import { buildApiApp } from "../../src/lambda/api-app.js";
+import { buildLambdaDeps } from "../../src/lambda/deps.js";
+import { streamingHandler } from "../../src/lambda/stream.js";
+import { silentLogger } from "../../src/logger.js";
 import { makeSession } from "../contract/session-store.contract.js";
+import { invokeStreaming, postJsonEvent, streamingRuntime } from "./lambda-runtime.js";
 import { createSessionsTable, type LoopbackAws, startLoopbackAws, TEST_CREDENTIALS, TEST_REGION } from "./servers.js";
 
 const TABLE = "sessions";
@@ -214,4 +224,135 @@ describe("DynamoSessionStore: Idempotency-Key", () => {
     await raw.send(new PutCommand({ TableName: TABLE, Item: old }));
     expect(await s.findByIdempotencyKey(old.userId, "k-unmarked")).toBeUndefined();
   });
+});
+
+/**
+ * A loopback Invoke API whose answers wait on a gate: while it is shut, an API container's jobs
+ * stay "being queued" (its session stored, the invocation not accepted); `open` answers the held
+ * invocations and later ones: 202 (accepted) or 404 ResourceNotFoundException (not queued).
+ */
+async function gatedInvokeApi() {
+  let answer: "accept" | "refuse" | undefined;
+  const held: (() => void)[] = [];
+  let arrived!: () => void;
+  const firstArrived = new Promise<void>((r) => (arrived = r));
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on("end", () => {
+      arrived();
+      const reply = () => {
+        if (answer === "accept") res.writeHead(202).end();
+        else {
+          res.writeHead(404, { "content-type": "application/json", "x-amzn-errortype": "ResourceNotFoundException" });
+          res.end(JSON.stringify({ Type: "User", message: "Function not found" }));
+        }
+      };
+      if (answer) reply();
+      else held.push(reply);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return {
+    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    firstArrived,
+    open(how: "accept" | "refuse") {
+      answer = how;
+      for (const reply of held.splice(0)) reply();
+    },
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
+
+describe("Idempotency-Key while the first request's jobs are being queued (two API containers)", () => {
+  const SECRET = "test-secret-0123456789abcdef0123456789abcdef";
+  const body = {
+    images: [{ id: "a", url: "https://images.example.com/a.jpg" }],
+    operation: { type: "operations", operations: [{ op: "resize", width: 100 }] },
+  };
+  let stack: LoopbackAws;
+  let bob: string;
+  const closers: (() => Promise<void>)[] = [];
+
+  beforeAll(async () => {
+    stack = await startLoopbackAws({ table: "image-edit-sessions", bucket: "results" });
+    bob = await createAuth({ config: loadConfig({}), secret: new TextEncoder().encode(SECRET) }).mint("bob", 3600);
+  });
+  afterAll(async () => {
+    for (const c of closers) await c();
+    await stack?.close();
+  });
+
+  /** One API function container (its own clients) whose job runner invokes through `endpoint`. */
+  function container(endpoint: string) {
+    const config = loadConfig({
+      ...stack.env,
+      JWT_SECRET: SECRET,
+      LOCAL_SIGN_IN: "false",
+      LOG_LEVEL: "silent",
+      LAMBDA_ENDPOINT: endpoint,
+      IMAGE_PROCESSOR_FUNCTION_ARN: "imgedit-image-processor",
+    });
+    const deps = buildLambdaDeps(config, {
+      functionLabel: "api",
+      credentials: TEST_CREDENTIALS,
+      logger: silentLogger(),
+      metrics: new EmfMetrics({ write: () => {} }),
+    });
+    const api = streamingHandler(buildApiApp(deps, { pollMs: 100 }), streamingRuntime);
+    return {
+      deps,
+      post: (key: string) => invokeStreaming(api, postJsonEvent("/image-edit", bob, body, { "idempotency-key": key })),
+    };
+  }
+
+  async function twoContainers() {
+    const gate = await gatedInvokeApi();
+    closers.push(gate.close);
+    return { gate, a: container(gate.endpoint), b: container(gate.endpoint) };
+  }
+
+  const expectStillAccepting = (res: Awaited<ReturnType<ReturnType<typeof container>["post"]>>) => {
+    expect(res.status).toBe(409);
+    expect(res.headers["retry-after"]).toBe("1");
+    expect(res.json().error).toMatchObject({
+      code: "CONFLICT",
+      field: "Idempotency-Key",
+      details: { retryAfterSec: 1, reason: "in_progress" },
+    });
+    expect(res.json().error.message).toMatch(/the same request is still being accepted/);
+  };
+
+  it("answers a retry 409 with Retry-After, never the session a failed enqueue then deletes", async () => {
+    const { gate, a, b } = await twoContainers();
+    const first = a.post("k-gated-fail");
+    await gate.firstArrived; // A stored the session and is invoking the processor
+    // B, another container, cannot wait for A in process: before, it replayed A's session here.
+    expectStillAccepting(await b.post("k-gated-fail"));
+    gate.open("refuse");
+    expect((await first).status).toBe(503);
+    expect(await b.deps.sessions.findByIdempotencyKey("bob", "k-gated-fail")).toBeUndefined();
+    // The client's retry starts afresh (the processor takes jobs again); then the key replays that one.
+    gate.open("accept");
+    const again = await b.post("k-gated-fail");
+    expect(again.status).toBe(202);
+    expect(again.headers["idempotent-replayed"]).toBeUndefined();
+    const replay = await a.post("k-gated-fail");
+    expect(replay.status).toBe(202);
+    expect(replay.headers["idempotent-replayed"]).toBe("true");
+    expect(replay.json().sessionId).toBe(again.json().sessionId);
+  }, 20_000);
+
+  it("replays the session once its jobs are queued", async () => {
+    const { gate, a, b } = await twoContainers();
+    const first = a.post("k-gated-ok");
+    await gate.firstArrived;
+    expectStillAccepting(await b.post("k-gated-ok"));
+    gate.open("accept");
+    const created = await first;
+    expect(created.status).toBe(202);
+    const replay = await b.post("k-gated-ok");
+    expect(replay.status).toBe(202);
+    expect(replay.headers["idempotent-replayed"]).toBe("true");
+    expect(replay.json().sessionId).toBe(created.json().sessionId);
+  }, 20_000);
 });

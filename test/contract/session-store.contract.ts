@@ -190,6 +190,29 @@ export function sessionStoreContract(name: string, makeStore: () => Promise<Sess
       expect(await store.findByIdempotencyKey(userId, "older-key")).not.toHaveProperty("requestFingerprint");
     });
 
+    it("reports a keyed session created not yet enqueued as such to replays (every instance), until markEnqueued", async () => {
+      // The service creates keyed sessions so, and marks them once their jobs are queued: a replay
+      // must not hand out a session a failed enqueue is about to delete.
+      const reader = h.second ?? store;
+      const s = makeSession({ idempotencyKey: "pending-key" });
+      await store.create({ ...s, enqueued: false });
+      expect(await reader.findByIdempotencyKey(s.userId, "pending-key")).toEqual({ ...s, enqueued: false });
+      expect(await reader.get(s.sessionId)).toEqual(s); // the flag is kept beside the session, not in it
+      await store.markEnqueued!(s);
+      expect(await reader.findByIdempotencyKey(s.userId, "pending-key")).toEqual(s);
+      // Gone before it was marked (a failed enqueue deletes it): the mark is refused, the key free.
+      const gone = makeSession({ idempotencyKey: "pending-gone" });
+      await store.create({ ...gone, enqueued: false });
+      await store.delete(gone.sessionId);
+      const err = await store.markEnqueued!(gone).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(ImageEditError);
+      expect(["CONFLICT", "NOT_FOUND"]).toContain((err as ImageEditError).code);
+      expect(await reader.findByIdempotencyKey(gone.userId, "pending-gone")).toBeUndefined();
+    });
+
     it("an expired session no longer holds its idempotency key: the same key makes a new session", async () => {
       const userId = uid("idem-exp");
       await store.create(makeSession({ userId, idempotencyKey: "reuse-me", ttl: nowSec() - 10 }));

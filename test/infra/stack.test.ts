@@ -101,15 +101,17 @@ describe("functions", () => {
     expect(outputs.JwtSecretArn.Value).toEqual({ Ref: logicalId("AWS::SecretsManager::Secret", "JwtSecret") });
   });
 
-  it("puts a `production` alias on both functions and a streaming function URL on the API's", () => {
+  it("puts a `production` alias on every function and a streaming function URL on the API's", () => {
+    // The failure recorder too: it runs the processor's bundle, and `make rollback` moves every
+    // alias together (a recorder left on $LATEST would keep the newer code after a rollback).
     const aliases = byType("AWS::Lambda::Alias").map(([, r]) => r.Properties);
-    expect(aliases).toHaveLength(2);
+    expect(aliases).toHaveLength(3);
     for (const a of aliases) expect(a.Name).toBe("production");
     expect(aliases.map((a) => a.FunctionName.Ref).sort()).toEqual(
-      [
-        logicalId("AWS::Lambda::Function", "ApiFunction"),
-        logicalId("AWS::Lambda::Function", "ImageProcessorFunction"),
-      ].sort(),
+      byType("AWS::Lambda::Function")
+        .map(([id]) => id)
+        .filter((id) => !id.startsWith("Custom"))
+        .sort(),
     );
     template.hasResourceProperties("AWS::Lambda::Url", {
       InvokeMode: "RESPONSE_STREAM",
@@ -140,7 +142,7 @@ describe("functions", () => {
     expect(() => synth({ code: "build", buildDir: "/nonexistent/build" })).toThrow(/build:lambda/);
   });
 
-  it("keeps the versions a deploy replaces, so `make rollback VERSION=<n>` can go back past a deploy", () => {
+  it("keeps the versions a deploy replaces, so `make rollback` can go back past a deploy", () => {
     // CDK's default (DESTROY) deletes the previous version on every deploy that changes the code,
     // leaving the guide's rollback (update-alias to $PREVIOUS_VERSION) nothing to point at.
     const versions = Object.entries(template.toJSON().Resources as Record<string, Json>).filter(
@@ -149,6 +151,7 @@ describe("functions", () => {
     expect(versions.map(([, r]) => r.Properties.FunctionName.Ref).sort()).toEqual(
       [
         logicalId("AWS::Lambda::Function", "ApiFunction"),
+        logicalId("AWS::Lambda::Function", "FailureRecorderFunction"),
         logicalId("AWS::Lambda::Function", "ImageProcessorFunction"),
       ].sort(),
     );
@@ -311,7 +314,7 @@ describe("IAM", () => {
   const actionsOf = (s: Json): string[] => [s.Action].flat();
   const bucketArn = () => ({ "Fn::GetAtt": [logicalId("AWS::S3::Bucket", "GeneratedImagesBucket"), "Arn"] });
   const tableArn = () => ({ "Fn::GetAtt": [logicalId("AWS::DynamoDB::Table", "ImageEditSessionsTable"), "Arn"] });
-  const recorderArn = () => ({ "Fn::GetAtt": [logicalId("AWS::Lambda::Function", "FailureRecorderFunction"), "Arn"] });
+  const recorderArn = () => ({ Ref: logicalId("AWS::Lambda::Alias", "FailureRecorderProduction") });
 
   it("never grants s3, dynamodb or lambda actions on '*'", () => {
     const all = byType("AWS::IAM::Policy").flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Json[]);
@@ -362,11 +365,11 @@ describe("IAM", () => {
     expect(actionsOf(list)).toEqual(["s3:ListBucket"]);
     expect(list.Resource).toEqual(bucketArn());
     // Lambda sends a destination record with the source function's role: it may invoke the
-    // failure recorder (and its versions), nothing else.
+    // failure recorder's alias, nothing else.
     const lambdaStatements = st.filter((s) => actionsOf(s).some((a) => a.startsWith("lambda:")));
     expect(lambdaStatements).toHaveLength(1);
     expect(actionsOf(lambdaStatements[0])).toEqual(["lambda:InvokeFunction"]);
-    // The destination is the recorder's unqualified ARN: that is all Lambda invokes.
+    // The destination is the recorder's alias ARN: that is all Lambda invokes.
     expect([lambdaStatements[0].Resource].flat()).toEqual([recorderArn()]);
     expect(st.some((s) => actionsOf(s).includes("s3:PutObjectAcl"))).toBe(false);
   });
@@ -424,7 +427,10 @@ describe("on-failure destination", () => {
       expect(c).toMatchObject({
         MaximumRetryAttempts: 2,
         MaximumEventAgeInSeconds: 3600,
-        DestinationConfig: { OnFailure: { Destination: { "Fn::GetAtt": [recorderId(), "Arn"] } } },
+        // The recorder's alias: it rolls back with the processor (`make rollback`).
+        DestinationConfig: {
+          OnFailure: { Destination: { Ref: logicalId("AWS::Lambda::Alias", "FailureRecorderProduction") } },
+        },
       });
   });
 
@@ -436,10 +442,11 @@ describe("on-failure destination", () => {
     expect(r.Layers).toEqual(p.Layers);
     expect(r.Environment.Variables.DYNAMODB_TABLE).toEqual(p.Environment.Variables.DYNAMODB_TABLE);
     expect(r.Environment.Variables.S3_BUCKET).toEqual(p.Environment.Variables.S3_BUCKET);
-    // No loop: nothing sends the recorder's own failures anywhere.
+    // No loop: nothing sends the recorder's own failures anywhere ($LATEST nor the alias).
     const own = invokeConfigs().filter((c) => c.FunctionName?.Ref === recorderId());
-    expect(own).toHaveLength(1);
-    expect(own[0].DestinationConfig).toBeUndefined();
+    expect(own).toHaveLength(2);
+    for (const c of own) expect(c).toMatchObject({ MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 21600 });
+    for (const c of own) expect(c.DestinationConfig).toBeUndefined();
     template.hasOutput("FailureRecorderFunctionName", { Value: { Ref: recorderId() } });
   });
 });

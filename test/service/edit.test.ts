@@ -2,11 +2,13 @@
 // records: Idempotency-Key replays compared by request fingerprint, names taken from uploads, the
 // concurrent-sessions message, and the one user-name rule.
 import path from "node:path";
+import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 import { FsObjectStore } from "../../src/adapters/local/fs-objects.js";
 import { SqliteSessionStore } from "../../src/adapters/local/sqlite-sessions.js";
 import { ImageEditError } from "../../src/core/errors.js";
 import { limitsFromConfig } from "../../src/core/limits.js";
+import { silentLogger } from "../../src/logger.js";
 import type { Job, Session, SessionStore } from "../../src/ports.js";
 import {
   checkConcurrentSessions,
@@ -18,7 +20,9 @@ import {
   uploadKey,
   validateEdit,
 } from "../../src/service/edit.js";
+import { resumeUnfinished } from "../../src/service/recover.js";
 import { EditRequestSchema, LocalSignInSchema } from "../../src/service/schemas.js";
+import { withChangeNotifications } from "../../src/service/watch.js";
 import { tempDir, testConfig } from "../http/harness.js";
 
 const closers: (() => Promise<void>)[] = [];
@@ -154,6 +158,160 @@ describe("Idempotency-Key replays", () => {
     const { deps } = setup();
     const r = await startEdit("alice", body, deps);
     expect(r.session).not.toHaveProperty("requestFingerprint");
+  });
+});
+
+/** A queued session of alice's, stored with an Idempotency-Key. */
+function makeOldSession(sessionId: string, idempotencyKey: string): Session {
+  const now = Date.now();
+  return {
+    sessionId,
+    userId: "alice",
+    createdAt: now,
+    updatedAt: now,
+    status: "queued",
+    plan: [{ op: "resize", width: 100 }] as Session["plan"],
+    images: [],
+    ttl: Math.floor(now / 1000) + 3600,
+    version: 1,
+    idempotencyKey,
+  };
+}
+
+const makeQueuedImage = () => ({
+  id: "a",
+  name: "a.jpg",
+  sourceUrl: "https://example.com/a.jpg",
+  status: "queued" as const,
+  percent: 0,
+  attempts: 0,
+  version: 1,
+});
+
+/** The sessions table as databases made before Session.enqueued have it. */
+function makeOldDatabase(file: string) {
+  const db = new Database(file);
+  db.exec(`
+    CREATE TABLE sessions (sessionId TEXT PRIMARY KEY, userId TEXT NOT NULL, createdAt INTEGER NOT NULL,
+      updatedAt INTEGER NOT NULL, status TEXT NOT NULL, ttl INTEGER NOT NULL, version INTEGER NOT NULL,
+      idempotencyKey TEXT, doc TEXT NOT NULL);
+    CREATE UNIQUE INDEX sessions_idempotency ON sessions (userId, idempotencyKey) WHERE idempotencyKey IS NOT NULL;
+  `);
+  return db;
+}
+
+describe("a keyed retry while the first request's jobs are being queued", () => {
+  const body = { images: [{ url: "https://example.com/a.jpg" }], operation: RESIZE };
+
+  /** setup() whose enqueue waits until the test settles it; `started` resolves when it is waiting. */
+  function gated(wrap: boolean) {
+    const t = setup();
+    // The local runtime hands the service the store wrapped for change notifications.
+    if (wrap) t.deps.sessions = withChangeNotifications(t.sessions).store;
+    let settle!: (fail?: Error) => void;
+    let started!: () => void;
+    const waiting = new Promise<void>((r) => (started = r));
+    const gate = new Promise<Error | undefined>((r) => (settle = r));
+    const enqueue = t.deps.jobs.enqueue;
+    t.deps.jobs = {
+      ...t.deps.jobs,
+      enqueue: async (jobs) => {
+        started();
+        const fail = await gate;
+        if (fail) throw fail;
+        return enqueue(jobs);
+      },
+    };
+    return { ...t, waiting, settle, ungate: () => (t.deps.jobs = { ...t.deps.jobs, enqueue }) };
+  }
+
+  for (const wrap of [false, true]) {
+    const store = wrap ? "SQLite behind change notifications" : "SQLite";
+    it(`answers 409 CONFLICT (retryable, Retry-After) and never the session, which a failed enqueue deletes (${store})`, async () => {
+      const { deps, waiting, settle, ungate } = gated(wrap);
+      const first = codeOf(startEdit("alice", body, deps, { idempotencyKey: "k-gate" }));
+      await waiting; // stored, its jobs not queued yet
+      const fingerprint = validateEdit(body, deps).fingerprint;
+      for (const retry of [
+        findReplay("alice", "k-gate", deps, fingerprint), // the route's lookup
+        startEdit("alice", body, deps, { idempotencyKey: "k-gate" }), // one that missed it
+      ]) {
+        const err = await codeOf(retry);
+        expect(err).toMatchObject({ code: "CONFLICT", status: 409, retryable: true, field: "Idempotency-Key" });
+        expect(err?.details).toEqual({ retryAfterSec: 1, reason: "in_progress" });
+        expect(err?.message).toMatch(/the same request is still being accepted/);
+      }
+      // Another request with the key is still told it is another request.
+      const other = { ...body, options: { quality: 50 } };
+      expect((await codeOf(findReplay("alice", "k-gate", deps, fp(other))))?.code).toBe("IDEMPOTENCY_KEY_REUSED");
+
+      settle(new ImageEditError("STORAGE_FAILED", "could not queue 1 job(s)", { retryable: true }));
+      expect((await first)?.code).toBe("STORAGE_FAILED");
+      expect(await deps.sessions.findByIdempotencyKey("alice", "k-gate")).toBeUndefined();
+      expect((await deps.sessions.listByUser("alice", { limit: 10 })).items).toEqual([]);
+
+      // The client's retry starts afresh, and once its jobs are queued it is what the key replays.
+      ungate();
+      const again = await startEdit("alice", body, deps, { idempotencyKey: "k-gate" });
+      expect(again.replayed).toBe(false);
+      const replay = await findReplay("alice", "k-gate", deps, fingerprint);
+      expect(replay).toMatchObject({ replayed: true, session: { sessionId: again.session.sessionId } });
+      expect(replay?.session).not.toHaveProperty("enqueued");
+    });
+  }
+
+  it("replays keyed sessions of a database made before the mark existed, and marks new ones in it", async () => {
+    const dir = tempDir();
+    const file = path.join(dir, "old.db");
+    const old = makeOldDatabase(file);
+    const legacy = makeOldSession("legacy-queued", "k-legacy");
+    old
+      .prepare(
+        "INSERT INTO sessions (sessionId, userId, createdAt, updatedAt, status, ttl, version, idempotencyKey, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      )
+      .run(
+        legacy.sessionId,
+        "alice",
+        legacy.createdAt,
+        legacy.updatedAt,
+        "queued",
+        legacy.ttl,
+        1,
+        "k-legacy",
+        JSON.stringify(legacy),
+      );
+    old.close();
+    const { deps } = gated(false);
+    deps.sessions = new SqliteSessionStore(file);
+    closers.push(() => deps.sessions.close!());
+    expect((await findReplay("alice", "k-legacy", deps))?.session.sessionId).toBe("legacy-queued");
+    deps.jobs = { ...deps.jobs, enqueue: async () => {} };
+    const fresh = await startEdit("alice", body, deps, { idempotencyKey: "k-new" });
+    expect((await findReplay("alice", "k-new", deps))?.session.sessionId).toBe(fresh.session.sessionId);
+  });
+
+  it("a session whose server stopped before its jobs were queued replays once a restart has queued them", async () => {
+    const { deps, sessions, queued } = setup();
+    const stranded = { ...makeOldSession("stranded", "k-crash"), images: [makeQueuedImage()] };
+    await sessions.create({ ...stranded, enqueued: false });
+    expect((await codeOf(findReplay("alice", "k-crash", deps)))?.code).toBe("CONFLICT");
+    await resumeUnfinished({ ...deps, logger: silentLogger() });
+    expect(queued.map((j) => j.sessionId)).toEqual(["stranded"]);
+    expect((await findReplay("alice", "k-crash", deps))?.session.sessionId).toBe("stranded");
+  });
+
+  it("replays the session once its jobs are queued, at no extra version (no session write a watcher sees)", async () => {
+    const { deps, waiting, settle, queued } = gated(true);
+    const first = startEdit("alice", body, deps, { idempotencyKey: "k-ok" });
+    await waiting;
+    expect((await codeOf(findReplay("alice", "k-ok", deps)))?.code).toBe("CONFLICT");
+    settle();
+    const r = await first;
+    expect(r.session).not.toHaveProperty("enqueued");
+    expect(queued.map((j) => j.sessionId)).toEqual([r.session.sessionId]);
+    const replay = await findReplay("alice", "k-ok", deps);
+    expect(replay?.session.sessionId).toBe(r.session.sessionId);
+    expect((await deps.sessions.get(r.session.sessionId))?.version).toBe(1);
   });
 });
 

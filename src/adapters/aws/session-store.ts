@@ -57,7 +57,10 @@ interface Marker {
   ttl: number;
   /** epoch ms of the claim. */
   claimedAt: number;
-  /** Set once the target session is stored; until then the claim is in flight (or its writer died). */
+  /**
+   * Set once the target session is stored and (for a session created with `enqueued: false`) its
+   * jobs are queued; until then the claim is in flight (or its writer died).
+   */
   committed?: boolean;
 }
 
@@ -68,8 +71,9 @@ export interface DynamoSessionStoreOptions {
   maxAttempts?: number;
   now?: () => number;
   /**
-   * How long an uncommitted idempotency claim whose session is missing counts as in flight. After
-   * that its writer is taken to be dead and another create with the key takes the claim over.
+   * How long an uncommitted idempotency claim counts as in flight (its session not stored, or its
+   * jobs not queued, yet). After that its writer is taken to be dead and another create with the
+   * key takes the claim over.
    */
   claimGraceMs?: number;
   /** How long findByIdempotencyKey waits for an in-flight claim's session to be written. */
@@ -151,17 +155,21 @@ export class DynamoSessionStore implements SessionStore {
    *  - write the session; if that fails, release the marker;
    *  - commit: mark the claim committed, conditional on it still being ours. If it was taken over
    *    meanwhile (we were slower than claimGraceMs), remove our session and answer CONFLICT.
+   *    A session created with `enqueued: false` is committed by markEnqueued instead, once its
+   *    jobs are queued: the same write, later, so a replay never finds a session that a failed
+   *    enqueue is about to delete.
    * Every change to a marker is conditional on its target, so a claim is committed or taken over,
    * never both, and exactly one session holds the key.
    */
   async create(session: Session): Promise<void> {
+    const { enqueued, ...item } = session;
     const marker = session.idempotencyKey ? idempotencyMarkerId(session.userId, session.idempotencyKey) : undefined;
     if (marker) await this.claim(marker, session);
     try {
       await this.client.send(
         new PutCommand({
           TableName: this.table,
-          Item: session,
+          Item: item,
           ConditionExpression: "attribute_not_exists(sessionId)",
         }),
       );
@@ -170,7 +178,15 @@ export class DynamoSessionStore implements SessionStore {
       if (e instanceof ConditionalCheckFailedException) throw this.conflict(session);
       throw storageError("create", e);
     }
-    if (!marker) return;
+    if (marker && enqueued !== false) await this.commit(marker, session);
+  }
+
+  /** Commits the key's claim (see create); a session created without a key has none. */
+  async markEnqueued(session: Session): Promise<void> {
+    if (session.idempotencyKey) await this.commit(idempotencyMarkerId(session.userId, session.idempotencyKey), session);
+  }
+
+  private async commit(marker: string, session: Session): Promise<void> {
     try {
       await this.client.send(
         new UpdateCommand({
@@ -479,7 +495,8 @@ export class DynamoSessionStore implements SessionStore {
 
   /**
    * Strongly consistent: the key's marker, then the session it names. An uncommitted claim is a
-   * create in flight (the racing request that lost the claim lands here): wait briefly for it.
+   * create in flight (the racing request that lost the claim lands here): wait briefly for it; if
+   * its session is stored but its jobs are still being queued, answer it as `enqueued: false`.
    */
   async findByIdempotencyKey(userId: string, key: string): Promise<Session | undefined> {
     const marker = idempotencyMarkerId(userId, key);
@@ -495,7 +512,11 @@ export class DynamoSessionStore implements SessionStore {
         const s = this.live(await this.read(m.target));
         return s?.userId === userId && s.idempotencyKey === key ? s : undefined;
       }
-      if (nowMs - m.claimedAt >= this.claimGraceMs || nowMs >= deadline) return undefined;
+      if (nowMs - m.claimedAt >= this.claimGraceMs) return undefined;
+      if (nowMs >= deadline) {
+        const s = this.live(await this.read(m.target));
+        return s?.userId === userId && s.idempotencyKey === key ? { ...s, enqueued: false } : undefined;
+      }
       await sleep(wait);
     }
   }

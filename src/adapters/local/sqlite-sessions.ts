@@ -93,7 +93,8 @@ export class SqliteSessionStore implements SessionStore {
         ttl INTEGER NOT NULL,
         version INTEGER NOT NULL,
         idempotencyKey TEXT,
-        doc TEXT NOT NULL
+        doc TEXT NOT NULL,
+        pending INTEGER
       );
       CREATE INDEX IF NOT EXISTS "userId-createdAt-index" ON sessions (userId, createdAt DESC, sessionId DESC);
       CREATE UNIQUE INDEX IF NOT EXISTS sessions_idempotency ON sessions (userId, idempotencyKey)
@@ -106,6 +107,17 @@ export class SqliteSessionStore implements SessionStore {
       CREATE INDEX IF NOT EXISTS sessions_unfinished ON sessions (userId, ttl)
         WHERE status IN ('queued', 'running');
     `);
+    // 1 while a keyed session's jobs are not queued yet (see Session.enqueued); NULL otherwise,
+    // so rows of databases made before the column existed count as queued.
+    const columns = this.db.prepare("SELECT name FROM pragma_table_info('sessions')").pluck().all();
+    if (!columns.includes("pending")) {
+      try {
+        this.db.exec("ALTER TABLE sessions ADD COLUMN pending INTEGER");
+      } catch (e) {
+        // another connection opening the same file added it first
+        if (!/duplicate column/i.test((e as Error).message)) throw e;
+      }
+    }
     this.stmt = this.prepareAll();
     const st = fs.statSync(file);
     this.opened = { dev: st.dev, ino: st.ino };
@@ -137,8 +149,8 @@ export class SqliteSessionStore implements SessionStore {
     const db = this.db;
     return {
       insert: db.prepare(
-        `INSERT INTO sessions (sessionId, userId, createdAt, updatedAt, status, ttl, version, idempotencyKey, doc)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO sessions (sessionId, userId, createdAt, updatedAt, status, ttl, version, idempotencyKey, doc, pending)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       get: db.prepare("SELECT sessionId, doc FROM sessions WHERE sessionId = ? AND ttl >= ?"),
       listFirst: db.prepare(
@@ -156,11 +168,12 @@ export class SqliteSessionStore implements SessionStore {
         "UPDATE sessions SET doc = ?, status = ?, version = ?, updatedAt = ? WHERE sessionId = ? AND version = ?",
       ),
       delete: db.prepare("DELETE FROM sessions WHERE sessionId = ?"),
+      markEnqueued: db.prepare("UPDATE sessions SET pending = NULL WHERE sessionId = ?"),
       releaseExpiredKey: db.prepare(
         "UPDATE sessions SET idempotencyKey = NULL WHERE userId = ? AND idempotencyKey = ? AND ttl < ?",
       ),
       byIdempotencyKey: db.prepare(
-        "SELECT sessionId, doc FROM sessions WHERE userId = ? AND idempotencyKey = ? AND ttl >= ?",
+        "SELECT sessionId, doc, pending FROM sessions WHERE userId = ? AND idempotencyKey = ? AND ttl >= ?",
       ),
       expired: db.prepare("SELECT sessionId, doc FROM sessions WHERE ttl < ? ORDER BY ttl LIMIT ?"),
       unfinished: db.prepare(
@@ -194,7 +207,8 @@ export class SqliteSessionStore implements SessionStore {
     // An expired session (not swept yet) no longer holds its idempotency key: the key is free again.
     const key = session.idempotencyKey;
     if (key !== undefined) await this.locked(() => this.stmt.releaseExpiredKey.run(session.userId, key, this.nowSec()));
-    const doc = JSON.stringify(session);
+    const { enqueued, ...stored } = session;
+    const doc = JSON.stringify(stored);
     try {
       await this.locked(() =>
         this.stmt.insert.run(
@@ -207,6 +221,7 @@ export class SqliteSessionStore implements SessionStore {
           session.version,
           session.idempotencyKey ?? null,
           doc,
+          enqueued === false ? 1 : null,
         ),
       );
     } catch (e) {
@@ -292,9 +307,15 @@ export class SqliteSessionStore implements SessionStore {
 
   async findByIdempotencyKey(userId: string, key: string): Promise<Session | undefined> {
     const row = (await this.locked(() => this.stmt.byIdempotencyKey.get(userId, key, this.nowSec()))) as
-      | Row
+      | (Row & { pending: number | null })
       | undefined;
-    return this.parse(row);
+    const s = this.parse(row);
+    return s && row?.pending ? { ...s, enqueued: false } : s;
+  }
+
+  async markEnqueued(session: Session): Promise<void> {
+    const res = await this.locked(() => this.stmt.markEnqueued.run(session.sessionId));
+    if (res.changes === 0) throw new ImageEditError("NOT_FOUND", `session ${session.sessionId} not found`);
   }
 
   async listExpired(nowSec: number, limit: number): Promise<Session[]> {
