@@ -7,7 +7,7 @@
 #   make build-layers / publish-layers
 #   make versions FUNCTION=processor list versions and where `production` points (api, recorder)
 #   make rollback [BEFORE=<time>] [DRY_RUN=1]  move every `production` alias back, together
-#   make rollback VERSION=7 [FUNCTION=processor|api|recorder]  move one alias (the guide's rollback)
+#   make rollback VERSION=7 FUNCTION=processor|api|recorder  move one alias (the guide's rollback)
 #   make destroy                     delete the stack (bucket and table are kept: they hold data)
 
 STACK      ?= ImgeditStack
@@ -26,6 +26,8 @@ APPROVAL   ?= broadening
 CDK        := npx --yes aws-cdk@2
 AWS        := aws --region $(REGION)
 LAYER_ARCH := $(if $(filter arm64,$(ARCH)),arm64,x64)
+# Only VERSION given on make's command line moves one alias: CI environments often set VERSION.
+ONE_ALIAS   = $(filter command line,$(origin VERSION))
 FN_NAME     = $(if $(filter api,$(FUNCTION)),$(API),$(if $(filter recorder,$(FUNCTION)),$(RECORDER),$(PROCESSOR)))
 CDK_CONTEXT = -c region=$(REGION) -c architecture=$(ARCH) -c runtime=$(RUNTIME) -c stackName=$(STACK) \
               -c processorFunctionName=$(PROCESSOR) -c apiFunctionName=$(API) \
@@ -112,9 +114,11 @@ versions:
 # together: one function alone would leave a mixed deployment. Version numbers differ per function,
 # so the target is a time: by default, before the last release; BEFORE=<ISO time> to pick one.
 rollback:
-	@test "$(origin FUNCTION)" != "command line" -o -n "$(VERSION)" || { echo "usage: make rollback VERSION=<n> FUNCTION=processor|api|recorder (one alias), or make rollback (every alias together)"; exit 2; }
-	@echo "==> Rolling back $(if $(VERSION),$(FN_NAME):production to version $(VERSION),every production alias of stack $(STACK) together$(if $(BEFORE), to before $(BEFORE))) in $(REGION)$(if $(DRY_RUN), (dry run))"
-	@npx tsx scripts/rollback.ts $(CDK_CONTEXT) $(if $(VERSION),--only $(FN_NAME) $(VERSION)) $(if $(BEFORE),--before $(BEFORE)) $(if $(DRY_RUN),--dry-run)
+	@test "$(origin FUNCTION)$(origin VERSION)" = "command linecommand line" -o "$(ONE_ALIAS)$(filter command line,$(origin FUNCTION))" = "" || { \
+	  echo "usage: make rollback VERSION=<n> FUNCTION=processor|api|recorder (one alias), or make rollback (every alias together)"; exit 2; }
+	@case "$(FUNCTION)" in processor|api|recorder) ;; *) echo "FUNCTION=$(FUNCTION): one of processor, api, recorder"; exit 2;; esac
+	@echo "==> Rolling back $(if $(ONE_ALIAS),$(FN_NAME):production to version $(VERSION),every production alias of stack $(STACK) together$(if $(BEFORE), to before $(BEFORE))) in $(REGION)$(if $(DRY_RUN), (dry run))"
+	@npx tsx scripts/rollback.ts $(CDK_CONTEXT) $(if $(ONE_ALIAS),--only $(FN_NAME) $(VERSION)) $(if $(BEFORE),--before $(BEFORE)) $(if $(DRY_RUN),--dry-run)
 
 destroy:
 	@echo "==> Deleting stack $(STACK) in $(REGION): functions, layer, roles, dashboard, alarms."

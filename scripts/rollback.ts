@@ -45,6 +45,8 @@ export interface Move extends StackAlias {
   published: number;
   /** The alias as read: moving it is conditional on it (a deploy meanwhile stops the rollback). */
   revisionId?: string;
+  /** Why it stays although the release published it (no older version to go to). */
+  note?: string;
 }
 
 /**
@@ -96,11 +98,9 @@ export function planRollback(states: AliasState[], before?: number): { before: n
     const older = s.versions
       .filter((v) => Number(v.version) < Number(s.current) && v.published < start)
       .sort((a, b) => Number(b.version) - Number(a.version))[0];
-    if (!older) {
-      throw new Error(
-        `${s.functionName}:${s.aliasName} has no version published before ${iso(start)} to go back to; nothing moved`,
-      );
-    }
+    // A function new in that release (the failure recorder got versions only lately) has nothing
+    // to go back to: it stays, said aloud, rather than keeping the others on the release too.
+    if (!older) return { ...stay, note: `no version published before ${iso(start)} to go back to` };
     return { ...stay, to: older.version, published: older.published };
   });
   return { before: start, moves };
@@ -154,7 +154,7 @@ async function readState(client: LambdaClient, a: StackAlias): Promise<AliasStat
 
 const label = (m: StackAlias) => `${m.functionName}:${m.aliasName}`;
 const describeMove = (m: Move) =>
-  `${label(m)} ${m.to === m.from ? "stays on " : `${m.from} -> `}${m.to} (published ${iso(m.published)})`;
+  `${label(m)} ${m.to === m.from ? "stays on " : `${m.from} -> `}${m.to} (published ${iso(m.published)}${m.note ? `; ${m.note}` : ""})`;
 
 function parseArgs(argv: string[]) {
   const context: Record<string, string> = {};
@@ -220,10 +220,21 @@ async function main(): Promise<void> {
       console.log(`OK ${describeMove(m)}`);
     } catch (e) {
       console.error(`FAILED to move ${label(m)}: ${e instanceof Error ? e.message : String(e)}`);
-      if (moved.length)
-        console.error(
-          `Moved already: ${moved.map(describeMove).join("; ")}. Run it again, or move them forward by hand.`,
-        );
+      // Half a rollback is a mixed deployment: put back what moved, so every function stays on one release.
+      for (const done of moved.reverse()) {
+        try {
+          await client.send(
+            new UpdateAliasCommand({
+              FunctionName: done.functionName,
+              Name: done.aliasName,
+              FunctionVersion: done.from,
+            }),
+          );
+          console.error(`Put back ${label(done)} on ${done.from}.`);
+        } catch (e2) {
+          console.error(`FAILED to put back ${label(done)} on ${done.from} (move it by hand): ${String(e2)}`);
+        }
+      }
       process.exitCode = 1;
       return;
     }

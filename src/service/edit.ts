@@ -296,8 +296,10 @@ export async function findReplay(
       { field: "Idempotency-Key", details: { sessionId: s.sessionId } },
     );
   }
-  // Its jobs are not queued yet, and if queueing fails it is deleted: never hand it out.
-  if (s.enqueued === false) throw stillAccepting();
+  // Its jobs are not queued yet, and if queueing fails it is deleted: never hand it out. One that
+  // has moved on was queued whatever its mark says (a mark that failed to be written).
+  const progressed = s.status !== "queued" || s.images.some((i) => i.status !== "queued");
+  if (s.enqueued === false && !progressed) throw stillAccepting();
   return { session: s, steps: s.plan.map(describeOperation), replayed: true };
 }
 
@@ -426,7 +428,12 @@ export async function startValidatedEdit(
     await deps.jobs.enqueue(
       images.map((img) => ({ sessionId: session.sessionId, imageId: img.id, userId, attempt: 1 })),
     );
-    if (marks) await deps.sessions.markEnqueued!(session);
+    if (marks)
+      await deps.sessions.markEnqueued!(session).catch((e: unknown) => {
+        // The key changed hands meanwhile, or the session was deleted: the retry finds out which.
+        const lost = e instanceof ImageEditError && (e.code === "CONFLICT" || e.code === "NOT_FOUND");
+        throw lost ? stillAccepting() : e;
+      });
   } catch (e) {
     // No job on its way (or not for every image): the session would stay "queued" and count as
     // unfinished until it expires (nothing on AWS looks for it again). Forget it, so the client's

@@ -206,6 +206,24 @@ describe("DynamoSessionStore: Idempotency-Key", () => {
     expect((await other.listByUser(userId, { limit: 10 })).items.map((s) => s.sessionId)).toEqual([b.sessionId]);
   });
 
+  it("keeps a stored session whose claim was never committed (its writer died after queueing): the key replays it", async () => {
+    // The commit comes after the jobs are queued; a writer that died there left jobs that may run.
+    const first = store().s;
+    const other = store({ claimGraceMs: 100, replayWaitMs: 50 }).s;
+    const userId = `u-adopt-${Date.now()}`;
+    const a = makeSession({ userId, idempotencyKey: "k-adopt" });
+    const b = makeSession({ userId, idempotencyKey: "k-adopt" });
+    await first.create({ ...a, enqueued: false });
+    await new Promise((r) => setTimeout(r, 150));
+    expect(await codeOf(other.create(b))).toBe("CONFLICT");
+    const replay = await other.findByIdempotencyKey(userId, "k-adopt");
+    expect(replay?.sessionId).toBe(a.sessionId);
+    expect(replay?.enqueued).toBeUndefined();
+    expect(await other.get(a.sessionId)).toBeDefined();
+    expect(await other.get(b.sessionId)).toBeUndefined();
+    await first.markEnqueued(a); // a writer that was only slow still commits
+  });
+
   it("releases the claim when the session cannot be stored", async () => {
     const { s } = store();
     const session = makeSession({ idempotencyKey: "k-big", command: "x".repeat(420_000) });

@@ -146,3 +146,7 @@ export async function shot(page: Page, name: string): Promise<string> {
   await page.screenshot({ path: file, fullPage: true });
   return file;
 }
+
+/** A plain image of one colour, for pages that need a few distinct inputs. */
+export const solid = (width: number, height: number, background: string) =>
+  sharp({ create: { width, height, channels: 3, background } });

@@ -2,7 +2,6 @@
 // formats the browser cannot draw (TIFF), uploads that fail among ones that work, a sign-in that
 // expires with work on the page, and leaving the page (Back, closing the tab) with work under way.
 import type { Browser, BrowserContext, Locator, Page, Route } from "playwright-core";
-import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   launchBrowser,
@@ -11,12 +10,10 @@ import {
   serviceAndBrowser,
   shot,
   signInLocally,
+  solid,
   startService,
   writeTemp,
 } from "./browser.js";
-
-const solid = (width: number, height: number, background: string) =>
-  sharp({ create: { width, height, channels: 3, background } });
 
 /** Pictures on the cards that finished loading but could not be drawn (a broken-image icon). */
 const brokenImages = (page: Page) =>

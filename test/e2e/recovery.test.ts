@@ -13,12 +13,10 @@ import {
   type RunningService,
   serviceAndBrowser,
   signInLocally,
+  solid,
   startService,
   writeTemp,
 } from "./browser.js";
-
-const solid = (width: number, height: number, background: string) =>
-  sharp({ create: { width, height, channels: 3, background } });
 
 describe("the editor page when things go wrong over time", () => {
   let service: RunningService;

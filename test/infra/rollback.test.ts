@@ -107,16 +107,28 @@ describe("where each alias goes", () => {
     expect(targets(plan)).toEqual({ processor: "2->1", recorder: "2->2" });
   });
 
-  it("refuses, moving nothing, when a function that should move has no older version", () => {
-    expect(() => planRollback([state("processor", 1, [[1, 0]]), state("api", 1, [[1, 0]])])).toThrow(
-      /processor:production has no version published before .* nothing moved/,
-    );
+  it("keeps a function the release published but that has no older version where it is, saying why", () => {
+    // the failure recorder's first version comes with the release that gave it versions
+    const { moves } = planRollback([
+      state("processor", 2, [
+        [1, 0],
+        [2, 1000],
+      ]),
+      state("recorder", 1, [[1, 1000]]),
+    ]);
+    expect(moves.map((m) => [m.functionName, m.from, m.to])).toEqual([
+      ["processor", "2", "1"],
+      ["recorder", "1", "1"],
+    ]);
+    expect(moves[1].note).toMatch(/^no version published before .* to go back to$/);
   });
 });
 
 interface FakeFunction {
   alias: { version: string; revision: number };
   versions: [number, string][];
+  /** UpdateAlias fails (as when the caller may not move it). */
+  refuseUpdates?: boolean;
 }
 
 /** Lambda's alias API (2015-03-31 REST paths) for a few functions; versions are paged two at a time. */
@@ -156,6 +168,8 @@ async function startAliasApi(functions: Record<string, FakeFunction>) {
       }
       if (req.method === "GET") return json(res, 200, aliasBody());
       if (req.method === "PUT") {
+        if (fn.refuseUpdates)
+          return json(res, 403, { Type: "User", message: "not authorized" }, "AccessDeniedException");
         const body = JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}");
         if (body.RevisionId && body.RevisionId !== `rev-${fn.alias.revision}`)
           return json(res, 412, { Type: "User", message: "revision changed" }, "PreconditionFailedException");
@@ -258,11 +272,86 @@ describe("make rollback, against a loopback Lambda alias API", () => {
         () => undefined,
         (e: { stdout?: string; stderr?: string; code?: number }) => e,
       );
-    const missing = await fail("VERSION=9");
+    const missing = await fail("VERSION=9", "FUNCTION=processor");
     expect(missing?.code).toBe(2); // make's own status for a failed recipe
     expect(missing?.stderr).toMatch(/rb-processor:production: no version 9 to go to \(it has 6, 7\)/);
-    const usage = await fail("FUNCTION=api");
-    expect(usage?.stdout).toMatch(/usage: make rollback VERSION=<n> FUNCTION=processor\|api\|recorder/);
+    for (const half of [["FUNCTION=api"], ["VERSION=6"]]) {
+      const usage = await fail(...half);
+      expect(usage?.stdout, half[0]).toMatch(/usage: make rollback VERSION=<n> FUNCTION=processor\|api\|recorder/);
+    }
+    expect((await fail("VERSION=6", "FUNCTION=procesor"))?.stdout).toMatch(
+      /FUNCTION=procesor: one of processor, api, recorder/,
+    );
     expect(api.updates.length).toBe(before);
+  }, 150_000);
+});
+
+describe("make rollback when a move fails half-way", () => {
+  let api: Awaited<ReturnType<typeof startAliasApi>>;
+  const fns: Record<string, FakeFunction> = {
+    "hw-api": {
+      alias: { version: "5", revision: 1 },
+      versions: [
+        [4, "2026-05-01T12:00:00.000+0000"],
+        [5, "2026-05-01T13:00:00.000+0000"],
+      ],
+    },
+    "hw-processor": {
+      alias: { version: "7", revision: 1 },
+      versions: [
+        [6, "2026-05-01T12:00:05.000+0000"],
+        [7, "2026-05-01T13:00:05.000+0000"],
+      ],
+    },
+    "hw-recorder": {
+      alias: { version: "3", revision: 1 },
+      versions: [
+        [2, "2026-05-01T12:00:01.000+0000"],
+        [3, "2026-05-01T13:00:01.000+0000"],
+      ],
+      refuseUpdates: true,
+    },
+  };
+  beforeAll(async () => {
+    api = await startAliasApi(fns);
+  });
+  afterAll(async () => api?.close());
+
+  it("puts back the aliases it had moved, so no function is left on another release", async () => {
+    const err = await promisify(execFile)(
+      "make",
+      ["--no-print-directory", "rollback", "PROCESSOR=hw-processor", "API=hw-api", "RECORDER=hw-recorder"],
+      {
+        cwd: root,
+        encoding: "utf8",
+        timeout: 120_000,
+        env: {
+          ...process.env,
+          AWS_ENDPOINT_URL_LAMBDA: api.endpoint,
+          AWS_ACCESS_KEY_ID: "test",
+          AWS_SECRET_ACCESS_KEY: "test",
+          AWS_PROFILE: "",
+          AWS_CONFIG_FILE: "/nonexistent",
+          AWS_SHARED_CREDENTIALS_FILE: "/nonexistent",
+        },
+      },
+    ).then(
+      () => undefined,
+      (e: { stderr?: string; code?: number }) => e,
+    );
+    expect(err?.code).toBeGreaterThan(0);
+    expect(err?.stderr).toMatch(/FAILED to move hw-recorder:production/);
+    expect(err?.stderr).toMatch(/Put back hw-processor:production on 7\.[\s\S]*Put back hw-api:production on 5\./);
+    expect(api.updates).toEqual([
+      { functionName: "hw-api", version: "4" },
+      { functionName: "hw-processor", version: "6" },
+      { functionName: "hw-processor", version: "7" },
+      { functionName: "hw-api", version: "5" },
+    ]);
+    expect([fns["hw-api"].alias.version, fns["hw-processor"].alias.version, fns["hw-recorder"].alias.version]).toEqual([
+      "5",
+      "7",
+      "3",
+    ]);
   }, 150_000);
 });

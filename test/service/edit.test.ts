@@ -232,11 +232,12 @@ describe("a keyed retry while the first request's jobs are being queued", () => 
       const first = codeOf(startEdit("alice", body, deps, { idempotencyKey: "k-gate" }));
       await waiting; // stored, its jobs not queued yet
       const fingerprint = validateEdit(body, deps).fingerprint;
+      // Started one at a time: a promise made up front would reject before it is awaited.
       for (const retry of [
-        findReplay("alice", "k-gate", deps, fingerprint), // the route's lookup
-        startEdit("alice", body, deps, { idempotencyKey: "k-gate" }), // one that missed it
+        () => findReplay("alice", "k-gate", deps, fingerprint), // the route's lookup
+        () => startEdit("alice", body, deps, { idempotencyKey: "k-gate" }), // one that missed it
       ]) {
-        const err = await codeOf(retry);
+        const err = await codeOf(retry());
         expect(err).toMatchObject({ code: "CONFLICT", status: 409, retryable: true, field: "Idempotency-Key" });
         expect(err?.details).toEqual({ retryAfterSec: 1, reason: "in_progress" });
         expect(err?.message).toMatch(/the same request is still being accepted/);
@@ -259,6 +260,40 @@ describe("a keyed retry while the first request's jobs are being queued", () => 
       expect(replay?.session).not.toHaveProperty("enqueued");
     });
   }
+
+  it("replays a session whose mark could not be written (nor the session deleted) once its images move on", async () => {
+    const { deps, sessions } = setup();
+    const failing = new ImageEditError("STORAGE_FAILED", "disk full", { retryable: true });
+    sessions.markEnqueued = async () => {
+      throw failing;
+    };
+    sessions.delete = async () => {
+      throw failing;
+    };
+    expect((await codeOf(startEdit("alice", body, deps, { idempotencyKey: "k-stuck" })))?.code).toBe("STORAGE_FAILED");
+    const fingerprint = validateEdit(body, deps).fingerprint;
+    // Still unmarked and untouched: its jobs may not be queued.
+    expect((await codeOf(findReplay("alice", "k-stuck", deps, fingerprint)))?.code).toBe("CONFLICT");
+    // Its job, queued before the mark failed, runs: the session was queued after all.
+    const [s] = (await sessions.listByUser("alice", { limit: 10 })).items;
+    await sessions.updateImage(s.sessionId, s.images[0].id, { status: "fetching" });
+    const replay = await findReplay("alice", "k-stuck", deps, fingerprint);
+    expect(replay).toMatchObject({ replayed: true, session: { sessionId: s.sessionId } });
+  });
+
+  it("a mark that finds the key taken or the session deleted answers the retryable 409, not a bare conflict", async () => {
+    const { deps, sessions } = setup();
+    sessions.markEnqueued = async (s) => {
+      throw new ImageEditError("NOT_FOUND", `session ${s.sessionId} not found`);
+    };
+    const err = await codeOf(startEdit("alice", body, deps, { idempotencyKey: "k-gone" }));
+    expect(err).toMatchObject({
+      code: "CONFLICT",
+      retryable: true,
+      details: { retryAfterSec: 1, reason: "in_progress" },
+    });
+    expect((await sessions.listByUser("alice", { limit: 10 })).items).toEqual([]);
+  });
 
   it("replays keyed sessions of a database made before the mark existed, and marks new ones in it", async () => {
     const dir = tempDir();

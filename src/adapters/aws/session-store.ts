@@ -241,6 +241,8 @@ export class DynamoSessionStore implements SessionStore {
         if (target?.userId === session.userId && target.idempotencyKey === session.idempotencyKey) return false;
       } else if (nowMs - held.claimedAt < this.claimGraceMs) {
         return false; // in flight: the service's replay lookup waits for it
+      } else if (await this.adopt(held, session)) {
+        return false; // the key now names that session: the caller replays it
       }
     }
     try {
@@ -261,6 +263,32 @@ export class DynamoSessionStore implements SessionStore {
     }
     // An uncommitted claim's session, if its writer got that far, can never be committed now.
     if (!held.committed) await this.deleteItem(held.target).catch(() => undefined);
+    return true;
+  }
+
+  /**
+   * An uncommitted claim past the grace whose session is stored: its writer got as far as queueing
+   * its jobs (the commit comes after them) and then died or stalled. The jobs may have run, so the
+   * session is kept and the claim committed to it, not taken over (which would delete it).
+   */
+  private async adopt(held: Marker, session: Session): Promise<boolean> {
+    const target = this.live(await this.read(held.target));
+    if (target?.userId !== session.userId || target.idempotencyKey !== session.idempotencyKey) return false;
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { sessionId: held.sessionId },
+          UpdateExpression: "SET committed = :t",
+          ConditionExpression: "#target = :old AND attribute_not_exists(committed)",
+          ExpressionAttributeNames: { "#target": "target" },
+          ExpressionAttributeValues: { ":t": true, ":old": held.target },
+        }),
+      );
+    } catch (e) {
+      if (!(e instanceof ConditionalCheckFailedException)) throw storageError("create", e);
+      // changed meanwhile (committed by its writer, or taken over): the caller's replay reads it
+    }
     return true;
   }
 
