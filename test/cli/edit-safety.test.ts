@@ -2,9 +2,12 @@
 // a folder converted into itself, -f/-q overriding the plan, number options read as hex or
 // exponents, a glob's missing directory ending the run, a glob taking hidden files, `-o .webp`
 // making a hidden directory, --overwrite replacing a read-only file.
+import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { chmod, mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeImage } from "../helpers/images.js";
@@ -207,6 +210,15 @@ describe("edit: -o with only an extension (-o .webp)", () => {
     for (const name of [".webp", ".JPG", "new"]) expect(existsSync(at(name)), name).toBe(false);
   });
 
+  it("a hidden file with an extension (.cover.jpg) is still a file", async () => {
+    for (const output of [at(".cover.jpg"), at("hid", ".thumb.png")]) {
+      const r = await imgedit(["edit", at("in.png"), "--ops", '[{"op":"flip"}]', "-o", output]);
+      expect(r.code, r.stderr).toBe(0);
+      expect((await stat(output)).isFile()).toBe(true);
+      expect((await sharp(output).metadata()).format).toBe(output.endsWith(".jpg") ? "jpeg" : "png");
+    }
+  });
+
   it("a relative .webp is refused too; ./.webp/ (or an existing directory .webp) is still a directory", async () => {
     const cwd = process.cwd();
     process.chdir(dir);
@@ -229,7 +241,53 @@ describe("edit: -o with only an extension (-o .webp)", () => {
   });
 });
 
+/** The CLI run as `nobody` (uid 65534), as root may; undefined where that is not possible. */
+function asNobody(args: string[], cwd: string) {
+  const r = spawnSync(process.execPath, [fileURLToPath(new URL("../../bin/imgedit.js", import.meta.url)), ...args], {
+    cwd,
+    uid: 65534,
+    gid: 65534,
+    encoding: "utf8",
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: cwd },
+    timeout: 60_000,
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Root can run the CLI as nobody only where the checkout is readable by everyone. */
+const nobodyRuns = process.getuid?.() === 0 && asNobody(["--help"], os.tmpdir()).code === 0;
+
 describe("edit: --overwrite and a read-only output", () => {
+  it.skipIf(!nobodyRuns)(
+    "another user's file this user cannot write is not replaced, and one they may write (group bit) is",
+    async () => {
+      const shared = await folder("nobody", {
+        "in.png": swiss,
+        "theirs.png": Buffer.from("root's"),
+        "ours.png": swiss,
+      });
+      await chmod(dir, 0o755);
+      await chmod(shared, 0o777);
+      await chmod(path.join(shared, "in.png"), 0o644);
+      await chmod(path.join(shared, "theirs.png"), 0o644); // root's, not writable by nobody
+      await chmod(path.join(shared, "ours.png"), 0o446); // no owner write bit, but others may write
+      const flip = ["edit", "in.png", "--ops", '[{"op":"flip"}]', "--overwrite", "-o"];
+      const refused = asNobody([...flip, "theirs.png"], shared);
+      expect(refused.code, refused.stderr).toBe(1);
+      expect(refused.stdout).toContain(
+        "theirs.png is not writable by you (it belongs to another user), so it was not replaced",
+      );
+      expect(await readFile(path.join(shared, "theirs.png"), "utf8")).toBe("root's");
+      expect((await stat(path.join(shared, "theirs.png"))).uid).toBe(0);
+      const replaced = asNobody([...flip, "ours.png"], shared);
+      expect(replaced.code, replaced.stderr).toBe(0);
+      expect((await sharp(path.join(shared, "ours.png")).metadata()).width).toBe(20);
+      // without --overwrite, the refusal says at once that --overwrite would not help
+      const exists = asNobody(["edit", "in.png", "--ops", '[{"op":"flip"}]', "-o", "theirs.png"], shared);
+      expect(exists.stdout).toContain("theirs.png exists and is not writable by you (it belongs to another user)");
+    },
+  );
+
   it("a read-only output is left as it was (as cp does), naming it; the other images are written", async () => {
     const inputs = await folder("ro-in", { "a.png": swiss, "b.png": swiss });
     const out = await folder("ro-out", { "a.png": Buffer.from("precious"), "b.png": Buffer.from("old") });

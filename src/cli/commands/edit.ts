@@ -1,8 +1,9 @@
 // `imgedit edit`: apply one plan (JSON or plain English) to many images, in parallel, with a
 // progress line per image (or a bar on a terminal) and a summary table.
 import { createHash, randomBytes } from "node:crypto";
-import { rmSync } from "node:fs";
+import { constants as fsConstants, rmSync } from "node:fs";
 import {
+  access,
   chmod,
   type FileHandle,
   link,
@@ -295,7 +296,8 @@ async function isDirectory(file: string): Promise<boolean> {
  */
 async function refuseBareExtension(output: string): Promise<void> {
   const base = path.basename(output);
-  if (/[/\\]$/.test(output) || !base.startsWith(".")) return;
+  // ".cover.jpg" is a hidden file with an extension, written as before; ".jpg" alone has none
+  if (/[/\\]$/.test(output) || !base.startsWith(".") || path.extname(base) !== "") return;
   const format = formatFromExtension(`x${base}`);
   if (!format || (await isDirectory(output))) return;
   const asDir = /[/\\]/.test(output) ? `${output}/` : `./${output}/`;
@@ -695,9 +697,9 @@ async function editOne(
     const owner = opts.inputs.get(await pathKey(target));
     if (owner !== undefined && owner !== job.input)
       throw new CliFailure("EXISTS", `${target} is another input of this run (${owner}); it was not written over`);
-    await writeAtomically(target, result.data, opts.overwrite).catch((e: unknown) => {
+    await writeAtomically(target, result.data, opts.overwrite).catch(async (e: unknown) => {
       if (e instanceof CliFailure) throw e;
-      if (errnoCode(e) === "EEXIST") throw new CliFailure("EXISTS", `${target} exists (use --overwrite)`);
+      if (errnoCode(e) === "EEXIST") throw await existsFailure(target);
       throw new CliFailure("WRITE_FAILED", `cannot write ${target}: ${reason(e)}`);
     });
     Object.assign(row, {
@@ -719,6 +721,41 @@ async function editOne(
   return row;
 }
 
+/** An output that exists; saying so now if --overwrite would not replace it either. */
+async function existsFailure(target: string): Promise<CliFailure> {
+  const st = await stat(target).catch(() => undefined);
+  const readOnly = st?.isFile() ? await readOnlyFor(target, st) : undefined;
+  return new CliFailure(
+    "EXISTS",
+    readOnly
+      ? `${target} exists and ${readOnly.what}: not replaced${readOnly.hint}`
+      : `${target} exists (use --overwrite)`,
+  );
+}
+
+/**
+ * Why this user may not replace `target` (undefined if they may): the rename of an atomic write
+ * would replace a file the user cannot write, where cp refuses. For root, who may write anything,
+ * a file with no write bit at all counts as read-only.
+ */
+async function readOnlyFor(
+  target: string,
+  st: { mode: number; uid: number },
+): Promise<{ what: string; hint: string } | undefined> {
+  const uid = process.getuid?.();
+  const writable =
+    uid === 0
+      ? (st.mode & 0o222) !== 0
+      : await access(target, fsConstants.W_OK).then(
+          () => true,
+          () => false,
+        );
+  if (writable) return undefined;
+  return st.uid === uid
+    ? { what: "is read-only", hint: ` (chmod u+w ${target} makes it writable)` }
+    : { what: "is not writable by you (it belongs to another user)", hint: "" };
+}
+
 /**
  * Write `target` all at once or not at all: the bytes go to a temporary file beside it, flushed to
  * disk, then renamed over it (with overwrite) or hard-linked to its name (without: the link fails
@@ -728,12 +765,9 @@ async function editOne(
  */
 export async function writeAtomically(target: string, data: Uint8Array, overwrite: boolean): Promise<void> {
   const before = overwrite ? await stat(target).catch(() => undefined) : undefined;
-  // From the mode bits, not access(2): root may write anything, so access would always say yes.
-  if (before?.isFile() && (before.mode & 0o200) === 0)
-    throw new CliFailure(
-      "PERMISSION_DENIED",
-      `${target} is read-only, so it was not replaced (chmod u+w ${target} makes it writable)`,
-    );
+  const readOnly = before?.isFile() ? await readOnlyFor(target, before) : undefined;
+  if (readOnly)
+    throw new CliFailure("PERMISSION_DENIED", `${target} ${readOnly.what}, so it was not replaced${readOnly.hint}`);
   const temp = path.join(path.dirname(target), tempName(path.basename(target)));
   let handle: FileHandle | undefined;
   inFlight.add(temp);
