@@ -1,5 +1,6 @@
 // The directories a run creates for its outputs (`-o new/sub/out.png`), so that a run that writes
 // nothing into them can take them away again instead of leaving an empty tree behind.
+import { rmdirSync } from "node:fs";
 import { mkdir, rmdir, stat } from "node:fs/promises";
 import path from "node:path";
 import { errnoCode } from "./fs-errors.js";
@@ -27,8 +28,22 @@ export class CreatedDirs {
    * before the run, which was never remembered.
    */
   async removeEmpty(): Promise<void> {
+    for (const dir of this.deepestFirst()) await rmdir(dir).catch(() => {});
+  }
+
+  /** The same, synchronously: from a signal handler, which the process ends right after. */
+  removeEmptySync(): void {
+    for (const dir of this.deepestFirst())
+      try {
+        rmdirSync(dir);
+      } catch {
+        // not empty, or gone: it stays
+      }
+  }
+
+  private deepestFirst(): string[] {
     // A child's path is longer than its parent's.
-    for (const dir of [...this.made].sort((a, b) => b.length - a.length)) await rmdir(dir).catch(() => {});
+    return [...this.made].sort((a, b) => b.length - a.length);
   }
 
   /** `target` and its parents up to `top`. */

@@ -1,6 +1,7 @@
 // `imgedit edit` writes each output whole or not at all: a failed write (here a full disk,
 // simulated by failing the write half-way) leaves no partial file, and an input written over in
 // place (-o in.jpg --overwrite) is untouched when the write fails.
+import { existsSync } from "node:fs";
 import { mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import sharp from "sharp";
@@ -204,7 +205,9 @@ describe("imgedit edit writes atomically", () => {
       const added = process.listeners("SIGINT").filter((l) => !before.has(l));
       expect(added).toHaveLength(1);
       (added[0] as (signal: NodeJS.Signals) => void)("SIGINT");
-      expect(await readdir(out)).toEqual([]);
+      // the temporary file is gone, and with it the directory the run made for it
+      expect(existsSync(out)).toBe(false);
+      expect(await readdir(d)).toEqual(["in.jpg"]);
       // the default action is back, and the same signal ends the process (exit status 130)
       expect(process.listeners("SIGINT")).not.toContain(added[0]);
       expect(kill).toHaveBeenCalledWith(process.pid, "SIGINT");

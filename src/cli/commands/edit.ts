@@ -250,7 +250,7 @@ async function runEdit(argv: string[], io: CliIO): Promise<number> {
       progress.done(row);
     }
   };
-  const stopCleanUp = removeTempFilesOnSignal();
+  const stopCleanUp = removeTempFilesOnSignal(() => dirs.removeEmptySync());
   try {
     await Promise.all(Array.from({ length: Math.min(concurrency, jobs.length) }, worker));
   } finally {
@@ -838,7 +838,7 @@ const inFlight = new Set<string>();
  * files being written (else they stay behind, hidden), then raises the signal again with the
  * default action restored, so the process still ends as killed by it (exit status 130, 143).
  */
-export function removeTempFilesOnSignal(): () => void {
+export function removeTempFilesOnSignal(alsoSync?: () => void): () => void {
   const signals = ["SIGINT", "SIGTERM"] as const;
   const stop = () => {
     for (const s of signals) process.off(s, handler);
@@ -851,6 +851,7 @@ export function removeTempFilesOnSignal(): () => void {
         // what cannot be removed stays; the signal still ends the run
       }
     }
+    alsoSync?.(); // e.g. the directories the run made, now empty
     stop();
     process.kill(process.pid, signal);
   };
