@@ -204,6 +204,9 @@ describe("an edit brought back by Undo while its lookup fails", () => {
   const asked: string[] = [];
   /** What a proxy answers for a session's lookup instead of the service. */
   const refuse = new Map<string, number>();
+  /** Sessions whose lookups a proxy never answers (held here). */
+  const silent = new Set<string>();
+  const unanswered: Route[] = [];
   const askedFor = (id: string) => asked.filter((a) => a === id).length;
   const cards = (status: string): Locator => page.locator(`[data-testid="card"][data-status="${status}"]`);
   const runButton = () => page.getByRole("button", { name: /^Run on/ });
@@ -221,6 +224,10 @@ describe("an edit brought back by Undo while its lookup fails", () => {
       (route) => {
         const id = decodeURIComponent(new URL(route.request().url()).pathname.split("/").pop()!);
         asked.push(id);
+        if (silent.has(id)) {
+          unanswered.push(route);
+          return;
+        }
         const status = refuse.get(id);
         if (!status) return route.continue();
         return status === 502
@@ -242,6 +249,7 @@ describe("an edit brought back by Undo while its lookup fails", () => {
   });
 
   afterAll(async () => {
+    for (const route of unanswered) await route.abort().catch(() => undefined);
     await context?.close();
     files?.cleanup();
   });
@@ -336,5 +344,51 @@ describe("an edit brought back by Undo while its lookup fails", () => {
     expect(askedFor(id)).toBe(2);
     await expect(cards("done").count()).resolves.toBe(2);
     await expect(page.getByRole("alert").count()).resolves.toBe(0);
+  });
+
+  it("gives up on a lookup that never answers after 10 s, retries it, and shows the edit once answered", async () => {
+    const id = await runningBehindUndo("flip vertically");
+    silent.add(id);
+    await page.getByRole("button", { name: /Undo/ }).click();
+    // Held, the request neither fails nor answers: only the page's timeout ends it.
+    await notice().waitFor({ timeout: 20_000 });
+    expect(unanswered.length).toBeGreaterThanOrEqual(1);
+    await expect(page.getByRole("button", { name: /Redo/ }).isEnabled()).resolves.toBe(true);
+    silent.delete(id);
+    await runButton().waitFor({ timeout: 30_000 });
+    expect(askedFor(id)).toBeGreaterThanOrEqual(2);
+    await expect(cards("done").count()).resolves.toBe(2);
+    await expect(notice().count()).resolves.toBe(0);
+    await expect(page.getByRole("alert").count()).resolves.toBe(0);
+  });
+
+  // Last: signing out empties the editor.
+  it("keeps the new sign-in when a request sent with the old token comes back 401 afterwards", async () => {
+    const token = () => page.evaluate<string | null>(`sessionStorage.getItem("imgedit.token")`);
+    const id = await runningBehindUndo("rotate 270");
+    silent.add(id);
+    const held = unanswered.length;
+    await page.getByRole("button", { name: /Undo/ }).click();
+    await expect.poll(() => unanswered.length).toBe(held + 1);
+    const old = await token();
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.waitForTimeout(1100); // tokens are minted per second: the next one differs
+    await page.getByRole("button", { name: "Sign in locally" }).click();
+    await page.getByRole("heading", { name: "Images", exact: true }).waitFor();
+    const fresh = await token();
+    expect(fresh).not.toBe(old);
+
+    // The old lookup answers now, as the service does for a token it no longer takes.
+    silent.delete(id);
+    const late = page.waitForResponse((r) => r.url().includes(id) && r.status() === 401);
+    await unanswered[held].fulfill({
+      status: 401,
+      contentType: "application/json",
+      body: JSON.stringify({ error: { code: "UNAUTHORIZED", message: "token expired" } }),
+    });
+    await late;
+    await page.waitForTimeout(1000);
+    await expect(page.getByRole("dialog", { name: "Your sign-in has expired" }).count()).resolves.toBe(0);
+    await expect(token()).resolves.toBe(fresh);
   });
 });

@@ -22,14 +22,26 @@ import { ImageCard } from "./components/ImageCard";
 import { SignIn } from "./components/SignIn";
 import { Toolbar } from "./components/Toolbar";
 import { downloadAll, downloadOne, fetchResult, type Relinks } from "./download";
-import { nameFromUrl, resultFileName } from "./format";
+import { nameFromUrl } from "./format";
 import { loadCommandHistory, rememberCommand } from "./history";
 import { readLimits, screenFiles, screenUrls, sizeRefusal } from "./limits";
 import type { QuickEdit } from "./quick-edits";
-import { type Item, initialState, isReady, newKey, reducer, sessionLabel, takesSlot } from "./state";
+import {
+  type Item,
+  initialState,
+  isReady,
+  newKey,
+  reducer,
+  resultsAsInputs,
+  sessionLabel,
+  takesSlot,
+  uploading,
+} from "./state";
 import { followSession, progressUrlFor, retryDelay } from "./stream";
 
 const UPLOAD_PARALLEL = 3;
+/** The lookup of an edit brought back by Undo/Redo: a proxy that never answers counts as a failure. */
+const LOOKUP_TIMEOUT_MS = 10_000;
 
 /** Answers to the lookup of an edit brought back by Undo/Redo that no retry would change. */
 const LOOKUP_FINAL: Record<number, string> = {
@@ -305,8 +317,8 @@ function Editor({ user, inert, signIns, focusOnOpen, onSignOut }: EditorProps) {
 
   // A running edit on screen that nothing follows (undo or redo brought it back after reopening
   // another session stopped its stream): ask the service where it is, and follow it if unfinished.
-  // A failed ask is retried as the stream is, until answered or the page moves on (the cleanup);
-  // gone or refused is final. A new sign-in asks again.
+  // A failed or timed-out ask is retried as the stream is, until answered or the page moves on (the
+  // cleanup); gone or refused is final. A new sign-in asks again.
   // biome-ignore lint/correctness/useExhaustiveDependencies: signIns is a trigger
   useEffect(() => {
     const id = ws.sessionId;
@@ -315,7 +327,7 @@ function Editor({ user, inert, signIns, focusOnOpen, onSignOut }: EditorProps) {
     let asking = true;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const ask = (failures: number) => {
-      api.session(id).then(
+      api.session(id, AbortSignal.timeout(LOOKUP_TIMEOUT_MS)).then(
         (s) => {
           if (!asking || following.current !== id) return; // left, or something else is followed
           asking = false;
@@ -354,8 +366,10 @@ function Editor({ user, inert, signIns, focusOnOpen, onSignOut }: EditorProps) {
     };
   }, [ws.sessionId, ws.running, follow, signIns]);
 
-  // Leaving now (Back, closing the tab) would lose uploads under way or an edit not yet seen.
-  const inProgress = starting || ws.running || ws.items.some((i) => i.upload && !i.upload.error);
+  // Leaving now (Back, closing the tab) would lose uploads under way (an Undo away too) or an edit
+  // not yet seen.
+  const inProgress =
+    starting || ws.running || [ws, ...state.past, ...state.future].some((w) => w.items.some(uploading));
   useEffect(() => {
     if (!inProgress) return;
     const warn = (e: BeforeUnloadEvent) => {
@@ -429,30 +443,13 @@ function Editor({ user, inert, signIns, focusOnOpen, onSignOut }: EditorProps) {
     if (ws.running || withResults.length === 0) return;
     // Results become the new inputs: each is read back and uploaded, so the next edit starts from
     // exactly these bytes whatever the storage (local files or S3) and however long URLs live.
-    // Each new input's result, to read it back (and sign its link afresh if it has expired).
-    const from = new Map<string, Item>();
-    const next: Item[] = ws.items.map((i) => {
-      const r = i.run?.result;
-      if (!r) return { ...i, key: newKey(), run: undefined };
-      const key = newKey();
-      from.set(key, i);
-      return {
-        key,
-        name: resultFileName(i.name, r.format),
-        previewUrl: r.url,
-        width: r.width,
-        height: r.height,
-        bytes: r.bytes,
-        format: r.format,
-        upload: { percent: 0 },
-      };
-    });
+    const { items: next, from } = resultsAsInputs(ws.items);
     dispatch({ type: "keepEditing", items: next });
     const relinks: Relinks = new Map();
     refocus(() => commandInput.current);
     setAnnounce("Results are now the images to edit");
     await pool(
-      next.filter((i) => i.upload),
+      next.filter((i) => from.has(i.key)),
       UPLOAD_PARALLEL,
       async (item) => {
         try {

@@ -2,8 +2,9 @@
 // The bearer token lives in sessionStorage (and memory), never in a URL; the progress stream uses
 // the short-lived stream token the server puts in `progressUrl`.
 
-export type ImageStatus = "queued" | "fetching" | "processing" | "storing" | "done" | "failed";
-export type SessionStatus = "queued" | "running" | "completed" | "partial" | "failed";
+import type { ImageStatus, SessionStatus, SessionView } from "./types";
+
+export type { ImageStatus, ResultView, SessionImageView, SessionStatus, SessionView, SourceView } from "./types";
 
 export interface ApiErrorBody {
   code: string;
@@ -71,21 +72,6 @@ export interface UnknownWord {
   end: number;
 }
 
-export interface ResultView {
-  url: string;
-  width: number;
-  height: number;
-  format: string;
-  bytes: number;
-}
-
-export interface SourceView {
-  width: number;
-  height: number;
-  format: string;
-  bytes: number;
-}
-
 export interface StartAnswer {
   sessionId: string;
   status: SessionStatus;
@@ -94,33 +80,6 @@ export interface StartAnswer {
   plan: unknown[];
   steps?: string[];
   images: { id: string; status: ImageStatus }[];
-}
-
-export interface SessionImageView {
-  id: string;
-  name: string;
-  sourceUrl: string;
-  status: ImageStatus;
-  percent: number;
-  error?: { code: string; message: string };
-  result?: ResultView;
-  source?: SourceView;
-  previewUrl?: string;
-}
-
-export interface SessionView {
-  sessionId: string;
-  /** ISO 8601 */
-  createdAt: string | number;
-  updatedAt?: string | number;
-  expiresAt?: string;
-  status: SessionStatus;
-  command?: string;
-  plan: unknown[];
-  steps?: string[];
-  images: SessionImageView[];
-  streamToken?: string;
-  progressUrl?: string;
 }
 
 export interface SessionPage {
@@ -196,7 +155,8 @@ export async function request<T>(
 ): Promise<T> {
   const headers: Record<string, string> = { accept: "application/json" };
   if (body !== undefined) headers["content-type"] = "application/json";
-  if (opts.auth !== false && token) headers.authorization = `Bearer ${token}`;
+  const sentWith = token;
+  if (opts.auth !== false && sentWith) headers.authorization = `Bearer ${sentWith}`;
   const res = await fetch(path, {
     method,
     headers,
@@ -205,7 +165,8 @@ export async function request<T>(
   });
   if (!res.ok) {
     const err = await errorFrom(res);
-    if (res.status === 401 && opts.auth !== false) onUnauthorized?.();
+    // A late 401 for a token replaced since (signed in again meanwhile) must not sign out the new one.
+    if (res.status === 401 && opts.auth !== false && sentWith === token) onUnauthorized?.();
     throw err;
   }
   if (res.status === 204) return undefined as T;
@@ -222,7 +183,8 @@ export const api = {
     request<StartAnswer>("POST", "image-edit", { images, operation }),
   sessions: (cursor?: string) =>
     request<SessionPage>("GET", "image-edit/sessions" + (cursor ? `?cursor=${encodeURIComponent(cursor)}` : "")),
-  session: (id: string) => request<SessionView>("GET", `image-edit/sessions/${encodeURIComponent(id)}`),
+  session: (id: string, signal?: AbortSignal) =>
+    request<SessionView>("GET", `image-edit/sessions/${encodeURIComponent(id)}`, undefined, { signal }),
 };
 
 /** Checks a pasted token by asking for the user's sessions (any authenticated route would do). */
@@ -256,7 +218,8 @@ export function uploadFile(
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
     xhr.open("POST", "uploads");
-    if (token) xhr.setRequestHeader("authorization", `Bearer ${token}`);
+    const sentWith = token;
+    if (sentWith) xhr.setRequestHeader("authorization", `Bearer ${sentWith}`);
     xhr.setRequestHeader("accept", "application/json");
     xhr.responseType = "text";
     xhr.upload.onprogress = (e) => {
@@ -278,7 +241,7 @@ export function uploadFile(
         code: "HTTP_" + xhr.status,
         message: `upload failed (${xhr.status || "network error"})`,
       };
-      if (xhr.status === 401) onUnauthorized?.();
+      if (xhr.status === 401 && sentWith === token) onUnauthorized?.();
       reject(new ApiError(xhr.status, body));
     };
     xhr.onerror = () => reject(new ApiError(0, { code: "NETWORK", message: "network error while uploading" }));

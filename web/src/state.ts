@@ -1,6 +1,8 @@
 // The editor's state: a workspace of images (inputs plus their latest run), and undo/redo over
 // "keep editing" steps (each step makes the results the new inputs). Pure reducer, no I/O.
-import type { ImageStatus, ResultView, SessionView, SourceView } from "./api";
+// .js specifiers: tests type-check this file under the root tsconfig (NodeNext).
+import { resultFileName } from "./format.js";
+import type { ImageStatus, ResultView, SessionView, SourceView } from "./types.js";
 
 export interface Run {
   status: ImageStatus;
@@ -198,6 +200,12 @@ function reduceWs(ws: Workspace, a: Action): Workspace {
 
 export function reducer(state: State, a: Action): State {
   switch (a.type) {
+    case "update": {
+      // An upload's news reaches its item wherever it is: Undo, Redo or reopening a session may have
+      // moved its workspace off screen, and coming back must not find it uploading forever.
+      const patch = (w: Workspace) => (w.items.some((i) => i.key === a.key) ? reduceWs(w, a) : w);
+      return { ws: patch(state.ws), past: state.past.map(patch), future: state.future.map(patch) };
+    }
     case "keepEditing":
       return {
         past: [...state.past, state.ws],
@@ -230,8 +238,37 @@ export function reducer(state: State, a: Action): State {
   }
 }
 
+/**
+ * Keep editing's new inputs: each result, to be read back and uploaded (`from` maps its new key to
+ * the item it came from), and the images without one as they are. An upload still under way keeps
+ * its key, so its news reaches this copy too (a new key would leave it uploading forever).
+ */
+export function resultsAsInputs(items: Item[]): { items: Item[]; from: Map<string, Item> } {
+  const from = new Map<string, Item>();
+  const next = items.map((i): Item => {
+    const r = i.run?.result;
+    if (!r) return { ...i, key: uploading(i) ? i.key : newKey(), run: undefined };
+    const key = newKey();
+    from.set(key, i);
+    return {
+      key,
+      name: resultFileName(i.name, r.format),
+      previewUrl: r.url,
+      width: r.width,
+      height: r.height,
+      bytes: r.bytes,
+      format: r.format,
+      upload: { percent: 0 },
+    };
+  });
+  return { items: next, from };
+}
+
 /** Counts against one edit's image limit: present or on its way; a failed upload is never sent. */
 export const takesSlot = (i: Item) => !i.upload?.error;
+
+/** On its way up: neither uploaded nor failed. */
+export const uploading = (i: Item) => Boolean(i.upload && !i.upload.error);
 
 /** An input the service can read: uploaded (or a URL) and not still uploading. */
 export const isReady = (i: Item) => Boolean(i.url) && !i.upload;
