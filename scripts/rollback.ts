@@ -183,6 +183,18 @@ function parseArgs(argv: string[]) {
   return { context, region: region ?? context.region, before, dryRun, only };
 }
 
+/** Points an alias at a version (conditional on the alias as read, when its revision is given). */
+function point(client: LambdaClient, a: StackAlias, version: string, revisionId?: string) {
+  return client.send(
+    new UpdateAliasCommand({
+      FunctionName: a.functionName,
+      Name: a.aliasName,
+      FunctionVersion: version,
+      RevisionId: revisionId,
+    }),
+  );
+}
+
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const aliases = aliasesOf(await synthTemplate(args.context));
@@ -208,14 +220,7 @@ async function main(): Promise<void> {
   const moved: Move[] = [];
   for (const m of moving) {
     try {
-      await client.send(
-        new UpdateAliasCommand({
-          FunctionName: m.functionName,
-          Name: m.aliasName,
-          FunctionVersion: m.to,
-          RevisionId: m.revisionId,
-        }),
-      );
+      await point(client, m, m.to, m.revisionId);
       moved.push(m);
       console.log(`OK ${describeMove(m)}`);
     } catch (e) {
@@ -223,13 +228,7 @@ async function main(): Promise<void> {
       // Half a rollback is a mixed deployment: put back what moved, so every function stays on one release.
       for (const done of moved.reverse()) {
         try {
-          await client.send(
-            new UpdateAliasCommand({
-              FunctionName: done.functionName,
-              Name: done.aliasName,
-              FunctionVersion: done.from,
-            }),
-          );
+          await point(client, done, done.from);
           console.error(`Put back ${label(done)} on ${done.from}.`);
         } catch (e2) {
           console.error(`FAILED to put back ${label(done)} on ${done.from} (move it by hand): ${String(e2)}`);

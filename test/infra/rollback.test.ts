@@ -213,25 +213,7 @@ describe("make rollback, against a loopback Lambda alias API", () => {
   });
   afterAll(async () => api?.close());
 
-  const make = (...vars: string[]) =>
-    promisify(execFile)(
-      "make",
-      ["--no-print-directory", "rollback", "PROCESSOR=rb-processor", "API=rb-api", "RECORDER=rb-recorder", ...vars],
-      {
-        cwd: root,
-        encoding: "utf8",
-        timeout: 120_000,
-        env: {
-          ...process.env,
-          AWS_ENDPOINT_URL_LAMBDA: api.endpoint,
-          AWS_ACCESS_KEY_ID: "test",
-          AWS_SECRET_ACCESS_KEY: "test",
-          AWS_PROFILE: "",
-          AWS_CONFIG_FILE: "/nonexistent",
-          AWS_SHARED_CREDENTIALS_FILE: "/nonexistent",
-        },
-      },
-    );
+  const make = (...vars: string[]) => makeRollback(api.endpoint, "rb", ...vars);
 
   it("with DRY_RUN=1 shows the plan for every alias and moves nothing", async () => {
     const r = await make("DRY_RUN=1");
@@ -286,6 +268,35 @@ describe("make rollback, against a loopback Lambda alias API", () => {
   }, 150_000);
 });
 
+/** `make rollback` for the functions <prefix>-processor, -api and -recorder, against the stand-in at `endpoint`. */
+function makeRollback(endpoint: string, prefix: string, ...vars: string[]) {
+  return promisify(execFile)(
+    "make",
+    [
+      "--no-print-directory",
+      "rollback",
+      `PROCESSOR=${prefix}-processor`,
+      `API=${prefix}-api`,
+      `RECORDER=${prefix}-recorder`,
+      ...vars,
+    ],
+    {
+      cwd: root,
+      encoding: "utf8",
+      timeout: 120_000,
+      env: {
+        ...process.env,
+        AWS_ENDPOINT_URL_LAMBDA: endpoint,
+        AWS_ACCESS_KEY_ID: "test",
+        AWS_SECRET_ACCESS_KEY: "test",
+        AWS_PROFILE: "",
+        AWS_CONFIG_FILE: "/nonexistent",
+        AWS_SHARED_CREDENTIALS_FILE: "/nonexistent",
+      },
+    },
+  );
+}
+
 describe("make rollback when a move fails half-way", () => {
   let api: Awaited<ReturnType<typeof startAliasApi>>;
   const fns: Record<string, FakeFunction> = {
@@ -318,24 +329,7 @@ describe("make rollback when a move fails half-way", () => {
   afterAll(async () => api?.close());
 
   it("puts back the aliases it had moved, so no function is left on another release", async () => {
-    const err = await promisify(execFile)(
-      "make",
-      ["--no-print-directory", "rollback", "PROCESSOR=hw-processor", "API=hw-api", "RECORDER=hw-recorder"],
-      {
-        cwd: root,
-        encoding: "utf8",
-        timeout: 120_000,
-        env: {
-          ...process.env,
-          AWS_ENDPOINT_URL_LAMBDA: api.endpoint,
-          AWS_ACCESS_KEY_ID: "test",
-          AWS_SECRET_ACCESS_KEY: "test",
-          AWS_PROFILE: "",
-          AWS_CONFIG_FILE: "/nonexistent",
-          AWS_SHARED_CREDENTIALS_FILE: "/nonexistent",
-        },
-      },
-    ).then(
+    const err = await makeRollback(api.endpoint, "hw").then(
       () => undefined,
       (e: { stderr?: string; code?: number }) => e,
     );
