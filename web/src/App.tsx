@@ -26,6 +26,7 @@ import { nameFromUrl } from "./format";
 import { loadCommandHistory, rememberCommand } from "./history";
 import { readLimits, screenFiles, screenUrls, sizeRefusal } from "./limits";
 import type { QuickEdit } from "./quick-edits";
+import { startEdit } from "./start-edit";
 import {
   type Item,
   initialState,
@@ -137,6 +138,8 @@ function Editor({ user, inert, signIns, focusOnOpen, onSignOut }: EditorProps) {
   // From a run's click until the service answers: `running` is only set then, and a second Enter or
   // toolbar click in between would start a second session.
   const [starting, setStarting] = useState(false);
+  // The edit's start failed on the way (network, a proxy's 502) and is being sent again.
+  const [startRetrying, setStartRetrying] = useState(false);
   const stopFollowing = useRef<(() => void) | undefined>(undefined);
   // The session whose progress stream is open, if any.
   const following = useRef<string | undefined>(undefined);
@@ -387,9 +390,10 @@ function Editor({ user, inert, signIns, focusOnOpen, onSignOut }: EditorProps) {
     setError(null);
     const targets = selectedReady;
     try {
-      const r = await api.start(
+      const r = await startEdit(
         targets.map((i) => ({ id: i.key, url: i.url!, name: i.name })),
         operation,
+        () => setStartRetrying(true),
       );
       dispatch({ type: "started", sessionId: r.sessionId, label, steps: r.steps, keys: targets.map((i) => i.key) });
       setAnnounce(`Editing ${targets.length} image${targets.length === 1 ? "" : "s"}`);
@@ -401,6 +405,7 @@ function Editor({ user, inert, signIns, focusOnOpen, onSignOut }: EditorProps) {
       return false;
     } finally {
       setStarting(false);
+      setStartRetrying(false);
     }
   };
 
@@ -636,6 +641,7 @@ function Editor({ user, inert, signIns, focusOnOpen, onSignOut }: EditorProps) {
             {(connectionLost || unreachable) && ws.running && (
               <p className="notice">Connection lost, retrying… The edit carries on in the service.</p>
             )}
+            {startRetrying && starting && <p className="notice">Connection lost, retrying… Starting the edit.</p>}
           </div>
           {error && (
             <div className="banner" role="alert">

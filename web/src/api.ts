@@ -11,6 +11,7 @@ export interface ApiErrorBody {
   message: string;
   field?: string;
   details?: Record<string, unknown>;
+  retryable?: boolean;
 }
 
 export class ApiError extends Error {
@@ -18,13 +19,19 @@ export class ApiError extends Error {
   readonly status: number;
   readonly field?: string;
   readonly details?: Record<string, unknown>;
-  constructor(status: number, body: ApiErrorBody) {
+  readonly retryable: boolean;
+  /** From a Retry-After header in seconds, if any. */
+  readonly retryAfterSec?: number;
+  constructor(status: number, body: ApiErrorBody, retryAfterSec?: number) {
     super(body.message);
     this.name = "ApiError";
     this.status = status;
     this.code = body.code;
     this.field = body.field;
     this.details = body.details;
+    // The service says "still being accepted" with details.reason; `retryable` for other servers.
+    this.retryable = body.retryable === true || body.details?.reason === "in_progress";
+    this.retryAfterSec = retryAfterSec;
   }
 }
 
@@ -144,16 +151,17 @@ async function errorFrom(res: Response): Promise<ApiError> {
   } catch {
     // not JSON: keep the status line
   }
-  return new ApiError(res.status, body);
+  const after = Number(res.headers.get("retry-after") ?? Number.NaN);
+  return new ApiError(res.status, body, Number.isFinite(after) && after >= 0 ? after : undefined);
 }
 
 export async function request<T>(
   method: string,
   path: string,
   body?: unknown,
-  opts: { signal?: AbortSignal; auth?: boolean } = {},
+  opts: { signal?: AbortSignal; auth?: boolean; headers?: Record<string, string> } = {},
 ): Promise<T> {
-  const headers: Record<string, string> = { accept: "application/json" };
+  const headers: Record<string, string> = { ...opts.headers, accept: "application/json" };
   if (body !== undefined) headers["content-type"] = "application/json";
   const sentWith = token;
   if (opts.auth !== false && sentWith) headers.authorization = `Bearer ${sentWith}`;
@@ -179,8 +187,13 @@ export const api = {
     request<{ token: string; user: User | string }>("POST", "auth/local", user ? { user } : {}, { auth: false }),
   parse: (command: string, signal?: AbortSignal) =>
     request<ParseAnswer>("POST", "image-edit/parse", { command }, { signal }),
-  start: (images: { id: string; url: string; name: string }[], operation: EditOperation) =>
-    request<StartAnswer>("POST", "image-edit", { images, operation }),
+  start: (images: { id: string; url: string; name: string }[], operation: EditOperation, idempotencyKey: string) =>
+    request<StartAnswer>(
+      "POST",
+      "image-edit",
+      { images, operation },
+      { headers: { "idempotency-key": idempotencyKey } },
+    ),
   sessions: (cursor?: string) =>
     request<SessionPage>("GET", "image-edit/sessions" + (cursor ? `?cursor=${encodeURIComponent(cursor)}` : "")),
   session: (id: string, signal?: AbortSignal) =>
