@@ -188,16 +188,7 @@ export class DynamoSessionStore implements SessionStore {
 
   private async commit(marker: string, session: Session): Promise<void> {
     try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { sessionId: marker },
-          UpdateExpression: "SET committed = :t",
-          ConditionExpression: "#target = :me",
-          ExpressionAttributeNames: { "#target": "target" },
-          ExpressionAttributeValues: { ":t": true, ":me": session.sessionId },
-        }),
-      );
+      await this.markCommitted(marker, session.sessionId);
     } catch (e) {
       // Taken over (the key now belongs to another session) or not known: either way this session
       // must not stay, or a retry would find two. The caller's retry starts afresh or replays.
@@ -275,21 +266,26 @@ export class DynamoSessionStore implements SessionStore {
     const target = this.live(await this.read(held.target));
     if (target?.userId !== session.userId || target.idempotencyKey !== session.idempotencyKey) return false;
     try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { sessionId: held.sessionId },
-          UpdateExpression: "SET committed = :t",
-          ConditionExpression: "#target = :old AND attribute_not_exists(committed)",
-          ExpressionAttributeNames: { "#target": "target" },
-          ExpressionAttributeValues: { ":t": true, ":old": held.target },
-        }),
-      );
+      await this.markCommitted(held.sessionId, held.target);
     } catch (e) {
       if (!(e instanceof ConditionalCheckFailedException)) throw storageError("create", e);
-      // changed meanwhile (committed by its writer, or taken over): the caller's replay reads it
+      // taken over meanwhile: the caller's replay reads whatever the key names now
     }
     return true;
+  }
+
+  /** The key's claim holds for `target` from now on; conditional on it still naming `target`. */
+  private markCommitted(marker: string, target: string) {
+    return this.client.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { sessionId: marker },
+        UpdateExpression: "SET committed = :t",
+        ConditionExpression: "#target = :target",
+        ExpressionAttributeNames: { "#target": "target" },
+        ExpressionAttributeValues: { ":t": true, ":target": target },
+      }),
+    );
   }
 
   /** Drop our claim (best effort: a leftover uncommitted claim is taken over after the grace). */
